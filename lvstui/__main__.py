@@ -1,0 +1,3 @@
+from lvstui.cli import main
+
+raise SystemExit(main())
