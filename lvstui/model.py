@@ -29,6 +29,9 @@ __all__ = [
     "format_endpoint",
     "service_id",
     "normalize_address",
+    "CpuStats",
+    "NicStats",
+    "HostStats",
 ]
 
 
@@ -280,6 +283,8 @@ class Snapshot:
     error: str | None = None  # set when this poll failed (the data may be stale)
     vrrp: tuple[VrrpInstance, ...] = ()
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    # the director machine (psutil); None where nobody measured it
+    host: HostStats | None = None
 
     def service(self, vs_id: str) -> VirtualService | None:
         for vs in self.virtual_services:
@@ -297,3 +302,44 @@ EMPTY_SNAPSHOT = Snapshot(
     taken_at=datetime.fromtimestamp(0, tz=timezone.utc),
     source="empty",
 )
+
+
+# --- Director host statistics (psutil), shown by the dashboard's director panel ---
+
+
+@dataclass(frozen=True, slots=True)
+class CpuStats:
+    """One CPU core over the last interval, in percent of that core."""
+
+    core: int
+    busy: float  # everything but idle and iowait
+    softirq: float  # the share an LVS director spends forwarding packets
+    system: float = 0.0
+    user: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class NicStats:
+    """One network interface: per-second rates over the last interval, cumulative drops/errors."""
+
+    name: str
+    rx_pps: float = 0.0
+    tx_pps: float = 0.0
+    rx_bps: float = 0.0  # bytes per second, as ipvsadm counts
+    tx_bps: float = 0.0
+    drops_in: int = 0
+    drops_out: int = 0
+    errors_in: int = 0
+    errors_out: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HostStats:
+    """The director machine itself: CPU, load, memory and NICs."""
+
+    cpus: tuple[CpuStats, ...] = ()
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    mem_total: int = 0
+    mem_used: int = 0
+    nics: tuple[NicStats, ...] = ()
+    error: str | None = None  # set when psutil could not read something
