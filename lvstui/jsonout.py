@@ -1,0 +1,108 @@
+"""The stable JSON form of a snapshot (``lvstui snapshot --json``).
+
+Field names are an interface scripts rely on: add fields, never rename them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lvstui.model import CheckState, Rates, RealServer, Snapshot, Stats, VirtualService, VrrpInstance
+
+
+def _stats(s: Stats) -> dict[str, int]:
+    return {"conns": s.conns, "inpkts": s.inpkts, "outpkts": s.outpkts, "inbytes": s.inbytes,
+            "outbytes": s.outbytes}
+
+
+def _rates(r: Rates) -> dict[str, int]:
+    return {"cps": r.cps, "inpps": r.inpps, "outpps": r.outpps, "inbps": r.inbps, "outbps": r.outbps}
+
+
+def _check(c: CheckState | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"checker": c.checker, "alive": c.alive, "failed_checkers": c.failed_checkers, "detail": c.detail}
+
+
+def real_server_dict(rs: RealServer) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "id": rs.id,
+        "address": rs.address,
+        "port": rs.port,
+        "family": rs.family,
+        "forward": rs.forward.value,
+        "weight": rs.weight,
+        "upper_threshold": rs.upper_threshold,
+        "lower_threshold": rs.lower_threshold,
+        "active_conns": rs.active_conns,
+        "inactive_conns": rs.inactive_conns,
+        "persistent_conns": rs.persistent_conns,
+        "stats": _stats(rs.stats),
+        "rates": _rates(rs.rates),
+        "state": rs.state,
+        "in_kernel": rs.in_kernel,
+        "check": _check(rs.check),
+    }
+    if rs.tun_type is not None:
+        d["tun_type"] = rs.tun_type
+        d["tun_port"] = rs.tun_port
+        d["tun_flags"] = list(rs.tun_flags)
+    return d
+
+
+def virtual_service_dict(vs: VirtualService) -> dict[str, Any]:
+    return {
+        "id": vs.id,
+        "protocol": vs.protocol,
+        "family": vs.family,
+        "address": vs.address,
+        "port": vs.port,
+        "fwmark": vs.fwmark,
+        "scheduler": vs.scheduler,
+        "flags": list(vs.flags),
+        "persistence_timeout": vs.persistence_timeout,
+        "netmask": vs.netmask,
+        "persistence_engine": vs.persistence_engine,
+        "stats": _stats(vs.stats),
+        "rates": _rates(vs.rates),
+        "real_servers": [real_server_dict(rs) for rs in vs.real_servers],
+    }
+
+
+def _vrrp(v: VrrpInstance) -> dict[str, Any]:
+    return {
+        "name": v.name,
+        "state": v.state,
+        "priority": v.priority,
+        "effective_priority": v.effective_priority,
+        "vips": list(v.vips),
+        "interface": v.interface,
+        "virtual_router_id": v.virtual_router_id,
+        "last_transition": v.last_transition.isoformat() if v.last_transition else None,
+    }
+
+
+def snapshot_dict(snap: Snapshot) -> dict[str, Any]:
+    return {
+        "director": snap.director,
+        "taken_at": snap.taken_at.isoformat(),
+        "source": snap.source,
+        "ipvs_version": snap.ipvs_version,
+        "conn_table_size": snap.conn_table_size,
+        "timeouts": None if snap.timeouts is None else {
+            "tcp": snap.timeouts.tcp, "tcp_fin": snap.timeouts.tcp_fin, "udp": snap.timeouts.udp},
+        "sync_daemons": [
+            {"state": d.state, "mcast_ifn": d.mcast_ifn, "syncid": d.syncid, "sync_maxlen": d.sync_maxlen,
+             "mcast_group": d.mcast_group, "mcast_port": d.mcast_port, "mcast_ttl": d.mcast_ttl}
+            for d in snap.sync_daemons
+        ],
+        "vrrp": [_vrrp(v) for v in snap.vrrp],
+        "error": snap.error,
+        "virtual_services": [virtual_service_dict(vs) for vs in snap.virtual_services],
+    }
+
+
+def dumps(snap: Snapshot, indent: int | None = None) -> str:
+    return json.dumps(snapshot_dict(snap), indent=indent, separators=(",", ":") if indent is None else None)
