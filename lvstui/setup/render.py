@@ -1,0 +1,67 @@
+"""Plan previews and results as plain text (CLI without colour, logs) or rich text."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lvstui.setup.plan import ApplyResult, PlanPreview, Status
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+__all__ = ["render_plain", "render_rich", "render_result", "summary"]
+
+_MARK = {Status.CHANGE: "~", Status.NO_CHANGE: "=", Status.VERIFY: "?", Status.CHANGED: "+",
+         Status.VERIFIED: "ok", Status.FAILED: "FAILED", Status.UNDONE: "undone", Status.SKIPPED: "-"}
+
+
+def summary(preview: PlanPreview) -> str:
+    n = preview.changes
+    what = "nothing to change" if n == 0 else f"{n} change{'s' if n != 1 else ''}"
+    return f"{preview.host}: plan {preview.name} ({what})"
+
+
+def render_plain(preview: PlanPreview) -> str:
+    lines = [summary(preview)]
+    for step in preview.steps:
+        detail = f" [{step.detail}]" if step.detail and step.status is Status.CHANGE else ""
+        lines.append(f"  {step.index + 1:2}. {step.status.value:<9} {step.title}{detail}")
+        lines.extend(f"        $ {c}" for c in step.commands)
+        lines.extend(f"        {d}" for d in step.diff.splitlines())
+    return "\n".join(lines)
+
+
+def render_rich(preview: PlanPreview) -> RenderableType:
+    from rich.text import Text
+
+    out = Text()
+    out.append(summary(preview) + "\n", style="bold")
+    style = {Status.CHANGE: "yellow", Status.NO_CHANGE: "green", Status.VERIFY: "cyan"}
+    for step in preview.steps:
+        out.append(f"  {step.index + 1:2}. ")
+        out.append(f"{step.status.value:<9} ", style=style.get(step.status, ""))
+        out.append(step.title + (f" [{step.detail}]" if step.detail and step.status is Status.CHANGE else ""))
+        out.append("\n")
+        for c in step.commands:
+            out.append(f"        $ {c}\n", style="dim")
+        for d in step.diff.splitlines():
+            colour = ("bold" if d.startswith(("---", "+++")) else "green" if d.startswith("+")
+                      else "red" if d.startswith("-") else "cyan" if d.startswith("@@") else "")
+            out.append(f"        {d}\n", style=colour)
+    return out
+
+
+def render_result(result: ApplyResult) -> str:
+    lines = []
+    for r in result.reports:
+        lines.append(f"  {_MARK[r.status]:>6} {r.title}" + (f": {r.message}" if r.message else ""))
+        if r.status is Status.FAILED and r.output:
+            lines.extend(f"         | {o}" for o in r.output.splitlines()[-20:])
+    if result.ok:
+        head = f"{result.host}: done ({result.changed} changed)"
+    else:
+        failure = result.failure
+        head = f"{result.host}: FAILED at {failure.title if failure else '?'}"
+        if result.rolled_back:
+            head += "; the changes of this run were undone"
+    return "\n".join([head, *lines])

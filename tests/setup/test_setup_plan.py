@@ -1,0 +1,103 @@
+"""Plans applied with a LocalRunner on files in a temporary directory (nothing else is touched)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from lvstui.setup.plan import (CommandStep, FileStep, Plan, Status, StepEvent, VerifyStep, read_journal,
+                               undo_journal)
+from lvstui.setup.render import render_plain, render_result
+from lvstui.setup.runner import LocalRunner, Script
+
+
+def make_plan(tmp: Path, fail_at_end: bool = False) -> Plan:
+    conf = tmp / "etc" / "app.conf"
+    flag = tmp / "flag"
+    steps = [
+        FileStep(str(conf), "a = 1\nb = 2\n", mode=0o640, owner="root", group="root"),
+        CommandStep(f"create {flag}", ["touch", str(flag)], check=["test", "-e", str(flag)],
+                    undo=[["rm", "-f", str(flag)]]),
+        CommandStep("reload", Script(f"echo reloaded >> {shlex.quote(str(tmp / 'reloads'))}"),
+                    check=["true"], also_after=("conf",)),
+        VerifyStep("flag exists", ["test", "-e", str(flag)]),
+    ]
+    steps[0].key = "conf"
+    if fail_at_end:
+        steps.append(CommandStep("boom", Script("echo it broke >&2; exit 3")))
+    return Plan("unit", steps, state_dir=str(tmp / "state"))
+
+
+def test_preview_shows_diff_and_commands(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "app.conf").write_text("a = 0\nb = 2\n")
+    preview = make_plan(tmp_path).preview(LocalRunner("h1"))
+    statuses = [s.status for s in preview.steps]
+    assert statuses == [Status.CHANGE, Status.CHANGE, Status.CHANGE, Status.VERIFY]
+    assert "-a = 0\n+a = 1\n" in preview.steps[0].diff and " b = 2\n" in preview.steps[0].diff
+    assert preview.steps[1].commands == (f"touch {tmp_path}/flag",)
+    text = render_plain(preview)
+    assert "h1" in text and "+a = 1" in text and "touch" in text and "(3 changes)" in text
+    assert not (tmp_path / "flag").exists()  # preview changed nothing
+
+
+def test_apply_then_rerun_changes_nothing_then_undo(tmp_path: Path) -> None:
+    runner = LocalRunner("h1")
+    (tmp_path / "etc").mkdir()
+    conf = tmp_path / "etc" / "app.conf"
+    conf.write_text("old\n")
+    events: list[StepEvent] = []
+    result = make_plan(tmp_path).apply(runner, events.append)
+    assert result.ok and result.changed == 3, render_result(result)
+    assert conf.read_text() == "a = 1\nb = 2\n" and oct(conf.stat().st_mode & 0o777) == "0o640"
+    assert (tmp_path / "reloads").read_text() == "reloaded\n"
+    assert [e.status for e in events if e.index == 0] == [None, Status.CHANGED]
+    assert len(read_journal(runner, "unit", str(tmp_path / "state"))) == 2
+
+    again = make_plan(tmp_path).apply(runner)
+    assert [r.status for r in again.reports] == [Status.NO_CHANGE] * 3 + [Status.VERIFIED]
+    assert (tmp_path / "reloads").read_text() == "reloaded\n"  # no reload without a change
+    assert all(s.status is not Status.CHANGE for s in make_plan(tmp_path).preview(runner).steps)
+
+    undone = undo_journal(runner, "unit", state_dir=str(tmp_path / "state"))
+    assert undone.ok and [r.status for r in undone.reports] == [Status.UNDONE] * 2
+    assert conf.read_text() == "old\n" and not (tmp_path / "flag").exists()
+    assert read_journal(runner, "unit", str(tmp_path / "state")) == []
+
+
+def test_failure_midway_stops_and_restores(tmp_path: Path) -> None:
+    runner = LocalRunner("h1")
+    result = make_plan(tmp_path, fail_at_end=True).apply(runner)
+    assert not result.ok and result.rolled_back
+    failure = result.failure
+    assert failure is not None and failure.title == "boom" and "it broke" in failure.output
+    assert not (tmp_path / "etc" / "app.conf").exists() and not (tmp_path / "flag").exists()
+    assert "boom" in render_result(result) and "it broke" in render_result(result)
+
+
+def test_rollback_keeps_earlier_runs(tmp_path: Path) -> None:
+    runner = LocalRunner("h1")
+    assert make_plan(tmp_path).apply(runner).ok
+    (tmp_path / "etc" / "app.conf").write_text("edited by hand\n")
+    result = make_plan(tmp_path, fail_at_end=True).apply(runner)
+    assert not result.ok and result.rolled_back
+    assert (tmp_path / "etc" / "app.conf").read_text() == "edited by hand\n"
+    journal = read_journal(runner, "unit", str(tmp_path / "state"))
+    assert [e["title"] for e in journal] == [f"write {tmp_path}/etc/app.conf", f"create {tmp_path}/flag"]
+    assert json.dumps(journal)
+
+
+def test_failed_validation_leaves_file(tmp_path: Path) -> None:
+    conf = tmp_path / "x.conf"
+    conf.write_text("keep\n")
+    step = FileStep(str(conf), "new\n", validate=("grep", "-q", "nomatch", "{}"))
+    result = Plan("unit", [step], state_dir=str(tmp_path / "s")).apply(LocalRunner())
+    assert not result.ok and "checking the new" in (result.failure.message if result.failure else "")
+    assert conf.read_text() == "keep\n" and sorted(p.name for p in tmp_path.iterdir()) == ["x.conf"]
+
+
+def test_verify_failure_is_reported(tmp_path: Path) -> None:
+    step = VerifyStep("port 1 listening", ["false"], attempts=2, delay=0.01)
+    result = Plan("unit", [step], state_dir=str(tmp_path)).apply(LocalRunner())
+    assert not result.ok and result.failure is not None and result.failure.message == "exit 1"

@@ -1,0 +1,119 @@
+"""The SSH layer against a real sshd on 127.0.0.1 (read-only commands, temp files only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lvstui.setup.runner import RunnerError, Script
+from lvstui.setup.ssh import SshOptions, SshRunner, parse_target
+from tests.setup.sshd_support import Sshd, free_port, keygen
+
+
+def options(sshd: Sshd, **kw: object) -> SshOptions:
+    base = dict(user="root", port=sshd.port, identity=str(sshd.client_key), allow_agent=False,
+                known_hosts=str(sshd.dir / "known_hosts"), config_file=str(sshd.dir / "no_config"),
+                timeout=5.0)
+    base.update(kw)
+    return SshOptions(**base)  # type: ignore[arg-type]
+
+
+def test_unknown_host_key_is_refused_with_its_fingerprint(sshd: Sshd) -> None:
+    with pytest.raises(RunnerError) as err:
+        SshRunner("127.0.0.1", options(sshd)).connect()
+    expected = "SHA256:" + __import__("base64").b64encode(__import__("hashlib").sha256(
+        __import__("base64").b64decode(sshd.host_key.with_suffix(".pub").read_text().split()[1])).digest()
+    ).decode().rstrip("=")
+    message = str(err.value)
+    assert message.startswith("127.0.0.1: unknown host key ssh-ed25519 ")
+    assert expected in message and "\n" not in message
+    assert not (sshd.dir / "known_hosts").exists()
+
+
+def test_accept_new_writes_known_hosts_then_runs(sshd: Sshd) -> None:
+    with SshRunner("127.0.0.1", options(sshd, accept_new_host_key=True)) as runner:
+        assert runner.run(["id", "-u"]).stdout.strip() == "0"
+    assert (sshd.dir / "known_hosts").read_text() == sshd.known_hosts_line()
+    # the second time the key is known: no acceptance needed
+    with SshRunner("127.0.0.1", options(sshd)) as runner:
+        assert runner.run(["echo", "a b;c"]).stdout == "a b;c\n"
+
+
+def test_confirm_callback_sees_the_fingerprint(sshd: Sshd) -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    def confirm(host: str, kind: str, fp: str) -> bool:
+        seen.append((host, kind, fp))
+        return False
+
+    with pytest.raises(RunnerError, match="unknown host key"):
+        SshRunner("127.0.0.1", options(sshd), confirm).connect()
+    assert seen and seen[0][0] == f"[127.0.0.1]:{sshd.port}" and seen[0][2].startswith("SHA256:")
+
+
+def test_changed_host_key_is_always_refused(sshd: Sshd) -> None:
+    other = keygen(sshd.dir / "other_ed25519")
+    (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line(other))
+    with pytest.raises(RunnerError) as err:
+        SshRunner("127.0.0.1", options(sshd, accept_new_host_key=True)).connect()
+    assert "host key CHANGED" in str(err.value) and str(err.value).startswith("127.0.0.1: REFUSED")
+    assert (sshd.dir / "known_hosts").read_text() == sshd.known_hosts_line(other)
+
+
+def test_refused_login_names_the_host(sshd: Sshd) -> None:
+    stranger = keygen(sshd.dir / "stranger")
+    (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line())
+    with pytest.raises(RunnerError, match=r"^127\.0\.0\.1 \(root@127\.0\.0\.1:\d+\): login refused"):
+        SshRunner("127.0.0.1", options(sshd, identity=str(stranger))).connect()
+
+
+def test_closed_port_is_one_line(sshd: Sshd) -> None:
+    port = free_port()
+    with pytest.raises(RunnerError, match=f"127.0.0.1:{port}\\): connection refused$"):
+        SshRunner("127.0.0.1", options(sshd, port=port)).connect()
+
+
+def test_ssh_config_supplies_port_user_identity_and_known_hosts(sshd: Sshd) -> None:
+    (sshd.dir / "kh").write_text(sshd.known_hosts_line())
+    (sshd.dir / "config").write_text(
+        f"Host rs9\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User root\n"
+        f"  IdentityFile {sshd.client_key}\n  UserKnownHostsFile {sshd.dir / 'kh'}\n")
+    opts = SshOptions(config_file=str(sshd.dir / "config"), allow_agent=False, timeout=5.0)
+    with SshRunner("rs9", opts) as runner:
+        assert (runner.hostname, runner.port, runner.user) == ("127.0.0.1", sshd.port, "root")
+        assert runner.run(Script("echo $((6*7))")).stdout == "42\n"
+
+
+def test_files_over_ssh_atomic_with_backup(sshd: Sshd, tmp_path: Path) -> None:
+    target = tmp_path / "work" / "f.conf"
+    with SshRunner("127.0.0.1", options(sshd, accept_new_host_key=True)) as runner:
+        assert runner.read_file(str(target)) is None
+        runner.write_file(str(target), b"one\n", mode=0o640)
+        info = runner.read_file(str(target))
+        assert info is not None and (info.content, info.mode, info.owner) == (b"one\n", 0o640, "root")
+        backup = tmp_path / "bk" / "f.conf"
+        runner.write_file(str(target), b"two\n", backup_to=str(backup))
+        assert target.read_text() == "two\n" and backup.read_text() == "one\n"
+        runner.restore_file(str(target), str(backup))
+        assert target.read_text() == "one\n"
+        runner.restore_file(str(target), None)
+        assert not target.exists()
+        assert sorted(p.name for p in (tmp_path / "work").iterdir()) == []
+
+
+def test_jump_host_direct_tcpip(sshd: Sshd) -> None:
+    (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line())
+    opts = options(sshd, jump=f"root@127.0.0.1:{sshd.port}")
+    with SshRunner("127.0.0.1", opts) as runner:
+        assert runner._jump_runner is not None
+        assert runner.run(["true"]).ok
+        assert runner.run(Script("echo $SSH_CONNECTION")).stdout.split()[0] == "127.0.0.1"
+
+
+def test_parse_target() -> None:
+    assert parse_target("admin@rs1:2222") == ("admin", "rs1", 2222)
+    assert parse_target("[2001:db8::1]:22") == (None, "2001:db8::1", 22)
+    assert parse_target("2001:db8::1") == (None, "2001:db8::1", None)
+    with pytest.raises(ValueError):
+        parse_target("rs1;reboot")
