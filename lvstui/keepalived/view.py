@@ -1,0 +1,415 @@
+"""The meaning of a keepalived configuration: frozen dataclasses built from the logical tree.
+
+Only what lvstui shows or edits is modelled; every item keeps its
+:class:`Source` (file and line) so messages and edits can point at it.
+keepalived's defaults are applied where the operator would otherwise have to
+know them (weight 1, lb_kind NAT, protocol TCP, priority 100, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lvstui.keepalived.expand import Node, expand
+from lvstui.keepalived.loader import KeepalivedConfig
+
+__all__ = [
+    "Source", "Checker", "RealServer", "VirtualServer", "VirtualServerGroup", "TrackRef",
+    "VrrpInstance", "VrrpSyncGroup", "VrrpScript", "TrackFile", "ConfigView", "build_view",
+    "CHECKER_TYPES",
+]
+
+CHECKER_TYPES = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "SMTP_CHECK", "MISC_CHECK", "DNS_CHECK",
+                 "BFD_CHECK", "FILE_CHECK", "PING_CHECK", "UDP_CHECK")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    path: Path
+    line: int  # 1-based
+    exact: bool = True  # False: produced by $DEFINITION / ~SEQ expansion, not editable in place
+
+    def __str__(self) -> str:
+        return f"{self.path.name}:{self.line}"
+
+
+def _src(node: Node) -> Source:
+    return Source(node.path, node.line, node.exact)
+
+
+def _int(text: str | None, default: int | None = None) -> int | None:
+    if text is None:
+        return default
+    try:
+        return int(text.split()[0], 0)
+    except (ValueError, IndexError):
+        return default
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text.split()[0]) if text else None
+    except ValueError:
+        return None
+
+
+def _params(node: Node) -> tuple[tuple[str, str], ...]:
+    return tuple((c.keyword, " ".join(c.args)) for c in node.children or () if c.children is None)
+
+
+@dataclass(frozen=True, slots=True)
+class Checker:
+    """One health checker of a real server (TCP_CHECK, HTTP_GET, ... FILE_CHECK)."""
+
+    type: str
+    params: tuple[tuple[str, str], ...]  # simple "keyword value" lines, in order
+    urls: tuple[tuple[tuple[str, str], ...], ...] = ()  # HTTP_GET/SSL_GET url { } blocks
+    hosts: tuple[tuple[tuple[str, str], ...], ...] = ()  # SMTP_CHECK host { } blocks
+    source: Source | None = None
+
+    def get(self, keyword: str, default: str | None = None) -> str | None:
+        found = default
+        for k, v in self.params:
+            if k == keyword:
+                found = v
+        return found
+
+    @property
+    def summary(self) -> str:
+        """A short description: ``TCP_CHECK port 80 timeout 3``."""
+        bits = [self.type]
+        keys = {"TCP_CHECK": ("connect_port", "connect_timeout"), "UDP_CHECK": ("connect_port",),
+                "HTTP_GET": ("connect_port",), "SSL_GET": ("connect_port",),
+                "MISC_CHECK": ("misc_path",), "FILE_CHECK": ("track_file",), "DNS_CHECK": ("type", "name"),
+                "BFD_CHECK": ("name",), "SMTP_CHECK": ("helo_name",), "PING_CHECK": ()}
+        for key in keys.get(self.type, ()):
+            value = self.get(key)
+            if value:
+                bits.append(f"{key.replace('connect_', '')} {value}")
+        if self.urls:
+            paths = [dict(u).get("path", "?") for u in self.urls]
+            bits.append("url " + ",".join(paths))
+        return " ".join(bits)
+
+
+@dataclass(frozen=True, slots=True)
+class RealServer:
+    address: str
+    port: int | None
+    weight: int = 1
+    inhibit_on_failure: bool = False
+    checkers: tuple[Checker, ...] = ()
+    lb_kind: str | None = None  # per real server lvs_method, if set
+    params: tuple[tuple[str, str], ...] = ()
+    source: Source | None = None
+
+    @property
+    def key(self) -> str:
+        from lvstui.model import format_endpoint
+
+        return format_endpoint(self.address, self.port or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualServer:
+    """A ``virtual_server`` block: by address and port, ``fwmark N`` or ``group NAME``."""
+
+    kind: str  # "address", "fwmark" or "group"
+    address: str | None = None
+    port: int | None = None
+    fwmark: int | None = None
+    group: str | None = None
+    protocol: str = "TCP"
+    lb_algo: str | None = None  # lb_algo / lvs_sched
+    lb_kind: str = "NAT"  # lb_kind / lvs_method
+    persistence_timeout: int | None = None
+    persistence_granularity: str | None = None
+    quorum: int = 1
+    hysteresis: int = 0
+    sorry_server: str | None = None
+    delay_loop: float | None = None
+    inhibit_on_failure: bool = False
+    real_servers: tuple[RealServer, ...] = ()
+    params: tuple[tuple[str, str], ...] = ()
+    source: Source | None = None
+
+    @property
+    def key(self) -> str:
+        """``tcp:192.168.1.100:80``, ``fwmark:1`` or ``group:NAME`` (the model's service ids)."""
+        from lvstui.model import format_endpoint
+
+        if self.kind == "fwmark":
+            return f"fwmark:{self.fwmark}"
+        if self.kind == "group":
+            return f"group:{self.group}"
+        return f"{self.protocol.lower()}:{format_endpoint(self.address or '', self.port or 0)}"
+
+    def real_server(self, address: str, port: int | None = None) -> RealServer | None:
+        for rs in self.real_servers:
+            if rs.address == address and (port is None or rs.port == port):
+                return rs
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualServerGroup:
+    name: str
+    members: tuple[str, ...]  # "10.0.0.1 8080", "192.168.200.3-10 80", "fwmark 1"
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRef:
+    """A name in a track_script/track_file/track_interface block, with its optional weight."""
+
+    name: str
+    weight: int | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpInstance:
+    name: str
+    state: str = "BACKUP"  # initial state as configured
+    interface: str | None = None
+    virtual_router_id: int | None = None
+    priority: int = 100
+    advert_int: float = 1.0
+    nopreempt: bool = False
+    authentication: tuple[tuple[str, str], ...] = ()
+    virtual_ipaddresses: tuple[str, ...] = ()
+    virtual_ipaddresses_excluded: tuple[str, ...] = ()
+    unicast_peers: tuple[str, ...] = ()
+    track_scripts: tuple[TrackRef, ...] = ()
+    track_files: tuple[TrackRef, ...] = ()
+    track_interfaces: tuple[TrackRef, ...] = ()
+    params: tuple[tuple[str, str], ...] = ()
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpSyncGroup:
+    name: str
+    members: tuple[str, ...]
+    track_scripts: tuple[TrackRef, ...] = ()
+    track_files: tuple[TrackRef, ...] = ()
+    track_interfaces: tuple[TrackRef, ...] = ()
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpScript:
+    name: str
+    script: str | None = None
+    interval: float | None = None
+    weight: int | None = None
+    fall: int | None = None
+    rise: int | None = None
+    timeout: float | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFile:
+    """``track_file NAME {}`` or the deprecated ``vrrp_track_file NAME {}``."""
+
+    name: str
+    file: str | None = None
+    weight: int | None = None
+    init_file: str | None = None
+    deprecated: bool = False
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigView:
+    global_defs: tuple[tuple[str, str], ...] = ()
+    virtual_servers: tuple[VirtualServer, ...] = ()
+    virtual_server_groups: tuple[VirtualServerGroup, ...] = ()
+    vrrp_instances: tuple[VrrpInstance, ...] = ()
+    vrrp_sync_groups: tuple[VrrpSyncGroup, ...] = ()
+    vrrp_scripts: tuple[VrrpScript, ...] = ()
+    track_files: tuple[TrackFile, ...] = ()
+    config_id: str | None = None
+    notes: tuple[str, ...] = field(default=())  # things the view could not model
+
+    def virtual_server(self, key: str) -> VirtualServer | None:
+        for vs in self.virtual_servers:
+            if vs.key == key:
+                return vs
+        return None
+
+    def vrrp_instance(self, name: str) -> VrrpInstance | None:
+        for vi in self.vrrp_instances:
+            if vi.name == name:
+                return vi
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_jsonable(self)  # type: ignore[no-any-return]
+
+
+def _to_jsonable(obj: Any) -> Any:
+    if isinstance(obj, Source):
+        return {"file": str(obj.path), "line": obj.line, "exact": obj.exact}
+    if hasattr(obj, "__dataclass_fields__"):
+        out = {}
+        for name in obj.__dataclass_fields__:
+            value = getattr(obj, name)
+            if name in ("params", "global_defs", "authentication") and isinstance(value, tuple):
+                out[name] = {k: v for k, v in value}
+            elif name in ("urls", "hosts"):
+                out[name] = [{k: v for k, v in u} for u in value]
+            else:
+                out[name] = _to_jsonable(value)
+        if isinstance(obj, (VirtualServer, RealServer)):
+            out["key"] = obj.key
+        return out
+    if isinstance(obj, (tuple, list)):
+        return [_to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _checker(node: Node) -> Checker:
+    urls = tuple(_params(c) for c in node.all("url") if c.children is not None)
+    hosts = tuple(_params(c) for c in node.all("host") if c.children is not None)
+    return Checker(type=node.keyword, params=_params(node), urls=urls, hosts=hosts, source=_src(node))
+
+
+def _real_server(node: Node, vs_inhibit: bool) -> RealServer:
+    checkers = tuple(_checker(c) for c in node.children or () if c.keyword in CHECKER_TYPES)
+    inhibit = node.child("inhibit_on_failure")
+    return RealServer(
+        address=node.args[0] if node.args else "",
+        port=_int(node.args[1]) if len(node.args) > 1 else None,
+        weight=_int(node.value("weight"), 1) or 0,
+        inhibit_on_failure=vs_inhibit if inhibit is None else _bool(inhibit),
+        checkers=checkers,
+        lb_kind=node.value("lvs_method") or node.value("lb_kind"),
+        params=_params(node),
+        source=_src(node),
+    )
+
+
+def _bool(node: Node) -> bool:
+    return not node.args or node.args[0].lower() in ("on", "true", "yes")
+
+
+def _virtual_server(node: Node) -> VirtualServer:
+    args = node.args
+    kind, address, port, fwmark, group = "address", None, None, None, None
+    if args and args[0] == "fwmark":
+        kind, fwmark = "fwmark", _int(args[1] if len(args) > 1 else None)
+    elif args and args[0] == "group":
+        kind, group = "group", args[1] if len(args) > 1 else ""
+    else:
+        address = args[0] if args else None
+        port = _int(args[1]) if len(args) > 1 else 0
+    inhibit_node = node.child("inhibit_on_failure")
+    inhibit = _bool(inhibit_node) if inhibit_node else False
+    sorry = node.child("sorry_server")
+    return VirtualServer(
+        kind=kind, address=address, port=port, fwmark=fwmark, group=group,
+        protocol=(node.value("protocol") or "TCP").upper(),
+        lb_algo=node.value("lvs_sched") or node.value("lb_algo"),
+        lb_kind=(node.value("lvs_method") or node.value("lb_kind") or "NAT").upper(),
+        persistence_timeout=_int(node.value("persistence_timeout")),
+        persistence_granularity=node.value("persistence_granularity"),
+        quorum=_int(node.value("quorum"), 1) or 1,
+        hysteresis=_int(node.value("hysteresis"), 0) or 0,
+        sorry_server=" ".join(sorry.args) if sorry else None,
+        delay_loop=_float(node.value("delay_loop")),
+        inhibit_on_failure=inhibit,
+        real_servers=tuple(_real_server(c, inhibit) for c in node.all("real_server")),
+        params=_params(node),
+        source=_src(node),
+    )
+
+
+def _refs(node: Node | None) -> tuple[TrackRef, ...]:
+    refs = []
+    for c in (node.children or ()) if node else ():
+        weight = None
+        if "weight" in c.args:
+            i = c.args.index("weight")
+            weight = _int(c.args[i + 1]) if i + 1 < len(c.args) else None
+        refs.append(TrackRef(name=c.keyword, weight=weight, source=_src(c)))
+    return tuple(refs)
+
+
+def _lines(node: Node | None) -> tuple[str, ...]:
+    return tuple(" ".join((c.keyword, *c.args)) for c in (node.children or ()) if node) if node else ()
+
+
+def _vrrp_instance(node: Node) -> VrrpInstance:
+    auth = node.child("authentication")
+    vips = node.child("virtual_ipaddress")
+    excluded = node.child("virtual_ipaddress_excluded")
+    return VrrpInstance(
+        name=node.args[0] if node.args else "",
+        state=(node.value("state") or "BACKUP").upper(),
+        interface=node.value("interface"),
+        virtual_router_id=_int(node.value("virtual_router_id")),
+        priority=_int(node.value("priority"), 100) or 0,
+        advert_int=_float(node.value("advert_int")) or 1.0,
+        nopreempt=node.child("nopreempt") is not None,
+        authentication=_params(auth) if auth else (),
+        virtual_ipaddresses=tuple(c.keyword for c in (vips.children or ())) if vips else (),
+        virtual_ipaddresses_excluded=tuple(c.keyword for c in (excluded.children or ())) if excluded else (),
+        unicast_peers=tuple(c.keyword for c in (node.child("unicast_peer") or node).children or ())
+        if node.child("unicast_peer") else (),
+        track_scripts=_refs(node.child("track_script")),
+        track_files=_refs(node.child("track_file")),
+        track_interfaces=_refs(node.child("track_interface")),
+        params=_params(node),
+        source=_src(node),
+    )
+
+
+def build_view(config: KeepalivedConfig, config_id: str | None = None) -> ConfigView:
+    """The semantic view of ``config`` as keepalived started with ``-i config_id`` reads it."""
+    roots = expand(config, config_id)
+    global_defs: tuple[tuple[str, str], ...] = ()
+    vss: list[VirtualServer] = []
+    groups: list[VirtualServerGroup] = []
+    instances: list[VrrpInstance] = []
+    syncs: list[VrrpSyncGroup] = []
+    scripts: list[VrrpScript] = []
+    tracks: list[TrackFile] = []
+    notes: list[str] = []
+    for node in roots:
+        kw = node.keyword
+        name = node.args[0] if node.args else ""
+        if kw == "global_defs":
+            global_defs += _params(node)
+        elif kw == "virtual_server":
+            vss.append(_virtual_server(node))
+        elif kw == "virtual_server_group":
+            groups.append(VirtualServerGroup(name=name, members=_lines(node), source=_src(node)))
+        elif kw == "vrrp_instance":
+            instances.append(_vrrp_instance(node))
+        elif kw == "vrrp_sync_group":
+            syncs.append(VrrpSyncGroup(
+                name=name, members=_lines(node.child("group")),
+                track_scripts=_refs(node.child("track_script")),
+                track_files=_refs(node.child("track_file")),
+                track_interfaces=_refs(node.child("track_interface")), source=_src(node)))
+        elif kw == "vrrp_script":
+            scripts.append(VrrpScript(
+                name=name, script=node.value("script"), interval=_float(node.value("interval")),
+                weight=_int(node.value("weight")), fall=_int(node.value("fall")),
+                rise=_int(node.value("rise")), timeout=_float(node.value("timeout")), source=_src(node)))
+        elif kw in ("track_file", "vrrp_track_file") and node.children is not None:
+            tracks.append(TrackFile(
+                name=name, file=node.value("file"), weight=_int(node.value("weight")),
+                init_file=node.value("init_file"), deprecated=kw == "vrrp_track_file", source=_src(node)))
+        elif kw == "" and node.children is not None:
+            notes.append(f"{_src(node)}: block without a keyword")
+    return ConfigView(
+        global_defs=global_defs, virtual_servers=tuple(vss), virtual_server_groups=tuple(groups),
+        vrrp_instances=tuple(instances), vrrp_sync_groups=tuple(syncs), vrrp_scripts=tuple(scripts),
+        track_files=tuple(tracks), config_id=config_id, notes=tuple(notes))
