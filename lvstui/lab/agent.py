@@ -1,0 +1,426 @@
+"""The lab agent: runs inside the User-Mode Linux guest, stdlib only.
+
+Started by the guest's init (see ``boot.py``) with the host's Python. It talks to the
+``Channel`` on the real host over a UML console line (``/dev/tty1`` in the guest, a pair of
+pipes on the host) put into raw mode. One JSON object per line each way::
+
+    host -> guest  {"id": 7, "op": "run", "host": "lb1", "argv": [...], "timeout": 60, ...}
+    guest -> host  {"id": 7, "ok": true, "rc": 0, "out": "<base64>", "err": "<base64>"}
+
+A request that is too long for the console line is written by the host to a file in the
+shared results directory and announced as ``{"file": NAME}``. Each request is served in
+its own thread, so a slow command never delays the others. Commands for a named lab host
+run as ``nsenter --net --uts --root=/lab/hosts/HOST --wd=/ ARGV``.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import tty
+from typing import Any
+
+LAB_DIR = "/lab"
+SPAWN_DIR = "/run/lab/spawn"
+DEFAULT_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "LANG": "C.UTF-8",
+    "TERM": "dumb",
+}
+
+_write_lock = threading.Lock()
+_out_fd = -1
+_spawned: dict[int, subprocess.Popen[bytes]] = {}
+_spawn_lock = threading.Lock()
+_next_handle = 1
+_log = sys.stderr
+
+
+def log(message: str) -> None:
+    print(f"{time.monotonic():.3f} {message}", file=_log, flush=True)
+
+
+def send(message: dict[str, Any]) -> None:
+    data = (json.dumps(message, separators=(",", ":")) + "\n").encode("ascii")
+    with _write_lock:
+        view = memoryview(data)
+        while view:
+            written = os.write(_out_fd, view)
+            view = view[written:]
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def host_root(host: str | None) -> str:
+    return "/" if host is None else f"{LAB_DIR}/hosts/{host}"
+
+
+def command_argv(host: str | None, argv: list[str]) -> list[str]:
+    if host is None:
+        return argv
+    return [
+        "nsenter",
+        f"--net=/run/netns/{host}",
+        f"--uts={LAB_DIR}/ns/{host}.uts",
+        f"--root={host_root(host)}",
+        # nsenter opens --wd before it chroots: name the new root as seen from here
+        f"--wd={host_root(host)}",
+        "--",
+        *argv,
+    ]
+
+
+def command_env(extra: dict[str, str] | None) -> dict[str, str]:
+    env = dict(DEFAULT_ENV)
+    env.update(extra or {})
+    return env
+
+
+def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def op_ping(req: dict[str, Any]) -> dict[str, Any]:
+    return {"time": time.time()}
+
+
+def op_run(req: dict[str, Any]) -> dict[str, Any]:
+    argv = command_argv(req.get("host"), req["argv"])
+    stdin = base64.b64decode(req["input"]) if req.get("input") is not None else None
+    timeout = float(req.get("timeout", 60))
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=command_env(req.get("env")),
+            cwd="/",
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return {"rc": 127, "out": "", "err": b64(f"{argv[0]}: {exc.strerror}\n".encode())}
+    timed_out = False
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_group(proc)
+        out, err = proc.communicate()
+    # Children that outlived the command (daemons aside, which leave the group) go too.
+    kill_group(proc)
+    return {"rc": proc.returncode, "out": b64(out), "err": b64(err), "timed_out": timed_out}
+
+
+def op_spawn(req: dict[str, Any]) -> dict[str, Any]:
+    global _next_handle
+    argv = command_argv(req.get("host"), req["argv"])
+    with _spawn_lock:
+        handle = _next_handle
+        _next_handle += 1
+    os.makedirs(SPAWN_DIR, exist_ok=True)
+    console = bool(req.get("console"))
+    if console:
+        tty_fd = os.open("/dev/tty0", os.O_RDWR)
+        streams: tuple[Any, Any, Any] = (tty_fd, tty_fd, tty_fd)
+    else:
+        streams = (
+            subprocess.DEVNULL,
+            open(f"{SPAWN_DIR}/{handle}.out", "wb"),
+            open(f"{SPAWN_DIR}/{handle}.err", "wb"),
+        )
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=streams[0],
+            stdout=streams[1],
+            stderr=streams[2],
+            env=command_env(req.get("env")),
+            cwd="/",
+            start_new_session=True,
+        )
+    finally:
+        if console:
+            os.close(streams[0])
+        else:
+            streams[1].close()
+            streams[2].close()
+    with _spawn_lock:
+        _spawned[handle] = proc
+    return {"handle": handle, "pid": proc.pid}
+
+
+def _spawn_result(handle: int, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    def content(suffix: str) -> str:
+        try:
+            with open(f"{SPAWN_DIR}/{handle}.{suffix}", "rb") as f:
+                return b64(f.read())
+        except FileNotFoundError:
+            return ""
+
+    return {"rc": proc.returncode, "out": content("out"), "err": content("err"), "running": proc.returncode is None}
+
+
+def _get_spawned(req: dict[str, Any]) -> tuple[int, subprocess.Popen[bytes]]:
+    handle = int(req["handle"])
+    with _spawn_lock:
+        proc = _spawned.get(handle)
+    if proc is None:
+        raise LookupError(f"no spawned process with handle {handle}")
+    return handle, proc
+
+
+def op_wait(req: dict[str, Any]) -> dict[str, Any]:
+    handle, proc = _get_spawned(req)
+    try:
+        proc.wait(timeout=float(req.get("seconds", 60)))
+    except subprocess.TimeoutExpired:
+        pass
+    return _spawn_result(handle, proc)
+
+
+def op_poll(req: dict[str, Any]) -> dict[str, Any]:
+    handle, proc = _get_spawned(req)
+    proc.poll()
+    return _spawn_result(handle, proc)
+
+
+def op_stop(req: dict[str, Any]) -> dict[str, Any]:
+    handle, proc = _get_spawned(req)
+    if proc.poll() is None:
+        kill_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=float(req.get("grace", 2)))
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+            proc.wait()
+    kill_group(proc)
+    return _spawn_result(handle, proc)
+
+
+def _in_root(root: str, action: Any) -> dict[str, Any]:
+    """Runs ``action()`` in a forked child chrooted into ``root``; returns its JSON reply."""
+    if root == "/":
+        return action()  # type: ignore[no-any-return]
+
+    def chrooted() -> dict[str, Any]:
+        os.chroot(root)
+        os.chdir("/")
+        return action()  # type: ignore[no-any-return]
+
+    return _forked(chrooted)
+
+
+def _forked(action: Any) -> dict[str, Any]:
+    """Runs ``action()`` in a forked child (namespaces and root stay ours); returns its reply."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: only os-level calls from here on
+        os.close(read_fd)
+        try:
+            reply = action()
+        except OSError as exc:
+            reply = {"error": f"{exc.strerror}: {exc.filename or ''}".rstrip(": ")}
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            reply = {"error": repr(exc)}
+        data = json.dumps(reply).encode()
+        while data:
+            data = data[os.write(write_fd, data) :]
+        os._exit(0)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 65536):
+        chunks.append(chunk)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    return json.loads(b"".join(chunks))  # type: ignore[no-any-return]
+
+
+def op_write_file(req: dict[str, Any]) -> dict[str, Any]:
+    path = req["path"]
+    data = base64.b64decode(req["data"])
+    mode = int(req.get("mode", 0o644))
+
+    def action() -> dict[str, Any]:
+        os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        return {}
+
+    return _in_root(host_root(req.get("host")), action)
+
+
+def op_read_file(req: dict[str, Any]) -> dict[str, Any]:
+    path = req["path"]
+
+    def action() -> dict[str, Any]:
+        with open(path, "rb") as f:
+            return {"data": b64(f.read())}
+
+    return _in_root(host_root(req.get("host")), action)
+
+
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUTS = 0x04000000
+MS_BIND = 4096
+MS_REC = 16384
+
+
+def _libc() -> Any:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for name in ("mount", "unshare", "setns", "sethostname"):
+        getattr(libc, name).errcheck = _errcheck
+    return libc
+
+
+def _errcheck(result: int, func: Any, args: Any) -> int:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{func.__name__}{tuple(a.decode() if isinstance(a, bytes) else a for a in args)}: {os.strerror(err)}")
+    return result
+
+
+def _mount(libc: Any, source: str, target: str, fstype: str | None, flags: int = 0, data: str | None = None) -> None:
+    libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, data.encode() if data else None)
+
+
+def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
+    """Gives lab host NAME its own file system, UTS name and sysctls (see topology.py).
+
+    Runs in a forked child that joins the host's network namespace first: sysfs shows the
+    namespace of whoever mounts it, and /proc/sys/net that of whoever writes it.
+    """
+    name = req["name"]
+    root = host_root(name)
+    up = f"{LAB_DIR}/up/{name}"
+    for d in (f"{up}/upper", f"{up}/work", root):
+        os.makedirs(d, exist_ok=True)
+    uts_file = f"{LAB_DIR}/ns/{name}.uts"
+    open(uts_file, "w").close()
+
+    def action() -> dict[str, Any]:
+        libc = _libc()
+        with open(f"/run/netns/{name}") as ns:
+            libc.setns(ns.fileno(), CLONE_NEWNET)
+        _mount(libc, "overlay", root, "overlay", 0, f"lowerdir={LAB_DIR}/lower,upperdir={up}/upper,workdir={up}/work")
+        for path in ("proc", "dev", "dev/pts"):
+            _mount(libc, f"/{path}", f"{root}/{path}", None, MS_BIND)
+        for path, mode in (("dev/shm", "1777"), ("tmp", "1777"), ("run", "755")):
+            _mount(libc, "tmpfs", f"{root}/{path}", "tmpfs", 0, f"mode={mode}")
+        _mount(libc, "sysfs", f"{root}/sys", "sysfs")
+        for key, value in req.get("sysctls", {}).items():
+            with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                f.write(str(value))
+        libc.unshare(CLONE_NEWUTS)
+        libc.sethostname(name.encode(), len(name.encode()))
+        _mount(libc, "/proc/self/ns/uts", uts_file, None, MS_BIND)
+        for path, text in req.get("files", {}).items():
+            with open(root + path, "w") as f:
+                f.write(text)
+        return {}
+
+    return _forked(action)
+
+
+def op_shutdown(req: dict[str, Any]) -> dict[str, Any]:
+    with _spawn_lock:
+        procs = list(_spawned.values())
+    for proc in procs:
+        kill_group(proc)
+    os.sync()
+    threading.Thread(target=_exit_soon, daemon=True).start()
+    return {}
+
+
+def _exit_soon() -> None:
+    # The guest's init powers off when the agent ends (poweroff refuses to run in a chroot).
+    time.sleep(0.05)  # let the reply leave first
+    os._exit(0)
+
+
+OPS = {
+    "ping": op_ping,
+    "run": op_run,
+    "spawn": op_spawn,
+    "wait": op_wait,
+    "poll": op_poll,
+    "stop": op_stop,
+    "write_file": op_write_file,
+    "read_file": op_read_file,
+    "setup_host": op_setup_host,
+    "shutdown": op_shutdown,
+}
+
+
+def serve(req: dict[str, Any], shared_dir: str) -> None:
+    req_id = req.get("id")
+    try:
+        if "file" in req:
+            name = os.path.basename(req["file"])
+            path = os.path.join(shared_dir, name)
+            with open(path, "rb") as f:
+                req = json.loads(f.read())
+            os.unlink(path)
+        reply = OPS[req["op"]](req)
+        if "error" in reply:
+            reply = {"ok": False, "error": reply["error"]}
+        else:
+            reply["ok"] = True
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+        log(traceback.format_exc())
+        reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    reply["id"] = req_id
+    send(reply)
+
+
+def main() -> int:
+    global _out_fd, _log
+    device, shared_dir = sys.argv[1], sys.argv[2]
+    _log = open(os.path.join(shared_dir, "agent.log"), "a", buffering=1)
+    fd = os.open(device, os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)
+    _out_fd = fd
+    send({"event": "ready", "pid": os.getpid(), "time": time.time()})
+    log("agent ready")
+    buffer = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            time.sleep(0.01)
+            continue
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                req = json.loads(line)
+            except ValueError:
+                log(f"bad request line: {line[:200]!r}")
+                continue
+            threading.Thread(target=serve, args=(req, shared_dir), daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
