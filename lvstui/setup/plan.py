@@ -205,6 +205,7 @@ class FileStep(Step):
     validate: tuple[str, ...] = ()
     title: str = ""
     key: str = ""
+    after_undo: tuple[Command, ...] = ()
     kind = "file"
 
     def __post_init__(self) -> None:
@@ -247,7 +248,7 @@ class FileStep(Step):
         backup = ctx.backup_path(self.path) if existed else None
         runner.write_file(self.path, data, mode=self.mode, owner=self.owner, group=self.group,
                           backup_to=backup)
-        return [{"op": "restore", "path": self.path, "backup": backup}]
+        return [{"op": "restore", "path": self.path, "backup": backup}, *map(_run_action, self.after_undo)]
 
 
 @dataclass
@@ -409,7 +410,7 @@ def _run_undo(runner: Runner, entries: list[dict[str, Any]], journal: list[dict[
         if progress:
             progress(StepEvent(runner.host, n, total, title, None))
         problems = []
-        for action in reversed(entry.get("undo", [])):
+        for action in entry.get("undo", []):
             try:
                 result = _undo_action(runner, action)
             except RunnerError as exc:
