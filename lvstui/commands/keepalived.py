@@ -1,0 +1,132 @@
+"""``lvstui keepalived parse|check FILE``: read a keepalived configuration as keepalived does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "keepalived",
+        help="parse or check a keepalived configuration",
+        description="Read keepalived.conf (and its includes) without changing it.",
+    )
+    verbs = p.add_subparsers(dest="keepalived_verb", metavar="ACTION", required=True)
+    parse = verbs.add_parser(
+        "parse", help="print virtual servers, real servers, checkers and VRRP instances",
+        description="Print the structure keepalived would read: virtual servers with their real "
+        "servers, weights and checkers; VRRP instances with state, priority, interface, "
+        "virtual_router_id and VIPs.")
+    parse.add_argument("file", metavar="FILE")
+    parse.add_argument("--json", action="store_true", help="print JSON")
+    parse.add_argument("--indent", type=int, default=2, metavar="N", help="indent JSON by N (default 2)")
+    _config_id_arg(parse)
+    parse.set_defaults(handler=run_parse)
+    check = verbs.add_parser(
+        "check", help="exit 0 only if the file parses, round-trips and passes keepalived -t",
+        description="Parse FILE and its includes, check that writing them back gives the same "
+        "bytes, and run `keepalived -t -f FILE` where keepalived is installed (it only parses).")
+    check.add_argument("file", metavar="FILE")
+    check.add_argument("--netns", metavar="NAME",
+                       help="run keepalived -t in this network namespace (interfaces are checked there)")
+    check.add_argument("--no-keepalived", action="store_true", help="skip keepalived -t")
+    check.set_defaults(handler=run_check)
+
+
+def _config_id_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config-id", metavar="ID",
+                   help="config-id for @ID lines (keepalived -i; default: the node name)")
+
+
+def _load(path: str) -> Any:
+    from lvstui.cli import CliError
+    from lvstui.keepalived.errors import ConfigError
+    from lvstui.keepalived.loader import load
+
+    try:
+        return load(path)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def run_parse(args: argparse.Namespace) -> int:
+    from lvstui.cli import CliError
+    from lvstui.keepalived.errors import ConfigError
+    from lvstui.keepalived.expand import default_config_id
+    from lvstui.keepalived.view import build_view
+
+    config = _load(args.file)
+    config_id = args.config_id if args.config_id is not None else default_config_id()
+    try:
+        view = build_view(config, config_id)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        import json
+
+        doc = view.to_dict()
+        doc["files"] = [str(p) for p in config.files]
+        sys.stdout.write(json.dumps(doc, indent=args.indent or None) + "\n")
+        return 0
+    _print_view(view, [str(p) for p in config.files])
+    return 0
+
+
+def _print_view(view: Any, files: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]files:[/] {', '.join(files)}   [bold]config-id:[/] {view.config_id}")
+    for vs in view.virtual_servers:
+        head = (f"[bold]virtual_server {vs.key}[/]  {vs.lb_algo or '-'} {vs.lb_kind}"
+                f"  quorum {vs.quorum}")
+        if vs.persistence_timeout:
+            head += f"  persistence {vs.persistence_timeout}s"
+        if vs.sorry_server:
+            head += f"  sorry {vs.sorry_server}"
+        table = Table(title=head, title_justify="left", show_edge=False)
+        for col in ("real server", "weight", "inhibit", "checkers", "line"):
+            table.add_column(col)
+        for rs in vs.real_servers:
+            table.add_row(rs.key, str(rs.weight), "yes" if rs.inhibit_on_failure else "",
+                          "; ".join(c.summary for c in rs.checkers) or "-", str(rs.source))
+        console.print(table)
+    if view.vrrp_instances:
+        table = Table(title="[bold]vrrp instances[/]", title_justify="left", show_edge=False)
+        for col in ("name", "state", "priority", "interface", "vrid", "VIPs", "tracks", "line"):
+            table.add_column(col)
+        for vi in view.vrrp_instances:
+            tracks = [t.name for t in vi.track_scripts + vi.track_files + vi.track_interfaces]
+            table.add_row(vi.name, vi.state, str(vi.priority), vi.interface or "-",
+                          str(vi.virtual_router_id or "-"), " ".join(vi.virtual_ipaddresses),
+                          " ".join(tracks), str(vi.source))
+        console.print(table)
+    for note in view.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from lvstui.cli import CliError
+    from lvstui.keepalived.validate import find_keepalived, keepalived_test
+
+    config = _load(args.file)
+    for cfile in config.files.values():
+        if cfile.modified:
+            raise CliError(f"{cfile.path}: does not write back byte-identical")
+    print(f"parsed {len(config.files)} file(s), each writes back byte-identical")
+    if args.no_keepalived:
+        return 0
+    if find_keepalived() is None:
+        print("keepalived is not installed: keepalived -t skipped")
+        return 0
+    result = keepalived_test(config, netns=args.netns)
+    assert result is not None
+    if not result.ok:
+        for msg in result.messages[1:]:
+            print(msg, file=sys.stderr)
+        raise CliError(f"keepalived -t: {result.first_error}")
+    print("keepalived -t: ok")
+    return 0
