@@ -68,7 +68,10 @@ def vip(value: object, field: str = "VIP") -> str:
     """A virtual IP as ``A.B.C.D/32`` or ``X::Y/128`` (a bare address gets the host prefix)."""
     text = _text(value, field)
     addr_text, _, prefix = text.partition("/")
-    canonical = address(addr_text, field)
+    try:
+        canonical = address(addr_text, field)
+    except ValidationError:
+        raise ValidationError(f"{field}: {text!r} is not an IPv4 or IPv6 address") from None
     width = 32 if ":" not in canonical else 128
     if prefix and prefix != str(width):
         raise ValidationError(f"{field}: {text!r} must be a host address (/{width}) on lo")
