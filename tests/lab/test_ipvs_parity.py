@@ -175,6 +175,7 @@ def test_counters_under_real_dr_traffic_match_ipvsadm(dr_lab: Any) -> None:
     vip = dr_lab.spec.vip
     setup = f"""
 set -e
+ip addr replace {vip}/32 dev eth0
 ipvsadm -C
 ipvsadm -A -t {vip}:80 -s rr
 ipvsadm -A -t {vip}:9000 -s wlc
@@ -197,10 +198,11 @@ time.sleep(600)
 """ % {"vip": vip}
     handle = dr_lab.spawn("client", [dr_lab.venv_python, "-c", client])
     try:
-        dr_lab.wait_for(lambda: "rs" in dr_lab.sh("lb1", "ipvsadm -Ln | grep -c ':9000 *Route' ; "
-                                                       "ipvsadm -Ln --exact | grep -E '^  -> .*:9000' "
-                                                       "| awk '{s+=$5} END {print (s>=6)?\"rs\":\"no\"}'").stdout,
-                        timeout=60, what="6 held connections through the VIP")
+        def held_connections() -> int:
+            table = ipvsadm_text.parse(dr_lab.run("lb1", ["ipvsadm", "-Ln", "--exact"]).check().stdout, "")
+            return sum(int(rs["active_conns"]) for rs in table[f"tcp:{vip}:9000"].real_servers.values())
+
+        dr_lab.wait_for(lambda: held_connections() == 6, timeout=60, what="6 held connections through the VIP")
         data = _collect(dr_lab, "lb1")
         assert_parity(data)
         assert_pyroute2_agrees(data)
@@ -212,7 +214,7 @@ time.sleep(600)
         assert sum(rs["active_conns"] for rs in held["real_servers"]) == 6
     finally:
         dr_lab.stop(handle)
-        dr_lab.sh("lb1", "ipvsadm -C")
+        dr_lab.sh("lb1", f"ipvsadm -C; ip addr del {vip}/32 dev eth0")
 
 
 def test_no_cap_net_admin_is_a_clear_one_line_error(dr_lab: Any) -> None:
