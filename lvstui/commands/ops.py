@@ -1,0 +1,215 @@
+"""Operation verbs: drain, restore, weight, add/remove real servers and virtual services.
+
+Exit status: 0 done, 1 the kernel refused or failed (nothing left half-done),
+2 invalid input, 3 refused (target missing, duplicate, busy, --readonly),
+124 --wait timed out (the drain itself stays in place).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 124
+
+EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp:192.168.1.100:80, "
+          "udp:[2001:db8::1]:53, sctp:..., fwmark:7, fwmark:7:inet6. RS is a real server: 192.168.1.13:80 "
+          "or [2001:db8::13]:80. Exit status: 0 done, 1 failed (nothing half-applied), 2 invalid input, "
+          "3 refused (missing, duplicate, busy, --readonly), 124 --wait timed out.")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text + ".", epilog=EPILOG)
+        p.set_defaults(handler=run, verb=name)
+        return p
+
+    p = verb("drain", "set a real server's weight to 0 so its connections finish and no new ones arrive")
+    p.add_argument("vs", metavar="VS")
+    p.add_argument("rs", metavar="RS")
+    _wait_args(p)
+    p = verb("restore", "put a drained real server back to the weight it had before the drain")
+    p.add_argument("vs", metavar="VS")
+    p.add_argument("rs", metavar="RS")
+    p = verb("drain-host", "drain every real server with this address, in every virtual service")
+    p.add_argument("address", metavar="ADDRESS")
+    _wait_args(p)
+    p = verb("restore-host", "restore every real server with this address")
+    p.add_argument("address", metavar="ADDRESS")
+    p = verb("weight", "set a real server's weight (0-2147483647, or +N/-N relative)")
+    p.add_argument("vs", metavar="VS")
+    p.add_argument("rs", metavar="RS")
+    p.add_argument("weight", metavar="N")
+    p = verb("add-rs", "add a real server to a virtual service")
+    p.add_argument("vs", metavar="VS")
+    p.add_argument("rs", metavar="RS")
+    p.add_argument("--weight", default="1", metavar="N")
+    p.add_argument("--forward", default="DR", metavar="DR|NAT|TUN")
+    p.add_argument("--upper", default="0", metavar="N", help="upper connection threshold (0: none)")
+    p.add_argument("--lower", default="0", metavar="N", help="lower connection threshold (0: none)")
+    p = verb("remove-rs", "remove a real server (refused while it has active connections, unless --force)")
+    p.add_argument("vs", metavar="VS")
+    p.add_argument("rs", metavar="RS")
+    p.add_argument("--force", action="store_true", help="remove even with active connections (they are dropped)")
+    for name, text in (("add-vs", "add a virtual service"), ("edit-vs", "change a virtual service's settings")):
+        p = verb(name, text)
+        p.add_argument("vs", metavar="VS")
+        p.add_argument("--scheduler", metavar="NAME", help="rr, wrr, lc, wlc (default for add-vs), sh, mh, ...")
+        p.add_argument("--persistent", metavar="SECONDS", help="persistence timeout (0 turns persistence off)")
+        p.add_argument("--netmask", metavar="MASK", help="persistence granularity (IPv4 mask, IPv6 prefix length)")
+        p.add_argument("--flags", metavar="LIST", help="comma list: ops, sh-fallback, sh-port, mh-fallback, mh-port")
+        p.add_argument("--pe", metavar="ENGINE", help="persistence engine (sip)")
+    p = verb("remove-vs", "remove a virtual service and its real servers")
+    p.add_argument("vs", metavar="VS")
+    p.add_argument("--force", action="store_true", help="remove even with active connections")
+
+
+def _wait_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", action="store_true",
+                   help="block until the drained real servers have no active and no inactive connections")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="give up waiting after SECONDS")
+
+
+def build_change(args: argparse.Namespace) -> Any:
+    """Turn CLI arguments into a validated change object (raises InvalidInput)."""
+    from lvstui.ops import changes as c
+    from lvstui.ops import targets as t
+
+    v = args.verb
+    if v in ("drain-host", "restore-host"):
+        address, _ = t.parse_address(args.address, "real-server address")
+        return c.DrainHost(address) if v == "drain-host" else c.RestoreHost(address)
+    service = t.parse_service_id(args.vs)
+    if v in ("add-vs", "edit-vs"):
+        scheduler = t.parse_scheduler(args.scheduler) if args.scheduler else None
+        if args.flags is not None and scheduler is None and v == "add-vs":
+            scheduler = "wlc"
+        settings = c.ServiceSettings(
+            scheduler=scheduler,
+            persistence_timeout=t.parse_timeout(args.persistent) if args.persistent is not None else None,
+            netmask=t.parse_netmask(args.netmask, service.family) if args.netmask else None,
+            flags=args.flags,
+            persistence_engine=_pe(args.pe),
+        )
+        if settings.flags is not None and settings.scheduler:
+            t.parse_flags(settings.flags, settings.scheduler)
+        return c.AddService(service, settings) if v == "add-vs" else c.EditService(service, settings)
+    if v == "remove-vs":
+        return c.RemoveService(service, force=args.force)
+    server = t.parse_server_id(args.rs, allow_port_zero=service.fwmark is not None)
+    if v == "drain":
+        return c.Drain(service, server)
+    if v == "restore":
+        return c.Restore(service, server)
+    if v == "weight":
+        text = args.weight.strip()
+        if text[:1] in "+-" and text[1:].isdigit():
+            return c.SetWeight(service, server, delta=int(text))
+        return c.SetWeight(service, server, weight=t.parse_weight(text))
+    if v == "add-rs":
+        lower = t.parse_threshold(args.lower, "lower")
+        return c.AddServer(service, server, weight=t.parse_weight(args.weight), forward=t.parse_forward(args.forward),
+                           upper=t.parse_threshold(args.upper, "upper"), lower=lower)
+    if v == "remove-rs":
+        return c.RemoveServer(service, server, force=args.force)
+    raise AssertionError(v)
+
+
+def _pe(text: str | None) -> str | None:
+    from lvstui.ops.targets import PERSISTENCE_ENGINES, InvalidInput
+
+    if text is None:
+        return None
+    if text and text not in PERSISTENCE_ENGINES:
+        raise InvalidInput(f"unknown persistence engine {text!r} (known: {', '.join(PERSISTENCE_ENGINES)})")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    from lvstui.backend import BackendError
+    from lvstui.ops.changes import Refused
+    from lvstui.ops.engine import OperationFailed, Operations
+    from lvstui.ops.targets import InvalidInput
+
+    try:
+        change = build_change(args)
+    except InvalidInput as exc:
+        return _fail(str(exc), EXIT_INVALID)
+    if args.readonly:
+        from lvstui.ops.engine import ReadOnly
+
+        ops = Operations(_NoDirector(), readonly=True)
+        try:
+            ops.plan(change)
+        except ReadOnly as exc:
+            return _fail(str(exc), EXIT_REFUSED)
+    try:
+        from lvstui.backend.ipvs import IpvsClient
+
+        director = IpvsClient()
+    except BackendError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    with director:
+        ops = Operations(director, readonly=args.readonly, actor="cli")
+        try:
+            outcome = ops.apply(change)
+        except InvalidInput as exc:
+            return _fail(str(exc), EXIT_INVALID)
+        except Refused as exc:
+            return _fail(str(exc), EXIT_REFUSED)
+        except (OperationFailed, BackendError, OSError) as exc:
+            return _fail(str(exc), EXIT_FAILED)
+        for warning in outcome.plan.warnings:
+            print(f"lvstui: warning: {warning}", file=sys.stderr)
+        if outcome.plan.steps:
+            for line in outcome.plan.lines():
+                print(line)
+        else:
+            print(f"{outcome.plan.title}: nothing to change")
+        if getattr(args, "wait", False):
+            return _wait(director, change, args.timeout)
+    return 0
+
+
+class _NoDirector:
+    """Stands in for the kernel where --readonly refuses before anything is opened."""
+
+    def read(self) -> Any:
+        raise AssertionError("read-only refusal happens before any read")
+
+
+def _wait(director: Any, change: Any, timeout: float | None) -> int:
+    """Poll until every drained real server shows no active and no inactive connections."""
+    if hasattr(change, "address"):
+        targets = [(vs.id, rs.id) for vs in director.read().virtual_services for rs in vs.real_servers
+                   if rs.address == change.address]
+    else:
+        targets = [(change.service.id, change.server.id)]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last: dict[tuple[str, str], tuple[int, int]] = {}
+    while True:
+        snap = director.read()
+        remaining = {}
+        for vs_id, rs_id in targets:
+            vs = snap.service(vs_id)
+            rs = vs.real_server(rs_id) if vs else None
+            if rs is not None and (rs.active_conns or rs.inactive_conns):
+                remaining[(vs_id, rs_id)] = (rs.active_conns, rs.inactive_conns)
+        for key, counts in remaining.items():
+            if last.get(key) != counts:
+                print(f"waiting: {key[0]} -> {key[1]}: {counts[0]} active, {counts[1]} inactive", flush=True)
+        last = remaining
+        if not remaining:
+            print("drained: no connections left", flush=True)
+            return 0
+        if deadline is not None and time.monotonic() >= deadline:
+            left = ", ".join(f"{k[1]} in {k[0]} ({a} active, {i} inactive)" for k, (a, i) in remaining.items())
+            return _fail(f"timed out waiting for the drain (the weight stays 0): {left}", EXIT_TIMEOUT)
+        time.sleep(0.5)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"lvstui: {message}", file=sys.stderr)
+    return status
