@@ -159,7 +159,7 @@ class Lab:
         for host in self.spec.hosts:
             if not host.services:
                 continue
-            argv = [self.python, "-I", "-S", str(PACKAGE_DIR / "lab" / "services.py"), "--name", host.name]
+            argv = [self.python, "-I", "-S", str(PACKAGE_DIR / "lab" / "services.py"), host.name]
             if "http" in host.services:
                 argv += ["--http", str(HTTP_PORT)]
             if "tcp" in host.services:

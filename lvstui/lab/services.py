@@ -1,87 +1,83 @@
-"""Tiny test services for lab real servers, stdlib only (run inside a lab host).
+"""Tiny test services for lab real servers (stdlib, few imports: Python starts slowly in UML).
 
-``--http PORT``: answers every GET with the host's name and a newline, so a client can
-tell which real server answered. ``--tcp PORT``: an echo server whose connections stay
-open until the client closes them (for connection counters and persistence tests).
-Both listen on every IPv4 and IPv6 address. ``--ready FILE`` is created once all listen.
+Usage: ``services.py NAME [--http PORT] [--tcp PORT] [--ready FILE]``
+
+``--http PORT``: answers every request with the host's name and a newline (header
+``X-Lab-Host`` too), so a client can tell which real server answered.
+``--tcp PORT``: an echo server whose connections stay open until the client closes them.
+Both listen on every IPv4 and IPv6 address. ``--ready FILE`` is created once both listen.
 """
 
 from __future__ import annotations
 
-import argparse
-import http.server
 import socket
-import socketserver
 import sys
 import threading
 
 
-class _DualStackMixin:
-    address_family = socket.AF_INET6
-    allow_reuse_address = True
-    daemon_threads = True
-
-    def server_bind(self) -> None:
-        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # type: ignore[attr-defined]
-        super().server_bind()  # type: ignore[misc]
-
-
-class HTTPServer(_DualStackMixin, http.server.ThreadingHTTPServer):
-    pass
+def listen(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::", port))
+    sock.listen(128)
+    return sock
 
 
-class TCPServer(_DualStackMixin, socketserver.ThreadingTCPServer):
-    pass
+def serve(sock: socket.socket, handler: object) -> None:
+    while True:
+        conn, _ = sock.accept()
+        threading.Thread(target=handler, args=(conn,), daemon=True).start()
 
 
-def http_handler(name: str) -> type[http.server.BaseHTTPRequestHandler]:
+def http_handler(name: str):  # type: ignore[no-untyped-def]
     body = f"{name}\n".encode()
+    head = (
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {len(body)}\r\nX-Lab-Host: {name}\r\nConnection: close\r\n\r\n"
+    ).encode()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(10)
+            request = b""
+            try:
+                while b"\r\n\r\n" not in request and len(request) < 65536:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    request += chunk
+                conn.sendall(head if request.startswith(b"HEAD ") else head + body)
+            except OSError:
+                pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("X-Lab-Host", name)
-            self.end_headers()
-            self.wfile.write(body)
+    return handle
 
-        def do_HEAD(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+def echo(conn: socket.socket) -> None:
+    with conn:
+        try:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+        except OSError:
             pass
 
-    return Handler
 
-
-class EchoHandler(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        while data := self.request.recv(65536):
-            self.request.sendall(data)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--http", type=int)
-    parser.add_argument("--tcp", type=int)
-    parser.add_argument("--ready")
-    args = parser.parse_args(argv)
-    servers: list[socketserver.BaseServer] = []
-    if args.http:
-        servers.append(HTTPServer(("::", args.http), http_handler(args.name)))
-    if args.tcp:
-        servers.append(TCPServer(("::", args.tcp), EchoHandler))
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+def main(argv: list[str]) -> int:
+    if not argv or argv[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    name, opts = argv[0], dict(zip(argv[1::2], argv[2::2]))
+    threads = []
+    if "--http" in opts:
+        threads.append(threading.Thread(target=serve, args=(listen(int(opts["--http"])), http_handler(name))))
+    if "--tcp" in opts:
+        threads.append(threading.Thread(target=serve, args=(listen(int(opts["--tcp"])), echo)))
     for t in threads:
+        t.daemon = True
         t.start()
-    if args.ready:
-        with open(args.ready, "w") as f:
+    if "--ready" in opts:
+        with open(opts["--ready"], "w") as f:
             f.write("ready\n")
     for t in threads:
         t.join()
@@ -89,4 +85,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
