@@ -197,11 +197,14 @@ class VirtualServerState:
     quorum_up: bool
     scheduler: str = ""
     real_servers: tuple[RealServerState, ...] = ()
+    group: str | None = None
 
     @property
     def key(self) -> str:
         from lvstui.model import format_endpoint
 
+        if self.group is not None:
+            return f"group:{self.group}"
         if self.fwmark is not None:
             return f"fwmark:{self.fwmark}"
         return f"{(self.protocol or 'tcp').lower()}:{format_endpoint(self.address or '', self.port or 0)}"
@@ -336,10 +339,8 @@ def parse_check_data(text: str) -> tuple[VirtualServerState, ...]:
         address = m.group(1) if m else None
         port = int(m.group(2)) if m else None
         fwmark = int(fm.group(1) or fm.group(2)) if fm and not m else None
-        if address:
-            vs_id = f"[{address}]:{protocol}:{port}"
-        else:
-            vs_id = f"FWM {fwmark}"
+        group = head.split(" = ", 1)[1].strip() if head.startswith("VS GROUP = ") else None
+        vs_id = f"[{address}]:{protocol}:{port}" if address else ""
         servers = []
         for rs_lines in rs_blocks:
             rkv = _kv(rs_lines)
@@ -348,9 +349,10 @@ def parse_check_data(text: str) -> tuple[VirtualServerState, ...]:
                 continue
             raddr, rport = rm.group(1), int(rm.group(2))
             weight = int(rm.group(3))
-            checks = checkers.get((vs_id, raddr, rport)) or checkers.get(
-                next((k for k in checkers if k[1:] == (raddr, rport) and k[0].startswith(("FWM", "fwm"))),
-                     ("", "", 0)), [])
+            checks = checkers.get((vs_id, raddr, rport))
+            if checks is None:  # fwmark/group services print differently: match by real server alone
+                same = [k for k in checkers if k[1:] == (raddr, rport)]
+                checks = checkers[same[0]] if len(same) == 1 else []
             servers.append(RealServerState(
                 address=raddr, port=rport, weight=weight,
                 effective_weight=int(rm.group(4)) if rm.group(4) else _int(rkv.get("effective weight"), weight),
@@ -360,7 +362,7 @@ def parse_check_data(text: str) -> tuple[VirtualServerState, ...]:
         result.append(VirtualServerState(
             address=address, port=port, protocol=protocol if address else None, fwmark=fwmark,
             alive=kv.get("alive", "1") == "1", quorum_up=kv.get("quorum_state_up", "1") == "1",
-            scheduler=kv.get("lvs_sched", ""), real_servers=tuple(servers)))
+            scheduler=kv.get("lvs_sched", ""), real_servers=tuple(servers), group=group))
     return tuple(result)
 
 
