@@ -1,0 +1,86 @@
+"""``lvstui`` with no verb: the live dashboard.  (Not a verb: cli.py calls run_dashboard.)
+
+The source is the kernel unless ``--demo`` is given; the demo is never a
+fallback.  When IPVS cannot be read, the error and a hint are printed and the
+exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["run_dashboard", "choose_source"]
+
+HINT = "try `lvstui --demo` for a simulated director, or `lvstui lab` for a real IPVS kernel in a lab"
+
+
+class SourceUnavailable(Exception):
+    pass
+
+
+def choose_source(args: argparse.Namespace) -> tuple[Any, Any | None]:
+    """(source, host_reader); raises SourceUnavailable with the reason."""
+    if getattr(args, "demo", False):
+        from lvstui.demo import DemoSource
+
+        return DemoSource(), None
+    from lvstui.backend import BackendError
+
+    try:
+        from lvstui.backend.ipvs import KernelSource  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise SourceUnavailable(f"the kernel reader is not available in this build ({exc})") from None
+    try:
+        source = KernelSource()
+        source.read()  # fail here, before the screen opens, if IPVS is not readable
+    except BackendError as exc:
+        raise SourceUnavailable(str(exc)) from None
+    from lvstui.backend.host import HostReader
+
+    return source, HostReader()
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    from lvstui.config import ConfigError, config_path, load_config
+
+    interval = float(getattr(args, "interval", 1.0) or 1.0)
+    if interval <= 0:
+        print("lvstui: --interval must be a positive number of seconds", file=sys.stderr)
+        return 2
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"lvstui: {exc}", file=sys.stderr)
+        return 2
+    if interval == 1.0 and config.interval:
+        interval = config.interval  # the flag's default; an explicit flag wins over the config
+    theme = getattr(args, "theme", None) or config.theme
+    if getattr(args, "theme", None):
+        from lvstui.ui.themes import load_themes, theme_dirs
+
+        themes, _ = load_themes(theme_dirs(config_path().parent))
+        from textual.theme import BUILTIN_THEMES
+
+        names = sorted({t.name for t in themes} | set(BUILTIN_THEMES))
+        if args.theme not in names:
+            print(f"lvstui: unknown theme {args.theme!r} (choose from: {', '.join(names)})", file=sys.stderr)
+            return 2
+    try:
+        source, host_reader = choose_source(args)
+    except SourceUnavailable as exc:
+        print(f"lvstui: cannot read IPVS: {exc}", file=sys.stderr)
+        print(f"lvstui: {HINT}", file=sys.stderr)
+        return 1
+    from lvstui.ui.app import DashboardApp
+
+    app = DashboardApp(source, readonly=bool(getattr(args, "readonly", False)), interval=interval, theme=theme,
+                       config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader)
+    try:
+        app.run()
+    finally:
+        close = getattr(source, "close", None)
+        if callable(close):
+            close()
+    return int(app.return_code or 0)

@@ -1,0 +1,76 @@
+"""Every dashboard action in one place: key, footer label, help text, and whether it changes the director.
+
+Bindings, the footer, the command palette and the help screen are all built
+from :data:`ACTIONS`, so ``--readonly`` can hide every mutating action by
+checking :data:`MUTATING_ACTIONS` in one ``check_action``.  The operations
+layer (drain, restore, weight, add, remove) adds its actions here with
+``mutating=True``; until it lands the set is empty rather than holding
+placeholders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+__all__ = ["ActionSpec", "ACTIONS", "MUTATING_ACTIONS", "app_bindings", "key_label"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    action: str
+    keys: str  # Textual key names, comma separated
+    label: str  # short, for the footer
+    help: str  # a sentence, for the help screen and the palette
+    show: bool = True  # in the footer
+    mutating: bool = False  # changes the director: hidden and refused in --readonly
+    on_rs_row: bool = False  # only offered when the cursor is on a real server
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("help", "question_mark,f1", "Help", "Show every key and mouse action"),
+    ActionSpec("filter", "slash", "Filter", "Filter rows by address, port, protocol, scheduler or state (up, down, "
+               "drained, inhibited)"),
+    ActionSpec("sort_next", "s", "Sort", "Sort the focused table by its next column"),
+    ActionSpec("sort_reverse", "S", "Reverse", "Reverse the sort order of the focused table", show=False),
+    ActionSpec("toggle_pause", "p", "Pause", "Pause or resume polling (the screen says PAUSED)"),
+    ActionSpec("toggle_events", "e", "Events", "Show or hide the event pane (changes of real servers)"),
+    ActionSpec("toggle_director", "d", "Director", "Show or hide the director panel (CPU, softirq, NICs)",
+               show=False),
+    ActionSpec("toggle_rates", "r", "Rates", "Switch rates between the kernel's estimator and lvstui's own "
+               "deltas between polls"),
+    ActionSpec("next_theme", "t", "Theme", "Switch to the next theme (remembered in the config file)"),
+    ActionSpec("switch_table", "tab", "Switch table", "Move between the services and the real servers",
+               show=False),
+    ActionSpec("back", "escape", "Back", "Back to the services table; clear the filter", show=False),
+    ActionSpec("poll_now", "f5", "Poll now", "Poll the director now instead of waiting", show=False),
+    ActionSpec("quit", "q", "Quit", "Quit lvstui"),
+)
+
+#: actions that change the director's state; hidden from bindings, footer, palette and help in --readonly
+MUTATING_ACTIONS: frozenset[str] = frozenset(spec.action for spec in ACTIONS if spec.mutating)
+
+_KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", "tab": "Tab",
+              "space": "Space", "pageup": "PgUp", "pagedown": "PgDn", "home": "Home", "end": "End",
+              "up": "↑", "down": "↓", "f1": "F1", "f5": "F5"}
+
+
+def key_label(keys: str) -> str:
+    """``question_mark,f1`` → ``? / F1``; ``ctrl+f`` → ``^f``."""
+    names = []
+    for key in keys.split(","):
+        key = key.strip()
+        if key.startswith("ctrl+"):
+            names.append("^" + key[5:])
+        else:
+            names.append(_KEY_NAMES.get(key, key))
+    return " / ".join(names)
+
+
+def app_bindings() -> list[Binding]:
+    return [
+        Binding(spec.keys, spec.action, spec.label, show=spec.show, id=f"app.{spec.action}",
+                tooltip=spec.help)
+        for spec in ACTIONS
+    ]

@@ -1,0 +1,527 @@
+"""The live dashboard: services, their real servers, trends, the director, events.
+
+The source is injected (kernel or demo).  One poller loop runs in a Textual
+thread worker; each poll arrives as a :class:`FrameReady` message, and a newer
+one queued behind an older replaces it (``can_replace``), so the screen never
+lags behind a backlog.  Everything heavy (reading, rates, change detection,
+filtering and sorting) happens in that thread; the UI thread swaps row lists
+into virtual tables that format only the rows on screen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from lvstui.backend import SnapshotSource
+from lvstui.config import ConfigError, save_theme
+from lvstui.rates import rs_key
+from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, app_bindings, key_label
+from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, Column, RateView, RsRow, rs_cell, service_cell
+from lvstui.ui.feed import ChangeEvent, Feed
+from lvstui.ui.help import HelpScreen, help_sections
+from lvstui.ui.poller import Frame, Poller
+from lvstui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
+from lvstui.ui.view import Tables, ViewSpec, build_real_servers, build_tables
+from lvstui.ui.vtable import VirtualTable
+from lvstui.ui.widgets import DirectorPanel, EventPane, HeaderBar, HeaderState, TrendPanel
+
+__all__ = ["DashboardApp", "FrameReady"]
+
+HIGHLIGHT_SECONDS = 6.0
+WIDE = 120  # the director panel shows by default from this width
+
+
+class FrameReady(Message):
+    """A poll's result, posted by the poller thread."""
+
+    def __init__(self, frame: Frame) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def can_replace(self, message: Message) -> bool:
+        # a newer frame queued behind this one makes this one stale: skip it
+        return isinstance(message, FrameReady)
+
+
+class DashboardApp(App[None]):
+    CSS_PATH = "dashboard.tcss"
+    TITLE = "lvstui"
+    BINDINGS = app_bindings()
+
+    def __init__(self, source: SnapshotSource, *, readonly: bool = False, interval: float = 1.0,
+                 theme: str | None = None, config_dir: Path | None = None, config_file: Path | None = None,
+                 clock: Callable[[], float] = time.monotonic, autopoll: bool = True,
+                 host_reader: object | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.readonly = readonly
+        self.clock = clock
+        self.autopoll = autopoll
+        self.config_file = config_file
+        self.config_dir = config_dir
+        self.feed = Feed()
+        self.spec = ViewSpec()
+        self.poller = Poller(source, self.feed, interval, self._deliver, lambda: self.spec, host_reader)
+        self.frame: Frame | None = None
+        self.error: str | None = None
+        self.rate_view = RateView()
+        self.highlights: dict[str, float] = {}  # rs_key or vs id -> until (app clock)
+        self.ghosts: dict[str, dict[str, tuple[RsRow, float]]] = {}  # vs id -> rs id -> (row, until)
+        self._events_index = 0
+        self._wanted_theme = theme
+        self._theme_names: list[str] = []
+        self._remember_theme = False
+        self._director_forced: bool | None = None
+        self.frames_applied = 0
+
+    # --- theme ------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    def _setup_themes(self) -> None:
+        themes, errors = load_themes(theme_dirs(self.config_dir))
+        for theme in themes:
+            self.register_theme(theme)
+        self._theme_names = [t.name for t in themes]
+        if errors:
+            self.notify("\n".join(errors), title="Themes skipped", severity="warning", timeout=10)
+        wanted = self._wanted_theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self.notify(f"unknown theme {wanted!r}; using {DEFAULT_THEME}", severity="warning")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = wanted
+        self._remember_theme = True
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Any) -> None:
+        if not self._remember_theme:
+            return
+        try:
+            save_theme(theme.name, self.config_file)
+        except ConfigError as exc:
+            self.notify(str(exc), title="Theme not remembered", severity="warning")
+
+    # --- layout -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield Static(id="services-title", classes="title")
+                yield VirtualTable(SERVICE_COLUMNS, self._service_cell, self._service_class,
+                                   marker=self._service_marker, empty_text="no virtual services", id="services")
+                yield Static(id="rs-title", classes="title")
+                yield VirtualTable(RS_COLUMNS, self._rs_cell, self._rs_class, marker=self._rs_marker,
+                                   empty_text="no real servers", id="real-servers")
+                yield TrendPanel(id="trends")
+            yield DirectorPanel(id="director")
+        yield EventPane(id="events")
+        yield Input(placeholder="filter: address, port, protocol or state (down, drained…) · Enter keeps · "
+                    "Esc clears", id="filter")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._setup_themes()
+        self.query_one("#events").display = False
+        self.query_one("#filter").display = False
+        self._fit_director()
+        self.services.sort_column = self.spec.svc_sort
+        self.real_servers.sort_column = self.spec.rs_sort
+        self.services.focus()
+        self._refresh_titles()
+        self._refresh_header()
+        self.set_interval(0.5, self._tick)
+        if self.autopoll:
+            self.run_worker(self._poll_thread, name="poller", group="poller", thread=True, exclusive=True,
+                            exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        self.poller.stop()
+
+    def on_resize(self) -> None:
+        self._fit_director()
+
+    def _fit_director(self) -> None:
+        show = self._director_forced if self._director_forced is not None else self.size.width >= WIDE
+        self.query_one("#director").display = show
+
+    @property
+    def services(self) -> VirtualTable:
+        return self.query_one("#services", VirtualTable)
+
+    @property
+    def real_servers(self) -> VirtualTable:
+        return self.query_one("#real-servers", VirtualTable)
+
+    # --- polling ----------------------------------------------------------------------
+
+    def _poll_thread(self) -> None:
+        worker = get_current_worker()
+        self.poller.run(cancelled=lambda: worker.is_cancelled)
+
+    def _deliver(self, frame: Frame) -> None:
+        self.post_message(FrameReady(frame))
+
+    def on_frame_ready(self, message: FrameReady) -> None:
+        if self.poller.paused and self.frame is not None:
+            return
+        self.apply_frame(message.frame)
+
+    def ingest(self) -> Frame:
+        """Poll-less path for tests and screenshots (autopoll=False): one poll, on this thread."""
+        frame = self.poller.poll_once()
+        self.apply_frame(frame)
+        return frame
+
+    def apply_frame(self, frame: Frame) -> None:
+        """Show a frame; the UI-thread cost the benchmark measures."""
+        self.frames_applied += 1
+        if frame.error is not None:
+            self.error = frame.error
+            self.last_frame_meta = frame
+            self.services.stale = self.real_servers.stale = True
+            self.services.refresh()
+            self.real_servers.refresh()
+            if self.frame is None:
+                self.frame = frame
+            self._refresh_header(frame)
+            return
+        self.error = None
+        self.services.stale = self.real_servers.stale = False
+        self.frame = frame
+        self.rate_view = RateView(self.spec.rate_mode, frame.deltas)
+        events, self._events_index = self.feed.events_since(self._events_index)
+        if events:
+            self._take_events(events)
+        tables = frame.tables
+        if tables is None or tables.spec != self.spec:
+            tables = build_tables(frame.snapshot, self.spec, self.rate_view)
+        self._show_tables(tables)
+        self.query_one(DirectorPanel).set_host(frame.snapshot.director, frame.snapshot.host)
+        self._refresh_header(frame)
+
+    def _take_events(self, events: Sequence[ChangeEvent]) -> None:
+        until = self.clock() + HIGHLIGHT_SECONDS
+        for event in events:
+            self.highlights[event.key] = until
+            self.highlights[event.vs_id] = until
+            if event.kind == "vanished" and event.rs is not None and event.rs_id:
+                self.ghosts.setdefault(event.vs_id, {})[event.rs_id] = (
+                    RsRow(event.vs_id, event.rs, gone=True), until)
+            elif event.rs_id and event.vs_id in self.ghosts:
+                self.ghosts[event.vs_id].pop(event.rs_id, None)
+        self.query_one(EventPane).add_events(events)
+
+    def _show_tables(self, tables: Tables) -> None:
+        services = self.services
+        previous = self.spec.selected
+        services.set_rows(tables.svc_keys, tables.svc_items, follow_key=previous)
+        selected = services.cursor_key
+        if selected != tables.rs_vs_id:
+            keys, items = build_real_servers(services.items.get(selected) if selected else None,
+                                             self.spec, self.rate_view)
+        else:
+            keys, items = list(tables.rs_keys), tables.rs_items
+        self._set_rs_rows(selected, keys, items)
+        self._refresh_titles()
+        self._refresh_trends()
+
+    def _set_rs_rows(self, vs_id: str | None, keys: list[str], items: Any) -> None:
+        if vs_id != self.spec.selected:
+            self.spec = dataclasses.replace(self.spec, selected=vs_id)
+            self.feed.watch([vs_id] if vs_id else [])
+        ghosts = self.ghosts.get(vs_id or "", {})
+        extra = {rs_id: row for rs_id, (row, _) in ghosts.items() if rs_id not in items}
+        if extra:
+            keys = list(keys) + list(extra)
+            items = ChainMap(items, extra)  # type: ignore[arg-type]
+        self.real_servers.set_rows(keys, items)
+
+    def _rebuild(self) -> None:
+        """The operator changed the view (filter, sort, rates): rebuild from the current snapshot."""
+        if self.frame is None:
+            return
+        self.rate_view = RateView(self.spec.rate_mode, self.frame.deltas)
+        self._show_tables(build_tables(self.frame.snapshot, self.spec, self.rate_view))
+
+    def _tick(self) -> None:
+        now = self.clock()
+        expired = [key for key, until in self.highlights.items() if until <= now]
+        for key in expired:
+            del self.highlights[key]
+        ghost_gone = False
+        for vs_id in list(self.ghosts):
+            rows = self.ghosts[vs_id]
+            for rs_id in [r for r, (_, until) in rows.items() if until <= now]:
+                del rows[rs_id]
+                ghost_gone = ghost_gone or vs_id == self.spec.selected
+            if not rows:
+                del self.ghosts[vs_id]
+        if ghost_gone:
+            self._rebuild()
+        elif expired:
+            self.services.refresh()
+            self.real_servers.refresh()
+        self._refresh_header()
+
+    # --- cells ------------------------------------------------------------------------
+
+    def _service_cell(self, vs: Any, column: str) -> str:
+        return service_cell(vs, column, self.rate_view)
+
+    def _rs_cell(self, row: Any, column: str) -> str:
+        return rs_cell(row, column, self.rate_view)
+
+    def _service_class(self, key: str, vs: Any) -> Sequence[str]:
+        names = []
+        if vs.real_servers and vs.up_count == 0:
+            names.append("vtable--down")
+        if key in self.highlights:
+            names.append("vtable--changed")
+        return names
+
+    def _service_marker(self, key: str, vs: Any) -> str:
+        if key in self.highlights:
+            return "»"
+        return "!" if vs.up_count < len(vs.real_servers) else " "
+
+    def _rs_class(self, key: str, row: Any) -> Sequence[str]:
+        state = row.state
+        names = [f"vtable--{state}"] if state != "up" else []
+        if rs_key(row.vs_id, key) in self.highlights:
+            names.append("vtable--changed")
+        return names
+
+    def _rs_marker(self, key: str, row: Any) -> str:
+        return "»" if rs_key(row.vs_id, key) in self.highlights else " "
+
+    # --- titles, header, trends ---------------------------------------------------------
+
+    def _sort_text(self, columns: Sequence[Column], key: str, reverse: bool) -> str:
+        label = next((c.label for c in columns if c.key == key), key)
+        return f"{label}{'▼' if reverse else '▲'}"
+
+    def _refresh_titles(self) -> None:
+        total = len(self.frame.snapshot.virtual_services) if self.frame else 0
+        shown = len(self.services.keys)
+        parts = [f"Virtual services {shown}" + (f" of {total}" if shown != total else "")]
+        if self.spec.filter:
+            parts.append(f"filter “{self.spec.filter}”")
+        parts.append(self.rate_view.label)
+        self.query_one("#services-title", Static).update(" · ".join(parts))
+        vs = self.services.cursor_item
+        if vs is None:
+            rs_title = "Real servers"
+        else:
+            rs_title = (f"Real servers of {vs.id} · {vs.scheduler}"
+                        f"{f' persistent {vs.persistence_timeout}s' if vs.persistent else ''}"
+                        f" · {vs.up_count}/{len(vs.real_servers)} up")
+        self.query_one("#rs-title", Static).update(rs_title)
+
+    def _refresh_trends(self) -> None:
+        rows = []
+        vs_id = self.spec.selected
+        if vs_id:
+            rows.append((f"svc {vs_id}", self.feed.history(vs_id)))
+            rs_id = self.real_servers.cursor_key
+            if rs_id:
+                rows.append((f"rs  {rs_id}", self.feed.history(rs_key(vs_id, rs_id))))
+        lvstui = self.spec.rate_mode == "lvstui"
+        title = f"Trends, last {len(rows[0][1]) if rows else 0} polls · " + (
+            "lvstui Δ" if lvstui else "kernel estimator")
+        self.query_one(TrendPanel).set_series(rows, lvstui, title)
+
+    def header_state(self, frame: Frame | None = None) -> HeaderState:
+        frame = frame or self.frame
+        snapshot = frame.snapshot if frame else None
+        has_data = snapshot is not None and snapshot.source != "empty"
+        return HeaderState(
+            director=snapshot.director if has_data and snapshot else "",
+            vrrp=snapshot.vrrp if has_data and snapshot else (),
+            age_seconds=(self.clock() - snapshot.monotonic) if has_data and snapshot else None,
+            error=self.error,
+            demo=getattr(self.source, "name", "") == "demo",
+            readonly=self.readonly,
+            paused=self.poller.paused,
+            interval=frame.interval if frame else self.poller.interval,
+            stretched=bool(frame and frame.stretched),
+            poll_seconds=frame.poll_seconds if frame else 0.0,
+        )
+
+    def _refresh_header(self, frame: Frame | None = None) -> None:
+        self.query_one(HeaderBar).show(self.header_state(frame))
+
+    # --- table events -----------------------------------------------------------------
+
+    def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
+        if event.table is self.services:
+            if event.key != self.spec.selected and self.frame is not None:
+                vs = self.services.items.get(event.key) if event.key else None
+                keys, items = build_real_servers(vs, self.spec, self.rate_view)
+                self._set_rs_rows(event.key, keys, items)
+                self._refresh_titles()
+        self._refresh_trends()
+
+    def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
+        if event.table is self.services:
+            self.real_servers.focus()
+
+    def on_virtual_table_header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
+        self.sort_table(event.table, event.column)
+
+    # --- sorting and filtering ----------------------------------------------------------
+
+    def _focused_table(self) -> VirtualTable:
+        return self.real_servers if self.focused is self.real_servers else self.services
+
+    def sort_table(self, table: VirtualTable, column: str, reverse: bool | None = None) -> None:
+        if table is self.services:
+            current, was = self.spec.svc_sort, self.spec.svc_reverse
+        else:
+            current, was = self.spec.rs_sort, self.spec.rs_reverse
+        if reverse is None:
+            reverse = (not was) if column == current else False
+        if table is self.services:
+            self.spec = dataclasses.replace(self.spec, svc_sort=column, svc_reverse=reverse)
+        else:
+            self.spec = dataclasses.replace(self.spec, rs_sort=column, rs_reverse=reverse)
+        table.set_sort(column, reverse)
+        self._rebuild()
+
+    def action_sort_next(self) -> None:
+        table = self._focused_table()
+        visible = [c.key for c, _ in table.visible_columns()] or [c.key for c in table.columns]
+        current = table.sort_column
+        index = (visible.index(current) + 1) % len(visible) if current in visible else 0
+        self.sort_table(table, visible[index], reverse=False)
+
+    def action_sort_reverse(self) -> None:
+        table = self._focused_table()
+        self.sort_table(table, table.sort_column or "id", reverse=not table.sort_reverse)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            if not event.value.strip():
+                event.input.display = False
+            self.services.focus()
+
+    def set_filter(self, text: str) -> None:
+        if text != self.spec.filter:
+            self.spec = dataclasses.replace(self.spec, filter=text)
+            self._rebuild()
+            self._refresh_titles()
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus or (self.spec.filter and self.focused is self.services):
+            box.value = ""
+            box.display = False
+            self.set_filter("")
+            self.services.focus()
+        elif self.focused is not self.services:
+            self.services.focus()
+
+    def action_switch_table(self) -> None:
+        (self.services if self.focused is self.real_servers else self.real_servers).focus()
+
+    # --- toggles ----------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        if self.poller.paused:
+            self.poller.resume()
+            self.notify("polling resumed", timeout=2)
+        else:
+            self.poller.pause()
+            self.notify("polling paused: the data shown is frozen (p resumes)", timeout=3)
+        self._refresh_header()
+
+    def action_toggle_events(self) -> None:
+        pane = self.query_one(EventPane)
+        pane.display = not pane.display
+
+    def action_toggle_director(self) -> None:
+        panel = self.query_one("#director")
+        self._director_forced = not panel.display
+        panel.display = self._director_forced
+
+    def action_toggle_rates(self) -> None:
+        mode = "lvstui" if self.spec.rate_mode == "kernel" else "kernel"
+        self.spec = dataclasses.replace(self.spec, rate_mode=mode)
+        self._rebuild()
+        self.rate_view = RateView(mode, self.frame.deltas if self.frame else self.rate_view.deltas)
+        self._refresh_titles()
+        self._refresh_trends()
+        self.services.refresh()
+        self.real_servers.refresh()
+
+    def action_next_theme(self) -> None:
+        names = self._theme_names or [DEFAULT_THEME]
+        index = (names.index(self.theme) + 1) % len(names) if self.theme in names else 0
+        self.theme = names[index]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_poll_now(self) -> None:
+        self.poller.poll_now()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(help_sections(self.allowed_actions(), VirtualTable.BINDINGS,
+                                                  self.readonly)))
+
+    # --- readonly, palette ------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING_ACTIONS and self.readonly:
+            return False
+        spec = next((s for s in ACTIONS if s.action == action), None)
+        if spec is not None and spec.on_rs_row and self.focused is not self.real_servers:
+            return False
+        return True
+
+    def allowed_actions(self) -> list[tuple[str, str]]:
+        return [(key_label(spec.keys), spec.help) for spec in ACTIONS
+                if self.check_action(spec.action, ()) is not False]
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for spec in ACTIONS:
+            if spec.action in ("help", "quit") or self.check_action(spec.action, ()) is False:
+                continue
+            yield SystemCommand(spec.label, f"{spec.help} [{key_label(spec.keys)}]",
+                                partial(self.run_action, spec.action))
+        for table_id, title, columns in (("#services", "services", SERVICE_COLUMNS),
+                                         ("#real-servers", "real servers", RS_COLUMNS)):
+            for column in columns:
+                yield SystemCommand(f"Sort {title} by {column.label}", "click the header to reverse",
+                                    partial(self._palette_sort, table_id, column.key), discover=False)
+        for name in self._theme_names:
+            yield SystemCommand(f"Theme: {name}", "switch theme (remembered)",
+                                partial(setattr, self, "theme", name), discover=False)
+
+    def _palette_sort(self, table_id: str, column: str) -> None:
+        self.sort_table(self.query_one(table_id, VirtualTable), column, reverse=False)
+

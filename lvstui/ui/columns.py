@@ -1,0 +1,201 @@
+"""Columns of the two tables: label, width, priority, cell text and sort value.
+
+Pure functions of model objects; the table widget calls them only for the rows
+on screen, and the sort calls them once per row.  ``priority`` decides which
+columns give way on a narrow terminal: 0 never goes, higher numbers go first.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lvstui.model import Rates, RealServer, VirtualService
+from lvstui.rates import Deltas, NO_DELTAS
+from lvstui.ui.formatting import si, state_text
+
+__all__ = ["Column", "RateView", "SERVICE_COLUMNS", "RS_COLUMNS", "RsRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int
+    align: str = "right"  # left or right
+    priority: int = 1
+    flex: bool = False  # takes the room left over (the id column)
+
+
+@dataclass(frozen=True, slots=True)
+class RateView:
+    """Which rates the tables show: the kernel's estimator or lvstui's deltas between polls."""
+
+    mode: str = "kernel"  # kernel or lvstui
+    deltas: Deltas = NO_DELTAS
+
+    @property
+    def label(self) -> str:
+        if self.mode == "kernel":
+            return "rates: kernel estimator (~2s avg)"
+        if self.deltas.available:
+            return f"rates: lvstui Δ over {self.deltas.interval:.1f}s"
+        return "rates: lvstui Δ (waiting for a 2nd poll)"
+
+
+@dataclass(frozen=True, slots=True)
+class RsRow:
+    vs_id: str
+    rs: RealServer
+    gone: bool = False  # vanished since an earlier poll; shown for a few seconds
+
+    @property
+    def state(self) -> str:
+        return "gone" if self.gone else self.rs.state
+
+
+SERVICE_COLUMNS: tuple[Column, ...] = (
+    Column("id", "Virtual service", 16, "left", 0, flex=True),
+    Column("sched", "Sched", 5, "left", 4),
+    Column("persist", "Persist", 7, "right", 6),
+    Column("up", "Up/RS", 7, "right", 0),
+    Column("active", "Active", 7, "right", 1),
+    Column("inactive", "InAct", 7, "right", 2),
+    Column("cps", "CPS", 6, "right", 1),
+    Column("inpps", "InPPS", 6, "right", 5),
+    Column("outpps", "OutPPS", 6, "right", 7),
+    Column("inbps", "In B/s", 6, "right", 3),
+    Column("outbps", "Out B/s", 7, "right", 5),
+)
+
+RS_COLUMNS: tuple[Column, ...] = (
+    Column("id", "Real server", 14, "left", 0, flex=True),
+    Column("fwd", "Fwd", 5, "left", 4),
+    Column("weight", "Weight", 6, "right", 0),
+    Column("state", "State", 11, "left", 0),
+    Column("active", "Active", 7, "right", 1),
+    Column("inactive", "InAct", 7, "right", 2),
+    Column("persistent", "Persist", 7, "right", 5),
+    Column("cps", "CPS", 6, "right", 1),
+    Column("inbps", "In B/s", 6, "right", 3),
+    Column("outbps", "Out B/s", 7, "right", 6),
+    Column("bytes", "Bytes", 6, "right", 7),
+)
+
+
+def _packed(address: str | None) -> bytes:
+    """Addresses sort numerically (10.0.0.9 before 10.0.0.10)."""
+    if not address:
+        return b""
+    try:
+        return socket.inet_pton(socket.AF_INET6 if ":" in address else socket.AF_INET, address)
+    except OSError:
+        return address.encode()
+
+
+def _rates(view: RateView, key: str, kernel: Rates) -> Rates | None:
+    if view.mode == "kernel":
+        return kernel
+    return view.deltas.services.get(key) if "/" not in key else view.deltas.real_servers.get(key)
+
+
+def service_rates(view: RateView, vs: VirtualService) -> Rates | None:
+    return _rates(view, vs.id, vs.rates)
+
+
+def rs_rates(view: RateView, row: RsRow) -> Rates | None:
+    if row.gone:
+        return None
+    return _rates(view, f"{row.vs_id}/{row.rs.id}", row.rs.rates)
+
+
+def _rate_text(rates: Rates | None, field: str) -> str:
+    return "–" if rates is None else si(getattr(rates, field))
+
+
+def service_cell(vs: VirtualService, key: str, view: RateView) -> str:
+    if key == "id":
+        return vs.id
+    if key == "sched":
+        return vs.scheduler
+    if key == "persist":
+        return f"{vs.persistence_timeout}s" if vs.persistent else "-"
+    if key == "up":
+        return f"{vs.up_count}/{len(vs.real_servers)}"
+    if key == "active":
+        return si(vs.active_conns)
+    if key == "inactive":
+        return si(vs.inactive_conns)
+    return _rate_text(service_rates(view, vs), key)
+
+
+def service_sort_value(vs: VirtualService, key: str, view: RateView) -> Any:
+    if key == "id":
+        return (vs.fwmark is not None, vs.family, _packed(vs.address), vs.port or 0, vs.protocol or "",
+                vs.fwmark or 0)
+    if key == "sched":
+        return vs.scheduler
+    if key == "persist":
+        return vs.persistence_timeout if vs.persistent else -1
+    if key == "up":
+        total = len(vs.real_servers)
+        return (vs.up_count / total if total else 1.0, total)
+    if key == "active":
+        return vs.active_conns
+    if key == "inactive":
+        return vs.inactive_conns
+    rates = service_rates(view, vs)
+    return -1 if rates is None else getattr(rates, key)
+
+
+def rs_cell(row: RsRow, key: str, view: RateView) -> str:
+    rs = row.rs
+    if key == "id":
+        return rs.id
+    if key == "fwd":
+        return rs.forward.value
+    if key == "weight":
+        return str(rs.weight)
+    if key == "state":
+        return state_text(row.state)
+    if key == "active":
+        return si(rs.active_conns)
+    if key == "inactive":
+        return si(rs.inactive_conns)
+    if key == "persistent":
+        return si(rs.persistent_conns)
+    if key == "bytes":
+        return si(rs.stats.inbytes + rs.stats.outbytes)
+    return _rate_text(rs_rates(view, row), key)
+
+
+_STATE_ORDER = {"down": 0, "inhibited": 1, "gone": 2, "drained": 3, "up": 4}
+
+
+def rs_sort_value(row: RsRow, key: str, view: RateView) -> Any:
+    rs = row.rs
+    if key == "id":
+        return (rs.family, _packed(rs.address), rs.port)
+    if key == "fwd":
+        return rs.forward.value
+    if key == "weight":
+        return rs.weight
+    if key == "state":
+        return _STATE_ORDER.get(row.state, 9)
+    if key == "active":
+        return rs.active_conns
+    if key == "inactive":
+        return rs.inactive_conns
+    if key == "persistent":
+        return rs.persistent_conns
+    if key == "bytes":
+        return rs.stats.inbytes + rs.stats.outbytes
+    rates = rs_rates(view, row)
+    return -1 if rates is None else getattr(rates, key)
+
+
+def sort_rows(rows: list[Any], value: Callable[[Any, str, RateView], Any], key: str, reverse: bool,
+              view: RateView) -> list[Any]:
+    return sorted(rows, key=lambda r: value(r, key, view), reverse=reverse)
