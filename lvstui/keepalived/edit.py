@@ -81,9 +81,11 @@ def _line_indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
-def _indent_unit(cfile: ConfigFile) -> str:
+def _indent_unit(cfile: ConfigFile, near: Statement | None = None) -> str:
+    """The indentation step of the file, looked for first around ``near``."""
     lines = cfile.lines
-    for stmt in cfile.walk():
+    candidates = list(near.walk()) if near is not None else []
+    for stmt in candidates + list(cfile.walk()):
         if stmt.block and stmt.children:
             parent = _line_indent(lines[stmt.line])
             for child in stmt.children:
@@ -105,7 +107,7 @@ def _child_indent(cfile: ConfigFile, owner: Statement) -> str:
     for child in owner.children:
         if _starts_line(cfile, child) and not cfile.scans[child.line].condition:
             return _line_indent(lines[child.line])
-    return _line_indent(lines[owner.line]) + _indent_unit(cfile)
+    return _line_indent(lines[owner.line]) + _indent_unit(cfile, owner)
 
 
 def _ends_line(cfile: ConfigFile, line: int, col: int) -> bool:
@@ -137,7 +139,7 @@ def _insert_child(config: KeepalivedConfig, cfile: ConfigFile, owner: Statement,
         lines[block.close_line] = line[:col].rstrip(" \t") + " " + body[0].strip() + " " + line[col:]
         return _apply(config, cfile, lines)
     indent = _child_indent(cfile, owner)
-    unit = _indent_unit(cfile)
+    unit = _indent_unit(cfile, owner)
     new = []
     for text in body:
         depth = len(text) - len(text.lstrip("\t"))
@@ -282,7 +284,7 @@ def add_real_server(config: KeepalivedConfig, vs: VirtualServer, address: str, p
         new_file = new.file(cfile.path)
         stmt = _nth_real_server(new_file, vs_stmt.line, len(rs_stmts))
         return _set(new, new_file, stmt, "weight", [str(weight)], None)
-    unit = _indent_unit(cfile)
+    unit = _indent_unit(cfile, vs_stmt)
     return _insert_raw(config, cfile, vs_stmt, after, [header + " {", f"{unit}weight {weight}", "}"])
 
 

@@ -121,7 +121,7 @@ class VirtualServer:
     port: int | None = None
     fwmark: int | None = None
     group: str | None = None
-    protocol: str = "TCP"
+    protocol: str = "UDP"  # keepalived 2.2.7's default when the block does not say
     lb_algo: str | None = None  # lb_algo / lvs_sched
     lb_kind: str = "NAT"  # lb_kind / lvs_method
     persistence_timeout: int | None = None
@@ -314,10 +314,12 @@ def _virtual_server(node: Node) -> VirtualServer:
     sorry = node.child("sorry_server")
     return VirtualServer(
         kind=kind, address=address, port=port, fwmark=fwmark, group=group,
-        protocol=(node.value("protocol") or "TCP").upper(),
+        # measured: keepalived 2.2.7 -t says "no protocol set - defaulting to UDP"
+        protocol=(node.value("protocol") or "UDP").upper(),
         lb_algo=node.value("lvs_sched") or node.value("lb_algo"),
         lb_kind=(node.value("lvs_method") or node.value("lb_kind") or "NAT").upper(),
-        persistence_timeout=_int(node.value("persistence_timeout")),
+        persistence_timeout=_int(node.value("persistence_timeout") or
+                                 ("360" if node.child("persistence_timeout") else None)),
         persistence_granularity=node.value("persistence_granularity"),
         quorum=_int(node.value("quorum"), 1) or 1,
         hysteresis=_int(node.value("hysteresis"), 0) or 0,
