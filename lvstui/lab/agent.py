@@ -135,7 +135,10 @@ def op_spawn(req: dict[str, Any]) -> dict[str, Any]:
     os.makedirs(SPAWN_DIR, exist_ok=True)
     console = bool(req.get("console"))
     if console:
-        tty_fd = os.open("/dev/tty0", os.O_RDWR)
+        # On the guest console, in a session of its own with the console as its
+        # controlling terminal (setsid --ctty), as a program run from a getty would be.
+        argv = ["setsid", "--ctty", *argv]
+        tty_fd = os.open("/dev/tty0", os.O_RDWR | os.O_NOCTTY)
         streams: tuple[Any, Any, Any] = (tty_fd, tty_fd, tty_fd)
     else:
         streams = (
@@ -151,7 +154,7 @@ def op_spawn(req: dict[str, Any]) -> dict[str, Any]:
             stderr=streams[2],
             env=command_env(req.get("env")),
             cwd="/",
-            start_new_session=True,
+            start_new_session=not console,
         )
     finally:
         if console:
@@ -406,8 +409,10 @@ def main() -> int:
     while True:
         chunk = os.read(fd, 65536)
         if not chunk:
-            time.sleep(0.01)
-            continue
+            # A raw tty read returns nothing only when the line hung up: the host side
+            # is gone (the caller died without closing the lab). End, so init powers off.
+            log("control line closed: exiting")
+            return 0
         buffer += chunk
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)

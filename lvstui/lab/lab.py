@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import os
 import shlex
@@ -13,6 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Literal
@@ -33,6 +35,18 @@ KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 KEEPALIVED_PIDS = ("/run/keepalived.pid", "/run/keepalived_vrrp.pid", "/run/keepalived_checkers.pid")
 
 
+# Labs still running when the interpreter exits are shut down: a guest must never outlive
+# its caller. (If the caller is killed outright, the agent sees its control line hang up
+# and the guest powers itself off.)
+_running: weakref.WeakSet[Lab] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_running_labs() -> None:
+    for lab in list(_running):
+        lab.close()
+
+
 @dataclass(frozen=True)
 class LabProcess:
     """A background process started by ``Lab.spawn``."""
@@ -41,6 +55,19 @@ class LabProcess:
     pid: int  # in the guest
     host: str | None
     argv: tuple[str, ...]
+
+
+def _memory_dir(mem: str, fallback: Path) -> str:
+    """/dev/shm if it has room for the guest's memory (containers often give it 64 MB)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    try:
+        size = int(mem[:-1]) * units[mem[-1].upper()] if mem[-1:].isalpha() else int(mem)
+        st = os.statvfs("/dev/shm")
+        if os.access("/dev/shm", os.W_OK) and st.f_bavail * st.f_frsize > size:
+            return "/dev/shm"
+    except (OSError, ValueError, KeyError):
+        pass
+    return str(fallback)
 
 
 def _b64(data: str | bytes) -> str:
@@ -94,7 +121,10 @@ class Lab:
         self.close()
 
     def start(self) -> Lab:
+        if self._proc is not None or self._closed:
+            raise LabError("a Lab can be started only once: make a new Lab")
         binary = require_uml()
+        _running.add(self)
         try:
             self._boot(binary)
             self._setup()
@@ -127,7 +157,7 @@ class Lab:
         )
         env = dict(os.environ)
         # UML keeps the guest's memory in a file it unlinks at once; tmpfs keeps it fast.
-        env["TMPDIR"] = "/dev/shm" if os.access("/dev/shm", os.W_OK) else str(self._private)
+        env["TMPDIR"] = _memory_dir(self.mem, self._private)
         stdio: dict[str, Any]
         if self.console_mode is None:
             self._console_log = open(self.workdir / "console.log", "wb")
@@ -206,6 +236,7 @@ class Lab:
             if self._closed:
                 return
             self._closed = True
+        _running.discard(self)
         proc = self._proc
         if proc is not None and proc.poll() is None and self._channel is not None and not self._channel.closed:
             try:
@@ -242,6 +273,10 @@ class Lab:
                 return
             time.sleep(0.02)
 
+    def __repr__(self) -> str:
+        state = "running" if self.alive else "closed" if self._closed else "not started"
+        return f"<Lab {self.umid} {state} hosts={list(self.spec.names)}>"
+
     @property
     def outdir(self) -> Path:
         """The one host directory the guest can write to (/run/labout in the guest)."""
@@ -254,9 +289,20 @@ class Lab:
         return self._proc is not None and self._proc.poll() is None and not self._closed
 
     @property
-    def console(self) -> subprocess.Popen[bytes] | None:
-        """The linux.uml process; with console="pipe", its stdin/stdout are the guest console."""
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The linux.uml process on the real host."""
         return self._proc
+
+    @property
+    def console_stdin(self) -> IO[bytes] | None:
+        """With ``console="pipe"``: write here to type on the guest console (/dev/tty0)."""
+        return self._proc.stdin if self._proc is not None else None
+
+    @property
+    def console_stdout(self) -> IO[bytes] | None:
+        """With ``console="pipe"``: what the guest console prints. Keep reading it: a full
+        pipe stalls the guest's console output."""
+        return self._proc.stdout if self._proc is not None else None
 
     # -- commands -----------------------------------------------------------------------
     def _call(self, op: str, timeout: float, what: str, /, **args: Any) -> dict[str, Any]:

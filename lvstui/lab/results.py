@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 
@@ -67,4 +68,9 @@ def require_uml() -> str:
             raise LabUnavailable(f"{label} is not installed: {SETUP_HINT.format(package=package)}")
         if binary == UML_BINARY:
             found = path
+            if not os.path.isdir(UML_MODULES):
+                raise LabUnavailable(
+                    f"User-Mode Linux's modules ({UML_MODULES}) are missing: "
+                    + SETUP_HINT.format(package=package)
+                )
     return found

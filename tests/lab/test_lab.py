@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import statistics
 import time
 import uuid
 from pathlib import Path
+from typing import IO
 
 import pytest
 
-from lvstui.lab import CommandResult, HostSpec, Lab, LabError, LabSpec
+from lvstui.lab import CommandResult, HostSpec, Lab, LabError, LabSpec, LabUnavailable, require_uml
 
 pytestmark = pytest.mark.lab
 
@@ -245,8 +247,8 @@ def test_a_killed_guest_fails_fast_and_leaves_nothing(tmp_path: Path) -> None:
         assert lab.run(None, ["true"]).rc == 0
         assert uml_processes(lab.umid)
         private = lab._private
-        assert lab.console is not None
-        os.kill(lab.console.pid, signal.SIGKILL)
+        assert lab.process is not None
+        os.kill(lab.process.pid, signal.SIGKILL)
         started = time.monotonic()
         with pytest.raises(LabError, match="exited|not running"):
             for _ in range(50):  # the first call may race the death; none may hang
@@ -258,15 +260,47 @@ def test_a_killed_guest_fails_fast_and_leaves_nothing(tmp_path: Path) -> None:
     assert (tmp_path / lab.umid / "console.log").exists()
 
 
-def test_exit_on_an_exception_shuts_the_guest_down(tmp_path: Path) -> None:
+def _read_until(stream: IO[bytes], marker: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 0.2)
+        if ready:
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_console_pipe_and_exit_on_an_exception(tmp_path: Path) -> None:
     umid = ""
     with pytest.raises(KeyboardInterrupt):
-        with Lab(LabSpec(), workdir=tmp_path) as lab:
+        with Lab(LabSpec(), workdir=tmp_path, console="pipe") as lab:
             umid = lab.umid
             assert uml_processes(umid)
+            assert lab.console_stdout is not None
+            proc = lab.spawn(None, ["sh", "-c", "tty; echo hello-$((6*7))"], console=True)
+            assert lab.wait(proc).rc == 0
+            seen = _read_until(lab.console_stdout, b"hello-42", timeout=10)
+            assert b"/dev/tty0" in seen and b"hello-42" in seen, seen
             raise KeyboardInterrupt
     assert umid and uml_processes(umid) == []
     assert not lab.alive
     with pytest.raises(LabError, match="shut down"):
         lab.run(None, ["true"])
     assert "agent ready" in (tmp_path / umid / "out" / "agent.log").read_text()
+
+
+def test_missing_uml_is_named_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import lvstui.lab.results as results
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(results, "_TOOLS", (("User-Mode Linux", "linux.uml-missing", "user-mode-linux"),))
+    with pytest.raises(LabUnavailable) as info:
+        require_uml()
+    assert str(info.value) == (
+        "User-Mode Linux is not installed: run scripts/setup.sh (it installs the Debian package user-mode-linux)")
+    with pytest.raises(LabUnavailable):
+        Lab(LabSpec(), workdir=tmp_path).start()
+    assert list(tmp_path.iterdir()) == []
