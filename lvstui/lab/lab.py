@@ -176,8 +176,14 @@ class Lab:
             os.close(from_guest_w)
         self._channel = Channel(from_guest_r, to_guest_w, self.outdir, self._death_message)
         threading.Thread(target=self._watch, name=f"lab-watch-{self.umid}", daemon=True).start()
-        if not self._channel.wait_ready(self.boot_timeout) or self._channel.closed:
-            raise LabError(f"the lab guest did not come up within {self.boot_timeout:g} s: {self._death_message()}")
+        if not self._channel.wait_ready(self.boot_timeout):
+            raise LabError(f"the lab guest did not come up within {self.boot_timeout:g} s\n{self.log_tail()}")
+        if self._channel.closed:
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            raise LabError(f"the lab guest stopped while booting: {self._death_message()}")
         self.boot_seconds = time.monotonic() - started
 
     def _setup(self) -> None:

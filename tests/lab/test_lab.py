@@ -208,13 +208,14 @@ def test_start_keepalived_in_a_host(dr_lab: Lab) -> None:
     config = f"""
 global_defs {{
     router_id lb2
+    vrrp_version 3
 }}
 vrrp_instance VI_1 {{
     state MASTER
     interface eth0
     virtual_router_id 51
     priority 150
-    advert_int 1
+    advert_int 0.2
     virtual_ipaddress {{
         {dr_lab.spec.vip}/24 dev eth0
     }}
