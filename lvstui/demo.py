@@ -163,13 +163,16 @@ class DemoSource:
         )
 
     def _service(self, plan: _VsPlan, t: float) -> VirtualService:
-        real_servers = tuple(rs for p in plan.real_servers if (rs := _real_server(p, t, plan)) is not None)
-        kernel = [rs for rs in real_servers if rs.in_kernel]
+        servers = [_real_server(p, t, plan) for p in plan.real_servers]
+        real_servers = tuple(rs for p, rs in zip(plan.real_servers, servers)
+                             if p.present is None or _in_window(t, p.present))
+        # the service's own counters never go backwards, even when a server leaves
         stats = Stats(
-            conns=sum(rs.stats.conns for rs in kernel), inpkts=sum(rs.stats.inpkts for rs in kernel),
-            outpkts=sum(rs.stats.outpkts for rs in kernel), inbytes=sum(rs.stats.inbytes for rs in kernel),
-            outbytes=sum(rs.stats.outbytes for rs in kernel),
+            conns=sum(rs.stats.conns for rs in servers), inpkts=sum(rs.stats.inpkts for rs in servers),
+            outpkts=sum(rs.stats.outpkts for rs in servers), inbytes=sum(rs.stats.inbytes for rs in servers),
+            outbytes=sum(rs.stats.outbytes for rs in servers),
         )
+        kernel = [rs for rs in real_servers if rs.in_kernel]
         rates = Rates(
             cps=sum(rs.rates.cps for rs in kernel), inpps=sum(rs.rates.inpps for rs in kernel),
             outpps=sum(rs.rates.outpps for rs in kernel), inbps=sum(rs.rates.inbps for rs in kernel),
@@ -195,11 +198,13 @@ def _rate_at(p: _RsPlan, t: float) -> float:
     return p.base_cps * (1 + 0.6 * math.sin(2 * math.pi / _WAVE * t + p.phase))
 
 
-def _real_server(p: _RsPlan, t: float, vs: _VsPlan) -> RealServer | None:
-    if p.present is not None and not _in_window(t, p.present):
-        return None
+def _real_server(p: _RsPlan, t: float, vs: _VsPlan) -> RealServer:
+    """The server at t (the caller leaves it out while it is not in IPVS)."""
     down = _in_window(t, p.down)
-    active_t = _time_outside(t, p.down)
+    if p.present is not None:
+        active_t = t - _time_outside(t, p.present)  # traffic only while it is present
+    else:
+        active_t = _time_outside(t, p.down)
     conns = int(_conns_until(p, active_t))
     # the kernel estimator lags: it reports the rate of about a second ago, and 0 while down
     est_cps = 0.0 if down else _rate_at(p, max(active_t - 1.0, 0.0))

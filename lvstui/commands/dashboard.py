@@ -71,7 +71,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
         source, host_reader = choose_source(args)
     except SourceUnavailable as exc:
         print(f"lvstui: cannot read IPVS: {exc}", file=sys.stderr)
-        print(f"lvstui: {HINT}", file=sys.stderr)
+        if "--demo" not in str(exc):
+            print(f"lvstui: {HINT}", file=sys.stderr)
         return 1
     from lvstui.ui.app import DashboardApp
 

@@ -86,6 +86,7 @@ class DashboardApp(App[None]):
         self._remember_theme = False
         self._director_forced: bool | None = None
         self.frames_applied = 0
+        self._base_screen: Screen[Any] | None = None
 
     # --- theme ------------------------------------------------------------------------
 
@@ -134,10 +135,16 @@ class DashboardApp(App[None]):
                     "Esc clears", id="filter")
         yield Footer(compact=True)
 
+    def _q(self, selector: Any, expect: Any = None) -> Any:
+        """Query the dashboard screen (not whatever modal is on top)."""
+        screen = self._base_screen if self._base_screen is not None else self.screen
+        return screen.query_one(selector) if expect is None else screen.query_one(selector, expect)
+
     def on_mount(self) -> None:
+        self._base_screen = self.screen
         self._setup_themes()
-        self.query_one("#events").display = False
-        self.query_one("#filter").display = False
+        self._q("#events").display = False
+        self._q("#filter").display = False
         self._fit_director()
         self.services.sort_column = self.spec.svc_sort
         self.real_servers.sort_column = self.spec.rs_sort
@@ -157,15 +164,15 @@ class DashboardApp(App[None]):
 
     def _fit_director(self) -> None:
         show = self._director_forced if self._director_forced is not None else self.size.width >= WIDE
-        self.query_one("#director").display = show
+        self._q("#director").display = show
 
     @property
     def services(self) -> VirtualTable:
-        return self.query_one("#services", VirtualTable)
+        return self._q("#services", VirtualTable)
 
     @property
     def real_servers(self) -> VirtualTable:
-        return self.query_one("#real-servers", VirtualTable)
+        return self._q("#real-servers", VirtualTable)
 
     # --- polling ----------------------------------------------------------------------
 
@@ -211,7 +218,7 @@ class DashboardApp(App[None]):
         if tables is None or tables.spec != self.spec:
             tables = build_tables(frame.snapshot, self.spec, self.rate_view)
         self._show_tables(tables)
-        self.query_one(DirectorPanel).set_host(frame.snapshot.director, frame.snapshot.host)
+        self._q(DirectorPanel).set_host(frame.snapshot.director, frame.snapshot.host)
         self._refresh_header(frame)
 
     def _take_events(self, events: Sequence[ChangeEvent]) -> None:
@@ -224,7 +231,7 @@ class DashboardApp(App[None]):
                     RsRow(event.vs_id, event.rs, gone=True), until)
             elif event.rs_id and event.vs_id in self.ghosts:
                 self.ghosts[event.vs_id].pop(event.rs_id, None)
-        self.query_one(EventPane).add_events(events)
+        self._q(EventPane).add_events(events)
 
     def _show_tables(self, tables: Tables) -> None:
         services = self.services
@@ -259,6 +266,8 @@ class DashboardApp(App[None]):
         self._show_tables(build_tables(self.frame.snapshot, self.spec, self.rate_view))
 
     def _tick(self) -> None:
+        if self._base_screen is None or not self._base_screen.is_attached:
+            return
         now = self.clock()
         expired = [key for key, until in self.highlights.items() if until <= now]
         for key in expired:
@@ -322,7 +331,7 @@ class DashboardApp(App[None]):
         if self.spec.filter:
             parts.append(f"filter “{self.spec.filter}”")
         parts.append(self.rate_view.label)
-        self.query_one("#services-title", Static).update(" · ".join(parts))
+        self._q("#services-title", Static).update(" · ".join(parts))
         vs = self.services.cursor_item
         if vs is None:
             rs_title = "Real servers"
@@ -330,7 +339,7 @@ class DashboardApp(App[None]):
             rs_title = (f"Real servers of {vs.id} · {vs.scheduler}"
                         f"{f' persistent {vs.persistence_timeout}s' if vs.persistent else ''}"
                         f" · {vs.up_count}/{len(vs.real_servers)} up")
-        self.query_one("#rs-title", Static).update(rs_title)
+        self._q("#rs-title", Static).update(rs_title)
 
     def _refresh_trends(self) -> None:
         rows = []
@@ -343,7 +352,7 @@ class DashboardApp(App[None]):
         lvstui = self.spec.rate_mode == "lvstui"
         title = f"Trends, last {len(rows[0][1]) if rows else 0} polls · " + (
             "lvstui Δ" if lvstui else "kernel estimator")
-        self.query_one(TrendPanel).set_series(rows, lvstui, title)
+        self._q(TrendPanel).set_series(rows, lvstui, title)
 
     def header_state(self, frame: Frame | None = None) -> HeaderState:
         frame = frame or self.frame
@@ -363,7 +372,7 @@ class DashboardApp(App[None]):
         )
 
     def _refresh_header(self, frame: Frame | None = None) -> None:
-        self.query_one(HeaderBar).show(self.header_state(frame))
+        self._q(HeaderBar).show(self.header_state(frame))
 
     # --- table events -----------------------------------------------------------------
 
@@ -414,7 +423,7 @@ class DashboardApp(App[None]):
         self.sort_table(table, table.sort_column or "id", reverse=not table.sort_reverse)
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._q("#filter", Input)
         box.display = True
         box.focus()
 
@@ -435,7 +444,7 @@ class DashboardApp(App[None]):
             self._refresh_titles()
 
     def action_back(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._q("#filter", Input)
         if box.has_focus or (self.spec.filter and self.focused is self.services):
             box.value = ""
             box.display = False
@@ -459,11 +468,11 @@ class DashboardApp(App[None]):
         self._refresh_header()
 
     def action_toggle_events(self) -> None:
-        pane = self.query_one(EventPane)
+        pane = self._q(EventPane)
         pane.display = not pane.display
 
     def action_toggle_director(self) -> None:
-        panel = self.query_one("#director")
+        panel = self._q("#director")
         self._director_forced = not panel.display
         panel.display = self._director_forced
 
@@ -523,5 +532,5 @@ class DashboardApp(App[None]):
                                 partial(setattr, self, "theme", name), discover=False)
 
     def _palette_sort(self, table_id: str, column: str) -> None:
-        self.sort_table(self.query_one(table_id, VirtualTable), column, reverse=False)
+        self.sort_table(self._q(table_id, VirtualTable), column, reverse=False)
 

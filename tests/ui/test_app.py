@@ -1,0 +1,503 @@
+"""Pilot tests of the dashboard: every binding, filter, sort, theme, readonly, pause, stale, events."""
+
+from __future__ import annotations
+
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from lvstui.backend import BackendError
+from lvstui.demo import DemoSource
+from lvstui.model import Snapshot
+from lvstui.ui import app as app_module
+from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS
+from lvstui.ui.help import HelpScreen
+from lvstui.ui.vtable import VirtualTable
+from lvstui.ui.widgets import EventPane, HeaderBar, TrendPanel
+from tests.ui.ui_support import ManualClock, feed, make_app
+
+
+def header_text(app) -> str:  # type: ignore[no-untyped-def]
+    return str(app.query_one(HeaderBar).render())
+
+
+def title(app, which: str) -> str:  # type: ignore[no-untyped-def]
+    return str(app.query_one(f"#{which}-title").render())
+
+
+def footer_actions(app) -> set[str]:  # type: ignore[no-untyped-def]
+    return {binding.action for (_, binding, enabled, _) in app.active_bindings.values() if binding.show and enabled}
+
+
+async def test_tables_show_the_snapshot(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        feed(app, clock, 3)
+        await pilot.pause()
+        snapshot = app.frame.snapshot
+        assert list(app.services.keys) == sorted(
+            (vs.id for vs in snapshot.virtual_services), key=lambda k: app.services.keys.index(k))
+        assert set(app.services.keys) == {vs.id for vs in snapshot.virtual_services}
+        web = snapshot.service("tcp:192.0.2.10:80")
+        assert app.services.cursor_key == web.id
+        row = app.services.row_text(web.id)
+        assert f"{web.up_count}/{len(web.real_servers)}" in row and str(web.active_conns) in row
+        assert set(app.real_servers.keys) == {rs.id for rs in web.real_servers}
+        rs = web.real_servers[0]
+        rs_row = app.real_servers.row_text(rs.id)
+        assert rs.id in rs_row and "● up" in rs_row and str(rs.weight) in rs_row
+        assert "demo-director" in header_text(app) and "DEMO" in header_text(app)
+        assert "VI_1 MASTER" in header_text(app)
+        assert "data 0.0s old" in header_text(app)
+        clock.advance(2.5)
+        app._tick()
+        assert "data 2.5s old" in header_text(app)
+        assert "kernel estimator" in title(app, "services")
+        assert app.query_one("#director").display  # wide terminal: director panel shown
+        director = str(app.query_one("#director").render())
+        assert "softirq" in director and "eth0" in director
+
+
+async def test_cursor_keys_and_enter_open_a_service(demo: DemoSource, clock: ManualClock,
+                                                    isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 2)
+        await pilot.pause()
+        keys = list(app.services.keys)
+        await pilot.press("j")
+        assert app.services.cursor_key == keys[1]
+        assert app.spec.selected == keys[1]
+        second = app.frame.snapshot.service(keys[1])
+        assert set(app.real_servers.keys) == {rs.id for rs in second.real_servers}
+        assert keys[1] in title(app, "rs")
+        await pilot.press("down", "k", "up")
+        assert app.services.cursor_key == keys[0]
+        await pilot.press("G")
+        assert app.services.cursor_key == keys[-1]
+        await pilot.press("g")
+        assert app.services.cursor_key == keys[0]
+        await pilot.press("end")
+        assert app.services.cursor_key == keys[-1]
+        await pilot.press("home", "pagedown")
+        assert app.services.cursor_key == keys[-1]  # fewer rows than a page
+        await pilot.press("pageup")
+        assert app.services.cursor_key == keys[0]
+        await pilot.press("enter")
+        assert app.focused is app.real_servers
+        await pilot.press("j")
+        assert app.real_servers.cursor_index == 1
+        trends = app.query_one(TrendPanel)
+        assert app.real_servers.cursor_key in str(trends.render())
+        await pilot.press("escape")
+        assert app.focused is app.services
+        await pilot.press("tab")
+        assert app.focused is app.real_servers
+        await pilot.press("tab")
+        assert app.focused is app.services
+
+
+async def test_cursor_stays_on_its_key_through_refreshes(demo: DemoSource, clock: ManualClock,
+                                                         isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 2)
+        await pilot.press("enter", "j", "j", "j")
+        key = app.real_servers.cursor_key
+        await pilot.press("escape", "s", "s", "s", "s", "s", "s", "s")  # services sorted by a rate column
+        feed(app, clock, 5)
+        await pilot.pause()
+        assert app.real_servers.cursor_key == key
+
+
+async def test_filter_by_state_address_and_clear(demo: DemoSource, clock: ManualClock,
+                                                 isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 35)  # 10.1.0.14 is down from t=30
+        await pilot.pause()
+        await pilot.press("slash")
+        box = app.query_one("#filter")
+        assert box.display and box.has_focus
+        await pilot.press(*"down")
+        assert list(app.services.keys) == ["tcp:192.0.2.10:80"]
+        assert list(app.real_servers.keys) == ["10.1.0.14:80"]
+        assert "✖ DOWN" in app.real_servers.row_text("10.1.0.14:80")
+        assert "filter “down”" in title(app, "services") and "1 of 6" in title(app, "services")
+        await pilot.press("enter")
+        assert app.focused is app.services and app.spec.filter == "down"
+        feed(app, clock, 2)  # the filter holds across polls
+        assert list(app.services.keys) == ["tcp:192.0.2.10:80"]
+        await pilot.press("escape")
+        assert app.spec.filter == "" and len(app.services.keys) == 6
+        assert not app.query_one("#filter").display
+        await pilot.press("slash", *"53")
+        assert list(app.services.keys) == ["udp:192.0.2.53:53"]
+        await pilot.press("escape")
+        await pilot.press("slash", *"no-such-thing")
+        assert list(app.services.keys) == [] and list(app.real_servers.keys) == []
+        assert "no virtual services" in app.services.render_line(1).text
+
+
+async def test_sort_keys_header_click_and_palette(demo: DemoSource, clock: ManualClock,
+                                                  isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(200, 50)) as pilot:
+        feed(app, clock, 3)
+        await pilot.pause()
+        visible = [c.key for c, _ in app.services.visible_columns()]
+        seen = []
+        for _ in visible:
+            await pilot.press("s")
+            seen.append(app.spec.svc_sort)
+        assert sorted(seen) == sorted(visible)  # s cycles through every column
+        assert app.spec.svc_sort == "id"
+        await pilot.press("s", "s", "s", "s", "s", "s")  # CPS
+        assert app.spec.svc_sort == "cps"
+        cps = [app.frame.snapshot.service(k).rates.cps for k in app.services.keys]
+        assert cps == sorted(cps)
+        await pilot.press("S")
+        cps = [app.frame.snapshot.service(k).rates.cps for k in app.services.keys]
+        assert cps == sorted(cps, reverse=True) and "CPS▼" in app.services.render_line(0).text
+        # the real-servers table sorts on its own
+        await pilot.press("tab", "s")
+        assert app.spec.rs_sort == "fwd" and app.spec.svc_sort == "cps"
+        # clicking a header sorts by it; clicking again reverses
+        app.services.focus()
+        columns = app.services.visible_columns()
+        x = 2 + sum(size + 1 for column, size in columns[: [c.key for c, _ in columns].index("active")])
+        await pilot.click("#services", offset=(x + 1, 0))
+        assert app.spec.svc_sort == "active" and not app.spec.svc_reverse
+        await pilot.click("#services", offset=(x + 1, 0))
+        assert app.spec.svc_sort == "active" and app.spec.svc_reverse
+        # the palette offers sorting by every column of both tables
+        titles = {cmd.title for cmd in app.get_system_commands(app.screen)}
+        assert {"Sort services by CPS", "Sort real servers by Weight", "Sort real servers by State"} <= titles
+        app._palette_sort("#real-servers", "state")
+        assert app.spec.rs_sort == "state"
+
+
+async def test_mouse_click_selects_and_double_click_opens(demo: DemoSource, clock: ManualClock,
+                                                          isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 2)
+        await pilot.pause()
+        await pilot.click("#services", offset=(5, 3))  # header is line 0: line 3 is the third row
+        assert app.services.cursor_index == 2
+        assert app.spec.selected == app.services.keys[2]
+        await pilot.double_click("#services", offset=(5, 2))
+        assert app.focused is app.real_servers
+
+
+async def test_theme_switch_at_runtime_is_remembered(demo: DemoSource, clock: ManualClock,
+                                                     isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    config = isolated_config / "lvstui" / "config.toml"
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.theme == "dark"
+        before = app.get_css_variables()["rs-down"]
+        await pilot.press("t")
+        assert app.theme == "high-contrast"
+        assert app.get_css_variables()["rs-down"] != before
+        assert tomllib.loads(config.read_text())["theme"] == "high-contrast"
+        await pilot.press("t")
+        assert app.theme == "light"
+        await pilot.press("t")
+        assert app.theme == "dark"
+        assert tomllib.loads(config.read_text())["theme"] == "dark"
+        app.theme = "light"  # what the palette's theme commands do
+        await pilot.pause()
+        assert tomllib.loads(config.read_text())["theme"] == "light"
+    second = make_app(demo, clock, isolated_config, theme="high-contrast")
+    async with second.run_test(size=(100, 30)):
+        assert second.theme == "high-contrast"
+    unknown = make_app(demo, clock, isolated_config, theme="no-such-theme")
+    async with unknown.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert unknown.theme == "dark"
+        assert any("no-such-theme" in str(n.message) for n in unknown._notifications)
+
+
+async def test_readonly_hides_every_mutating_action(demo: DemoSource, clock: ManualClock,
+                                                    isolated_config: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # No operation exists yet, so pretend "toggle_events" mutates to prove the plumbing hides it
+    # everywhere; then check the real set too.
+    fake = frozenset({"toggle_events"})
+    monkeypatch.setattr(app_module, "MUTATING_ACTIONS", fake)
+    for readonly in (False, True):
+        app = make_app(demo, clock, isolated_config, readonly=readonly)
+        async with app.run_test(size=(120, 40)) as pilot:
+            feed(app, clock, 1)
+            await pilot.pause()
+            assert ("READ-ONLY" in header_text(app)) is readonly
+            shown = footer_actions(app)
+            palette = {cmd.title for cmd in app.get_system_commands(app.screen)}
+            helps = [text for _, text in app.allowed_actions()]
+            events_help = next(s.help for s in ACTIONS if s.action == "toggle_events")
+            if readonly:
+                assert "toggle_events" not in shown and "Events" not in palette and events_help not in helps
+                await pilot.press("e")
+                assert not app.query_one(EventPane).display  # the key does nothing
+            else:
+                assert "toggle_events" in shown and "Events" in palette and events_help in helps
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            help_text = str(app.screen.query_one("#help-text").render())
+            assert (events_help.split()[0] in help_text) is not readonly or "Show or hide the event" not in help_text
+            assert ("READ-ONLY" in help_text) is readonly
+    monkeypatch.undo()
+    app = make_app(demo, clock, isolated_config, readonly=True)
+    async with app.run_test(size=(120, 40)):
+        assert not (footer_actions(app) & MUTATING_ACTIONS)
+        assert all(s.action not in MUTATING_ACTIONS for s in ACTIONS if app.check_action(s.action, ()))
+
+
+async def test_pause_stops_polling_and_resume_restarts(clock: ManualClock, isolated_config: Path) -> None:
+    source = DemoSource(clock=time.monotonic)
+    app = make_app(source, time.monotonic, isolated_config, autopoll=True, interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.frames_applied >= 2:
+                break
+        assert app.frames_applied >= 2
+        await pilot.press("p")
+        assert app.poller.paused and "PAUSED" in header_text(app)
+        await pilot.pause(0.2)
+        frozen_snapshot = app.frame.snapshot
+        count = app.frames_applied
+        await pilot.pause(0.4)
+        assert app.frame.snapshot is frozen_snapshot and app.frames_applied <= count + 1
+        await pilot.press("p")
+        assert not app.poller.paused and "PAUSED" not in header_text(app)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.frame.snapshot is not frozen_snapshot:
+                break
+        assert app.frame.snapshot is not frozen_snapshot
+
+
+class FlakySource:
+    """Demo data, but every read after ``fail_after`` raises BackendError until ``heal()``."""
+
+    name = "kernel"
+
+    def __init__(self, clock: ManualClock, fail_after: int) -> None:
+        self.inner = DemoSource(clock=clock)
+        self.reads = 0
+        self.fail_after = fail_after
+        self.healed = False
+
+    def read(self) -> Snapshot:
+        self.reads += 1
+        if self.reads > self.fail_after and not self.healed:
+            raise BackendError("netlink: Operation not permitted (are you root?)")
+        return self.inner.read()
+
+    def close(self) -> None:
+        pass
+
+
+async def test_failed_poll_keeps_last_snapshot_marked_stale(clock: ManualClock, isolated_config: Path) -> None:
+    source = FlakySource(clock, fail_after=3)
+    app = make_app(source, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 3)
+        good = app.frame.snapshot
+        rows = list(app.services.keys)
+        feed(app, clock, 4)
+        await pilot.pause()
+        text = header_text(app)
+        assert "STALE" in text and "Operation not permitted" in text and "data 4.0s old" in text
+        assert "DEMO" not in text
+        assert app.frame.snapshot is good and list(app.services.keys) == rows  # never a blank table
+        assert app.services.stale and app.real_servers.stale
+        source.healed = True
+        feed(app, clock, 1)
+        assert "STALE" not in header_text(app) and not app.services.stale
+        assert app.frame.snapshot is not good
+
+
+async def test_first_poll_failing_shows_the_error_not_a_crash(clock: ManualClock, isolated_config: Path) -> None:
+    app = make_app(FlakySource(clock, fail_after=0), clock, isolated_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed(app, clock, 2)
+        await pilot.pause()
+        assert "STALE" in header_text(app) and "no data" in header_text(app)
+        assert list(app.services.keys) == []
+
+
+async def test_event_pane_and_highlights(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(140, 45)) as pilot:
+        pane = app.query_one(EventPane)
+        assert not pane.display
+        await pilot.press("e")
+        assert pane.display
+        feed(app, clock, 29)  # t = 29
+        assert pane.lines == []
+        feed(app, clock, 1)  # t = 30: 10.1.0.14 goes down
+        await pilot.pause()
+        assert len(pane.lines) == 1
+        line = str(pane.lines[0])
+        assert line.startswith("12:00:30") and "DOWN" in line and "10.1.0.14:80 in tcp:192.0.2.10:80" in line
+        row = app.real_servers.row_text("10.1.0.14:80")
+        assert row.startswith("»") and "✖ DOWN" in row
+        assert app.services.row_text("tcp:192.0.2.10:80").startswith("»")
+        clock.advance(10)  # highlights last a few seconds
+        app._tick()
+        assert not app.real_servers.row_text("10.1.0.14:80").startswith("»")
+        # t=70: 10.1.0.23 vanishes and stays visible as a "gone" row for a while
+        feed(app, clock, 30, step=1.0)
+        await pilot.pause()
+        assert "10.1.0.23:80" in app.real_servers.keys
+        assert "⌫ gone" in app.real_servers.row_text("10.1.0.23:80")
+        assert any("GONE" in str(line) and "10.1.0.23:80" in str(line) for line in pane.lines)
+        clock.advance(10)
+        app._tick()
+        await pilot.pause()
+        assert "10.1.0.23:80" not in app.real_servers.keys
+        await pilot.press("e")
+        assert not pane.display
+
+
+async def test_rates_toggle_between_kernel_and_lvstui(demo: DemoSource, clock: ManualClock,
+                                                      isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 1)
+        await pilot.press("r")
+        assert "lvstui Δ (waiting" in title(app, "services")
+        assert " – " in app.services.row_text("tcp:192.0.2.10:80")  # no delta after one poll
+        feed(app, clock, 1, step=2.0)
+        assert "lvstui Δ over 2.0s" in title(app, "services")
+        web = app.frame.snapshot.service("tcp:192.0.2.10:80")
+        delta = app.frame.deltas.services[web.id].cps
+        assert f" {delta} " in app.services.row_text(web.id)
+        await pilot.press("r")
+        assert "kernel estimator" in title(app, "services")
+
+
+async def test_director_panel_toggle_and_narrow_default(demo: DemoSource, clock: ManualClock,
+                                                        isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed(app, clock, 1)
+        director = app.query_one("#director")
+        assert not director.display
+        await pilot.press("d")
+        assert director.display
+        await pilot.press("d")
+        assert not director.display
+
+
+async def test_usable_at_80x24(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed(app, clock, 35)
+        await pilot.pause()
+        services = [c.key for c, _ in app.services.visible_columns()]
+        servers = [c.key for c, _ in app.real_servers.visible_columns()]
+        assert {"id", "up", "active", "cps"} <= set(services)
+        assert {"id", "weight", "state", "active", "cps"} <= set(servers)
+        assert app.services.size.height >= 4 and app.real_servers.size.height >= 4
+        for key in app.services.keys:
+            assert key in app.services.row_text(key)  # ids are never cut
+        assert "✖ DOWN" in app.real_servers.row_text("10.1.0.14:80")
+        assert {"quit", "help", "filter"} <= footer_actions(app)
+
+
+async def test_help_lists_every_key(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text").render())
+        for spec in ACTIONS:
+            assert spec.help.split()[0] in text
+        for binding in VirtualTable.BINDINGS:
+            assert binding.description in text
+        assert "^p" in text and "Command palette" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("q")  # q closes help, not the app
+        assert not isinstance(app.screen, HelpScreen) and app.is_running
+
+
+async def test_palette_lists_every_allowed_action(demo: DemoSource, clock: ManualClock,
+                                                  isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        titles = {cmd.title for cmd in app.get_system_commands(app.screen)}
+        for spec in ACTIONS:
+            if spec.action not in ("help", "quit"):
+                assert spec.label in titles
+        assert "Quit" in titles and "Theme: light" in titles
+        events = next(c for c in app.get_system_commands(app.screen) if c.title == "Events")
+        app.call_later(events.callback)  # as the palette runs a chosen command
+        await pilot.pause()
+        assert app.query_one(EventPane).display
+
+
+async def test_poll_now_and_quit(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        woke = []
+        app.poller.poll_now = lambda: woke.append(True)  # type: ignore[method-assign]
+        await pilot.press("f5")
+        assert woke == [True]
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+class CountingSource:
+    """Records the thread of every read and whether two reads ever overlapped."""
+
+    name = "kernel"
+
+    def __init__(self, delay: float) -> None:
+        self.inner = DemoSource(clock=time.monotonic)
+        self.delay = delay
+        self.active = 0
+        self.max_active = 0
+        self.threads: set[int] = set()
+        self.lock = threading.Lock()
+        self.reads = 0
+
+    def read(self) -> Snapshot:
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            self.threads.add(threading.get_ident())
+        time.sleep(self.delay)
+        with self.lock:
+            self.active -= 1
+            self.reads += 1
+        return self.inner.read()
+
+    def close(self) -> None:
+        pass
+
+
+async def test_polls_run_off_the_ui_thread_never_overlap_and_stretch(isolated_config: Path) -> None:
+    source = CountingSource(delay=0.15)  # slower than the interval
+    app = make_app(source, time.monotonic, isolated_config, autopoll=True, interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if source.reads >= 4:
+                break
+        await pilot.pause(0.1)
+        assert source.reads >= 4
+        assert source.max_active == 1
+        assert threading.get_ident() not in source.threads and len(source.threads) == 1
+        assert app.frame.stretched and app.frame.interval >= 0.15
+        assert "poll took" in header_text(app)
