@@ -280,7 +280,7 @@ def parse_vrrp_data(text: str) -> tuple[VrrpState, ...]:
 _VS_RE = re.compile(r"VS VIP = (\S+), VPORT = (\d+)")
 _FWM_RE = re.compile(r"VS FWMARK = (\d+)|FWMARK = (\d+)")
 _RS_RE = re.compile(r"RIP = (\S+), RPORT = (\d+), WEIGHT = (-?\d+)(?: EFF WEIGHT = (-?\d+))?")
-_HC_RE = re.compile(r"^ (\S+) -> \[([^\]]*)\]:(\w+):(\d+)")
+_HC_RE = re.compile(r"^ (\S.*?) -> \[([^\]]*)\]:(\w+):(\d+)")
 
 
 def _checkers(text: str) -> dict[tuple[str, str, int], list[CheckerState]]:
