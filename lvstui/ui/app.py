@@ -206,6 +206,7 @@ class DashboardApp(App[None]):
             if self.frame is None:
                 self.frame = frame
             self._refresh_header(frame)
+            self._refresh_titles()
             return
         self.error = None
         self.services.stale = self.real_servers.stale = False
@@ -328,6 +329,8 @@ class DashboardApp(App[None]):
         total = len(self.frame.snapshot.virtual_services) if self.frame else 0
         shown = len(self.services.keys)
         parts = [f"Virtual services {shown}" + (f" of {total}" if shown != total else "")]
+        if self.error is not None:
+            parts.insert(0, f"⚠ last poll failed: {self.error} · showing the last good data")
         if self.spec.filter:
             parts.append(f"filter “{self.spec.filter}”")
         parts.append(self.rate_view.label)

@@ -31,7 +31,6 @@ class HeaderState:
     vrrp: tuple[VrrpInstance, ...] = ()
     age_seconds: float | None = None  # None: no data yet
     error: str | None = None
-    stale_seconds: float | None = None
     demo: bool = False
     readonly: bool = False
     paused: bool = False
@@ -61,8 +60,9 @@ def header_content(s: HeaderState) -> Content:
     parts += [sep, (vrrp_text(s.vrrp), "$text-muted" if not s.vrrp else "bold $text-success")]
     parts.append(sep)
     if s.error is not None:
-        parts.append((f"STALE {age(s.stale_seconds or 0.0)}", "bold reverse $error"))
-        parts.append((f" data {age(s.age_seconds)} old" if s.age_seconds is not None else " no data", "$error"))
+        parts.append((" STALE ", "bold reverse $error"))
+        parts.append((f" data {age(s.age_seconds)} old" if s.age_seconds is not None else " no data yet",
+                      "bold $text-error"))
         parts += [sep, (s.error, "$text-error")]
     elif s.age_seconds is None:
         parts.append(("waiting for the first poll…", "$text-muted"))
