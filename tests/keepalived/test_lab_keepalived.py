@@ -1,0 +1,187 @@
+"""Against real keepalived with IPVS in the User-Mode Linux lab: two directors, three real servers.
+
+lb1 (priority 150) and lb2 (priority 100) run keepalived with VRRP instance VI_1 and a DR
+virtual service whose TCP_CHECKs see rs1:80 and rs2:80 up and rs3 checked on port 81, down (nothing listens
+there).  Checks: the process finder tells the two keepalived apart (network namespaces,
+roles from pid files inside each host's own file system); the DATA/JSON dumps parse live;
+`lvstui keepalived check` passes keepalived -t inside the director's namespace; an edit
+written by lvstui passes keepalived -t and a reload applies it to the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lvstui.lab import Lab, LabSpec, LabUnavailable, require_uml
+from lvstui.lab.lab import KEEPALIVED_CONF, KEEPALIVED_PIDS, REPO_DIR
+
+pytestmark = pytest.mark.lab
+
+CONF = """\
+! lvstui lab test ({name})
+global_defs {{
+    router_id {name}
+}}
+
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    virtual_ipaddress {{
+        192.168.1.100/24 dev eth0
+    }}
+}}
+
+virtual_server 192.168.1.100 80 {{
+    delay_loop 2
+    lb_algo wrr
+    lb_kind DR
+    protocol TCP
+
+    real_server 192.168.1.21 80 {{
+        weight 1
+        TCP_CHECK {{
+            connect_timeout 1
+        }}
+    }}
+    real_server 192.168.1.22 80 {{
+        weight 2    # the bigger one
+        TCP_CHECK {{
+            connect_timeout 1
+        }}
+    }}
+    real_server 192.168.1.23 80 {{
+        weight 1
+        TCP_CHECK {{
+            connect_port 81
+            connect_timeout 1
+            retry 1
+        }}
+    }}
+}}
+"""
+
+
+def python(lab: Lab, host: str | None, code: str, timeout: float = 60) -> str:
+    result = lab.run(host, [lab.venv_python, "-c", code], env={"PYTHONPATH": str(REPO_DIR)}, timeout=timeout)
+    assert result.ok, result.describe()
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    try:
+        require_uml()
+    except LabUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("http",))
+    with Lab(spec, workdir=tmp_path_factory.mktemp("kalab")) as lab:
+        lab.start_keepalived("lb1", CONF.format(name="lb1", priority=150))
+        lab.start_keepalived("lb2", CONF.format(name="lb2", priority=100))
+        yield lab
+
+
+def dump(lab: Lab, host: str, kind: str, path: str) -> str:
+    """Signal HOST's keepalived to dump (DATA or JSON) and return the fresh file."""
+    lab.run(host, ["rm", "-f", path]).check()
+    lab.sh(host, f"kill -$(keepalived --signum={kind}) $(cat {KEEPALIVED_PIDS[0]})").check()
+    lab.wait_for(lambda: lab.run(host, ["test", "-s", path]).ok, timeout=10, what=f"{path} in {host}")
+    return lab.read_file(host, path)
+
+
+def test_vrrp_state_from_json_and_data(lab: Lab) -> None:
+    from lvstui.keepalived.runtime import parse_vrrp_data, parse_vrrp_json
+
+    def master() -> bool:
+        states = parse_vrrp_json(dump(lab, "lb1", "JSON", "/tmp/keepalived.json"))
+        return bool(states) and states[0].state == "MASTER"
+
+    lab.wait_for(master, timeout=30, what="lb1 to become MASTER")
+    (vi,) = parse_vrrp_data(dump(lab, "lb1", "DATA", "/tmp/keepalived.data"))
+    assert (vi.name, vi.state, vi.priority, vi.effective_priority, vi.vips, vi.virtual_router_id) == \
+        ("VI_1", "MASTER", 150, 150, ("192.168.1.100/24",), 51)
+    (peer,) = parse_vrrp_json(dump(lab, "lb2", "JSON", "/tmp/keepalived.json"))
+    assert (peer.state, peer.priority, peer.master_priority) == ("BACKUP", 100, 150)
+
+
+def test_checker_state_from_data_dump(lab: Lab) -> None:
+    from lvstui.keepalived.runtime import parse_check_data
+
+    def settled() -> tuple | None:  # type: ignore[type-arg]
+        (vs,) = parse_check_data(dump(lab, "lb1", "DATA", "/tmp/keepalived_check.data"))
+        alive = tuple(r.alive for r in vs.real_servers)
+        return (vs, alive) if alive == (True, True, False) else None
+
+    vs, _ = lab.wait_for(settled, timeout=30, what="checkers to settle (rs1, rs2 up; rs3 checked on port 81, down)")
+    assert vs.key == "tcp:192.168.1.100:80"
+    dead = vs.real_servers[2]
+    # its checker dials port 81, where nothing listens
+    assert (dead.address, dead.port, dead.failed_checkers, dead.in_ipvs) == ("192.168.1.23", 80, 1, False)
+    assert dead.checkers[0].detail == "Dest = [192.168.1.23]:81"
+    assert [c.type for r in vs.real_servers for c in r.checkers] == ["TCP_CHECK"] * 3
+    table = lab.run("lb1", ["ipvsadm", "-Ln"]).check().stdout
+    assert "192.168.1.21:80" in table and "192.168.1.23" not in table
+
+
+def test_process_finder_tells_instances_apart(lab: Lab) -> None:
+    out = python(lab, None, (
+        "import json, dataclasses\n"
+        "from lvstui.keepalived.processes import find_keepalived_processes\n"
+        "print(json.dumps([dataclasses.asdict(p) for p in find_keepalived_processes()]))\n"))
+    found = {p["netns"]: p for p in json.loads(out)}
+    assert set(found) == {"lb1", "lb2"}
+    for host in ("lb1", "lb2"):
+        parent, vrrp, checker = (int(lab.read_file(host, f).split()[0]) for f in KEEPALIVED_PIDS)
+        p = found[host]
+        assert (p["parent_pid"], p["vrrp_pid"], p["checker_pid"]) == (parent, vrrp, checker)
+        assert p["config_file"] == KEEPALIVED_CONF
+        assert sorted(p["children"]) == sorted([vrrp, checker])
+    assert found["lb1"]["netns_inode"] != found["lb2"]["netns_inode"]
+
+
+def test_check_and_parse_inside_the_director(lab: Lab) -> None:
+    r = lab.lvstui("lb1", "keepalived", "check", KEEPALIVED_CONF, timeout=60)
+    assert r.ok, r.describe()
+    assert "keepalived -t: ok" in r.stdout
+    doc = json.loads(lab.lvstui("lb1", "keepalived", "parse", "--json", KEEPALIVED_CONF, timeout=60).check().stdout)
+    assert [(r["address"], r["port"], r["weight"]) for r in doc["virtual_servers"][0]["real_servers"]] == \
+        [("192.168.1.21", 80, 1), ("192.168.1.22", 80, 2), ("192.168.1.23", 80, 1)]
+    assert doc["virtual_servers"][0]["real_servers"][2]["checkers"][0]["params"]["connect_port"] == "81"
+    # eth9 does not exist in lb1: keepalived -t, run in lb1's namespace, says so with the line
+    lab.write_file("lb1", "/tmp/bad.conf", CONF.format(name="x", priority=1).replace("interface eth0", "interface eth9"))
+    bad = lab.lvstui("lb1", "keepalived", "check", "/tmp/bad.conf", timeout=60)
+    assert bad.rc == 1 and "bad.conf:" in bad.stderr and "eth9" in bad.stderr
+
+
+def test_edit_written_by_lvstui_is_valid_and_applied_by_reload(lab: Lab) -> None:
+    out = python(lab, "lb1", (
+        "from lvstui.keepalived.loader import load\n"
+        "from lvstui.keepalived.view import build_view\n"
+        "from lvstui.keepalived import edit\n"
+        "from lvstui.keepalived.validate import validator\n"
+        "from lvstui.keepalived.writer import write_config\n"
+        f"cfg = load({KEEPALIVED_CONF!r})\n"
+        "vs = build_view(cfg).virtual_servers[0]\n"
+        "cfg = edit.set_weight(cfg, vs.real_servers[0], 5)\n"
+        "print(write_config(cfg, validate=validator()))\n"))
+    assert KEEPALIVED_CONF in out
+    text = lab.read_file("lb1", KEEPALIVED_CONF)
+    assert text == CONF.format(name="lb1", priority=150).replace(
+        "        weight 1\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n    real_server 192.168.1.22",
+        "        weight 5\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n    real_server 192.168.1.22", 1)
+    assert lab.read_file("lb1", KEEPALIVED_CONF + ".lvstui-bak") == CONF.format(name="lb1", priority=150)
+    lab.sh("lb1", f"kill -$(keepalived --signum=RELOAD) $(cat {KEEPALIVED_PIDS[0]})").check()
+
+    def applied() -> bool:
+        table = lab.run("lb1", ["ipvsadm", "-Ln"]).check().stdout
+        return any(line.split()[1:4] == ["192.168.1.21:80", "Route", "5"] for line in table.splitlines()
+                   if line.strip().startswith("->"))
+
+    lab.wait_for(applied, timeout=30, what="the reloaded weight 5 of rs1 in lb1's IPVS table")
+    assert Path(REPO_DIR).is_dir()
