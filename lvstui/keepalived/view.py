@@ -344,7 +344,15 @@ def _refs(node: Node | None) -> tuple[TrackRef, ...]:
 
 
 def _lines(node: Node | None) -> tuple[str, ...]:
-    return tuple(" ".join((c.keyword, *c.args)) for c in (node.children or ()) if node) if node else ()
+    if node is None:
+        return ()
+    return tuple(" ".join((c.keyword, *c.args)) for c in node.children or ())
+
+
+def _first_words(node: Node | None) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    return tuple(c.keyword for c in node.children or ())
 
 
 def _vrrp_instance(node: Node) -> VrrpInstance:
@@ -360,10 +368,9 @@ def _vrrp_instance(node: Node) -> VrrpInstance:
         advert_int=_float(node.value("advert_int")) or 1.0,
         nopreempt=node.child("nopreempt") is not None,
         authentication=_params(auth) if auth else (),
-        virtual_ipaddresses=tuple(c.keyword for c in (vips.children or ())) if vips else (),
-        virtual_ipaddresses_excluded=tuple(c.keyword for c in (excluded.children or ())) if excluded else (),
-        unicast_peers=tuple(c.keyword for c in (node.child("unicast_peer") or node).children or ())
-        if node.child("unicast_peer") else (),
+        virtual_ipaddresses=_first_words(vips),
+        virtual_ipaddresses_excluded=_first_words(excluded),
+        unicast_peers=_first_words(node.child("unicast_peer")),
         track_scripts=_refs(node.child("track_script")),
         track_files=_refs(node.child("track_file")),
         track_interfaces=_refs(node.child("track_interface")),

@@ -205,7 +205,7 @@ def test_edits_change_only_their_lines(spec: tuple[str, int], data: st.DataObjec
         assert len(vs.real_servers) == n
         i = data.draw(st.integers(0, n - 1))
         rs = vs.real_servers[i]
-        weight = data.draw(st.integers(0, 1000))
+        weight = data.draw(st.integers(0, 1000).filter(lambda w: w != rs.weight))
 
         new = edit.set_weight(cfg, rs, weight)
         changes = diff(text, new.main_file.text)
