@@ -40,6 +40,7 @@ __all__ = [
     "VrrpState", "CheckerState", "RealServerState", "VirtualServerState",
     "parse_vrrp_data", "parse_check_data", "parse_vrrp_json", "read_dump",
     "VRRP_DATA", "CHECK_DATA", "PARENT_DATA", "VRRP_JSON", "JSON_STATES",
+    "RuntimeState", "request_state", "dump_dir", "dump_names",
 ]
 
 VRRP_DATA = Path("/tmp/keepalived.data")
@@ -397,3 +398,108 @@ def read_dump(path: Path) -> str | None:
         return path.read_text(errors="replace")
     except FileNotFoundError:
         return None
+
+
+# ---- thin I/O: ask a running keepalived for its dumps ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeState:
+    """What one keepalived said about itself; failures are data (``errors``), not exceptions."""
+
+    parent_pid: int
+    vrrp: tuple[VrrpState, ...] = ()
+    servers: tuple[VirtualServerState, ...] = ()
+    errors: tuple[str, ...] = ()
+    vrrp_source: str = ""  # "json" or "data"
+
+
+def dump_dir(parent_pid: int) -> Path:
+    """keepalived's /tmp as the process sees it (it may have its own mount namespace or root)."""
+    root = Path(f"/proc/{parent_pid}/root/tmp")
+    return root if root.is_dir() else Path("/tmp")
+
+
+def dump_names(namespace: str | None = None, instance: str | None = None,
+               use_instance: bool = False) -> dict[str, str]:
+    """Dump file names; with ``data_use_instance`` keepalived adds ``.NETNS_INSTANCE`` before ``.data``."""
+    suffix = ""
+    if use_instance and (namespace or instance):
+        suffix = "." + (namespace or "") + ("_" if namespace and instance else "") + (instance or "")
+    return {"vrrp": f"keepalived{suffix}.data", "check": f"keepalived_check{suffix}.data",
+            "json": "keepalived.json"}
+
+
+def _fresh(path: Path, before: int | None, timeout: float) -> str | None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            st = path.stat()
+            if before is None or st.st_mtime_ns != before:
+                if st.st_size > 0:
+                    time.sleep(0.05)  # let the writer finish its last fputs
+                    return path.read_text(errors="replace")
+        except FileNotFoundError:
+            pass
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def request_state(parent_pid: int, want_vrrp: bool = True, want_check: bool = True, timeout: float = 5.0,
+                  names: dict[str, str] | None = None) -> RuntimeState:
+    """Signal keepalived (DATA, and JSON for VRRP) and parse the files it writes.
+
+    Several keepalived sharing one /tmp overwrite each other's dumps: call this for
+    one process at a time.  Needs the right to signal the process and to read the
+    0600 dumps (root).
+    """
+    import os
+
+    from lvstui.keepalived.processes import signal_number
+
+    names = names or dump_names()
+    base = dump_dir(parent_pid)
+    errors: list[str] = []
+
+    def mtime(name: str) -> int | None:
+        try:
+            return (base / name).stat().st_mtime_ns
+        except OSError:
+            return None
+
+    vrrp: tuple[VrrpState, ...] = ()
+    servers: tuple[VirtualServerState, ...] = ()
+    source = ""
+    try:
+        before = {k: mtime(v) for k, v in names.items()}
+        os.kill(parent_pid, signal_number("DATA"))
+        if want_vrrp:
+            try:
+                os.kill(parent_pid, signal_number("JSON"))
+            except (RuntimeError, OSError) as exc:
+                errors.append(f"JSON dump: {exc}")
+    except (RuntimeError, OSError) as exc:
+        return RuntimeState(parent_pid, errors=(f"cannot signal keepalived {parent_pid}: {exc}",))
+    if want_vrrp:
+        text = _fresh(base / names["json"], before["json"], timeout)
+        if text is not None:
+            try:
+                vrrp, source = parse_vrrp_json(text), "json"
+            except ValueError as exc:
+                errors.append(str(exc))
+        if not source:
+            text = _fresh(base / names["vrrp"], before["vrrp"], timeout)
+            if text is None:
+                errors.append(f"no fresh {names['vrrp']} within {timeout:g} s")
+            else:
+                vrrp, source = parse_vrrp_data(text), "data"
+    if want_check:
+        text = _fresh(base / names["check"], before["check"], timeout)
+        if text is None:
+            errors.append(f"no fresh {names['check']} within {timeout:g} s")
+        else:
+            servers = parse_check_data(text)
+    return RuntimeState(parent_pid, vrrp, servers, tuple(errors), source)

@@ -185,3 +185,24 @@ def test_edit_written_by_lvstui_is_valid_and_applied_by_reload(lab: Lab) -> None
 
     lab.wait_for(applied, timeout=30, what="the reloaded weight 5 of rs1 in lb1's IPVS table")
     assert Path(REPO_DIR).is_dir()
+
+
+def test_request_state_of_each_instance_from_the_guest_root(lab: Lab) -> None:
+    """Each director has its own /tmp: the dumps are read through /proc/PID/root."""
+    out = python(lab, None, (
+        "import json\n"
+        "from lvstui.keepalived.processes import find_keepalived_processes\n"
+        "from lvstui.keepalived.runtime import request_state\n"
+        "res = {}\n"
+        "for p in find_keepalived_processes():\n"
+        "    st = request_state(p.parent_pid)\n"
+        "    res[p.netns] = dict(errors=st.errors, source=st.vrrp_source,\n"
+        "        vrrp=[(v.name, v.state, v.priority) for v in st.vrrp],\n"
+        "        rs=[(r.address, r.alive) for s in st.servers for r in s.real_servers])\n"
+        "print(json.dumps(res))\n"))
+    res = json.loads(out)
+    assert res["lb1"]["errors"] == [] and res["lb2"]["errors"] == []
+    assert res["lb1"]["source"] == "json"
+    assert res["lb1"]["vrrp"] == [["VI_1", "MASTER", 150]]
+    assert res["lb2"]["vrrp"] == [["VI_1", "BACKUP", 100]]
+    assert [a for a, alive in res["lb2"]["rs"] if not alive] == ["192.168.1.23"]
