@@ -30,7 +30,10 @@ from lvstui.keepalived.syntax import _definition_end
 
 __all__ = ["Node", "expand", "default_config_id"]
 
-_PARAM_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[ \t][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t]|$)")
+# $NAME ends at a blank, ',', ')' or the end of the line; ${NAME} anywhere; only the
+# predefined ${_RANDOM MIN MAX} and ${_ENV VAR} take parameters (lib/parser.c find_definition)
+_PARAM_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)((?:[ \t]+[A-Za-z0-9_]+)*)\}"
+                       r"|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t,)]|$)")
 MAX_DEPTH = 40
 
 
@@ -158,10 +161,14 @@ def _substitute(state: _State, text: str) -> list[str] | None:
         multi: list[str] | None = None
         replaced = False
         for m in _PARAM_RE.finditer(text):
-            name = m.group(1) or m.group(2)
+            name = m.group(1) or m.group(3)
+            if m.group(2):  # parameters: only for predefined functions, which lvstui leaves alone
+                continue
             if name in state.defs and name != "\0multi":
                 value = state.defs[name]
                 if _is_multi(state, name):
+                    if text[m.end():].strip(" \t"):
+                        continue  # keepalived expands a multi-line definition only at the end of a line
                     out.append(text[pos:m.start()])
                     lines = list(value) or [""]
                     multi = [("".join(out) + lines[0])] + lines[1:]

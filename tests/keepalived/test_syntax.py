@@ -241,3 +241,18 @@ def test_expand_tracks_files_and_lines(tmp_path: Path) -> None:
     nodes = expand(load(main))
     assert [(n.keyword, n.path.name, n.line) for n in nodes] == [("vrrp_script", "inc.conf", 3),
                                                                  ("global_defs", "k.conf", 2)]
+
+
+def test_parameter_name_boundaries_follow_keepalived(tmp_path: Path) -> None:
+    text = ("$A=10\n"
+            "$M= \\\n  weight 7\n"
+            "virtual_server 10.0.0.1 80 {\n"
+            "  real_server 10.0.0.$A 80 {\n    $M\n  }\n"        # $A then blank: replaced
+            "  real_server 10.0.1.$AB 80 {\n    weight $A\n  }\n"  # $AB is another name: kept
+            "  real_server 10.0.2.${A}0 80 {\n    $M # multi-line at the end of the line\n  }\n"
+            "  real_server 10.0.3.1 80 {\n    weight $M 1\n  }\n"  # multi-line not at the end: kept
+            "}\n")
+    rss = build_view(load(write(tmp_path / "k.conf", text))).virtual_servers[0].real_servers
+    assert [(r.address, r.weight) for r in rss] == [
+        ("10.0.0.10", 7), ("10.0.1.$AB", 10), ("10.0.2.100", 7), ("10.0.3.1", 1)]
+    assert dict(rss[3].params)["weight"] == "$M 1"
