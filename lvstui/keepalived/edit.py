@@ -15,16 +15,29 @@ conditional (``@id``) lines unless the config-id says which one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from lvstui.keepalived.errors import ConfigError, EditError
 from lvstui.keepalived.lexer import quote_word
 from lvstui.keepalived.loader import KeepalivedConfig
 from lvstui.keepalived.syntax import ConfigFile, Statement
-from lvstui.keepalived.view import RealServer, Source, VirtualServer, VrrpInstance
+from lvstui.keepalived.view import (
+    Checker,
+    RealServer,
+    Source,
+    TrackFile,
+    VirtualServer,
+    VrrpInstance,
+    VrrpScript,
+    VrrpSyncGroup,
+)
+
+Item = VirtualServer | RealServer | VrrpInstance | Checker | TrackFile | VrrpScript | VrrpSyncGroup
 
 __all__ = [
     "set_option", "remove_option", "set_weight", "set_lb_algo", "set_lb_kind", "set_priority",
-    "add_real_server", "remove_real_server", "locate",
+    "add_real_server", "remove_real_server", "locate", "insert_block", "append_block", "remove_item",
+    "Item",
 ]
 
 
@@ -82,17 +95,28 @@ def _line_indent(line: str) -> str:
 
 
 def _indent_unit(cfile: ConfigFile, near: Statement | None = None) -> str:
-    """The indentation step of the file, looked for first around ``near``."""
+    """The indentation step: the one used inside ``near`` if any, else the file's most common."""
+    from collections import Counter
+
     lines = cfile.lines
-    candidates = list(near.walk()) if near is not None else []
-    for stmt in candidates + list(cfile.walk()):
-        if stmt.block and stmt.children:
+
+    def steps(stmts: list[Statement]) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for stmt in stmts:
+            if not (stmt.block and stmt.children):
+                continue
             parent = _line_indent(lines[stmt.line])
             for child in stmt.children:
                 if _starts_line(cfile, child):
                     ind = _line_indent(lines[child.line])
                     if ind.startswith(parent) and len(ind) > len(parent):
-                        return ind[len(parent):]
+                        found[ind[len(parent):]] += 1
+        return found
+
+    for pool in ([s for s in near.walk()] if near is not None else [], list(cfile.walk())):
+        found = steps(pool)
+        if found:
+            return found.most_common(1)[0][0]
     return "\t" if any(line.startswith("\t") for line in lines) else "    "
 
 
@@ -191,15 +215,91 @@ def _remove_statement(config: KeepalivedConfig, cfile: ConfigFile, stmt: Stateme
 # ---- operations on view items -------------------------------------------------------------
 
 
-def _item(config: KeepalivedConfig, item: VirtualServer | RealServer | VrrpInstance) -> tuple[ConfigFile, Statement]:
+def _item(config: KeepalivedConfig, item: Item) -> tuple[ConfigFile, Statement]:
     if isinstance(item, VirtualServer):
         return locate(config, item.source, "virtual_server")
     if isinstance(item, RealServer):
         return locate(config, item.source, "real_server", item.address)
-    return locate(config, item.source, "vrrp_instance", item.name)
+    if isinstance(item, VrrpInstance):
+        return locate(config, item.source, "vrrp_instance", item.name)
+    if isinstance(item, Checker):
+        return locate(config, item.source, item.type)
+    if isinstance(item, TrackFile):
+        return locate(config, item.source, "vrrp_track_file" if item.deprecated else "track_file", item.name)
+    if isinstance(item, VrrpScript):
+        return locate(config, item.source, "vrrp_script", item.name)
+    return locate(config, item.source, "vrrp_sync_group", item.name)
 
 
-def set_option(config: KeepalivedConfig, item: VirtualServer | RealServer | VrrpInstance, keyword: str,
+def _relative_lines(text: str) -> list[str]:
+    """Lines of a snippet with each level of indentation (4 spaces or a tab) as one tab."""
+    import textwrap
+
+    out = []
+    for line in textwrap.dedent(text.expandtabs(4)).strip("\n").split("\n"):
+        stripped = line.lstrip(" ")
+        depth = (len(line) - len(stripped)) // 4
+        out.append("\t" * depth + stripped if stripped else "")
+    return out
+
+
+def _check_snippet(lines: list[str]) -> None:
+    from lvstui.keepalived.syntax import parse_text
+
+    try:
+        parse_text("\n".join(lines) + "\n", "<snippet>")
+    except ConfigError as exc:
+        raise EditError(f"the text to insert is not valid: {exc.reason} (snippet line {exc.line})") from None
+
+
+def insert_block(config: KeepalivedConfig, item: Item, text: str) -> KeepalivedConfig:
+    """Insert ``text`` (keepalived statements, indented by 4 spaces or a tab per level) at the end
+    of the item's block, indented like the item's other children."""
+    lines = _relative_lines(text)
+    _check_snippet(lines)
+    cfile, owner = _item(config, item)
+    if owner.block is None:
+        raise EditError(f"'{owner.keyword}' has no block", cfile.path, owner.line + 1)
+    if len(lines) > 1 and owner.block.close_line == owner.block.open_line:
+        raise EditError(f"the block of '{owner.keyword}' is written on one line: edit it by hand",
+                        cfile.path, owner.line + 1)
+    return _insert_child(config, cfile, owner, lines)
+
+
+def append_block(config: KeepalivedConfig, path: Path | str, text: str,
+                 before: Item | None = None) -> KeepalivedConfig:
+    """Add top-level statements to a file: at its end, or just before the top-level block that
+    holds ``before`` (keepalived resolves names such as a FILE_CHECK's track_file while it
+    reads, so a definition must come before its first use)."""
+    lines = _relative_lines(text)
+    _check_snippet(lines)
+    if before is not None:
+        bfile, bstmt = _item(config, before)
+        path = bfile.path
+    cfile = config.file(path)
+    unit = _indent_unit(cfile)
+    body = [unit * (len(x) - len(x.lstrip("\t"))) + x.lstrip("\t") if x else "" for x in lines]
+    old = cfile.lines
+    if before is not None:
+        top = next(t for t in cfile.statements if t.line <= bstmt.line <= max(t.end_line, t.line))
+        if cfile.scans[top.line].pieces[:1] and cfile.scans[top.line].pieces[0].start != top.start:
+            raise EditError("the block to insert before does not start its line", cfile.path, top.line + 1)
+        indent = _line_indent(old[top.line])
+        return _apply(config, cfile, old[:top.line] + [indent + b if b else b for b in body] + [""]
+                      + old[top.line:])
+    if old and old[-1] == "":
+        old = old[:-1]  # the text ended with a newline
+    prefix = [""] if old and old[-1].strip() else []
+    return _apply(config, cfile, old + prefix + body + [""])
+
+
+def remove_item(config: KeepalivedConfig, item: Item) -> KeepalivedConfig:
+    """Delete the lines of one item (a checker, a track_file block, a vrrp_script...)."""
+    cfile, stmt = _item(config, item)
+    return _remove_statement(config, cfile, stmt)
+
+
+def set_option(config: KeepalivedConfig, item: Item, keyword: str,
                values: Sequence[str] | str, config_id: str | None = None) -> KeepalivedConfig:
     """Set ``keyword VALUES`` directly inside the item's block (replace in place, or add a line)."""
     if isinstance(values, str):
@@ -208,7 +308,7 @@ def set_option(config: KeepalivedConfig, item: VirtualServer | RealServer | Vrrp
     return _set(config, cfile, stmt, keyword, values, config_id)
 
 
-def remove_option(config: KeepalivedConfig, item: VirtualServer | RealServer | VrrpInstance, keyword: str,
+def remove_option(config: KeepalivedConfig, item: Item, keyword: str,
                   config_id: str | None = None) -> KeepalivedConfig:
     """Remove the statement ``keyword ...`` from the item's block (its whole line when it is alone)."""
     cfile, owner = _item(config, item)

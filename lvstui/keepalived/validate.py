@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,7 +135,7 @@ def keepalived_test(config: KeepalivedConfig, netns: str | None = None, timeout:
         return KeepalivedTest(ok, proc.returncode, tuple(messages))
 
 
-def validator(netns: str | None = None) -> object:
+def validator(netns: str | None = None) -> Callable[[KeepalivedConfig], None]:
     """A ``validate`` callable for :func:`~lvstui.keepalived.writer.write_config`: raises ConfigError."""
 
     def validate(config: KeepalivedConfig) -> None:

@@ -327,3 +327,56 @@ def test_keepalived_t_of_an_edited_include_uses_copies(tmp_path: Path) -> None:
     good = edit.set_weight(cfg, vs0(cfg).real_servers[0], 2)
     ok = keepalived_test(good)
     assert ok is not None and ok.ok, ok
+
+
+def test_insert_block_append_block_and_remove_item(conf: Path) -> None:
+    """The drain set-up of issue 5: a track_file block and a FILE_CHECK in one real server."""
+    cfg = load(conf)
+    new = edit.append_block(cfg, conf, '''
+        track_file lvstui_drain_rs1 {
+            file "/run/lvstui/drain-rs1"
+            weight 0
+            init_file 1 overwrite
+        }
+    ''')
+    rs = vs0(new).real_servers[0]
+    new2 = edit.insert_block(new, rs, "FILE_CHECK {\n\ttrack_file lvstui_drain_rs1\n}")
+    assert changed_lines(CONF, new2.main_file.text) == [
+        "+        FILE_CHECK {", "+            track_file lvstui_drain_rs1", "+        }",
+        "+", "+track_file lvstui_drain_rs1 {", '+    file "/run/lvstui/drain-rs1"', "+    weight 0",
+        "+    init_file 1 overwrite", "+}"]
+    view = build_view(new2)
+    (track,) = view.track_files
+    assert (track.name, track.file, track.weight) == ("lvstui_drain_rs1", "/run/lvstui/drain-rs1", 0)
+    checker = view.virtual_servers[0].real_servers[0].checkers[1]
+    assert (checker.type, checker.get("track_file")) == ("FILE_CHECK", "lvstui_drain_rs1")
+    timeout = edit.set_option(new2, view.virtual_servers[0].real_servers[0].checkers[0], "connect_timeout", "5")
+    assert changed_lines(new2.main_file.text, timeout.main_file.text) == [
+        "-            connect_timeout 3", "+            connect_timeout 5"]
+    back = edit.remove_item(new2, checker)
+    back = edit.remove_item(back, build_view(back).track_files[0])
+    assert changed_lines(CONF, back.main_file.text) == ["+"]  # only the separating blank line stays
+    with pytest.raises(EditError, match="not valid"):
+        edit.insert_block(cfg, rs, "FILE_CHECK {")
+
+
+@pytest.mark.skipif(find_keepalived() is None, reason="keepalived not installed")
+def test_drain_setup_passes_keepalived_t(conf: Path) -> None:
+    cfg = load(conf)
+    late = edit.append_block(cfg, conf, 'track_file drain1 {\n    file "/run/lvstui/d1"\n    weight 0\n}')
+    late = edit.insert_block(late, vs0(late).real_servers[0], "FILE_CHECK {\n    track_file drain1\n}")
+    late_result = keepalived_test(late)  # keepalived resolves the name while reading: too late
+    assert late_result is not None and any("drain1 not found" in m for m in late_result.messages)
+    cfg = edit.append_block(cfg, conf, 'track_file drain1 {\n    file "/run/lvstui/d1"\n    weight 0\n}',
+                            before=vs0(cfg))
+    cfg = edit.insert_block(cfg, vs0(cfg).real_servers[0], "FILE_CHECK {\n    track_file drain1\n}")
+    assert changed_lines(CONF, cfg.main_file.text)[:5] == [
+        "+track_file drain1 {", '+    file "/run/lvstui/d1"', "+    weight 0", "+}", "+"]
+    bad = edit.insert_block(cfg, vs0(cfg).real_servers[1], "FILE_CHECK {\n    track_file nosuch\n}")
+    result = keepalived_test(cfg)
+    assert result is not None
+    problems = [m for m in result.messages if "eth0" not in m and "VI_1" not in m]  # no eth0 here: fine
+    assert problems == [], result.messages
+    bad_result = keepalived_test(bad)
+    assert bad_result is not None and not bad_result.ok
+    assert any("nosuch" in m for m in bad_result.messages), bad_result.messages
