@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timezone
 
 from lvstui.backend import BackendError
+from lvstui.backend.layout import LayoutDecoder, be16_fix
 from lvstui.backend.netlink import (
     NLM_F_CREATE,
     NLM_F_EXCL,
@@ -42,6 +43,8 @@ from lvstui.model import (
     Timeouts,
     VirtualService,
 )
+
+Buf = bytes | bytearray | memoryview
 
 GENL_NAME = "IPVS"
 GENL_VERSION = 1
@@ -94,6 +97,7 @@ TUN_FLAG_CSUM = 0x1
 TUN_FLAG_REMCSUM = 0x2
 
 _U16 = struct.Struct("=H").unpack_from
+_NLA_HEADER = struct.Struct("=HH").unpack_from
 _BE16 = struct.Struct("!H").unpack_from
 _U32 = struct.Struct("=I").unpack_from
 _U64 = struct.Struct("=Q").unpack_from
@@ -125,7 +129,16 @@ def service_flag_names(flags: int, scheduler: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _decode_stats(buf: bytearray, start: int, end: int) -> list[int]:
+_STATS64_PACKED = struct.Struct("=" + "HHQ" * _STATS_SLOTS)
+_STATS64_HEADERS = tuple(v for i in range(1, _STATS_SLOTS + 1) for v in (12, i))
+
+
+def _decode_stats(buf: Buf, start: int, end: int) -> list[int] | tuple[int, ...]:
+    if end - start == _STATS64_PACKED.size:
+        # the kernel's usual stats64 nest: ten u64 attributes in order, no padding attributes
+        packed = _STATS64_PACKED.unpack_from(buf, start)
+        if tuple(v for i in range(0, 3 * _STATS_SLOTS, 3) for v in packed[i:i + 2]) == _STATS64_HEADERS:
+            return packed[2::3]
     values = [0] * _STATS_SLOTS
     for attr_type, off, length in iter_attrs(buf, start, end):
         if 1 <= attr_type <= _STATS_SLOTS:  # 11 is IPVS_STATS_ATTR_PAD: skip it
@@ -136,7 +149,7 @@ def _decode_stats(buf: bytearray, start: int, end: int) -> list[int]:
     return values
 
 
-def _stats_from(buf: bytearray, table: dict[int, tuple[int, int]], stats64: int, stats32: int) -> tuple[Stats, Rates]:
+def _stats_from(buf: Buf, table: dict[int, tuple[int, int]], stats64: int, stats32: int) -> tuple[Stats, Rates]:
     if stats64 in table:
         off, length = table[stats64]
         values = _decode_stats(buf, off, off + length)
@@ -148,13 +161,13 @@ def _stats_from(buf: bytearray, table: dict[int, tuple[int, int]], stats64: int,
     return Stats(*values[:5]), Rates(*values[5:])
 
 
-def _addr(buf: bytearray, off: int, length: int, family: int) -> str:
+def _addr(buf: Buf, off: int, length: int, family: int) -> str:
     if family == socket.AF_INET6:
         return socket.inet_ntop(socket.AF_INET6, bytes(buf[off:off + 16]))
     return socket.inet_ntop(socket.AF_INET, bytes(buf[off:off + 4]))
 
 
-def _string(buf: bytearray, off: int, length: int) -> str:
+def _string(buf: Buf, off: int, length: int) -> str:
     raw = bytes(buf[off:off + length])
     return raw.split(b"\0", 1)[0].decode("ascii", "replace")
 
@@ -176,7 +189,7 @@ class _ServiceKey:
         return b"".join(parts)
 
 
-def _decode_service(buf: bytearray, start: int, end: int) -> tuple[_ServiceKey, dict[str, object]]:
+def _decode_service(buf: Buf, start: int, end: int) -> tuple[_ServiceKey, dict[str, object]]:
     t = attr_table(buf, start, end)
     af = _U16(buf, t[SVC_AF][0])[0]
     fwmark = _U32(buf, t[SVC_FWMARK][0])[0] if SVC_FWMARK in t else 0
@@ -219,7 +232,56 @@ def _decode_service(buf: bytearray, start: int, end: int) -> tuple[_ServiceKey, 
     return key, fields
 
 
-def _decode_dest(buf: bytearray, start: int, end: int, service_af: int) -> RealServer:
+_DEST_SCHEMA = {
+    DEST_ADDR: "addr", DEST_PORT: "be16", DEST_FWD_METHOD: "u32", DEST_WEIGHT: "i32", DEST_U_THRESH: "u32",
+    DEST_L_THRESH: "u32", DEST_ACTIVE_CONNS: "u32", DEST_INACT_CONNS: "u32", DEST_PERSIST_CONNS: "u32",
+    DEST_ADDR_FAMILY: "u16", DEST_STATS64: "stats64", DEST_TUN_TYPE: "u8", DEST_TUN_PORT: "be16",
+    DEST_TUN_FLAGS: "u16",
+}
+_DEST_NESTS = frozenset({DEST_STATS, DEST_STATS64})
+_DEST_REQUIRED = (DEST_ADDR, DEST_PORT, DEST_FWD_METHOD, DEST_WEIGHT, DEST_U_THRESH, DEST_L_THRESH,
+                  DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS)
+_FWD_BY_VALUE = {f.kernel_value: f for f in Forward}
+_FAMILY_NAMES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6"}
+
+
+def new_dest_decoder() -> LayoutDecoder:
+    return LayoutDecoder(_DEST_SCHEMA, _DEST_NESTS)
+
+
+def _decode_dest(buf: Buf, start: int, end: int, service_af: int,
+                 decoder: LayoutDecoder | None = None) -> RealServer:
+    """Fast path: the whole message in one struct call (see layout.py); else attribute by attribute."""
+    hit = decoder.decode(buf, start, end) if decoder is not None else None
+    if hit is not None:
+        layout, v = hit
+        f = layout.fields
+        if layout.stats is not None and all(a in f for a in _DEST_REQUIRED):
+            forward = _FWD_BY_VALUE.get(v[f[DEST_FWD_METHOD][1]] & 7)
+            if forward is not None and forward is not Forward.TUN:
+                af = v[f[DEST_ADDR_FAMILY][1]] if DEST_ADDR_FAMILY in f else service_af
+                raw = v[f[DEST_ADDR][1]]
+                address = (socket.inet_ntop(socket.AF_INET6, raw[:16]) if af == socket.AF_INET6
+                           else socket.inet_ntop(socket.AF_INET, raw[:4]))
+                st = layout.stats
+                return RealServer(
+                    address=address,
+                    port=be16_fix(v[f[DEST_PORT][1]]),
+                    family=_FAMILY_NAMES.get(af, str(af)),
+                    forward=forward,
+                    weight=v[f[DEST_WEIGHT][1]],
+                    upper_threshold=v[f[DEST_U_THRESH][1]],
+                    lower_threshold=v[f[DEST_L_THRESH][1]],
+                    active_conns=v[f[DEST_ACTIVE_CONNS][1]],
+                    inactive_conns=v[f[DEST_INACT_CONNS][1]],
+                    persistent_conns=v[f[DEST_PERSIST_CONNS][1]],
+                    stats=Stats(v[st[0]], v[st[1]], v[st[2]], v[st[3]], v[st[4]]),
+                    rates=Rates(v[st[5]], v[st[6]], v[st[7]], v[st[8]], v[st[9]]),
+                )
+    return _decode_dest_slow(buf, start, end, service_af)
+
+
+def _decode_dest_slow(buf: Buf, start: int, end: int, service_af: int) -> RealServer:
     t = attr_table(buf, start, end)
     af = _U16(buf, t[DEST_ADDR_FAMILY][0])[0] if DEST_ADDR_FAMILY in t else service_af
     address = _addr(buf, *t[DEST_ADDR], af)
@@ -260,7 +322,7 @@ def _decode_dest(buf: bytearray, start: int, end: int, service_af: int) -> RealS
     )
 
 
-def _nested_of(buf: bytearray, start: int, end: int, attr: int) -> tuple[int, int] | None:
+def _nested_of(buf: Buf, start: int, end: int, attr: int) -> tuple[int, int] | None:
     for attr_type, off, length in iter_attrs(buf, start, end):
         if attr_type == attr:
             return off, off + length
@@ -308,6 +370,9 @@ class IpvsClient:
         except OSError as exc:
             raise BackendError(explain(exc)) from exc
         self.director = director or socket.gethostname()
+        self._dest_decoder = new_dest_decoder()
+        self._service_cache: dict[bytes, tuple[_ServiceKey, dict[str, object], VirtualService]] = {}
+        self._dest_cache: dict[bytes, tuple[int, RealServer]] = {}
 
     def close(self) -> None:
         self._sock.close()
@@ -328,28 +393,55 @@ class IpvsClient:
             raise BackendError(explain(exc)) from exc
 
     def _read(self) -> Snapshot:
+        """Dump the services, then each service's real servers (the kernel has no dump of all of them).
+
+        Objects are reused between polls where the kernel's bytes did not change (an idle real server,
+        an idle service): decoding is skipped, and the screens can tell "unchanged" by identity.
+        """
         sock = self._sock
-        services: list[tuple[_ServiceKey, dict[str, object]]] = []
+        old_services, new_services = self._service_cache, {}
+        old_dests, new_dests = self._dest_cache, {}
+        decoder = self._dest_decoder
+        raw_services: list[bytes] = []
         for buf, off, end in sock.dump(CMD_GET_SERVICE, GENL_VERSION):
             span = _nested_of(buf, off, end, CMD_ATTR_SERVICE)
             if span is not None:
-                services.append(_decode_service(buf, *span))
+                raw_services.append(bytes(buf[span[0]:span[1]]))
         result = []
-        for key, fields in services:
+        for raw_service in raw_services:
+            cached = old_services.get(raw_service)
+            if cached is not None:
+                key, fields, previous = cached
+            else:
+                key, fields = _decode_service(raw_service, 0, len(raw_service))
+                previous = None
             dests = []
             request = nla_nested(CMD_ATTR_SERVICE, key.encode())
             try:
                 for buf, off, end in sock.dump(CMD_GET_DEST, GENL_VERSION, request):
-                    span = _nested_of(buf, off, end, CMD_ATTR_DEST)
-                    if span is not None:
-                        dests.append(_decode_dest(buf, span[0], span[1], key.af))
+                    length, attr_type = _NLA_HEADER(buf, off)
+                    if attr_type & 0x3FFF != CMD_ATTR_DEST:
+                        continue
+                    raw = bytes(buf[off + 4:off + length])
+                    hit = old_dests.get(raw)
+                    if hit is None or hit[0] != key.af:
+                        hit = (key.af, _decode_dest(raw, 0, len(raw), key.af, decoder))
+                    new_dests[raw] = hit
+                    dests.append(hit[1])
             except NetlinkError as exc:
                 if exc.errno == errno.ESRCH:  # the service went away between the two dumps
                     continue
                 raise
             dests.sort(key=_dest_order)
-            result.append(VirtualService(real_servers=tuple(dests), **fields))  # type: ignore[arg-type]
+            if previous is not None and len(previous.real_servers) == len(dests) and all(
+                    a is b for a, b in zip(previous.real_servers, dests)):
+                vs = previous
+            else:
+                vs = VirtualService(real_servers=tuple(dests), **fields)  # type: ignore[arg-type]
+            new_services[raw_service] = (key, fields, vs)
+            result.append(vs)
         result.sort(key=_service_order)
+        self._service_cache, self._dest_cache = new_services, new_dests
         version, tab_size = self._info()
         return Snapshot(
             director=self.director,

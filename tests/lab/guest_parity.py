@@ -61,6 +61,7 @@ def pyroute2_view() -> dict[str, object]:
             "pe": svc.get_attr("IPVS_SVC_ATTR_PE_NAME"),
             "stats64": stats64(svc.get_attr("IPVS_SVC_ATTR_STATS64")),
         })
+    decoder = ipvs.new_dest_decoder()
     for entry, key in zip(services, keys):
         dests = []
         from lvstui.backend.netlink import nla_nested
@@ -71,6 +72,13 @@ def pyroute2_view() -> dict[str, object]:
             msg = ipvsmsg(bytes(buf[start:start + length]))
             msg.decode()
             d = msg.get_attr("IPVS_CMD_ATTR_DEST")
+            for attr_type, a_off, a_len in iter_attrs(buf, off, end):
+                if attr_type == ipvs.CMD_ATTR_DEST:
+                    # lvstui's one-struct-per-message fast path must agree with its attribute walk
+                    fast = ipvs._decode_dest(buf, a_off, a_off + a_len, key.af, decoder)
+                    slow = ipvs._decode_dest_slow(buf, a_off, a_off + a_len, key.af)
+                    if fast != slow:
+                        raise SystemExit(f"fast and slow decoding differ: {fast} != {slow}")
             dests.append({
                 "addr": d.get_attr("IPVS_DEST_ATTR_ADDR"),
                 "port": d.get_attr("IPVS_DEST_ATTR_PORT"),

@@ -1,0 +1,1 @@
+"""Benchmarks (``python -m lvstui.bench``): they print figures; nothing here asserts a time."""
