@@ -36,7 +36,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 __all__ = [
-    "VrrpEvent", "LvsEvent", "parse_vrrp_fifo_line", "parse_lvs_fifo_line", "parse_fifo_line",
     "VrrpState", "CheckerState", "RealServerState", "VirtualServerState",
     "parse_vrrp_data", "parse_check_data", "parse_vrrp_json", "read_dump",
     "VRRP_DATA", "CHECK_DATA", "PARENT_DATA", "VRRP_JSON", "JSON_STATES",
@@ -50,94 +49,6 @@ VRRP_JSON = Path("/tmp/keepalived.json")
 
 # keepalived's vrrp state numbers (vrrp.h): INIT 0, BACKUP 1, MASTER 2, FAULT 3
 JSON_STATES = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT", 97: "STOP", 98: "DELETED"}
-
-
-# ---- notify FIFOs ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class VrrpEvent:
-    """``INSTANCE "VI_1" MASTER 150``: kind INSTANCE or GROUP, state, priority."""
-
-    kind: str
-    name: str
-    state: str  # MASTER BACKUP FAULT STOP DELETED MASTER_RX_LOWER_PRI MASTER_PRIORITY BACKUP_PRIORITY
-    priority: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class LvsEvent:
-    """``VS [192.168.1.100]:tcp:80 UP`` or ``RS [rs]:tcp:80 [vs]:tcp:80 DOWN``."""
-
-    kind: str  # "VS" or "RS"
-    up: bool
-    protocol: str | None  # tcp, udp, sctp; None for fwmark services
-    vs_address: str | None
-    vs_port: int | None
-    fwmark: int | None = None
-    rs_address: str | None = None
-    rs_port: int | None = None
-
-    @property
-    def vs_key(self) -> str:
-        from lvstui.model import format_endpoint
-
-        if self.fwmark is not None:
-            return f"fwmark:{self.fwmark}"
-        return f"{self.protocol}:{format_endpoint(self.vs_address or '', self.vs_port or 0)}"
-
-
-_VRRP_RE = re.compile(r'^(INSTANCE|GROUP)\s+"((?:[^"\\]|\\.)*)"\s+([A-Z_]+)(?:\s+(-?\d+))?$')
-_EP = r"\[([^\]]*)\]:(\w+):(\d+)|FWM\s*(\d+)|fwmark:(\d+)"
-_EP_RE = re.compile(_EP)
-
-
-def _clean(line: str | bytes) -> str:
-    if isinstance(line, bytes):
-        line = line.decode("utf-8", "replace")
-    return line.replace("\0", "").strip()
-
-
-def parse_vrrp_fifo_line(line: str | bytes) -> VrrpEvent | None:
-    """Parse one VRRP notify FIFO line; None if it is not one (a trailing NUL is ignored)."""
-    m = _VRRP_RE.match(_clean(line))
-    if not m:
-        return None
-    prio = int(m.group(4)) if m.group(4) is not None else None
-    return VrrpEvent(kind=m.group(1), name=m.group(2).replace('\\"', '"'), state=m.group(3), priority=prio)
-
-
-def _endpoint(text: str) -> tuple[str | None, str | None, int | None, int | None]:
-    m = _EP_RE.fullmatch(text)
-    if not m:
-        raise ValueError(text)
-    if m.group(1) is not None:
-        return m.group(1), m.group(2).lower(), int(m.group(3)), None
-    return None, None, None, int(m.group(4) or m.group(5))
-
-
-def parse_lvs_fifo_line(line: str | bytes) -> LvsEvent | None:
-    text = _clean(line)
-    parts = text.split()
-    if len(parts) < 3 or parts[0] not in ("VS", "RS") or parts[-1] not in ("UP", "DOWN"):
-        return None
-    eps = parts[1:-1]
-    try:
-        if parts[0] == "VS" and len(eps) == 1:
-            addr, proto, port, fwm = _endpoint(eps[0])
-            return LvsEvent("VS", parts[-1] == "UP", proto, addr, port, fwm)
-        if parts[0] == "RS" and len(eps) == 2:
-            raddr, rproto, rport, _ = _endpoint(eps[0])
-            vaddr, vproto, vport, fwm = _endpoint(eps[1])
-            return LvsEvent("RS", parts[-1] == "UP", vproto or rproto, vaddr, vport, fwm, raddr, rport)
-    except ValueError:
-        return None
-    return None
-
-
-def parse_fifo_line(line: str | bytes) -> VrrpEvent | LvsEvent | None:
-    """A line of the common ``notify_fifo`` (VRRP and LVS events mixed)."""
-    return parse_vrrp_fifo_line(line) or parse_lvs_fifo_line(line)
 
 
 # ---- DATA dumps ------------------------------------------------------------------------------------

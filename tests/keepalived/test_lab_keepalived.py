@@ -25,7 +25,7 @@ CONF = """\
 ! lvstui lab test ({name})
 global_defs {{
     router_id {name}
-}}
+{extra}}}
 
 vrrp_instance VI_1 {{
     state BACKUP
@@ -68,6 +68,13 @@ virtual_server 192.168.1.100 80 {{
 """
 
 
+LB2_EXTRA = "    vrrp_notify_fifo /run/lvstui-vrrp.fifo\n    fifo_write_vrrp_states_on_reload\n"
+
+
+def conf(name: str, priority: int, extra: str = "") -> str:
+    return CONF.format(name=name, priority=priority, extra=extra)
+
+
 def python(lab: Lab, host: str | None, code: str, timeout: float = 60) -> str:
     result = lab.run(host, [lab.venv_python, "-c", code], env={"PYTHONPATH": str(REPO_DIR)}, timeout=timeout)
     assert result.ok, result.describe()
@@ -82,8 +89,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         pytest.fail(str(exc), pytrace=False)
     spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("http",))
     with Lab(spec, workdir=tmp_path_factory.mktemp("kalab")) as lab:
-        lab.start_keepalived("lb1", CONF.format(name="lb1", priority=150))
-        lab.start_keepalived("lb2", CONF.format(name="lb2", priority=100))
+        lab.start_keepalived("lb1", conf("lb1", 150))
+        lab.start_keepalived("lb2", conf("lb2", 100, LB2_EXTRA))
         yield lab
 
 
@@ -154,7 +161,7 @@ def test_check_and_parse_inside_the_director(lab: Lab) -> None:
         [("192.168.1.21", 80, 1), ("192.168.1.22", 80, 2), ("192.168.1.23", 80, 1)]
     assert doc["virtual_servers"][0]["real_servers"][2]["checkers"][0]["params"]["connect_port"] == "81"
     # eth9 does not exist in lb1: keepalived -t, run in lb1's namespace, says so with the line
-    lab.write_file("lb1", "/tmp/bad.conf", CONF.format(name="x", priority=1).replace("interface eth0", "interface eth9"))
+    lab.write_file("lb1", "/tmp/bad.conf", conf("x", 1).replace("interface eth0", "interface eth9"))
     bad = lab.lvstui("lb1", "keepalived", "check", "/tmp/bad.conf", timeout=60)
     assert bad.rc == 1 and "bad.conf:" in bad.stderr and "eth9" in bad.stderr
 
@@ -172,10 +179,10 @@ def test_edit_written_by_lvstui_is_valid_and_applied_by_reload(lab: Lab) -> None
         "print(write_config(cfg, validate=validator()))\n"))
     assert KEEPALIVED_CONF in out
     text = lab.read_file("lb1", KEEPALIVED_CONF)
-    assert text == CONF.format(name="lb1", priority=150).replace(
+    assert text == conf("lb1", 150).replace(
         "        weight 1\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n    real_server 192.168.1.22",
         "        weight 5\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n    real_server 192.168.1.22", 1)
-    assert lab.read_file("lb1", KEEPALIVED_CONF + ".lvstui-bak") == CONF.format(name="lb1", priority=150)
+    assert lab.read_file("lb1", KEEPALIVED_CONF + ".lvstui-bak") == conf("lb1", 150)
     lab.sh("lb1", f"kill -$(keepalived --signum=RELOAD) $(cat {KEEPALIVED_PIDS[0]})").check()
 
     def applied() -> bool:
@@ -206,3 +213,19 @@ def test_request_state_of_each_instance_from_the_guest_root(lab: Lab) -> None:
     assert res["lb1"]["vrrp"] == [["VI_1", "MASTER", 150]]
     assert res["lb2"]["vrrp"] == [["VI_1", "BACKUP", 100]]
     assert [a for a, alive in res["lb2"]["rs"] if not alive] == ["192.168.1.23"]
+
+
+def test_vrrp_fifo_events_in_the_director(lab: Lab) -> None:
+    """keepalived writes the instance states to its FIFO on a reload (fifo_write_vrrp_states_on_reload)."""
+    out = python(lab, "lb2", (
+        "import os, time\n"
+        "from lvstui.keepalived.fifo import FifoTail\n"
+        "from lvstui.keepalived.processes import signal_number\n"
+        "with FifoTail('/run/lvstui-vrrp.fifo') as tail:\n"
+        "    tail.poll(0.2)\n"
+        f"    os.kill(int(open('{KEEPALIVED_PIDS[0]}').read()), signal_number('RELOAD'))\n"
+        "    events, end = [], time.monotonic() + 20\n"
+        "    while not events and time.monotonic() < end:\n"
+        "        events = tail.poll(0.5)\n"
+        "print(events)\n"))
+    assert "VrrpEvent(kind='INSTANCE', name='VI_1', state='BACKUP', priority=100)" in out

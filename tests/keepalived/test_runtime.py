@@ -8,21 +8,22 @@ rs2 has inhibit_on_failure.  "lb1-demoted" is after writing 1 to lb1's track fil
 
 from __future__ import annotations
 
+import os
 from datetime import timezone
+from pathlib import Path
 
 import pytest
 
-from lvstui.keepalived.processes import parse_cmdline, signal_number
-from lvstui.keepalived.runtime import (
+from lvstui.keepalived.fifo import (
+    FifoTail,
     LvsEvent,
     VrrpEvent,
-    parse_check_data,
     parse_fifo_line,
     parse_lvs_fifo_line,
-    parse_vrrp_data,
     parse_vrrp_fifo_line,
-    parse_vrrp_json,
 )
+from lvstui.keepalived.processes import parse_cmdline, signal_number
+from lvstui.keepalived.runtime import dump_names, parse_check_data, parse_vrrp_data, parse_vrrp_json
 from lvstui.keepalived.validate import find_keepalived
 from tests.keepalived.support import DATA
 
@@ -160,3 +161,32 @@ def test_parse_cmdline_of_captured_processes() -> None:
                     "vrrp": "/run/ka/lb1/vrrp.pid", "checker": "/run/ka/lb1/check.pid"}
     assert parse_cmdline(["keepalived", "--use-file=/x", "-i", "main", "-s", "ns1", "-D"]) == \
         {"config": "/x", "config_id": "main", "namespace": "ns1"}
+
+
+def test_fifo_tail_reads_whole_lines_and_survives_writer_restart(tmp_path: Path) -> None:
+    path = tmp_path / "vrrp.fifo"
+    os.mkfifo(path)
+    with FifoTail(path) as tail:
+        assert tail.poll(0.05) == []  # no writer yet: nothing, and no blocking
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)  # as keepalived opens it
+        os.write(fd, b'INSTANCE "VI_1" BACK')
+        assert tail.poll(0.2) == []  # half a line waits for the rest
+        os.write(fd, b'UP 100\x00\nnoise\nVS [10.0.0.1]:tcp:80 DOWN\n')
+        assert tail.poll(0.2) == [VrrpEvent("INSTANCE", "VI_1", "BACKUP", 100),
+                                  LvsEvent("VS", False, "tcp", "10.0.0.1", 80)]
+        os.close(fd)  # keepalived restarts: its end closes
+        assert tail.poll(0.2) == []
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)  # as keepalived opens it
+        os.write(fd, b'INSTANCE "VI_1" MASTER 100\n')
+        events = tail.poll(0.2) or tail.poll(0.2)
+        os.close(fd)
+        assert events == [VrrpEvent("INSTANCE", "VI_1", "MASTER", 100)]
+
+
+def test_dump_names_with_data_use_instance() -> None:
+    assert dump_names() == {"vrrp": "keepalived.data", "check": "keepalived_check.data",
+                            "json": "keepalived.json"}
+    named = dump_names(namespace="lb1", instance="web", use_instance=True)
+    assert (named["vrrp"], named["check"]) == ("keepalived.lb1_web.data", "keepalived_check.lb1_web.data")
+    assert dump_names(namespace="lb1", use_instance=True)["vrrp"] == "keepalived.lb1.data"
+    assert dump_names(namespace="lb1")["vrrp"] == "keepalived.data"
