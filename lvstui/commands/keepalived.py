@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     check.add_argument("--netns", metavar="NAME",
                        help="run keepalived -t in this network namespace (interfaces are checked there)")
     check.add_argument("--no-keepalived", action="store_true", help="skip keepalived -t")
+    _config_id_arg(check)
     check.set_defaults(handler=run_check)
 
 
@@ -122,7 +123,7 @@ def run_check(args: argparse.Namespace) -> int:
     if find_keepalived() is None:
         print("keepalived is not installed: keepalived -t skipped")
         return 0
-    result = keepalived_test(config, netns=args.netns)
+    result = keepalived_test(config, netns=args.netns, config_id=args.config_id)
     assert result is not None
     if not result.ok:
         for msg in result.messages[1:]:

@@ -15,6 +15,7 @@ byte and an edit can replace exactly one span.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -165,7 +166,9 @@ def _generator_end(body: str, start: int, end: int) -> int:
         i = j
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def scan_line(raw: str) -> LineScan:
+    """Scan one line (cached: LineScan is immutable and configurations repeat lines a lot)."""
     body = _line_body(raw)
     indent_end = len(body) - len(body.lstrip(BLANKS))
     indent = body[:indent_end]

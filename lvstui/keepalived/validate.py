@@ -88,7 +88,7 @@ def _rewrite_includes(cfile: ConfigFile, config: KeepalivedConfig, copies: dict[
 
 
 def keepalived_test(config: KeepalivedConfig, netns: str | None = None, timeout: float = 30.0,
-                    keepalived: str | None = None) -> KeepalivedTest | None:
+                    keepalived: str | None = None, config_id: str | None = None) -> KeepalivedTest | None:
     """Run ``keepalived -t`` on ``config`` as it is in memory; None if keepalived is not installed."""
     binary = keepalived or find_keepalived()
     if binary is None:
@@ -104,6 +104,8 @@ def keepalived_test(config: KeepalivedConfig, netns: str | None = None, timeout:
         main = copies.get(config.main, config.main)
         cmd = [binary, "-t", "-f", str(main), "-p", str(tmpdir / "k.pid"), "-r", str(tmpdir / "v.pid"),
                "-c", str(tmpdir / "c.pid"), "-b", str(tmpdir / "b.pid")]
+        if config_id is not None:
+            cmd += ["-i", config_id]
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         try:
@@ -135,11 +137,11 @@ def keepalived_test(config: KeepalivedConfig, netns: str | None = None, timeout:
         return KeepalivedTest(ok, proc.returncode, tuple(messages))
 
 
-def validator(netns: str | None = None) -> Callable[[KeepalivedConfig], None]:
+def validator(netns: str | None = None, config_id: str | None = None) -> Callable[[KeepalivedConfig], None]:
     """A ``validate`` callable for :func:`~lvstui.keepalived.writer.write_config`: raises ConfigError."""
 
     def validate(config: KeepalivedConfig) -> None:
-        result = keepalived_test(config, netns=netns)
+        result = keepalived_test(config, netns=netns, config_id=config_id)
         if result is not None and not result.ok:
             raise ConfigError(f"keepalived -t rejects it: {result.first_error}", config.main)
 

@@ -78,3 +78,12 @@ def test_check_passes_a_good_sample_and_fails_a_bad_one(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keepalived.conf"]
     r = lvstui("check", "--no-keepalived", str(bad))
     assert r.returncode == 0
+
+
+@pytest.mark.skipif(find_keepalived() is None, reason="keepalived not installed")
+def test_check_passes_config_id_to_keepalived(tmp_path: Path) -> None:
+    path = tmp_path / "keepalived.conf"
+    path.write_text("global_defs {\n  router_id x\n}\n@bad bogus_keyword 1\n")
+    assert lvstui("check", "--config-id", "good", str(path)).returncode == 0
+    r = lvstui("check", "--config-id", "bad", str(path))
+    assert r.returncode == 1 and "keepalived.conf:4: Unknown keyword 'bogus_keyword'" in r.stderr
