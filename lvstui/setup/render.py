@@ -57,7 +57,10 @@ def render_result(result: ApplyResult) -> str:
         lines.append(f"  {_MARK[r.status]:>6} {r.title}" + (f": {r.message}" if r.message else ""))
         if r.status is Status.FAILED and r.output:
             lines.extend(f"         | {o}" for o in r.output.splitlines()[-20:])
-    if result.ok:
+    undone = sum(1 for r in result.reports if r.status is Status.UNDONE)
+    if result.ok and undone and not result.changed:
+        head = f"{result.host}: undone ({undone} step{'s' if undone != 1 else ''})"
+    elif result.ok:
         head = f"{result.host}: done ({result.changed} changed)"
     else:
         failure = result.failure

@@ -278,10 +278,22 @@ class SshRunner(ShellRunner):
                     return RunResult(124, bytes(out), bytes(err) + f"timed out after {timeout:g} s".encode())
                 else:
                     time.sleep(0.005)
-            while chunk := channel.recv(65536):
-                out += chunk
-            while chunk := channel.recv_stderr(65536):
-                err += chunk
+            # the command has exited: read to EOF, but a daemon it started may keep the
+            # pipes open, so stop once nothing more came for a moment
+            quiet_until = time.monotonic() + 1.0
+            while not channel.eof_received and time.monotonic() < quiet_until:
+                if channel.recv_ready():
+                    out += channel.recv(65536)
+                    quiet_until = time.monotonic() + 1.0
+                elif channel.recv_stderr_ready():
+                    err += channel.recv_stderr(65536)
+                    quiet_until = time.monotonic() + 1.0
+                else:
+                    time.sleep(0.005)
+            while channel.recv_ready():
+                out += channel.recv(65536)
+            while channel.recv_stderr_ready():
+                err += channel.recv_stderr(65536)
             rc = channel.recv_exit_status()
             channel.close()
         except (paramiko.SSHException, OSError, EOFError) as exc:
