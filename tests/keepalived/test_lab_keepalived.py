@@ -229,3 +229,79 @@ def test_vrrp_fifo_events_in_the_director(lab: Lab) -> None:
         "        events = tail.poll(0.5)\n"
         "print(events)\n"))
     assert "VrrpEvent(kind='INSTANCE', name='VI_1', state='BACKUP', priority=100)" in out
+
+
+EXPANDED = r"""! definitions, ~SEQ and conditions: lvstui's view must match what keepalived built
+$PRIO=120
+@main $PRIO=200
+$RS= \
+    real_server 192.168.1.${N} 80 { \
+        weight ${N} \
+        TCP_CHECK { \
+            connect_timeout 1 \
+        } \
+    }
+global_defs {
+    router_id client
+}
+vrrp_instance VX {
+    interface eth0
+    virtual_router_id 99
+    priority $PRIO
+    virtual_ipaddress {
+        ~SEQ(I, 200, 202) 192.168.1.${I}/32
+    }
+}
+virtual_server 192.168.1.150 80 {
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    $N=21
+    $RS
+    $N=22
+    $RS
+    ~SEQ(J, 23, 24) real_server 192.168.1.${J} 80 { weight 1 }
+    @main real_server 192.168.1.25 80 { weight 7 }
+    @^main real_server 192.168.1.26 80 { weight 8 }
+}
+"""
+
+
+def test_view_matches_what_keepalived_built(lab: Lab, tmp_path: Path) -> None:
+    """keepalived's own DATA dump of a configuration using $definitions, ~SEQ and @conditions."""
+    from lvstui.keepalived.loader import load
+    from lvstui.keepalived.runtime import parse_check_data, parse_vrrp_data
+    from lvstui.keepalived.view import build_view
+
+    path = "/etc/keepalived/expanded.conf"
+    lab.write_file("client", path, EXPANDED)
+    lab.run("client", ["keepalived", "-f", path, "-i", "main", "-p", "/run/kx.pid", "-r", "/run/kx-vrrp.pid",
+                       "-c", "/run/kx-check.pid", "-l"]).check()
+    try:
+        lab.wait_for(lambda: lab.run("client", ["test", "-s", "/run/kx-check.pid"]).ok, timeout=20,
+                     what="keepalived in client")
+
+        def dumped(kind: str, file: str) -> str:
+            lab.run("client", ["rm", "-f", file]).check()
+            lab.sh("client", f"kill -$(keepalived --signum={kind}) $(cat /run/kx.pid)").check()
+            lab.wait_for(lambda: lab.run("client", ["test", "-s", file]).ok, timeout=10, what=file)
+            return lab.read_file("client", file)
+
+        (vs_state,) = parse_check_data(dumped("DATA", "/tmp/keepalived_check.data"))
+        (vi_state,) = parse_vrrp_data(lab.read_file("client", "/tmp/keepalived.data"))
+    finally:
+        lab.sh("client", "kill $(cat /run/kx.pid)")
+    local = tmp_path / "expanded.conf"
+    local.write_text(EXPANDED)
+    view = build_view(load(local), "main")
+    (vs,) = view.virtual_servers
+    assert vs.key == vs_state.key
+    assert [(r.address, r.weight) for r in vs.real_servers] == \
+        [(r.address, r.weight) for r in vs_state.real_servers] == \
+        [("192.168.1.21", 21), ("192.168.1.22", 22), ("192.168.1.23", 1), ("192.168.1.24", 1),
+         ("192.168.1.25", 7)]
+    (vi,) = view.vrrp_instances
+    assert (vi.name, vi.priority, vi.virtual_router_id) == (vi_state.name, vi_state.priority, 99)
+    assert vi.priority == 200
+    assert tuple(v.split("/")[0] for v in vi.virtual_ipaddresses) == \
+        tuple(v.split("/")[0] for v in vi_state.vips) == ("192.168.1.200", "192.168.1.201", "192.168.1.202")
