@@ -84,8 +84,8 @@ def _vrrp(v: VrrpInstance) -> dict[str, Any]:
     }
 
 
-def snapshot_dict(snap: Snapshot) -> dict[str, Any]:
-    return {
+def snapshot_dict(snap: Snapshot, services: bool = True) -> dict[str, Any]:
+    out = {
         "director": snap.director,
         "taken_at": snap.taken_at.isoformat(),
         "source": snap.source,
@@ -100,9 +100,52 @@ def snapshot_dict(snap: Snapshot) -> dict[str, Any]:
         ],
         "vrrp": [_vrrp(v) for v in snap.vrrp],
         "error": snap.error,
-        "virtual_services": [virtual_service_dict(vs) for vs in snap.virtual_services],
     }
+    if services:
+        out["virtual_services"] = [virtual_service_dict(vs) for vs in snap.virtual_services]
+    return out
 
 
 def dumps(snap: Snapshot, indent: int | None = None) -> str:
     return json.dumps(snapshot_dict(snap), indent=indent, separators=(",", ":") if indent is None else None)
+
+
+class CompactEncoder:
+    """Compact JSON for a stream of snapshots (``snapshot --json --repeat``).
+
+    The reader hands back the very same objects for services and real servers the
+    kernel reported unchanged, so their JSON text is reused instead of rebuilt.
+    The output is byte-identical to :func:`dumps` with no indent.
+    """
+
+    def __init__(self) -> None:
+        self._services: dict[int, tuple[VirtualService, str]] = {}
+        self._servers: dict[int, tuple[RealServer, str]] = {}
+
+    def _rs(self, rs: RealServer, new: dict[int, tuple[RealServer, str]]) -> str:
+        hit = self._servers.get(id(rs))
+        if hit is None or hit[0] is not rs:
+            hit = (rs, json.dumps(real_server_dict(rs), separators=(",", ":")))
+        new[id(rs)] = hit
+        return hit[1]
+
+    def dumps(self, snap: Snapshot) -> str:
+        services: dict[int, tuple[VirtualService, str]] = {}
+        servers: dict[int, tuple[RealServer, str]] = {}
+        parts = []
+        for vs in snap.virtual_services:
+            hit = self._services.get(id(vs))
+            if hit is None or hit[0] is not vs:
+                head = virtual_service_dict(vs)
+                del head["real_servers"]
+                text = json.dumps(head, separators=(",", ":"))[:-1]
+                text += ',"real_servers":[' + ",".join(self._rs(rs, servers) for rs in vs.real_servers) + "]}"
+                hit = (vs, text)
+            else:
+                for rs in vs.real_servers:  # carry their text over to the next snapshot
+                    self._rs(rs, servers)
+            services[id(vs)] = hit
+            parts.append(hit[1])
+        self._services, self._servers = services, servers
+        top = json.dumps(snapshot_dict(snap, services=False), separators=(",", ":"))
+        return top[:-1] + ',"virtual_services":[' + ",".join(parts) + "]}"

@@ -32,24 +32,28 @@ def build_table(services: int, servers: int) -> float:
 
 def child_cpu(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(cpu seconds, wall seconds) of one child process, its output discarded."""
+    cpu, wall, _ = child_usage(argv, env)
+    return cpu, wall
+
+
+def child_usage(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """(cpu seconds, wall seconds, peak RSS MiB) of one child process, its output discarded."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"{argv} failed with status {status}")
-    return usage.ru_utime + usage.ru_stime, wall
+    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
 
 
 def main() -> int:
     services, servers, rounds = (int(a) for a in sys.argv[1:4])
-    t0 = time.perf_counter()
     import_started = time.process_time()
     from lvstui.backend.ipvs import IpvsClient
     from lvstui.jsonout import dumps
 
     import_cpu = time.process_time() - import_started
-    del t0
     build_seconds = build_table(services, servers)
     client = IpvsClient()
     snap = client.read()  # warm-up
@@ -73,6 +77,9 @@ def main() -> int:
         c, w = child_cpu([sys.executable, "-m", "lvstui", "snapshot", "--json"], env)
         cli_cpu.append(c)
         cli_wall.append(w)
+    repeat = 6
+    rep_cpu, rep_wall, rep_rss = child_usage([sys.executable, "-m", "lvstui", "snapshot", "--json", "--repeat",
+                                              str(repeat), "--interval", "0"], env)
     start_cpu, start_wall = child_cpu([sys.executable, "-c", "import lvstui.commands.snapshot, lvstui.cli"], env)
     maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     client.close()
@@ -83,7 +90,8 @@ def main() -> int:
         "ipvsadm_cpu": ipvsadm_cpu, "ipvsadm_wall": ipvsadm_wall,
         "poll_cpu": poll_cpu, "poll_wall": poll_wall, "json_cpu": json_cpu,
         "cli_cpu": cli_cpu, "cli_wall": cli_wall, "startup_cpu": start_cpu, "startup_wall": start_wall,
-        "reader_import_cpu": import_cpu, "maxrss_mib": maxrss_kib / 1024,
+        "reader_import_cpu": import_cpu,
+        "repeat": repeat, "repeat_cpu": rep_cpu, "repeat_wall": rep_wall, "repeat_maxrss_mib": rep_rss, "maxrss_mib": maxrss_kib / 1024,
     }))
     return 0
 

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         client = IpvsClient()
     except BackendError as exc:
         raise CliError(str(exc)) from exc
+    encoder = None
     try:
         next_at = time.monotonic()
         for i in range(args.repeat):
@@ -49,9 +50,17 @@ def run(args: argparse.Namespace) -> int:
             except BackendError as exc:
                 raise CliError(str(exc)) from exc
             if args.json:
-                from lvstui.jsonout import dumps
+                if args.indent is not None:
+                    from lvstui.jsonout import dumps
 
-                sys.stdout.write(dumps(snap, args.indent) + "\n")
+                    text = dumps(snap, args.indent)
+                else:
+                    if encoder is None:
+                        from lvstui.jsonout import CompactEncoder
+
+                        encoder = CompactEncoder()
+                    text = encoder.dumps(snap)
+                sys.stdout.write(text + "\n")
                 sys.stdout.flush()
             else:
                 from lvstui.render import print_snapshot
