@@ -16,7 +16,7 @@ from lvstui.model import Rates, RealServer, VirtualService
 from lvstui.rates import Deltas, NO_DELTAS
 from lvstui.ui.formatting import si, state_text
 
-__all__ = ["Column", "RateView", "SERVICE_COLUMNS", "RS_COLUMNS", "RsRow"]
+__all__ = ["Column", "RateView", "SERVICE_COLUMNS", "RS_COLUMNS", "RsRow", "ServiceRow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,27 @@ class RateView:
         if self.deltas.available:
             return f"rates: lvstui Δ over {self.deltas.interval:.1f}s"
         return "rates: lvstui Δ (waiting for a 2nd poll)"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    """A service with its per-server sums computed once (in the poller thread), not per paint."""
+
+    vs: VirtualService
+    up: int
+    total: int
+    active: int
+    inactive: int
+
+    @classmethod
+    def of(cls, vs: VirtualService) -> ServiceRow:
+        up = active = inactive = 0
+        for rs in vs.real_servers:
+            if rs.state == "up":
+                up += 1
+            active += rs.active_conns
+            inactive += rs.inactive_conns
+        return cls(vs, up, len(vs.real_servers), active, inactive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +136,8 @@ def _rate_text(rates: Rates | None, field: str) -> str:
     return "–" if rates is None else si(getattr(rates, field))
 
 
-def service_cell(vs: VirtualService, key: str, view: RateView) -> str:
+def service_cell(row: ServiceRow, key: str, view: RateView) -> str:
+    vs = row.vs
     if key == "id":
         return vs.id
     if key == "sched":
@@ -123,15 +145,16 @@ def service_cell(vs: VirtualService, key: str, view: RateView) -> str:
     if key == "persist":
         return f"{vs.persistence_timeout}s" if vs.persistent else "-"
     if key == "up":
-        return f"{vs.up_count}/{len(vs.real_servers)}"
+        return f"{row.up}/{row.total}"
     if key == "active":
-        return si(vs.active_conns)
+        return si(row.active)
     if key == "inactive":
-        return si(vs.inactive_conns)
+        return si(row.inactive)
     return _rate_text(service_rates(view, vs), key)
 
 
-def service_sort_value(vs: VirtualService, key: str, view: RateView) -> Any:
+def service_sort_value(row: ServiceRow, key: str, view: RateView) -> Any:
+    vs = row.vs
     if key == "id":
         return (vs.fwmark is not None, vs.family, _packed(vs.address), vs.port or 0, vs.protocol or "",
                 vs.fwmark or 0)
@@ -140,12 +163,11 @@ def service_sort_value(vs: VirtualService, key: str, view: RateView) -> Any:
     if key == "persist":
         return vs.persistence_timeout if vs.persistent else -1
     if key == "up":
-        total = len(vs.real_servers)
-        return (vs.up_count / total if total else 1.0, total)
+        return (row.up / row.total if row.total else 1.0, row.total)
     if key == "active":
-        return vs.active_conns
+        return row.active
     if key == "inactive":
-        return vs.inactive_conns
+        return row.inactive
     rates = service_rates(view, vs)
     return -1 if rates is None else getattr(rates, key)
 

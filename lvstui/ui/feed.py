@@ -66,6 +66,19 @@ class Feed:
         watched = self._watched
         keep_all = snapshot.real_server_count <= HISTORY_ALL_LIMIT
         nan = float("nan")
+        points: list[tuple[str, Point]] = []
+        for vs in snapshot.virtual_services:
+            vs_id = vs.id
+            d = deltas.services.get(vs_id)
+            points.append((vs_id, (vs.rates.cps, vs.rates.inbps + vs.rates.outbps,
+                                   d.cps if d else nan, d.inbps + d.outbps if d else nan)))
+            if keep_all or vs_id in watched:
+                for rs in vs.real_servers:
+                    key = rs_key(vs_id, rs.id)
+                    d = deltas.real_servers.get(key)
+                    points.append((key, (rs.rates.cps, rs.rates.inbps + rs.rates.outbps,
+                                         d.cps if d else nan, d.inbps + d.outbps if d else nan)))
+        # the UI thread reads under this lock: hold it only for the appends
         with self._lock:
             if events:
                 self._events.extend(events)
@@ -73,17 +86,9 @@ class Feed:
                 if excess > 0:
                     del self._events[:excess]
                     self._event_base += excess
-            for vs in snapshot.virtual_services:
-                vs_id = vs.id
-                d = deltas.services.get(vs_id)
-                self._record(vs_id, (vs.rates.cps, vs.rates.inbps + vs.rates.outbps,
-                                     d.cps if d else nan, d.inbps + d.outbps if d else nan))
-                if keep_all or vs_id in watched:
-                    for rs in vs.real_servers:
-                        key = rs_key(vs_id, rs.id)
-                        d = deltas.real_servers.get(key)
-                        self._record(key, (rs.rates.cps, rs.rates.inbps + rs.rates.outbps,
-                                           d.cps if d else nan, d.inbps + d.outbps if d else nan))
+            record = self._record
+            for key, point in points:
+                record(key, point)
         return deltas
 
     def _record(self, key: str, point: Point) -> None:

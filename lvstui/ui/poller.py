@@ -56,6 +56,8 @@ class Poller:
         self._running = threading.Event()
         self._running.set()
         self._seq = 0
+        self._discards: list[object] = []
+        self._discard_lock = threading.Lock()
         self._last_good: Snapshot = EMPTY_SNAPSHOT
         self._deltas: Deltas = NO_DELTAS
 
@@ -78,8 +80,23 @@ class Poller:
         self._running.set()
         self._wake.set()
 
+    def discard(self, garbage: object) -> None:
+        """Let this thread, not the UI thread, pay for freeing an old frame's objects.
+
+        Dropping the last reference to 50,000 rows costs ~40 ms of deallocation; the UI
+        hands old frames here and the next poll releases them.
+        """
+        with self._discard_lock:
+            self._discards.append(garbage)
+
+    def _release_discards(self) -> None:
+        with self._discard_lock:
+            garbage, self._discards = self._discards, []
+        garbage.clear()
+
     def poll_once(self) -> Frame:
         """One poll, in the calling thread (the loop's body; tests call it directly)."""
+        self._release_discards()
         started = time.monotonic()
         self._seq += 1
         try:

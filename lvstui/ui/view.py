@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lvstui.model import RealServer, Snapshot, VirtualService
-from lvstui.ui.columns import RateView, RsRow, rs_sort_value, service_sort_value
+from lvstui.ui.columns import RateView, RsRow, ServiceRow, rs_sort_value, service_sort_value
 
 __all__ = ["ViewSpec", "Tables", "parse_filter", "build_services", "build_real_servers", "build_tables"]
 
@@ -34,7 +34,7 @@ class ViewSpec:
 class Tables:
     spec: ViewSpec
     svc_keys: Sequence[str] = ()
-    svc_items: Mapping[str, VirtualService] = field(default_factory=dict)
+    svc_items: Mapping[str, ServiceRow] = field(default_factory=dict)
     rs_vs_id: str | None = None
     rs_keys: Sequence[str] = ()
     rs_items: Mapping[str, RsRow] = field(default_factory=dict)
@@ -64,14 +64,14 @@ def service_matches_itself(words: tuple[str, ...], vs: VirtualService) -> bool:
     return all(w in text for w in words)
 
 
-def build_services(snapshot: Snapshot, spec: ViewSpec, view: RateView) -> tuple[list[str], dict[str, VirtualService]]:
+def build_services(snapshot: Snapshot, spec: ViewSpec, view: RateView) -> tuple[list[str], dict[str, ServiceRow]]:
     words = parse_filter(spec.filter)
     rows = [
-        vs for vs in snapshot.virtual_services
+        ServiceRow.of(vs) for vs in snapshot.virtual_services
         if not words or service_matches_itself(words, vs) or any(rs_matches(words, rs) for rs in vs.real_servers)
     ]
-    rows.sort(key=lambda vs: service_sort_value(vs, spec.svc_sort, view), reverse=spec.svc_reverse)
-    keys = [vs.id for vs in rows]
+    rows.sort(key=lambda row: service_sort_value(row, spec.svc_sort, view), reverse=spec.svc_reverse)
+    keys = [row.vs.id for row in rows]
     return keys, dict(zip(keys, rows))
 
 
@@ -91,6 +91,7 @@ def build_real_servers(vs: VirtualService | None, spec: ViewSpec,
 def build_tables(snapshot: Snapshot, spec: ViewSpec, view: RateView) -> Tables:
     svc_keys, svc_items = build_services(snapshot, spec, view)
     selected = spec.selected if spec.selected in svc_items else (svc_keys[0] if svc_keys else None)
-    rs_keys, rs_items = build_real_servers(svc_items.get(selected) if selected else None, spec, view)
+    row = svc_items.get(selected) if selected else None
+    rs_keys, rs_items = build_real_servers(row.vs if row else None, spec, view)
     return Tables(spec=spec, svc_keys=svc_keys, svc_items=svc_items, rs_vs_id=selected,
                   rs_keys=rs_keys, rs_items=rs_items)
