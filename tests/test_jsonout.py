@@ -6,7 +6,7 @@ import dataclasses
 import json
 from datetime import datetime, timezone
 
-from lvstui.jsonout import CompactEncoder, dumps
+from lvstui.jsonout import CompactEncoder, dumps, real_server_dict, real_server_json
 from lvstui.model import Forward, Rates, RealServer, Snapshot, Stats, VirtualService
 
 
@@ -61,3 +61,14 @@ def test_streaming_encoder_is_byte_identical_as_objects_change_and_repeat() -> N
     assert json.loads(out)["virtual_services"][0]["real_servers"][1]["weight"] == 0
     third = (web2, services[2])
     assert enc.dumps(_snap(third)) == dumps(_snap(third))
+
+
+def test_direct_real_server_text_matches_json_dumps_for_every_shape() -> None:
+    from lvstui.model import CheckState
+
+    shapes = [rs for vs in _services() for rs in vs.real_servers]
+    shapes.append(dataclasses.replace(shapes[0], check=CheckState("TCP_CHECK", False, 1, 'said "no"'),
+                                      in_kernel=False, weight=0))
+    shapes.append(dataclasses.replace(shapes[0], stats=Stats(2**64 - 1, 2**63, 1, 2**40, 7)))
+    for rs in shapes:
+        assert real_server_json(rs) == json.dumps(real_server_dict(rs), separators=(",", ":"))
