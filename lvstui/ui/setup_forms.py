@@ -83,7 +83,7 @@ class Field(Vertical):
 
 
 class SetupForm(Screen[None]):
-    BINDINGS = [Binding("ctrl+p", "preview", "Preview plan", id="setup.preview"),
+    BINDINGS = [Binding("f2", "preview", "Preview plan", id="setup.preview"),
                 Binding("escape", "app.pop_screen", "Back", id="setup.form.back")]
     DEFAULT_CSS = """
     SetupForm VerticalScroll { padding: 0 2; }

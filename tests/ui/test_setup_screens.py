@@ -1,0 +1,251 @@
+"""Pilot walks through the setup wizard screens.
+
+The hosts here are FakeHost objects: an in-memory TEST FIXTURE that answers the
+commands the plans run (sysctls, addresses, files).  It exists only in these UI
+tests; the real thing (sshd, sysctls, keepalived) is tested in tests/setup/test_setup_lab.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.widgets import Button, Input, Static
+
+from lvstui.setup.runner import Command, FileInfo, RunnerError, RunResult, Script
+from lvstui.ui.setup_app import SetupApp
+from lvstui.ui.setup_forms import DirectorFormScreen, RealServerFormScreen
+from lvstui.ui.setup_run import HostKeyScreen, SetupRunScreen
+
+SYSCTLS = [f"/proc/sys/net/ipv4/conf/{i}/{k}" for i in ("lo", "all") for k in ("arp_ignore", "arp_announce")]
+
+
+class FakeHost:
+    """TEST FIXTURE: an in-memory stand-in for a host, for the UI tests only."""
+
+    def __init__(self, host: str, vrrp_state: str = "MASTER", fail_on: str = "") -> None:
+        self.host = host
+        self.files: dict[str, FileInfo] = {p: FileInfo(b"0\n", 0o644, "root", "root") for p in SYSCTLS}
+        self.addrs = ["127.0.0.1/8"]
+        self.vrrp_state = vrrp_state
+        self.fail_on = fail_on
+        self.ipvs = ""
+
+    def run(self, command: Command, *, stdin: bytes = b"", timeout: float | None = None) -> RunResult:
+        if isinstance(command, Script):
+            text = str(command)
+            if "systemd-networkd" in text:
+                return RunResult(0, b"unit\n")
+            if "for pm in" in text:
+                return RunResult(0, b"pm=apt-get\n")
+            if "keepalived.data" in text:
+                return RunResult(0, f" State = {self.vrrp_state}\n".encode())
+            return RunResult(0)
+        argv = list(command)
+        if self.fail_on and " ".join(argv).startswith(self.fail_on):
+            return RunResult(2, b"", b"RTNETLINK answers: Operation not permitted\n")
+        if argv[0] == "cat":
+            return RunResult(0, b"".join(self.files[p].content for p in argv[1:]))
+        if argv[:2] == ["sysctl", "-w"]:
+            key, value = argv[2].split("=")
+            self.files["/proc/sys/" + key.replace(".", "/")] = FileInfo(f"{value}\n".encode(), 0o644, "root", "root")
+            return RunResult(0)
+        if argv[:3] == ["ip", "-o", "addr"]:
+            return RunResult(0, "".join(f"1: lo    inet {a} scope host lo\n" for a in self.addrs).encode())
+        if argv[:3] == ["ip", "addr", "add"]:
+            self.addrs.append(argv[3])
+            return RunResult(0)
+        if argv[:3] == ["ip", "addr", "del"]:
+            self.addrs.remove(argv[3])
+            return RunResult(0)
+        if argv == ["ss", "-Hltn"]:
+            return RunResult(0, b"LISTEN 0 128 *:80 *:*\n")
+        if argv == ["ipvsadm", "-Ln"]:
+            return RunResult(0, self.ipvs.encode())
+        return RunResult(0)
+
+    def read_file(self, path: str) -> FileInfo | None:
+        return self.files.get(path)
+
+    def write_file(self, path: str, content: bytes, *, mode: int = 0o644, owner: str = "root",
+                   group: str = "root", backup_to: str | None = None) -> None:
+        if backup_to and path in self.files:
+            self.files[backup_to] = self.files[path]
+        self.files[path] = FileInfo(content, mode, owner, group)
+
+    def restore_file(self, path: str, backup: str | None) -> None:
+        if backup is None:
+            self.files.pop(path, None)
+        else:
+            self.files[path] = self.files[backup]
+
+    def state(self) -> tuple[Any, ...]:
+        return (sorted(self.addrs), {p: self.files[p].content for p in SYSCTLS},
+                sorted(p for p in self.files if p.startswith("/etc/")))
+
+
+def make_app(hosts: dict[str, FakeHost], key_answer: list[bool] | None = None) -> SetupApp:
+    def factory(options: Any) -> Callable[[Callable[[str, str, str], bool]], Callable[[str], FakeHost]]:
+        def with_confirm(confirm: Callable[[str, str, str], bool]) -> Callable[[str], FakeHost]:
+            def connect(target: str) -> FakeHost:
+                if key_answer is not None:
+                    accepted = confirm(target, "ssh-ed25519", "SHA256:fakefingerprintfortests")
+                    key_answer.append(accepted)
+                    if not accepted:
+                        raise RunnerError(f"{target}: unknown host key ssh-ed25519 SHA256:fakefingerprintfortests")
+                return hosts[target]
+            return connect
+        return with_confirm
+    return SetupApp(factory)
+
+
+def text_of(app: SetupApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_realserver_wizard_preview_apply_undo() -> None:
+    hosts = {"rs1": FakeHost("rs1"), "rs2": FakeHost("rs2")}
+    before = {h: f.state() for h, f in hosts.items()}
+    app = make_app(hosts)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        form = app.screen
+        assert isinstance(form, RealServerFormScreen)
+        form.query_one("#hosts", Input).value = "rs1 rs2"
+        await pilot.click("#vips")
+        await pilot.press(*"1.2.3.4; rm -rf /")
+        await pilot.pause()
+        assert "is not an IPv4 or IPv6 address" in text_of(app, "#error-vips")
+        assert form.query_one("#preview", Button).disabled
+        form.query_one("#vips", Input).value = "192.168.1.100"
+        form.query_one("#port", Input).value = "80"
+        await pilot.pause()
+        assert text_of(app, "#error-vips") == "" and not form.query_one("#preview", Button).disabled
+
+        await pilot.click("#preview")
+        await settle(pilot)
+        run = app.screen
+        assert isinstance(run, SetupRunScreen) and run.phase == "preview"
+        plan = text_of(app, "#plan-text")
+        assert "rs1: plan realserver (7 changes)" in plan and "rs2: plan realserver" in plan
+        assert "+net.ipv4.conf.all.arp_announce = 2" in plan and "$ ip addr add 192.168.1.100/32 dev lo" in plan
+        assert {h: f.state() for h, f in hosts.items()} == before  # a preview changes nothing
+
+        await pilot.press("a")
+        await settle(pilot)
+        assert run.phase == "done", text_of(app, "#status")
+        assert text_of(app, "#status") == "Done."
+        assert "verified  service listening on TCP port 80" in text_of(app, "#plan-text")
+        for fake in hosts.values():
+            assert "192.168.1.100/32" in fake.addrs and fake.files[SYSCTLS[0]].content == b"1\n"
+            assert "/etc/systemd/system/lvstui-vip.service" in fake.files
+
+        await pilot.press("u")
+        await settle(pilot)
+        assert text_of(app, "#status") == "Undone: the hosts are as before."
+        assert {h: f.state() for h, f in hosts.items()} == before
+
+
+async def test_unknown_host_key_is_asked_and_refusal_stops() -> None:
+    answers: list[bool] = []
+    app = make_app({"rs1": FakeHost("rs1")}, answers)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        app.screen.query_one("#hosts", Input).value = "rs1"
+        app.screen.query_one("#vips", Input).value = "192.168.1.100"
+        await pilot.pause()
+        await pilot.click("#preview")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, HostKeyScreen):
+                break
+        assert isinstance(app.screen, HostKeyScreen)
+        assert "SHA256:fakefingerprintfortests" in text_of(app, "#fingerprint")
+        assert app.focused is not None and app.focused.id == "refuse"
+        await pilot.press("enter")  # the focused button: Refuse
+        await settle(pilot)
+        assert answers == [False]
+        assert isinstance(app.screen, SetupRunScreen) and app.screen.phase == "failed"
+        assert "unknown host key" in text_of(app, "#status")
+        assert app.screen.query_one("#apply", Button).disabled
+
+
+async def test_accepted_host_key_goes_on_to_the_preview() -> None:
+    answers: list[bool] = []
+    app = make_app({"rs1": FakeHost("rs1")}, answers)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        app.screen.query_one("#hosts", Input).value = "rs1"
+        app.screen.query_one("#vips", Input).value = "192.168.1.100"
+        await pilot.pause()
+        await pilot.click("#preview")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, HostKeyScreen):
+                break
+        await pilot.press("y")
+        await settle(pilot)
+        assert answers == [True] and app.screen.phase == "preview"
+
+
+async def test_failing_step_shows_output_and_is_rolled_back() -> None:
+    fake = FakeHost("rs1", fail_on="ip addr add")
+    before = fake.state()
+    app = make_app({"rs1": fake})
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        app.screen.query_one("#hosts", Input).value = "rs1"
+        app.screen.query_one("#vips", Input).value = "192.168.1.100"
+        await pilot.pause()
+        await pilot.click("#preview")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.screen.phase == "failed"
+        assert text_of(app, "#status").startswith("FAILED at add 192.168.1.100/32 to lo")
+        out = text_of(app, "#plan-text")
+        assert "RTNETLINK answers: Operation not permitted" in out and "the changes of this run were undone" in out
+        assert fake.state() == before
+
+
+async def test_director_wizard() -> None:
+    hosts = {"lb1": FakeHost("lb1", "MASTER"), "lb2": FakeHost("lb2", "BACKUP")}
+    for fake in hosts.values():
+        fake.ipvs = ("TCP  192.168.1.100:80 rr\n  -> 192.168.1.21:80 Route 1 0 0\n"
+                     "  -> 192.168.1.22:80 Route 2 0 0\n")
+    app = make_app(hosts)
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.press("d")
+        form = app.screen
+        assert isinstance(form, DirectorFormScreen)
+        values = {"vip": "192.168.1.100", "reals": "192.168.1.21 192.168.1.22=2", "auth": "far-too-long",
+                  "master": "lb1", "backup": "lb2"}
+        for field, value in values.items():
+            form.query_one(f"#{field}", Input).value = value
+        await pilot.pause()
+        assert "at most 8 characters" in text_of(app, "#error-auth")
+        assert form.query_one("#preview", Button).disabled
+        form.query_one("#auth", Input).value = "secret"
+        form.query_one("#backup-priority", Input).value = "200"
+        await pilot.pause()
+        assert "MASTER's priority must be higher" in text_of(app, "#form-error")
+        form.query_one("#backup-priority", Input).value = "100"
+        await pilot.pause()
+        assert not form.query_one("#preview", Button).disabled
+
+        await pilot.click("#preview")
+        await settle(pilot)
+        plan = text_of(app, "#plan-text")
+        assert "lb1: plan director" in plan and "+    state MASTER" in plan and "+    state BACKUP" in plan
+        assert "+        weight 2" in plan
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.screen.phase == "done", text_of(app, "#status")
+        conf = hosts["lb2"].files["/etc/keepalived/keepalived.conf"].content.decode()
+        assert "state BACKUP" in conf and "auth_pass secret" in conf and "lb_algo wlc" in conf
+        assert "verified  VRRP instance VI_1 is BACKUP" in text_of(app, "#plan-text")
