@@ -122,7 +122,10 @@ class FifoTail:
         self._buf = b""
 
     def __enter__(self) -> FifoTail:
-        self.open()
+        try:
+            self.open()
+        except FileNotFoundError:
+            pass  # not there yet: poll() keeps trying
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -138,8 +141,18 @@ class FifoTail:
             self._fd = None
 
     def poll(self, timeout: float = 0.0) -> list[VrrpEvent | LvsEvent]:
-        """Events of the lines complete within ``timeout`` seconds (unknown lines are dropped)."""
-        self.open()
+        """Events of the lines complete within ``timeout`` seconds (unknown lines are dropped).
+
+        A missing FIFO is not an error: keepalived removes the FIFO it created when it
+        closes it (reload, stop) and makes a new one; we wait and open that one.
+        """
+        try:
+            self.open()
+        except FileNotFoundError:
+            import time
+
+            time.sleep(timeout)
+            return []
         assert self._fd is not None
         ready, _, _ = select.select([self._fd], [], [], timeout)
         if ready:

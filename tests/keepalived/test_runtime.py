@@ -190,3 +190,14 @@ def test_dump_names_with_data_use_instance() -> None:
     assert (named["vrrp"], named["check"]) == ("keepalived.lb1_web.data", "keepalived_check.lb1_web.data")
     assert dump_names(namespace="lb1", use_instance=True)["vrrp"] == "keepalived.lb1.data"
     assert dump_names(namespace="lb1")["vrrp"] == "keepalived.data"
+
+
+def test_fifo_tail_waits_for_a_missing_fifo(tmp_path: Path) -> None:
+    path = tmp_path / "later.fifo"
+    with FifoTail(path) as tail:
+        assert tail.poll(0.05) == []
+        os.mkfifo(path)
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        os.write(fd, b'INSTANCE "V" FAULT 1\n')
+        assert tail.poll(0.2) == [VrrpEvent("INSTANCE", "V", "FAULT", 1)]
+        os.close(fd)
