@@ -82,7 +82,7 @@ def _print_view(view: Any, files: list[str]) -> None:
     console = Console()
     console.print(f"[bold]files:[/] {', '.join(files)}   [bold]config-id:[/] {view.config_id}")
     for vs in view.virtual_servers:
-        head = (f"[bold]virtual_server {vs.key}[/]  {vs.lb_algo or '-'} {vs.lb_kind}"
+        head = (f"[bold]virtual_server {vs.key}[/]  {vs.lb_algo} {vs.lb_kind}"
                 f"  quorum {vs.quorum}")
         if vs.persistence_timeout:
             head += f"  persistence {vs.persistence_timeout}s"

@@ -122,7 +122,7 @@ class VirtualServer:
     fwmark: int | None = None
     group: str | None = None
     protocol: str = "UDP"  # keepalived 2.2.7's default when the block does not say
-    lb_algo: str | None = None  # lb_algo / lvs_sched
+    lb_algo: str = "wlc"  # lb_algo / lvs_sched; keepalived 2.2.7: "no scheduler set, setting default 'wlc'"
     lb_kind: str = "NAT"  # lb_kind / lvs_method
     persistence_timeout: int | None = None
     persistence_granularity: str | None = None
@@ -316,7 +316,7 @@ def _virtual_server(node: Node) -> VirtualServer:
         kind=kind, address=address, port=port, fwmark=fwmark, group=group,
         # measured: keepalived 2.2.7 -t says "no protocol set - defaulting to UDP"
         protocol=(node.value("protocol") or "UDP").upper(),
-        lb_algo=node.value("lvs_sched") or node.value("lb_algo"),
+        lb_algo=node.value("lvs_sched") or node.value("lb_algo") or "wlc",
         lb_kind=(node.value("lvs_method") or node.value("lb_kind") or "NAT").upper(),
         persistence_timeout=_int(node.value("persistence_timeout") or
                                  ("360" if node.child("persistence_timeout") else None)),

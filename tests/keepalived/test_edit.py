@@ -380,3 +380,28 @@ def test_drain_setup_passes_keepalived_t(conf: Path) -> None:
     bad_result = keepalived_test(bad)
     assert bad_result is not None and not bad_result.ok
     assert any("nosuch" in m for m in bad_result.messages), bad_result.messages
+
+
+def test_edit_above_an_include_keeps_the_include_mapping(tmp_path: Path) -> None:
+    (tmp_path / "more.conf").write_text("virtual_server 10.0.0.9 80 {\n  protocol TCP\n  lb_kind DR\n  lb_algo rr\n"
+                                         "  real_server 10.0.0.10 80 {\n    weight 1\n  }\n}\n")
+    main = tmp_path / "keepalived.conf"
+    main.write_text("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind DR\n  lb_algo rr\n"
+                    "  real_server 10.0.0.2 80 {\n    weight 1\n  }\n}\ninclude more.conf\n")
+    cfg = load(main)
+    new = edit.add_real_server(cfg, vs0(cfg), "10.0.0.3", 80, weight=2)
+    (stmt,) = list(new.main_file.includes())
+    assert stmt.line == 11 and new.included_by(main, stmt) == (tmp_path / "more.conf",)
+    v = build_view(new)
+    assert [vs.key for vs in v.virtual_servers] == ["tcp:10.0.0.1:80", "tcp:10.0.0.9:80"]
+    new2 = edit.set_weight(new, v.virtual_servers[1].real_servers[0], 4)
+    assert {f.path.name for f in new2.modified_files()} == {"keepalived.conf", "more.conf"}
+    if find_keepalived() is not None:
+        result = keepalived_test(new2)
+        assert result is not None and result.ok, result.messages
+    assert write_config(new2) == [main, tmp_path / "more.conf"]
+    again = build_view(load(main))
+    assert [(r.address, r.weight) for vs in again.virtual_servers for r in vs.real_servers] == \
+        [("10.0.0.2", 1), ("10.0.0.3", 2), ("10.0.0.10", 4)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "keepalived.conf", "keepalived.conf.lvstui-bak", "more.conf", "more.conf.lvstui-bak"]
