@@ -112,6 +112,8 @@ class SshRunner(ShellRunner):
             raise RunnerError(f"{host}: identity file {options.identity} not found")
         files = options.known_hosts or cfg.get("userknownhostsfile") or "~/.ssh/known_hosts"
         self.known_hosts = [Path(os.path.expanduser(f)) for f in files.split()]
+        global_files = cfg.get("globalknownhostsfile") or "/etc/ssh/ssh_known_hosts"
+        self.global_known_hosts = [] if options.known_hosts else [Path(f) for f in global_files.split()]
         jump = options.jump or cfg.get("proxyjump")
         self.jump = None if jump in (None, "none") else jump
         self._client: paramiko.SSHClient | None = None
@@ -137,7 +139,7 @@ class SshRunner(ShellRunner):
 
     def connect(self) -> None:
         client = paramiko.SSHClient()
-        for f in self.known_hosts:
+        for f in [*self.global_known_hosts, *self.known_hosts]:
             if f.is_file():
                 try:
                     client.get_host_keys().load(str(f))

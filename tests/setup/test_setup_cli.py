@@ -72,3 +72,50 @@ def test_director_form_errors_are_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and "at most 8" in done.stderr and done.stderr.count("\n") == 1
     done = lvstui("setup", "director", "--from", str(tmp_path / "missing.toml"))
     assert done.returncode == 2 and "missing.toml" in done.stderr
+
+
+def _on_terminal(args: list[str], answers: list[tuple[str, str]], timeout: float = 60) -> tuple[int, str]:
+    """Run lvstui on a pseudo-terminal, answering each prompt (text seen -> line typed)."""
+    import os
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: lvstui on the terminal
+        os.chdir(REPO)
+        os.execv(sys.executable, [sys.executable, "-m", "lvstui", *args])
+    seen = b""
+    pending = list(answers)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if pending and pending[0][0].encode() in seen:
+            os.write(fd, pending.pop(0)[1].encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def test_terminal_asks_for_the_host_key_then_the_plan_and_no_means_nothing(sshd: Sshd) -> None:
+    rc, out = _on_terminal(["setup", "realserver", "127.0.0.1", "--vip", "10.9.9.9", "--persist", "unit",
+                            *ssh_args(sshd)],
+                           [("remember it in known_hosts? [y/N]", "y"), ("Apply ", "n")])
+    assert "key fingerprint is SHA256:" in out and "plan realserver" in out, out
+    assert rc == 3 and "not applied" in out
+    assert (sshd.dir / "known_hosts").read_text() == sshd.known_hosts_line()
+
+
+def test_terminal_refusing_the_host_key_changes_nothing(sshd: Sshd) -> None:
+    rc, out = _on_terminal(["setup", "realserver", "127.0.0.1", "--vip", "10.9.9.9", *ssh_args(sshd)],
+                           [("remember it in known_hosts? [y/N]", "n")])
+    assert rc == 1 and "unknown host key" in out and "plan realserver" not in out, out
+    assert not (sshd.dir / "known_hosts").exists()
