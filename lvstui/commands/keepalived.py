@@ -79,6 +79,9 @@ def _print_view(view: Any, files: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    def where(source: Any) -> str:  # the line alone when there is one file
+        return str(source.line) if len(files) == 1 else str(source)
+
     console = Console()
     console.print(f"[bold]files:[/] {', '.join(files)}   [bold]config-id:[/] {view.config_id}")
     for vs in view.virtual_servers:
@@ -93,7 +96,7 @@ def _print_view(view: Any, files: list[str]) -> None:
             table.add_column(col)
         for rs in vs.real_servers:
             table.add_row(rs.key, str(rs.weight), "yes" if rs.inhibit_on_failure else "",
-                          "; ".join(c.summary for c in rs.checkers) or "-", str(rs.source))
+                          "; ".join(c.summary for c in rs.checkers) or "-", where(rs.source))
         console.print(table)
     if view.vrrp_instances:
         table = Table(title="[bold]vrrp instances[/]", title_justify="left", show_edge=False)
@@ -103,8 +106,17 @@ def _print_view(view: Any, files: list[str]) -> None:
             tracks = [t.name for t in vi.track_scripts + vi.track_files + vi.track_interfaces]
             table.add_row(vi.name, vi.state, str(vi.priority), vi.interface or "-",
                           str(vi.virtual_router_id or "-"), " ".join(vi.virtual_ipaddresses),
-                          " ".join(tracks), str(vi.source))
+                          " ".join(tracks), where(vi.source))
         console.print(table)
+    for group in view.vrrp_sync_groups:
+        console.print(f"[bold]vrrp_sync_group {group.name}[/]: {' '.join(group.members)}  ({where(group.source)})")
+    for script in view.vrrp_scripts:
+        console.print(f"[bold]vrrp_script {script.name}[/]: {script.script or '-'}"
+                      f"  interval {script.interval or '-'}  weight {script.weight or 0}  ({where(script.source)})")
+    for track in view.track_files:
+        kind = "vrrp_track_file (deprecated)" if track.deprecated else "track_file"
+        console.print(f"[bold]{kind} {track.name}[/]: {track.file or '-'}  weight {track.weight or 0}"
+                      f"  ({where(track.source)})")
     for note in view.notes:
         console.print(f"[yellow]note:[/] {note}")
 
