@@ -95,7 +95,7 @@ def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None
 
 
 def op_ping(req: dict[str, Any]) -> dict[str, Any]:
-    return {"time": time.time()}
+    return {"time": time.time(), "data": req.get("data", "")}
 
 
 def op_run(req: dict[str, Any]) -> dict[str, Any]:
@@ -413,6 +413,7 @@ def main() -> int:
             # is gone (the caller died without closing the lab). End, so init powers off.
             log("control line closed: exiting")
             return 0
+        send({"rx": len(chunk)})  # flow control: the host may send this much more
         buffer += chunk
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)

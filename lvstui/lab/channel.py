@@ -17,9 +17,12 @@ from typing import Any, Callable
 
 from lvstui.lab.results import LabError
 
-# Requests longer than this go through a file in the shared directory: a raw tty's input
-# buffer is small, and UML does not push back on the writer when it is full.
+# A raw tty's input buffer holds 4 KB, and UML drops or stalls what does not fit: the
+# host keeps at most WINDOW bytes on the line that the agent has not yet read (the agent
+# reports every read as {"rx": N}), and requests longer than MAX_LINE go through a file
+# in the shared directory.
 MAX_LINE = 1024
+WINDOW = 2048
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Channel:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._ready = threading.Event()
+        self._window = threading.Condition()
+        self._in_flight = 0
         self._closed = False
         self._reader = threading.Thread(target=self._read_loop, name="lab-channel", daemon=True)
         self._reader.start()
@@ -58,6 +63,8 @@ class Channel:
             self._closed = True
             pending = list(self._pending.values())
         self._ready.set()
+        with self._window:
+            self._window.notify_all()
         for p in pending:
             p.event.set()
 
@@ -85,6 +92,11 @@ class Channel:
             message = json.loads(line)
         except ValueError:
             return
+        if "rx" in message:
+            with self._window:
+                self._in_flight = max(0, self._in_flight - int(message["rx"]))
+                self._window.notify_all()
+            return
         if message.get("event") == "ready":
             self._ready.set()
             return
@@ -104,7 +116,7 @@ class Channel:
         with self._lock:
             self._pending[req_id] = pending
         try:
-            self._send({**(args or {}), "id": req_id, "op": op})
+            self._send({**(args or {}), "id": req_id, "op": op}, timeout, what)
             if not pending.event.wait(timeout):
                 raise LabError(f"{what}: no answer from the lab guest within {timeout:g} s")
             if pending.reply is None:
@@ -116,7 +128,7 @@ class Channel:
             with self._lock:
                 self._pending.pop(req_id, None)
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: dict[str, Any], timeout: float, what: str) -> None:
         data = json.dumps(message, separators=(",", ":")).encode("ascii")
         if len(data) > MAX_LINE:
             name = f"req-{message['id']}.json"
@@ -124,9 +136,16 @@ class Channel:
             tmp.write_bytes(data)
             tmp.rename(self._shared_dir / name)
             data = json.dumps({"id": message["id"], "file": name}).encode("ascii")
+        data += b"\n"
+        with self._window:
+            if not self._window.wait_for(lambda: self._closed or self._in_flight + len(data) <= WINDOW, timeout):
+                raise LabError(f"{what}: the lab guest has not read its control line for {timeout:g} s")
+            if self._closed:
+                raise LabError(f"{what}: {self._describe_death()}")
+            self._in_flight += len(data)
         try:
             with self._write_lock:
-                view = memoryview(data + b"\n")
+                view = memoryview(data)
                 while view:
                     view = view[os.write(self._write_fd, view) :]
         except OSError as exc:

@@ -415,10 +415,12 @@ class Lab:
         return _text(reply["data"])
 
     # -- helpers ------------------------------------------------------------------------
-    def ping(self, timeout: float = 10.0) -> float:
-        """One round trip to the agent; returns its duration in seconds."""
+    def ping(self, timeout: float = 10.0, payload: str = "") -> float:
+        """One round trip to the agent (carrying ``payload`` both ways); its duration in s."""
         started = time.perf_counter()
-        self._call("ping", timeout, "ping")
+        reply = self._call("ping", timeout, "ping", data=payload)
+        if reply.get("data") != payload:
+            raise LabError("ping: the lab guest sent back something else than it got")
         return time.perf_counter() - started
 
     def wait_for(

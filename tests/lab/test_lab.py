@@ -7,8 +7,10 @@ import re
 import select
 import signal
 import statistics
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -123,6 +125,24 @@ def test_spawn_wait_and_stop(lab_root: Lab) -> None:
 def test_round_trip_is_fast(lab_root: Lab) -> None:
     times = [lab_root.ping() for _ in range(30)]
     assert statistics.median(times) < 0.1, times
+
+
+def test_many_threads_at_once_lose_nothing(lab_root: Lab) -> None:
+    # 32 threads x 900-byte requests: far more than the guest tty's 4 KB input buffer holds
+    def calls(i: int) -> int:
+        for j in range(10):
+            lab_root.ping(timeout=60, payload=f"{i}-{j}-" + "p" * 900)
+        return i
+
+    with ThreadPoolExecutor(32) as pool:
+        assert sorted(pool.map(calls, range(32))) == list(range(32))
+    slow = [threading.Thread(target=lambda: lab_root.run(None, ["sleep", "1"]).check()) for _ in range(6)]
+    started = time.monotonic()
+    for t in slow:
+        t.start()
+    for t in slow:
+        t.join()
+    assert time.monotonic() - started < 5, "commands in the guest should run side by side"
 
 
 def test_file_round_trip_in_the_guest_root_does_not_touch_the_host(lab_root: Lab) -> None:
