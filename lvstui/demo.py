@@ -104,8 +104,10 @@ class DemoSource:
     name = "demo"
 
     def __init__(self, seed: int = 7, clock: Callable[[], float] = time.monotonic,
-                 *, director: str = "demo-director", plans: tuple[_VsPlan, ...] | None = None) -> None:
+                 *, director: str = "demo-director", plans: tuple[_VsPlan, ...] | None = None,
+                 epoch: datetime = DEMO_EPOCH) -> None:
         self.seed = seed
+        self.epoch = epoch
         self._clock = clock
         self._t0 = clock()
         self.director = director
@@ -148,7 +150,7 @@ class DemoSource:
         total_bps = sum(vs.rates.inbps + vs.rates.outbps for vs in services)
         return Snapshot(
             director=self.director,
-            taken_at=DEMO_EPOCH + timedelta(seconds=t),
+            taken_at=self.epoch + timedelta(seconds=t),
             monotonic=t if monotonic is None else monotonic,
             virtual_services=services,
             timeouts=Timeouts(tcp=900, tcp_fin=120, udp=300),
@@ -158,7 +160,7 @@ class DemoSource:
             vrrp=(VrrpInstance(name="VI_1", state="MASTER", priority=150, effective_priority=150,
                                vips=("192.0.2.10", "192.0.2.53", "2001:db8::10"),
                                interface="eth0", virtual_router_id=51,
-                               last_transition=DEMO_EPOCH),),
+                               last_transition=self.epoch),),
             host=_host(t, total_pps, total_bps),
         )
 

@@ -23,9 +23,12 @@ class SourceUnavailable(Exception):
 def choose_source(args: argparse.Namespace) -> tuple[Any, Any | None]:
     """(source, host_reader); raises SourceUnavailable with the reason."""
     if getattr(args, "demo", False):
+        from datetime import datetime, timezone
+
         from lvstui.demo import DemoSource
 
-        return DemoSource(), None
+        # live demo: timestamps from now (tests and screenshots keep the fixed DEMO_EPOCH)
+        return DemoSource(epoch=datetime.now(timezone.utc)), None
     from lvstui.backend import BackendError
 
     try:

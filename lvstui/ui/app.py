@@ -187,7 +187,9 @@ class DashboardApp(App[None]):
 
     def _fit_director(self) -> None:
         show = self._director_forced if self._director_forced is not None else self.size.width >= WIDE
-        self._q("#director").display = show
+        panel = self._q("#director")
+        panel.display = show
+        panel.styles.width = 42 if self.size.width < 180 else 58
 
     @property
     def services(self) -> VirtualTable:

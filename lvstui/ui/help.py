@@ -62,7 +62,8 @@ class HelpScreen(ModalScreen[None]):
             parts.append(Content(""))
             parts.append(Content.styled(title, "bold underline"))
             width = max((len(k) for k, _ in rows), default=4)
-            text_width = max(min(self.app.size.width, 100) - width - 12, 20)
+            box = min(int(self.app.size.width * 0.9), 100) - 2 - 2 - 1  # border, padding, scrollbar
+            text_width = max(box - width - 4, 20)
             for keys, text in rows:
                 wrapped = textwrap.wrap(text, text_width) or [""]
                 parts.append(Content.assemble((f"  {keys:<{width}}  ", "bold $text-accent"), wrapped[0]))

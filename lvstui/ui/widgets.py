@@ -163,8 +163,9 @@ class DirectorPanel(Widget):
         if host.mem_total:
             lines.append(Content(f"mem  {bytes_h(host.mem_used)} / {bytes_h(host.mem_total)} "
                                  f"({100 * host.mem_used / host.mem_total:.0f}%)"))
-        lines.append(Content.assemble(("CPU busy       ", "bold"), ("softirq", "bold $text-warning")))
-        bar_w = 8
+        bar_w = max((self.size.width - 16) // 2 - 1, 4)
+        lines.append(Content.assemble(("CPU " + "busy".ljust(bar_w + 6), "bold"),
+                                      ("softirq", "bold $text-warning")))
         for cpu in host.cpus:
             lines.append(Content.assemble(
                 f"{cpu.core:>3} ", (bar(cpu.busy / 100, bar_w), "$primary"), f" {cpu.busy:3.0f}% ",

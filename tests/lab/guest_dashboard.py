@@ -1,0 +1,58 @@
+"""Run inside a lab director: the dashboard, headless, on the real kernel; print what its tables show.
+
+Usage (in the guest): python guest_dashboard.py SERVICE_ID [SECONDS]
+Prints one JSON document: the services table's rows, the real-server table's rows
+for SERVICE_ID, the header, and the numbers behind them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+async def main(service_id: str, seconds: float) -> dict[str, object]:
+    from lvstui.backend.host import HostReader
+    from lvstui.backend.ipvs import KernelSource
+    from lvstui.ui.app import DashboardApp
+
+    tmp = Path(tempfile.mkdtemp())
+    source = KernelSource()
+    app = DashboardApp(source, interval=0.5, readonly=True, config_dir=tmp, config_file=tmp / "c.toml",
+                       host_reader=HostReader())
+    async with app.run_test(size=(160, 45)) as pilot:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and app.frames_applied < 3:
+            await pilot.pause(0.2)
+        await pilot.pause(0.6)  # one more poll: the kernel folds per-CPU counters every 2 s
+        assert app.services.move_to_key(service_id) or app.services.cursor_key == service_id, app.services.keys
+        await pilot.pause()
+        services = {key: app.services.row_text(key) for key in app.services.keys}
+        servers = {key: app.real_servers.row_text(key) for key in app.real_servers.keys}
+        columns = [c.key for c, _ in app.real_servers.visible_columns()]
+        svc_columns = [c.key for c, _ in app.services.visible_columns()]
+        header = str(app.query_one("#header").render())
+        snapshot = app.frame.snapshot if app.frame else None
+        vs = snapshot.service(service_id) if snapshot else None
+        result = {
+            "frames": app.frames_applied,
+            "error": app.error,
+            "header": header,
+            "services": services,
+            "servers": servers,
+            "rs_columns": columns,
+            "svc_columns": svc_columns,
+            "model_active": {rs.id: rs.active_conns for rs in vs.real_servers} if vs else {},
+            "model_conns": {rs.id: rs.stats.conns for rs in vs.real_servers} if vs else {},
+            "director_panel": str(app.query_one("#director").render()),
+        }
+    source.close()
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 20.0))))

@@ -1,0 +1,88 @@
+"""The dashboard, headless, against the real IPVS kernel in the lab, with real client traffic.
+
+Connections are held open from the client through the VIP; the dashboard's tables
+must show exactly those counts (active connections per real server, the service's
+sum), the same numbers ipvsadm prints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import ipvsadm_text
+
+pytestmark = pytest.mark.lab
+
+GUEST_SCRIPT = str(Path(__file__).with_name("guest_dashboard.py"))
+REPO = str(Path(__file__).resolve().parents[2])
+
+
+def _cells(row: str, columns: list[str]) -> dict[str, str]:
+    """Split a painted row (marker + cells) into cells by column; the State cell has a space inside."""
+    words = row[2:].split()
+    cells: dict[str, str] = {}
+    for column in columns:
+        if column == "state":
+            cells[column] = f"{words.pop(0)} {words.pop(0)}"
+        else:
+            cells[column] = words.pop(0)
+    return cells
+
+
+def test_dashboard_shows_the_kernels_real_connection_counts(dr_lab: Any) -> None:
+    vip = dr_lab.spec.vip
+    setup = f"set -e\nip addr replace {vip}/32 dev eth0\nipvsadm -C\nipvsadm -A -t {vip}:9000 -s rr\n"
+    setup += f"ipvsadm -A -t {vip}:80 -s rr\n"
+    for rs in dr_lab.spec.real_servers:
+        setup += f"ipvsadm -a -t {vip}:9000 -r {rs.ipv4}:9000 -g\nipvsadm -a -t {vip}:80 -r {rs.ipv4}:80 -g\n"
+    dr_lab.sh("lb1", setup).check()
+    client = """
+import socket, time, urllib.request
+for _ in range(12):
+    urllib.request.urlopen("http://%(vip)s/", timeout=5).read()
+held = [socket.create_connection(("%(vip)s", 9000), timeout=5) for _ in range(7)]
+for s in held:
+    s.sendall(b"hello\\n")
+    s.recv(100)
+print("held", flush=True)
+time.sleep(600)
+""" % {"vip": vip}
+    handle = dr_lab.spawn("client", [dr_lab.venv_python, "-c", client])
+    try:
+        def ipvsadm_active() -> dict[str, int]:
+            table = ipvsadm_text.parse(dr_lab.run("lb1", ["ipvsadm", "-Ln", "--exact"]).check().stdout, "")
+            return {rs_id: int(rs["active_conns"])
+                    for rs_id, rs in table[f"tcp:{vip}:9000"].real_servers.items()}
+
+        expected = dr_lab.wait_for(lambda: sum((a := ipvsadm_active()).values()) == 7 and a, timeout=60,
+                                   what="7 held connections through the VIP")
+        service = f"tcp:{vip}:9000"
+        r = dr_lab.run("lb1", [dr_lab.venv_python, GUEST_SCRIPT, service, "30"], env={"PYTHONPATH": REPO},
+                       timeout=180)
+        assert r.rc == 0, r.describe()
+        shown = json.loads(r.stdout)
+        assert shown["error"] is None and shown["frames"] >= 3
+        assert "READ-ONLY" in shown["header"] and "DEMO" not in shown["header"]
+        assert "keepalived: not running" in shown["header"]
+        assert set(shown["services"]) == {f"tcp:{vip}:9000", f"tcp:{vip}:80"}
+        # the real-server table: exactly ipvsadm's active connections, per server
+        assert set(shown["servers"]) == set(expected)
+        for rs_id, row in shown["servers"].items():
+            cells = _cells(row, shown["rs_columns"])
+            assert cells["id"] == rs_id
+            assert int(cells["active"]) == expected[rs_id], (rs_id, row)
+            assert cells["state"] == "● up" and cells["fwd"] == "DR" and cells["weight"] == "1"
+        # the services table: the sum, and all servers up
+        svc = _cells(shown["services"][service], shown["svc_columns"])
+        assert int(svc["active"]) == 7 and svc["up"] == "3/3"
+        web = _cells(shown["services"][f"tcp:{vip}:80"], shown["svc_columns"])
+        assert web["up"] == "3/3" and int(web["active"]) + int(web["inactive"]) >= 0
+        # psutil's view of the director is on screen too
+        assert "softirq" in shown["director_panel"] and "eth0" in shown["director_panel"]
+    finally:
+        dr_lab.stop(handle)
+        dr_lab.sh("lb1", f"ipvsadm -C; ip addr del {vip}/32 dev eth0")
