@@ -175,7 +175,12 @@ def _spawn_result(handle: int, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
         except FileNotFoundError:
             return ""
 
-    return {"rc": proc.returncode, "out": content("out"), "err": content("err"), "running": proc.returncode is None}
+    return {
+        "rc": proc.returncode,
+        "out": content("out"),
+        "err": content("err"),
+        "running": proc.returncode is None,
+    }
 
 
 def _get_spawned(req: dict[str, Any]) -> tuple[int, subprocess.Popen[bytes]]:
@@ -299,12 +304,21 @@ def _libc() -> Any:
 def _errcheck(result: int, func: Any, args: Any) -> int:
     if result != 0:
         err = ctypes.get_errno()
-        raise OSError(err, f"{func.__name__}{tuple(a.decode() if isinstance(a, bytes) else a for a in args)}: {os.strerror(err)}")
+        shown = tuple(a.decode() if isinstance(a, bytes) else a for a in args)
+        raise OSError(err, f"{func.__name__}{shown}: {os.strerror(err)}")
     return result
 
 
-def _mount(libc: Any, source: str, target: str, fstype: str | None, flags: int = 0, data: str | None = None) -> None:
-    libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, data.encode() if data else None)
+def _mount(
+    libc: Any, source: str, target: str, fstype: str | None, flags: int = 0, data: str | None = None
+) -> None:
+    libc.mount(
+        source.encode(),
+        target.encode(),
+        fstype.encode() if fstype else None,
+        flags,
+        data.encode() if data else None,
+    )
 
 
 def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
@@ -325,7 +339,14 @@ def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
         libc = _libc()
         with open(f"/run/netns/{name}") as ns:
             libc.setns(ns.fileno(), CLONE_NEWNET)
-        _mount(libc, "overlay", root, "overlay", 0, f"lowerdir={LAB_DIR}/lower,upperdir={up}/upper,workdir={up}/work")
+        _mount(
+            libc,
+            "overlay",
+            root,
+            "overlay",
+            0,
+            f"lowerdir={LAB_DIR}/lower,upperdir={up}/upper,workdir={up}/work",
+        )
         for path in ("proc", "dev", "dev/pts"):
             _mount(libc, f"/{path}", f"{root}/{path}", None, MS_BIND)
         for path, mode in (("dev/shm", "1777"), ("tmp", "1777"), ("run", "755")):

@@ -11,9 +11,10 @@ import itertools
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lvstui.lab.results import LabError
 
@@ -32,7 +33,9 @@ class _Pending:
 
 
 class Channel:
-    def __init__(self, read_fd: int, write_fd: int, shared_dir: Path, describe_death: Callable[[], str]) -> None:
+    def __init__(
+        self, read_fd: int, write_fd: int, shared_dir: Path, describe_death: Callable[[], str]
+    ) -> None:
         self._read_fd = read_fd
         self._write_fd = write_fd
         self._shared_dir = shared_dir
@@ -138,7 +141,9 @@ class Channel:
             data = json.dumps({"id": message["id"], "file": name}).encode("ascii")
         data += b"\n"
         with self._window:
-            if not self._window.wait_for(lambda: self._closed or self._in_flight + len(data) <= WINDOW, timeout):
+            if not self._window.wait_for(
+                lambda: self._closed or self._in_flight + len(data) <= WINDOW, timeout
+            ):
                 raise LabError(f"{what}: the lab guest has not read its control line for {timeout:g} s")
             if self._closed:
                 raise LabError(f"{what}: {self._describe_death()}")

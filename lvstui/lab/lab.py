@@ -15,9 +15,10 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Literal
+from typing import IO, Any, Literal
 
 import lvstui
 from lvstui.lab import boot, topology
@@ -190,7 +191,9 @@ class Lab:
         started = time.monotonic()
         self.sh(None, topology.setup_script(self.spec), timeout=120).check()
         for host in self.spec.hosts:
-            self._call("setup_host", 60, f"set up lab host {host.name}", **topology.host_setup(self.spec, host))
+            self._call(
+                "setup_host", 60, f"set up lab host {host.name}", **topology.host_setup(self.spec, host)
+            )
         waits = []
         for host in self.spec.hosts:
             if not host.services:
@@ -204,7 +207,9 @@ class Lab:
             waits.append(f"/lab/hosts/{host.name}/run/lab-services.ready")
         if waits:
             checks = " && ".join(f"[ -e {w} ]" for w in waits)
-            self.sh(None, f"for i in $(seq 600); do {checks} && exit 0; sleep 0.05; done; exit 1", timeout=60).check()
+            self.sh(
+                None, f"for i in $(seq 600); do {checks} && exit 0; sleep 0.05; done; exit 1", timeout=60
+            ).check()
         self.setup_seconds = time.monotonic() - started
 
     def _watch(self) -> None:
@@ -244,7 +249,12 @@ class Lab:
             self._closed = True
         _running.discard(self)
         proc = self._proc
-        if proc is not None and proc.poll() is None and self._channel is not None and not self._channel.closed:
+        if (
+            proc is not None
+            and proc.poll() is None
+            and self._channel is not None
+            and not self._channel.closed
+        ):
             try:
                 self._channel.call("shutdown", 5, "shutdown")
                 proc.wait(timeout=10)
@@ -338,6 +348,10 @@ class Lab:
     ) -> CommandResult:
         """Runs ``argv`` in ``host`` (None: the guest's root namespace) and waits for it."""
         self._check_host(host)
+        if isinstance(argv, str):
+            raise TypeError(
+                f"Lab.run takes an argument list, not the string {argv!r}: use Lab.sh for shell code"
+            )
         argv = [str(a) for a in argv]
         what = self._what(host, argv)
         args = {"host": host, "argv": argv, "timeout": timeout, "env": env or {}}
@@ -377,7 +391,9 @@ class Lab:
 
     def _spawn_result(self, proc: LabProcess, reply: dict[str, Any]) -> CommandResult:
         rc = reply.get("rc")
-        return CommandResult(proc.host, proc.argv, -999 if rc is None else int(rc), _text(reply["out"]), _text(reply["err"]))
+        return CommandResult(
+            proc.host, proc.argv, -999 if rc is None else int(rc), _text(reply["out"]), _text(reply["err"])
+        )
 
     def wait(self, proc: LabProcess, timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
         """Waits for a spawned process to end; raises LabError if it is still running."""
@@ -400,18 +416,34 @@ class Lab:
 
     # -- files --------------------------------------------------------------------------
     def write_file(
-        self, host: str | None, path: str, content: str | bytes, *, mode: int = 0o644, timeout: float = DEFAULT_TIMEOUT
+        self,
+        host: str | None,
+        path: str,
+        content: str | bytes,
+        *,
+        mode: int = 0o644,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         """Writes a file inside ``host``'s own file system (never on the real machine)."""
         self._check_host(host)
         if not path.startswith("/"):
             raise LabError(f"lab paths must be absolute: {path!r}")
-        self._call("write_file", timeout, f"[{host or 'guest root'}] write {path}", host=host, path=path, data=_b64(content), mode=mode)
+        self._call(
+            "write_file",
+            timeout,
+            f"[{host or 'guest root'}] write {path}",
+            host=host,
+            path=path,
+            data=_b64(content),
+            mode=mode,
+        )
 
     def read_file(self, host: str | None, path: str, *, timeout: float = DEFAULT_TIMEOUT) -> str:
         """Reads a text file from ``host``'s file system."""
         self._check_host(host)
-        reply = self._call("read_file", timeout, f"[{host or 'guest root'}] read {path}", host=host, path=path)
+        reply = self._call(
+            "read_file", timeout, f"[{host or 'guest root'}] read {path}", host=host, path=path
+        )
         return _text(reply["data"])
 
     # -- helpers ------------------------------------------------------------------------
@@ -424,7 +456,12 @@ class Lab:
         return time.perf_counter() - started
 
     def wait_for(
-        self, condition: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition", interval: float = 0.1
+        self,
+        condition: Callable[[], Any],
+        *,
+        timeout: float = 10.0,
+        what: str = "condition",
+        interval: float = 0.1,
     ) -> Any:
         """Polls ``condition`` until it returns something true; returns that value."""
         deadline = time.monotonic() + timeout
@@ -458,7 +495,11 @@ class Lab:
             needed.append(vrrp)
         if "virtual_server" in config:
             needed.append(checkers)
-        script = "for f in " + " ".join(needed) + '; do p=$(cat "$f" 2>/dev/null) && kill -0 "$p" 2>/dev/null || exit 1; echo "$p"; done'
+        script = (
+            "for f in "
+            + " ".join(needed)
+            + '; do p=$(cat "$f" 2>/dev/null) && kill -0 "$p" 2>/dev/null || exit 1; echo "$p"; done'
+        )
         result = self.wait_for(
             lambda: (r := self.sh(host, script, timeout=timeout)).ok and r,
             timeout=timeout,
@@ -471,7 +512,12 @@ class Lab:
         parent = KEEPALIVED_PIDS[0]
         self.sh(host, f'[ -e {parent} ] && kill "$(cat {parent})" 2>/dev/null; true', timeout=timeout)
         self.wait_for(
-            lambda: self.sh(host, f'p=$(cat {parent} 2>/dev/null) && kill -0 "$p" 2>/dev/null', timeout=timeout).rc != 0,
+            lambda: (
+                self.sh(
+                    host, f'p=$(cat {parent} 2>/dev/null) && kill -0 "$p" 2>/dev/null', timeout=timeout
+                ).rc
+                != 0
+            ),
             timeout=timeout,
             what=f"keepalived to stop in {host}",
         )

@@ -13,6 +13,9 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+from collections.abc import Callable
+
+Handler = Callable[[socket.socket], None]
 
 
 def listen(port: int) -> socket.socket:
@@ -24,13 +27,13 @@ def listen(port: int) -> socket.socket:
     return sock
 
 
-def serve(sock: socket.socket, handler: object) -> None:
+def serve(sock: socket.socket, handler: Handler) -> None:
     while True:
         conn, _ = sock.accept()
         threading.Thread(target=handler, args=(conn,), daemon=True).start()
 
 
-def http_handler(name: str):  # type: ignore[no-untyped-def]
+def http_handler(name: str) -> Handler:
     body = f"{name}\n".encode()
     head = (
         "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
@@ -67,7 +70,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    name, opts = argv[0], dict(zip(argv[1::2], argv[2::2]))
+    name, opts = argv[0], dict(zip(argv[1::2], argv[2::2], strict=False))
     threads = []
     if "--http" in opts:
         threads.append(threading.Thread(target=serve, args=(listen(int(opts["--http"])), http_handler(name))))

@@ -43,7 +43,13 @@ def test_dr_cluster_spec_names_and_addresses() -> None:
     spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("http",))
     assert spec.names == ("lb1", "lb2", "rs1", "rs2", "rs3", "client")
     assert [h.ipv4 for h in spec.hosts] == [
-        "192.168.1.11", "192.168.1.12", "192.168.1.21", "192.168.1.22", "192.168.1.23", "192.168.1.50"]
+        "192.168.1.11",
+        "192.168.1.12",
+        "192.168.1.21",
+        "192.168.1.22",
+        "192.168.1.23",
+        "192.168.1.50",
+    ]
     assert spec.host("lb1").ipv6 == "2001:db8:1::11"
     assert spec.host("client").ipv6 == "2001:db8:1::50"
     assert (spec.vip, spec.vip6) == ("192.168.1.100", "2001:db8:1::100")
@@ -79,7 +85,16 @@ def test_ipvs_is_in_the_guest_and_not_on_the_host(lab_root: Lab) -> None:
     assert r.stdout.startswith("IP Virtual Server version")
     assert lab_root.run(None, ["test", "-e", "/proc/net/ip_vs"]).rc == 0
     modules = lab_root.run(None, ["cat", "/proc/modules"]).check().stdout
-    for module in ("ip_vs_rr", "ip_vs_wrr", "ip_vs_mh", "ip_vs_ftp", "ip_vs_pe_sip", "sctp", "veth", "bridge"):
+    for module in (
+        "ip_vs_rr",
+        "ip_vs_wrr",
+        "ip_vs_mh",
+        "ip_vs_ftp",
+        "ip_vs_pe_sip",
+        "sctp",
+        "veth",
+        "bridge",
+    ):
         assert re.search(rf"^{module} ", modules, re.M), f"{module} not loaded"
 
 
@@ -94,7 +109,9 @@ def test_run_returns_exact_output_status_and_input(lab_root: Lab) -> None:
 
 
 def test_add_a_service_in_the_root_namespace(lab_root: Lab) -> None:
-    lab_root.sh(None, "ipvsadm -A -t 10.1.2.3:80 -s wrr && ipvsadm -a -t 10.1.2.3:80 -r 10.1.2.4:80 -g -w 3").check()
+    lab_root.sh(
+        None, "ipvsadm -A -t 10.1.2.3:80 -s wrr && ipvsadm -a -t 10.1.2.3:80 -r 10.1.2.4:80 -g -w 3"
+    ).check()
     out = lab_root.run(None, ["ipvsadm", "-Ln"]).check().stdout
     assert "TCP  10.1.2.3:80 wrr" in out
     assert re.search(r"-> 10\.1\.2\.4:80\s+Route\s+3\s", out)
@@ -163,9 +180,16 @@ def test_hosts_have_their_addresses_names_and_dr_setup(dr_lab: Lab) -> None:
     assert lb1.startswith("lb1\n")
     assert "192.168.1.11/24" in lb1 and "2001:db8:1::11/64" in lb1
     assert sorted(lb1.split("\n")[2:-1]) == ["eth0", "lo"]
-    rs2 = dr_lab.sh("rs2", "ip -br addr show lo; sysctl -n net.ipv4.conf.all.arp_ignore "
-                           "net.ipv4.conf.all.arp_announce net.ipv4.conf.lo.arp_ignore "
-                           "net.ipv4.conf.lo.arp_announce").check().stdout
+    rs2 = (
+        dr_lab.sh(
+            "rs2",
+            "ip -br addr show lo; sysctl -n net.ipv4.conf.all.arp_ignore "
+            "net.ipv4.conf.all.arp_announce net.ipv4.conf.lo.arp_ignore "
+            "net.ipv4.conf.lo.arp_announce",
+        )
+        .check()
+        .stdout
+    )
     assert "192.168.1.100/32" in rs2 and "2001:db8:1::100/128" in rs2
     assert rs2.split()[-4:] == ["1", "2", "1", "2"]
     assert dr_lab.run("lb1", ["sysctl", "-n", "net.ipv4.conf.all.arp_ignore"]).stdout == "0\n"
@@ -200,8 +224,9 @@ def test_dr_traffic_reaches_every_real_server_and_bypasses_the_director(dr_lab: 
     setup += [f"ipvsadm -a -t {vip}:80 -r {rs.ipv4}:80 -g" for rs in dr_lab.spec.real_servers]
     dr_lab.sh("lb1", " && ".join(setup)).check()
     try:
-        r = dr_lab.sh("client", f"for i in 1 2 3 4 5 6; do curl -s -m 5 http://{vip}/ || echo FAIL; done",
-                      timeout=60).check()
+        r = dr_lab.sh(
+            "client", f"for i in 1 2 3 4 5 6; do curl -s -m 5 http://{vip}/ || echo FAIL; done", timeout=60
+        ).check()
         answers = r.stdout.split()
         assert sorted(answers) == ["rs1", "rs1", "rs2", "rs2", "rs3", "rs3"], answers
         assert answers[:3] == answers[3:], "round robin should repeat the same order"
@@ -213,7 +238,8 @@ def test_dr_traffic_reaches_every_real_server_and_bypasses_the_director(dr_lab: 
 
         # the kernel folds its per-CPU counters into what ipvsadm reads every 2 s
         conns, inpkts, outpkts = dr_lab.wait_for(
-            lambda: (c := counters())[0] == 6 and c, timeout=10, what="IPVS counters of the 6 requests")
+            lambda: (c := counters())[0] == 6 and c, timeout=10, what="IPVS counters of the 6 requests"
+        )
         assert inpkts > 0 and outpkts == 0
         # the directors' ARP: only lb1 answered for the VIP, never a real server
         neigh = dr_lab.run("client", ["ip", "neigh", "show", vip]).stdout
@@ -246,7 +272,9 @@ vrrp_instance VI_1 {{
         assert len(pids) == 2 and all(p > 1 for p in pids)
         dr_lab.wait_for(
             lambda: dr_lab.spec.vip in dr_lab.run("lb2", ["ip", "-br", "addr", "show", "eth0"]).stdout,
-            timeout=20, what="keepalived on lb2 to take the VIP")
+            timeout=20,
+            what="keepalived on lb2 to take the VIP",
+        )
         assert dr_lab.read_file("lb2", "/etc/keepalived/keepalived.conf") == config
         assert not dr_lab.run("lb1", ["test", "-e", "/run/keepalived.pid"]).ok
     finally:
@@ -321,7 +349,9 @@ def test_missing_uml_is_named_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_
     with pytest.raises(LabUnavailable) as info:
         require_uml()
     assert str(info.value) == (
-        "User-Mode Linux is not installed: run scripts/setup.sh (it installs the Debian package user-mode-linux)")
+        "User-Mode Linux is not installed: run scripts/setup.sh"
+        " (it installs the Debian package user-mode-linux)"
+    )
     with pytest.raises(LabUnavailable):
         Lab(LabSpec(), workdir=tmp_path).start()
     assert list(tmp_path.iterdir()) == []
