@@ -230,3 +230,29 @@ def test_edits_change_only_their_lines(spec: tuple[str, int], data: st.DataObjec
         algo = edit.set_lb_algo(cfg, vs, "sh")
         changes = diff(text, algo.main_file.text)
         assert [c[0] for c in changes] == ["-", "+"] and "lb_algo sh" in changes[1]
+
+
+@SETTINGS
+@given(config_text(), st.data())
+def test_a_lost_or_extra_brace_is_reported_with_a_real_line(gen: Gen, data: st.DataObject) -> None:
+    import pytest
+
+    from lvstui.keepalived.errors import ConfigError
+
+    lines = gen.text.split("\n")
+    closers = [i for i, line in enumerate(lines) if line.strip().startswith("}")]
+    if closers:
+        i = data.draw(st.sampled_from(closers))
+        broken = lines[:i] + [lines[i].replace("}", "", 1)] + lines[i + 1:]
+        with pytest.raises(ConfigError, match="unbalanced '{'") as info:
+            parse_text("\n".join(broken), "keepalived.conf")
+        assert info.value.line is not None and 1 <= info.value.line <= i + 1
+        assert str(info.value).startswith(f"keepalived.conf:{info.value.line}: ")
+    at = data.draw(st.integers(0, len(lines)))
+    if at and lines[at - 1].rstrip("\r").endswith("\\"):
+        return  # inside a multi-line $definition a '}' is text, as for keepalived
+    extra = lines[:at] + ["}"] + lines[at:]
+    with pytest.raises(ConfigError) as info:  # "unbalanced '}'", or an orphan '{' further down
+        parse_text("\n".join(extra), "keepalived.conf")
+    assert info.value.line is not None and at + 1 <= info.value.line <= len(extra)
+    assert "unbalanced '}'" in str(info.value) or "unexpected '{'" in str(info.value)
