@@ -192,7 +192,7 @@ _EVENT_WORD = {"down": "✖ DOWN", "up": "● UP", "vanished": "⌫ GONE", "appe
                "weight": "Δ WEIGHT", "service-added": "+ SERVICE", "service-removed": "⌫ SERVICE"}
 
 
-class EventPane(VerticalScroll):
+class EventPane(VerticalScroll, can_focus=False):
     """Changes of real servers since the dashboard started, newest last, with timestamps."""
 
     DEFAULT_CSS = "EventPane { height: 8; border-top: solid $primary; } EventPane > Static { width: 1fr; }"
