@@ -2,50 +2,32 @@
 
 from __future__ import annotations
 
-import atexit
 import base64
 import os
 import shlex
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import lvstui
-from lvstui.lab import boot, topology
-from lvstui.lab.channel import Channel
+from lvstui.lab import topology
+from lvstui.lab.guest import ConsoleMode, Guest
 from lvstui.lab.results import CommandResult, LabError, require_uml
 from lvstui.lab.spec import HTTP_PORT, TCP_PORT, LabSpec
 
-ConsoleMode = Literal["pipe", "tty"] | None
 DEFAULT_TIMEOUT = 60.0
 # Slack on top of a command's own timeout for the round trip through the guest.
 REPLY_SLACK = 10.0
 PACKAGE_DIR = Path(lvstui.__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
+SERVICES = PACKAGE_DIR / "lab" / "services.py"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 KEEPALIVED_PIDS = ("/run/keepalived.pid", "/run/keepalived_vrrp.pid", "/run/keepalived_checkers.pid")
-
-
-# Labs still running when the interpreter exits are shut down: a guest must never outlive
-# its caller. (If the caller is killed outright, the agent sees its control line hang up
-# and the guest powers itself off.)
-_running: weakref.WeakSet[Lab] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_running_labs() -> None:
-    for lab in list(_running):
-        lab.close()
 
 
 @dataclass(frozen=True)
@@ -56,19 +38,6 @@ class LabProcess:
     pid: int  # in the guest
     host: str | None
     argv: tuple[str, ...]
-
-
-def _memory_dir(mem: str, fallback: Path) -> str:
-    """/dev/shm if it has room for the guest's memory (containers often give it 64 MB)."""
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    try:
-        size = int(mem[:-1]) * units[mem[-1].upper()] if mem[-1:].isalpha() else int(mem)
-        st = os.statvfs("/dev/shm")
-        if os.access("/dev/shm", os.W_OK) and st.f_bavail * st.f_frsize > size:
-            return "/dev/shm"
-    except (OSError, ValueError, KeyError):
-        pass
-    return str(fallback)
 
 
 def _b64(data: str | bytes) -> str:
@@ -95,19 +64,14 @@ class Lab:
         if console not in (None, "pipe", "tty"):
             raise ValueError(f"console must be None, 'pipe' or 'tty', not {console!r}")
         self.spec = spec or LabSpec()
-        self.console_mode = console
-        self.mem = mem or self.spec.mem
-        self.boot_timeout = boot_timeout
         self.umid = f"lvstui-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._user_workdir = Path(workdir) if workdir is not None else None
-        self.workdir: Path | None = None  # where logs go: <workdir>/<umid>/
-        self._private: Path | None = None  # init scripts and uml_dir, removed on close
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._channel: Channel | None = None
-        self._console_log: IO[bytes] | None = None
-        self._close_lock = threading.Lock()
-        self._closed = False
-        self.boot_seconds = 0.0
+        self._guest = Guest(
+            self.umid,
+            mem=mem or self.spec.mem,
+            console=console,
+            workdir=Path(workdir) if workdir is not None else None,
+            boot_timeout=boot_timeout,
+        )
         self.setup_seconds = 0.0
         # The Python of the venv (for `lvstui`) and the real interpreter (stdlib-only helpers).
         self.venv_python = sys.executable
@@ -122,70 +86,21 @@ class Lab:
         self.close()
 
     def start(self) -> Lab:
-        if self._proc is not None or self._closed:
+        """Boots the guest and builds the spec's hosts; on any failure, cleans up and raises."""
+        if self._guest.started or self._guest.closed:
             raise LabError("a Lab can be started only once: make a new Lab")
         binary = require_uml()
-        _running.add(self)
         try:
-            self._boot(binary)
+            self._guest.boot(binary, self.python, self.spec.extra_modules)
             self._setup()
         except BaseException:
             self.close()
             raise
         return self
 
-    def _boot(self, binary: str) -> None:
-        self._private = Path(tempfile.mkdtemp(prefix=f"{self.umid}-"))
-        base = self._user_workdir if self._user_workdir is not None else self._private
-        self.workdir = base / self.umid
-        self.outdir.mkdir(parents=True)
-        (self._private / "uml").mkdir()
-        stage2 = self._private / "stage2.sh"
-        stage2.write_text(boot.stage2_script(self.python, PACKAGE_DIR / "lab" / "agent.py"))
-        init = self._private / "init.sh"
-        init.write_text(boot.init_script(self.outdir, stage2, self.spec.extra_modules))
-        init.chmod(0o755)
-        to_guest_r, to_guest_w = os.pipe()
-        from_guest_r, from_guest_w = os.pipe()
-        argv = boot.uml_argv(
-            binary,
-            init=init,
-            mem=self.mem,
-            umid=self.umid,
-            uml_dir=self._private / "uml",
-            chan_in=to_guest_r,
-            chan_out=from_guest_w,
-        )
-        env = dict(os.environ)
-        # UML keeps the guest's memory in a file it unlinks at once; tmpfs keeps it fast.
-        env["TMPDIR"] = _memory_dir(self.mem, self._private)
-        stdio: dict[str, Any]
-        if self.console_mode is None:
-            self._console_log = open(self.workdir / "console.log", "wb")
-            stdio = {"stdin": subprocess.DEVNULL, "stdout": self._console_log, "stderr": subprocess.STDOUT}
-        elif self.console_mode == "pipe":
-            stdio = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
-        else:
-            stdio = {}
-        started = time.monotonic()
-        try:
-            self._proc = subprocess.Popen(
-                argv, pass_fds=(to_guest_r, from_guest_w), env=env, start_new_session=True, **stdio
-            )
-        finally:
-            os.close(to_guest_r)
-            os.close(from_guest_w)
-        self._channel = Channel(from_guest_r, to_guest_w, self.outdir, self._death_message)
-        threading.Thread(target=self._watch, name=f"lab-watch-{self.umid}", daemon=True).start()
-        if not self._channel.wait_ready(self.boot_timeout):
-            raise LabError(f"the lab guest did not come up within {self.boot_timeout:g} s\n{self.log_tail()}")
-        if self._channel.closed:
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            raise LabError(f"the lab guest stopped while booting: {self._death_message()}")
-        self.boot_seconds = time.monotonic() - started
+    def close(self) -> None:
+        """Powers the guest off (killing it if it does not stop) and removes its temp files."""
+        self._guest.close()
 
     def _setup(self) -> None:
         started = time.monotonic()
@@ -198,7 +113,7 @@ class Lab:
         for host in self.spec.hosts:
             if not host.services:
                 continue
-            argv = [self.python, "-I", "-S", str(PACKAGE_DIR / "lab" / "services.py"), host.name]
+            argv = [self.python, "-I", "-S", str(SERVICES), host.name]
             if "http" in host.services:
                 argv += ["--http", str(HTTP_PORT)]
             if "tcp" in host.services:
@@ -212,119 +127,59 @@ class Lab:
             ).check()
         self.setup_seconds = time.monotonic() - started
 
-    def _watch(self) -> None:
-        assert self._proc is not None
-        self._proc.wait()
-        if self._channel is not None:
-            self._channel.close()
-
-    def _death_message(self) -> str:
-        if self._closed:
-            return "the lab has been shut down"
-        rc = self._proc.poll() if self._proc is not None else None
-        state = "is not running" if rc is None else f"exited with status {rc}"
-        tail = self.log_tail()
-        return f"the lab guest {self.umid} {state}" + (f"\n{tail}" if tail else "")
-
-    def log_tail(self, lines: int = 15) -> str:
-        """The last lines of the guest's console and init logs, for error messages."""
-        if self.workdir is None:
-            return ""
-        parts = []
-        for name in ("console.log", "init.log", "agent.log"):
-            path = (self.outdir if name != "console.log" else self.workdir) / name
-            try:
-                text = path.read_text(errors="replace").strip().splitlines()[-lines:]
-            except OSError:
-                continue
-            if text:
-                parts.append(f"--- {name} ---\n" + "\n".join(text))
-        return "\n".join(parts)
-
-    def close(self) -> None:
-        """Powers the guest off (killing it if it does not stop) and removes its temp files."""
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-        _running.discard(self)
-        proc = self._proc
-        if (
-            proc is not None
-            and proc.poll() is None
-            and self._channel is not None
-            and not self._channel.closed
-        ):
-            try:
-                self._channel.call("shutdown", 5, "shutdown")
-                proc.wait(timeout=10)
-            except (LabError, subprocess.TimeoutExpired):
-                pass
-        if proc is not None:
-            self._kill_group(proc.pid)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            for stream in (proc.stdin, proc.stdout):
-                if stream is not None:
-                    stream.close()
-        if self._channel is not None:
-            self._channel.close()
-        if self._console_log is not None:
-            self._console_log.close()
-        if self._private is not None:
-            shutil.rmtree(self._private, ignore_errors=True)
-
-    @staticmethod
-    def _kill_group(pgid: int) -> None:
-        """Kills every process of the guest: UML runs guest processes as host children."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                return
-            except PermissionError:
-                return
-            time.sleep(0.02)
-
     def __repr__(self) -> str:
-        state = "running" if self.alive else "closed" if self._closed else "not started"
+        state = "running" if self.alive else "closed" if self._guest.closed else "not started"
         return f"<Lab {self.umid} {state} hosts={list(self.spec.names)}>"
 
     @property
-    def outdir(self) -> Path:
-        """The one host directory the guest can write to (/run/labout in the guest)."""
-        if self.workdir is None:
-            raise LabError("the lab has not been started")
-        return self.workdir / "out"
+    def alive(self) -> bool:
+        return self._guest.alive
 
     @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None and not self._closed
+    def boot_seconds(self) -> float:
+        """From starting linux.uml to the agent's first answer."""
+        return self._guest.boot_seconds
+
+    @property
+    def workdir(self) -> Path | None:
+        """Where this lab's logs are: <workdir>/<umid>/ (console.log, out/init.log, out/agent.log)."""
+        return self._guest.workdir
+
+    @property
+    def outdir(self) -> Path:
+        """The one real directory the guest can write to (/run/labout in the guest)."""
+        return self._guest.outdir
+
+    @property
+    def temp_dir(self) -> Path | None:
+        """The lab's private temp dir (init scripts, UML's uml_dir), removed on close."""
+        return self._guest.temp_dir
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines of the guest's console, init and agent logs."""
+        return self._guest.log_tail(lines)
 
     @property
     def process(self) -> subprocess.Popen[bytes] | None:
         """The linux.uml process on the real host."""
-        return self._proc
+        return self._guest.process
 
     @property
     def console_stdin(self) -> IO[bytes] | None:
         """With ``console="pipe"``: write here to type on the guest console (/dev/tty0)."""
-        return self._proc.stdin if self._proc is not None else None
+        proc = self._guest.process
+        return proc.stdin if proc is not None else None
 
     @property
     def console_stdout(self) -> IO[bytes] | None:
         """With ``console="pipe"``: what the guest console prints. Keep reading it: a full
         pipe stalls the guest's console output."""
-        return self._proc.stdout if self._proc is not None else None
+        proc = self._guest.process
+        return proc.stdout if proc is not None else None
 
     # -- commands -----------------------------------------------------------------------
     def _call(self, op: str, timeout: float, what: str, /, **args: Any) -> dict[str, Any]:
-        if self._channel is None:
-            raise LabError(f"{what}: the lab has not been started")
-        return self._channel.call(op, timeout, what, args)
+        return self._guest.call(op, timeout, what, args)
 
     @staticmethod
     def _what(host: str | None, argv: list[str] | tuple[str, ...]) -> str:

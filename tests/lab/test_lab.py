@@ -295,7 +295,7 @@ def test_a_killed_guest_fails_fast_and_leaves_nothing(tmp_path: Path) -> None:
     with Lab(LabSpec(), workdir=tmp_path) as lab:
         assert lab.run(None, ["true"]).rc == 0
         assert uml_processes(lab.umid)
-        private = lab._private
+        private = lab.temp_dir
         assert lab.process is not None
         os.kill(lab.process.pid, signal.SIGKILL)
         started = time.monotonic()
