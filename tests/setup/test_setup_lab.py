@@ -18,6 +18,7 @@ from lvstui.lab import HostSpec, Lab, LabError, LabSpec, LabUnavailable, require
 pytestmark = pytest.mark.lab
 
 VIP = "192.168.1.100"
+VIP6 = "2001:db8:1::100"
 TARGETS = ("lb1", "lb2", "rs1", "rs2", "rs3")
 SPEC = LabSpec(hosts=(
     HostSpec("lb1", 11, role="director"), HostSpec("lb2", 12, role="director"),
@@ -37,7 +38,9 @@ lb_kind = "DR"
 delay_loop = 3
 
 [health_check]
-type = "TCP_CHECK"
+type = "HTTP_GET"
+path = "/"
+status = 200
 connect_timeout = 2
 
 [[real_server]]
@@ -125,11 +128,13 @@ def answers(lab: Lab, count: int = 8) -> list[str]:
 
 def test_realservers_from_scratch(lab: Lab, before: dict[str, str]) -> None:
     assert "192.168.1.100" not in before["rs1"]
-    done = setup(lab, "realserver", "rs1", "rs2", "--vip", VIP, "--port", "80", "--accept-new-host-key", "--yes")
+    done = setup(lab, "realserver", "rs1", "rs2", "--vip", VIP, "--vip", VIP6, "--port", "80",
+                 "--accept-new-host-key", "--yes")
     assert done.rc == 0, done.describe()
     for host in ("rs1", "rs2"):
         now = state(lab, host)
-        assert f"lo {VIP}/32" in now and "\n1\n1\n2\n2\n" in now and "90-lvstui-dr.conf" in now
+        assert f"lo {VIP}/32" in now and f"lo {VIP6}/128" in now
+        assert "\n1\n1\n2\n2\n" in now and "90-lvstui-dr.conf" in now
         assert "lvstui-vip.service" in now and "realserver.journal.json" in now
         unit = lab.read_file(host, "/etc/systemd/system/lvstui-vip.service")
         assert f"ExecStart=/sbin/ip addr replace {VIP}/32 dev lo" in unit
@@ -142,6 +147,7 @@ def test_directors_from_scratch_and_traffic(lab: Lab) -> None:
     assert done.rc == 0, done.describe()
     assert "verified  VRRP instance VI_1 is MASTER" in done.stderr
     assert "verified  VRRP instance VI_1 is BACKUP" in done.stderr
+    assert "HTTP_GET" in lab.read_file("lb1", "/etc/keepalived/keepalived.conf")
     ipvs = lab.run("lb1", ["ipvsadm", "-Ln"]).check().stdout
     assert f"TCP  {VIP}:80 rr" in ipvs and "192.168.1.21:80" in ipvs and "192.168.1.22:80" in ipvs
     assert f"inet {VIP}/32" in lab.run("lb1", ["ip", "-o", "addr", "show", "dev", "eth0"]).stdout
@@ -154,7 +160,7 @@ def test_rerun_changes_nothing(lab: Lab) -> None:
     files = "stat -c '%n %Y' /etc/sysctl.d/90-lvstui-dr.conf /etc/systemd/system/lvstui-vip.service"
     stamps = lab.sh("rs1", files).check().stdout
     conf_stamp = lab.sh("lb1", "stat -c %Y /etc/keepalived/keepalived.conf").check().stdout
-    rs = setup(lab, "realserver", "rs1", "rs2", "--vip", VIP, "--port", "80")  # no --yes, no terminal: fine
+    rs = setup(lab, "realserver", "rs1", "rs2", "--vip", VIP, "--vip", VIP6, "--port", "80")  # no --yes, no tty: fine
     assert rs.rc == 0, rs.describe()
     assert "nothing to change" in rs.stdout and " changed " not in rs.stderr
     di = setup(lab, "director", "--from", "/root/director.toml", "--dry-run")
@@ -164,7 +170,7 @@ def test_rerun_changes_nothing(lab: Lab) -> None:
 
 
 def test_jump_host(lab: Lab) -> None:
-    done = setup(lab, "realserver", "rs2", "--vip", VIP, "--jump", "lb1", "--dry-run")
+    done = setup(lab, "realserver", "rs2", "--vip", VIP, "--vip", VIP6, "--jump", "lb1", "--dry-run")
     assert done.rc == 0 and "rs2: plan realserver (nothing to change)" in done.stdout, done.describe()
 
 
