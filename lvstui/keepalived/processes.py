@@ -149,6 +149,14 @@ def find_keepalived_processes() -> list[KeepalivedProcess]:
         kid_pids = {k.pid for k in kids}
         for role in ("vrrp", "checker", "bfd"):
             found = _read_pid(pid, files[role])
+            if found not in kid_pids and role not in opts:
+                # use_pid_dir / net_namespace / instance: /run/keepalived[/NAME]/keepalived_*.pid
+                name = Path(DEFAULT_PID_FILES[role]).name
+                for candidate in sorted(Path(f"/proc/{pid}/root/run/keepalived").glob(f"**/{name}")):
+                    found = _read_pid(pid, "/" + str(candidate.relative_to(f"/proc/{pid}/root")))
+                    if found in kid_pids:
+                        files[role] = "/" + str(candidate.relative_to(f"/proc/{pid}/root"))
+                        break
             roles[role] = found if found in kid_pids else None
         for kid in kids:  # fall back on the process names keepalived may set
             if kid.pid in roles.values():

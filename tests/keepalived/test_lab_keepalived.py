@@ -196,7 +196,7 @@ def test_edit_written_by_lvstui_is_valid_and_applied_by_reload(lab: Lab) -> None
 
 def test_request_state_of_each_instance_from_the_guest_root(lab: Lab) -> None:
     """Each director has its own /tmp: the dumps are read through /proc/PID/root."""
-    out = python(lab, None, (
+    code = (
         "import json\n"
         "from lvstui.keepalived.processes import find_keepalived_processes\n"
         "from lvstui.keepalived.runtime import request_state\n"
@@ -206,8 +206,14 @@ def test_request_state_of_each_instance_from_the_guest_root(lab: Lab) -> None:
         "    res[p.netns] = dict(errors=st.errors, source=st.vrrp_source,\n"
         "        vrrp=[(v.name, v.state, v.priority) for v in st.vrrp],\n"
         "        rs=[(r.address, r.alive) for s in st.servers for r in s.real_servers])\n"
-        "print(json.dumps(res))\n"))
-    res = json.loads(out)
+        "print(json.dumps(res))\n")
+
+    def settled() -> dict | None:  # type: ignore[type-arg]
+        res = json.loads(python(lab, None, code))
+        down = [a for a, alive in res["lb2"]["rs"] if not alive]
+        return res if res["lb1"]["vrrp"] == [["VI_1", "MASTER", 150]] and down == ["192.168.1.23"] else None
+
+    res = lab.wait_for(settled, timeout=40, interval=1, what="lb1 MASTER and rs3 down, as seen by request_state")
     assert res["lb1"]["errors"] == [] and res["lb2"]["errors"] == []
     assert res["lb1"]["source"] == "json"
     assert res["lb1"]["vrrp"] == [["VI_1", "MASTER", 150]]
