@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -60,6 +61,21 @@ def kill_group(pgid: int, patience: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def sweep_stale_temp_dirs() -> None:
+    """Removes temp dirs of labs whose Python process is gone (killed before it could
+    clean up; its guest powered itself off). Dirs of live processes are left alone."""
+    for entry in Path(tempfile.gettempdir()).glob("lvstui-*-*-*"):
+        match = re.match(r"^lvstui-(\d+)-[0-9a-f]{8}-", entry.name)
+        if match is None or not entry.is_dir():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
 class Guest:
     def __init__(
         self,
@@ -95,6 +111,7 @@ class Guest:
     def boot(self, binary: str, python: str, modules: tuple[str, ...]) -> None:
         """Starts linux.uml and waits until the agent in the guest answers."""
         _running.add(self)
+        sweep_stale_temp_dirs()
         self.temp_dir = Path(tempfile.mkdtemp(prefix=f"{self.umid}-"))
         base = self._user_workdir if self._user_workdir is not None else self.temp_dir
         self.workdir = base / self.umid

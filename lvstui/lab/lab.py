@@ -73,6 +73,7 @@ class Lab:
             boot_timeout=boot_timeout,
         )
         self.setup_seconds = 0.0
+        self.services: dict[str, LabProcess] = {}  # host name -> its running services.py
         # The Python of the venv (for `lvstui`) and the real interpreter (stdlib-only helpers).
         self.venv_python = sys.executable
         self.python = os.path.realpath(sys.executable)
@@ -109,23 +110,38 @@ class Lab:
             self._call(
                 "setup_host", 60, f"set up lab host {host.name}", **topology.host_setup(self.spec, host)
             )
+        self.start_services(*(h.name for h in self.spec.hosts if h.services))
+        self.setup_seconds = time.monotonic() - started
+
+    def start_services(self, *hosts: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Starts the spec's services (HTTP on 80, TCP echo on 9000) in ``hosts`` and waits
+        until they listen. A test that stopped them with ``stop_services`` calls this."""
         waits = []
-        for host in self.spec.hosts:
-            if not host.services:
+        for name in hosts:
+            host = self.spec.host(name)
+            if name in self.services or not host.services:
                 continue
-            argv = [self.python, "-I", "-S", str(SERVICES), host.name]
+            ready = "/run/lab-services.ready"
+            argv = [self.python, "-I", "-S", str(SERVICES), name, "--ready", ready]
             if "http" in host.services:
                 argv += ["--http", str(HTTP_PORT)]
             if "tcp" in host.services:
                 argv += ["--tcp", str(TCP_PORT)]
-            self.spawn(host.name, [*argv, "--ready", "/run/lab-services.ready"])
-            waits.append(f"/lab/hosts/{host.name}/run/lab-services.ready")
+            self.run(name, ["rm", "-f", ready], timeout=timeout).check()
+            self.services[name] = self.spawn(name, argv, timeout=timeout)
+            waits.append(f"/lab/hosts/{name}/{ready}")
         if waits:
             checks = " && ".join(f"[ -e {w} ]" for w in waits)
-            self.sh(
-                None, f"for i in $(seq 600); do {checks} && exit 0; sleep 0.05; done; exit 1", timeout=60
-            ).check()
-        self.setup_seconds = time.monotonic() - started
+            script = f"for i in $(seq {int(timeout * 20)}); do {checks} && exit 0; sleep 0.05; done; exit 1"
+            if not self.sh(None, script, timeout=timeout + 5).ok:
+                raise LabError(f"the lab services of {', '.join(hosts)} did not start within {timeout:g} s")
+
+    def stop_services(self, *hosts: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Stops the services of ``hosts`` (as if those servers failed)."""
+        for name in hosts:
+            proc = self.services.pop(name, None)
+            if proc is not None:
+                self.stop(proc, timeout=timeout)
 
     def __repr__(self) -> str:
         state = "running" if self.alive else "closed" if self._guest.closed else "not started"

@@ -7,6 +7,7 @@ import re
 import select
 import signal
 import statistics
+import tempfile
 import threading
 import time
 import uuid
@@ -212,6 +213,29 @@ def test_each_host_has_its_own_file_system(dr_lab: Lab) -> None:
     assert dr_lab.run("lb2", ["test", "-f", str(Path(__file__).resolve())]).rc == 0
 
 
+ECHO_CLIENT = """
+import socket
+s = socket.create_connection(("rs2", 9000), 5)
+s.sendall(b"hi\\n")
+print(s.recv(10).decode().strip())
+"""
+
+
+def test_services_can_fail_and_come_back(dr_lab: Lab) -> None:
+    def both() -> str:
+        web = dr_lab.run("client", ["curl", "-s", "-m", "5", "http://rs2/"]).stdout
+        return web + dr_lab.run("client", [dr_lab.python, "-c", ECHO_CLIENT]).stdout
+
+    assert both() == "rs2\nhi\n"
+    dr_lab.stop_services("rs2")
+    try:
+        assert dr_lab.run("client", ["curl", "-s", "-m", "5", "http://rs2/"]).rc != 0
+        assert dr_lab.run("client", ["curl", "-s", "-m", "5", "http://rs1/"]).stdout == "rs1\n"
+    finally:
+        dr_lab.start_services("rs2")
+    assert both() == "rs2\nhi\n"
+
+
 def test_lvstui_runs_inside_a_host(dr_lab: Lab) -> None:
     r = dr_lab.lvstui("lb1", "--help")
     assert r.rc == 0, r.describe()
@@ -291,8 +315,23 @@ def test_unknown_host_is_a_clear_error(dr_lab: Lab) -> None:
 # -- life and death -------------------------------------------------------------------------
 
 
+def _dead_pid() -> int:
+    for pid in range(4_000_000, 3_000_000, -1):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            continue
+    raise AssertionError("no free pid found")
+
+
 def test_a_killed_guest_fails_fast_and_leaves_nothing(tmp_path: Path) -> None:
+    # what a caller killed with SIGKILL leaves behind: swept by the next lab
+    stale = Path(tempfile.gettempdir()) / f"lvstui-{_dead_pid()}-0123abcd-x1y2z3"
+    (stale / "uml").mkdir(parents=True)
     with Lab(LabSpec(), workdir=tmp_path) as lab:
+        assert not stale.exists()
         assert lab.run(None, ["true"]).rc == 0
         assert uml_processes(lab.umid)
         private = lab.temp_dir
