@@ -148,6 +148,16 @@ def test_edits_of_accepted_samples_pass_keepalived_t(tmp_path: Path) -> None:
             vs4 = build_view(config).virtual_server(vs.key)
             assert vs4 is not None and len(vs4.real_servers) == len(vs.real_servers) + 2
             config = edit.remove_real_server(config, vs4, vs4.real_servers[0])
+            # the drain set-up: a track_file before the service, a FILE_CHECK in a real server
+            vs5 = build_view(config).virtual_server(vs.key)
+            assert vs5 is not None
+            name = f"lvstui_drain_{len(build_view(config).track_files)}"
+            config = edit.append_block(config, copy, f'track_file {name} {{\n    file "/run/lvstui/{name}"\n'
+                                                     f'    weight 0\n}}', before=vs5)
+            vs6 = build_view(config).virtual_server(vs.key)
+            assert vs6 is not None
+            config = edit.insert_block(config, vs6.real_servers[-1], f"FILE_CHECK {{\n    track_file {name}\n}}")
+            config = edit.set_lb_kind(config, build_view(config).virtual_server(vs.key), vs.lb_kind)  # type: ignore[arg-type]
         for vi in v.vrrp_instances:
             config = edit.set_priority(config, build_view(config).vrrp_instance(vi.name), 42)  # type: ignore[arg-type]
         if config.main_file.text == load(copy).main_file.text:
