@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 REPO = str(Path(__file__).resolve().parents[2])
-MODULES = ["errors", "lexer", "syntax", "loader", "expand", "view", "edit", "writer", "validate", "runtime",
+MODULES = ["errors", "lexer", "syntax", "loader", "expand", "view", "edit", "writer", "validate", "runtime", "fifo", "join",
            "processes"]
 
 

@@ -201,3 +201,51 @@ def test_fifo_tail_waits_for_a_missing_fifo(tmp_path: Path) -> None:
         os.write(fd, b'INSTANCE "V" FAULT 1\n')
         assert tail.poll(0.2) == [VrrpEvent("INSTANCE", "V", "FAULT", 1)]
         os.close(fd)
+
+
+CAPTURE_CONF = """\
+virtual_server 192.168.1.100 80 {
+    lb_algo wrr
+    lb_kind DR
+    protocol TCP
+    real_server 192.168.1.21 80 {
+        weight 3
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 192.168.1.22 8080 {
+        weight 2
+        inhibit_on_failure
+        TCP_CHECK {
+            connect_port 80
+        }
+    }
+    real_server 192.168.1.23 80 {
+        TCP_CHECK {
+        }
+    }
+    real_server 192.168.1.24 80 {
+    }
+}
+"""
+
+
+def test_join_configuration_with_checker_state(tmp_path: Path) -> None:
+    """The capture configuration (DR; rs2 written with port 8080, which keepalived resets to 80)."""
+    from lvstui.keepalived.join import join_state
+    from lvstui.keepalived.loader import load
+    from lvstui.keepalived.view import build_view
+
+    path = tmp_path / "keepalived.conf"
+    path.write_text(CAPTURE_CONF)
+    view = build_view(load(path))
+    joined = join_state(view, parse_check_data(read("lb1-rsdown.keepalived_check.data")))
+    assert [(j.real_server.address, j.status, j.failed_checkers) for j in joined] == [
+        ("192.168.1.21", "up", ()),
+        ("192.168.1.22", "inhibited", ("TCP_CHECK",)),
+        ("192.168.1.23", "down", ("TCP_CHECK",)),
+        ("192.168.1.24", "unknown", ()),  # not in keepalived's dump (not in the running config)
+    ]
+    before = join_state(view, parse_check_data(read("lb1.keepalived_check.data")))
+    assert [j.status for j in before] == ["up", "up", "down", "unknown"]
