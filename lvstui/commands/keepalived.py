@@ -109,10 +109,12 @@ def _print_view(view: Any, files: list[str]) -> None:
                           " ".join(tracks), where(vi.source))
         console.print(table)
     for group in view.vrrp_sync_groups:
-        console.print(f"[bold]vrrp_sync_group {group.name}[/]: {' '.join(group.members)}  ({where(group.source)})")
+        members = " ".join(group.members)
+        console.print(f"[bold]vrrp_sync_group {group.name}[/]: {members}  ({where(group.source)})")
     for script in view.vrrp_scripts:
         console.print(f"[bold]vrrp_script {script.name}[/]: {script.script or '-'}"
-                      f"  interval {script.interval or '-'}  weight {script.weight or 0}  ({where(script.source)})")
+                      f"  interval {script.interval or '-'}  weight {script.weight or 0}"
+                      f"  ({where(script.source)})")
     for track in view.track_files:
         kind = "vrrp_track_file (deprecated)" if track.deprecated else "track_file"
         console.print(f"[bold]{kind} {track.name}[/]: {track.file or '-'}  weight {track.weight or 0}"

@@ -267,7 +267,8 @@ def parse_check_data(text: str) -> tuple[VirtualServerState, ...]:
                 checks = checkers[same[0]] if len(same) == 1 else []
             servers.append(RealServerState(
                 address=raddr, port=rport, weight=weight,
-                effective_weight=int(rm.group(4)) if rm.group(4) else _int(rkv.get("effective weight"), weight),
+                effective_weight=int(rm.group(4)) if rm.group(4)
+                else _int(rkv.get("effective weight"), weight),
                 alive=rkv.get("alive", "1") == "1", failed_checkers=_int(rkv.get("num failed checkers")),
                 inhibit_on_failure=any("Inhibit on failure is ON" in s for s in rs_lines),
                 in_ipvs=rkv.get("RS set", "1") == "1", checkers=tuple(checks)))

@@ -193,8 +193,11 @@ def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> C
             if not group:
                 return
             kind = "include" if len(group) == 2 and group[1].text == "\0include" else "statement"
-            words = (group[0], Piece("word", group[1].start, group[1].end, scan.raw[group[1].start:group[1].end])) \
-                if kind == "include" else tuple(group)
+            if kind == "include":
+                rest = Piece("word", group[1].start, group[1].end, scan.raw[group[1].start:group[1].end])
+                words: tuple[Piece, ...] = (group[0], rest)
+            else:
+                words = tuple(group)
             stmt = Statement(line=i, words=words, condition=scan.condition, kind=kind, end_line=i,
                              generator=generator)
             generator = ""

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 REPO = str(Path(__file__).resolve().parents[2])
-MODULES = ["errors", "lexer", "syntax", "loader", "expand", "view", "edit", "writer", "validate", "runtime", "fifo", "join",
-           "processes"]
+MODULES = ["errors", "lexer", "syntax", "loader", "expand", "view", "edit", "writer", "validate", "runtime",
+           "fifo", "join", "processes"]
 
 
 def test_no_textual_or_rich_import() -> None:
