@@ -22,8 +22,9 @@ EXIT_REFUSED = 3
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("setup", help="set up LVS-DR real servers and keepalived directors over SSH",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser("setup", description=__doc__,
+                                   help="set up LVS-DR real servers and keepalived directors over SSH",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.set_defaults(handler=_run_tui)
     kinds = parser.add_subparsers(dest="setup_kind", metavar="KIND")
 
@@ -115,7 +116,8 @@ def _host_key_prompt(args: argparse.Namespace) -> Any:
         return None
 
     def confirm(host: str, kind: str, fingerprint: str) -> bool:
-        print(f"The host key of {host} is not known.\n  {kind} key fingerprint is {fingerprint}.", file=sys.stderr)
+        print(f"The host key of {host} is not known.\n  {kind} key fingerprint is {fingerprint}.",
+              file=sys.stderr)
         return _ask("Accept it and remember it in known_hosts? [y/N] ")
     return confirm
 
@@ -141,8 +143,8 @@ def _confirm_or_refuse(args: argparse.Namespace, question: str) -> None:
     if args.yes:
         return
     if not _interactive():
-        raise _cli_error("not applied: no terminal to confirm on (review the plan, then run again with --yes)",
-                         EXIT_REFUSED)
+        raise _cli_error("not applied: no terminal to confirm on "
+                         "(review the plan, then run again with --yes)", EXIT_REFUSED)
     if not _ask(question):
         raise _cli_error("not applied", EXIT_REFUSED)
 
@@ -170,7 +172,8 @@ def _run_plans(args: argparse.Namespace, items: list[Any]) -> int:
             return 0
         changes = sum(i.preview.changes for i in items)
         if changes:
-            _confirm_or_refuse(args, f"Apply {changes} change(s) on {', '.join(i.target for i in items)}? [y/N] ")
+            hosts = ", ".join(i.target for i in items)
+            _confirm_or_refuse(args, f"Apply {changes} change(s) on {hosts}? [y/N] ")
         ok = session.apply_all(items, _progress)
         for item in items:
             if item.result is not None:

@@ -150,8 +150,8 @@ def parse_director_spec(data: dict[str, Any], hosts: list[str] | None = None) ->
         persistence_timeout=(v.positive_int(vs["persistence_timeout"], "virtual_server.persistence_timeout")
                              if vs.get("persistence_timeout") else 0),
         delay_loop=v.positive_int(vs.get("delay_loop", 6), "virtual_server.delay_loop", 3600),
-        check=check, connect_timeout=v.positive_int(hc.get("connect_timeout", 3), "health_check.connect_timeout",
-                                                    300),
+        check=check,
+        connect_timeout=v.positive_int(hc.get("connect_timeout", 3), "health_check.connect_timeout", 300),
         http_path=v.http_path(hc.get("path", "/"), "health_check.path"),
         http_status=v.http_status(hc.get("status", 200), "health_check.status"),
         real_servers=tuple(reals), interface=interface,
@@ -210,7 +210,8 @@ def keepalived_conf(spec: DirectorSpec, director: DirectorEntry) -> str:
         port = rs.port or spec.port
         lines += ["", f"    real_server {rs.address} {port} {{", f"        weight {rs.weight}"]
         if spec.check == "TCP_CHECK":
-            lines += ["        TCP_CHECK {", f"            connect_timeout {spec.connect_timeout}", "        }"]
+            lines += ["        TCP_CHECK {", f"            connect_timeout {spec.connect_timeout}",
+                      "        }"]
         else:
             lines += ["        HTTP_GET {", "            url {", f"                path {spec.http_path}",
                       f"                status_code {spec.http_status}", "            }",
@@ -248,8 +249,8 @@ def _install_step(facts: HostFacts) -> Step | None:
                            check=Script("command -v ipvsadm && command -v keepalived"))
     pkgs = list(facts.missing)
     if facts.package_manager == "apt":
-        cmd: Any = Script("export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq "
-                          + shlex.join(pkgs))
+        cmd: Any = Script("export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
+                          "apt-get install -y -qq " + shlex.join(pkgs))
         undo: Any = [["apt-get", "remove", "-y", "-qq", *pkgs]]
     elif facts.package_manager in ("dnf", "yum"):
         cmd = [facts.package_manager, "install", "-y", *pkgs]
@@ -266,7 +267,8 @@ def _service_steps(facts: HostFacts) -> list[Step]:
     if facts.systemd:
         return [
             CommandStep("enable and start keepalived", ["systemctl", "enable", "--now", "keepalived"],
-                        check=Script("systemctl is-enabled -q keepalived && systemctl is-active -q keepalived"),
+                        check=Script("systemctl is-enabled -q keepalived && "
+                                     "systemctl is-active -q keepalived"),
                         undo=[["systemctl", "disable", "--now", "keepalived"]], key="start"),
             CommandStep("reload keepalived with the new configuration", ["systemctl", "reload", "keepalived"],
                         check=["true"], also_after=("conf",)),
@@ -286,7 +288,8 @@ def _reload_after_restore(facts: HostFacts) -> list[Any]:
     pid = shlex.quote(PIDFILE)
     if facts.systemd:
         return [Script("if systemctl is-active -q keepalived; then systemctl reload keepalived; fi")]
-    return [Script(f"if [ -s {pid} ] && kill -0 \"$(cat {pid})\" 2>/dev/null; then kill -HUP \"$(cat {pid})\"; fi")]
+    return [Script(f"if [ -s {pid} ] && kill -0 \"$(cat {pid})\" 2>/dev/null; "
+                   f"then kill -HUP \"$(cat {pid})\"; fi")]
 
 
 def _expect_ipvs(spec: DirectorSpec):  # type: ignore[no-untyped-def]
@@ -318,8 +321,9 @@ def director_plan(spec: DirectorSpec, director: DirectorEntry, facts: HostFacts)
     install = _install_step(facts)
     if install is not None:
         steps.append(install)
-    steps.append(FileStep(CONF, keepalived_conf(spec, director), mode=0o644, validate=("keepalived", "-t", "-f", "{}"),
-                          key="conf", title=f"write {CONF} (VRRP {director.state}, priority {director.priority})",
+    steps.append(FileStep(CONF, keepalived_conf(spec, director), mode=0o644,
+                          validate=("keepalived", "-t", "-f", "{}"), key="conf",
+                          title=f"write {CONF} (VRRP {director.state}, priority {director.priority})",
                           after_undo=tuple(_reload_after_restore(facts))))
     steps += _service_steps(facts)
     steps.append(VerifyStep(f"IPVS has {spec.vip}:{spec.port} with {len(spec.real_servers)} real server(s)",

@@ -406,7 +406,7 @@ def _run_undo(runner: Runner, entries: list[dict[str, Any]], journal: list[dict[
     remaining = journal
     total = len(entries)
     for n, entry in enumerate(reversed(entries)):
-        title = f"undo: {entry.get('title', '?')}"
+        title = str(entry.get("title", "?"))
         if progress:
             progress(StepEvent(runner.host, n, total, title, None))
         problems = []

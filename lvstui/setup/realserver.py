@@ -36,7 +36,8 @@ UNIT_FILE = f"/etc/systemd/system/{UNIT_NAME}"
 UNIT_LINK = f"/etc/systemd/system/multi-user.target.wants/{UNIT_NAME}"
 SYSCTLS = (("net.ipv4.conf.lo.arp_ignore", "1"), ("net.ipv4.conf.all.arp_ignore", "1"),
            ("net.ipv4.conf.lo.arp_announce", "2"), ("net.ipv4.conf.all.arp_announce", "2"))
-_HEADER = "# Written by lvstui setup realserver (LVS direct routing); `lvstui setup realserver --undo` removes it.\n"
+_HEADER = ("# Written by lvstui setup realserver (LVS direct routing); "
+           "`lvstui setup realserver --undo` removes it.\n")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class RealServerSpec:
             raise validate.ValidationError("at least one --vip is needed")
         checked = tuple(dict.fromkeys(validate.vip(v) for v in vips))
         if persistence not in ("auto", *PERSISTENCE):
-            raise validate.ValidationError(f"persistence: {persistence!r} must be auto or one of {PERSISTENCE}")
+            raise validate.ValidationError(
+                f"persistence: {persistence!r} must be auto or one of {', '.join(PERSISTENCE)}")
         return cls(checked, None if port in (None, "") else validate.port(port), persistence)
 
 

@@ -58,7 +58,9 @@ def render_result(result: ApplyResult) -> str:
         if r.status is Status.FAILED and r.output:
             lines.extend(f"         | {o}" for o in r.output.splitlines()[-20:])
     undone = sum(1 for r in result.reports if r.status is Status.UNDONE)
-    if result.ok and undone and not result.changed:
+    if not result.reports:
+        head = f"{result.host}: nothing to do"
+    elif result.ok and undone and not result.changed:
         head = f"{result.host}: undone ({undone} step{'s' if undone != 1 else ''})"
     elif result.ok:
         head = f"{result.host}: done ({result.changed} changed)"

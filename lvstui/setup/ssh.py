@@ -83,7 +83,8 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
         self.accept, self.confirm, self.known_hosts = accept, confirm, known_hosts
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
-        ok = self.accept or (self.confirm is not None and self.confirm(hostname, key.get_name(), fingerprint(key)))
+        ok = self.accept or (self.confirm is not None
+                             and self.confirm(hostname, key.get_name(), fingerprint(key)))
         if not ok:
             raise _UnknownHostKey(hostname, key)
         self.known_hosts.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -162,7 +163,8 @@ class SshRunner(ShellRunner):
         except paramiko.BadHostKeyException as exc:
             client.close()
             raise RunnerError(
-                f"{self.host}: REFUSED: the host key CHANGED (known_hosts has {fingerprint(exc.expected_key)}, "
+                f"{self.host}: REFUSED: the host key CHANGED "
+                f"(known_hosts has {fingerprint(exc.expected_key)}, "
                 f"the server offers {fingerprint(exc.key)}); possible man-in-the-middle. If the host was "
                 f"reinstalled, remove the old key with ssh-keygen -R {self.hostname}") from None
         except paramiko.AuthenticationException:
@@ -171,7 +173,8 @@ class SshRunner(ShellRunner):
             raise RunnerError(f"{where}: login refused (authentication failed with {how})") from None
         except (socket.timeout, TimeoutError):
             client.close()
-            raise RunnerError(f"{where}: no answer within {self.options.timeout:g} s (host unreachable?)") from None
+            raise RunnerError(
+                f"{where}: no answer within {self.options.timeout:g} s (host unreachable?)") from None
         except socket.gaierror:
             client.close()
             raise RunnerError(f"{self.host}: cannot resolve host name {self.hostname}") from None

@@ -84,7 +84,8 @@ def vip(value: object, field: str = "VIP") -> str:
 def interface(value: object, field: str = "interface") -> str:
     text = _text(value, field)
     if not _IFNAME.match(text) or text in (".", ".."):
-        raise ValidationError(f"{field}: {text!r} is not a valid interface name (1-15 of A-Z a-z 0-9 _ . - @)")
+        raise ValidationError(
+            f"{field}: {text!r} is not a valid interface name (1-15 of A-Z a-z 0-9 _ . - @)")
     return text
 
 

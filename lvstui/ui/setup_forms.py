@@ -64,6 +64,7 @@ class Field(Vertical):
         self.label, self.field_id, self.check = label, field_id, check
         self.value, self.placeholder, self.password = value, placeholder, password
         self.error: str | None = None
+        self.touched = bool(value)  # an untouched empty field is not shown as an error yet
 
     def compose(self) -> ComposeResult:
         yield Label(self.label)
@@ -77,8 +78,9 @@ class Field(Vertical):
             self.error = None
         except ValueError as exc:
             self.error = str(exc)
-        self.query_one(".field-error", Static).update(self.error or "")
-        self.query_one(Input).set_class(self.error is not None, "-invalid")
+        shown = self.error if self.touched else None
+        self.query_one(".field-error", Static).update(shown or "")
+        self.query_one(Input).set_class(shown is not None, "-invalid")
         return self.error is None
 
 
@@ -100,9 +102,11 @@ class SetupForm(Screen[None]):
     def ssh_fields(self) -> ComposeResult:
         yield Label("SSH (defaults from ~/.ssh/config)", classes="section")
         yield Field("User", "ssh-user", _optional(validate.user_name), placeholder="from ~/.ssh/config")
-        yield Field("SSH port", "ssh-port", _optional(lambda t: validate.port(t, "SSH port")), placeholder="22")
-        yield Field("Identity file", "ssh-identity", _optional(lambda t: t), placeholder="default keys and agent")
-        yield Field("Jump host", "ssh-jump", _optional(parse_target), placeholder="[user@]host[:port]")
+        yield Field("SSH port", "ssh-port", _optional(lambda t: validate.port(t, "SSH port")),
+                    placeholder="22, or from ~/.ssh/config")
+        yield Field("Identity file", "ssh-identity", _optional(lambda t: t),
+                    placeholder="default keys and agent")
+        yield Field("Jump host", "ssh-jump", _optional(parse_target), placeholder="e.g. [user@]host[:port]")
         yield Field("sudo password (when the login is not root)", "ssh-sudo", lambda t: t, password=True)
 
     def buttons(self) -> ComposeResult:
@@ -117,8 +121,13 @@ class SetupForm(Screen[None]):
 
     def on_mount(self) -> None:
         self.revalidate()
+        self.query(Input).first().focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        for node in event.input.ancestors:
+            if isinstance(node, Field):
+                node.touched = True
+                break
         self.revalidate()
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -158,6 +167,8 @@ class SetupForm(Screen[None]):
         self.preview(undo=False)
 
     def preview(self, undo: bool) -> None:
+        for field in self.query(Field):
+            field.touched = True
         if not self.revalidate():
             self.notify("Fix the fields in red first.", severity="error")
             return
@@ -175,13 +186,15 @@ class RealServerFormScreen(SetupForm):
         yield Static("Real servers for LVS direct routing", classes="section")
         with VerticalScroll():
             yield Field("Hosts ([user@]host[:port], several separated by spaces)", "hosts", _hosts,
-                        placeholder="rs1 rs2")
+                        placeholder="e.g. rs1 rs2")
             yield Field("Virtual IPs (on lo as /32 or /128)", "vips",
                         lambda t: [validate.vip(v) for v in _words(t)] or validate.vip(""),
-                        placeholder="192.168.1.100")
-            yield Field("Service port to verify (optional)", "port", _optional(validate.port), placeholder="80")
+                        placeholder="e.g. 192.168.1.100")
+            yield Field("Service port to verify (optional)", "port", _optional(validate.port),
+                        placeholder="e.g. 80")
             yield Label("Keep the VIPs across reboots with")
-            yield Select([(p, p) for p in ("auto", *PERSISTENCE)], value="auto", allow_blank=False, id="persist")
+            yield Select([(p, p) for p in ("auto", *PERSISTENCE)], value="auto", allow_blank=False,
+                         id="persist")
             yield from self.ssh_fields()
         yield from self.buttons()
         yield Footer()
@@ -225,18 +238,19 @@ class DirectorFormScreen(SetupForm):
         yield Static("Directors: keepalived MASTER/BACKUP pair", classes="section")
         with VerticalScroll():
             yield Label("Virtual service", classes="section")
-            yield Field("Virtual IP", "vip", validate.vip, placeholder="192.168.1.100")
+            yield Field("Virtual IP", "vip", validate.vip, placeholder="e.g. 192.168.1.100")
             yield Field("Port", "port", validate.port, value="80")
             yield Label("Protocol / scheduler / forwarding")
             with Horizontal(classes="selects"):
                 yield Select([(p, p) for p in ("TCP", "UDP", "SCTP")], value="TCP", allow_blank=False,
                              id="protocol")
                 yield Select([(a, a) for a in _ALGOS], value="wlc", allow_blank=False, id="lb_algo")
-                yield Select([(k, k) for k in ("DR", "NAT", "TUN")], value="DR", allow_blank=False, id="lb_kind")
+                yield Select([(k, k) for k in ("DR", "NAT", "TUN")], value="DR", allow_blank=False,
+                             id="lb_kind")
             yield Field("Persistence timeout (seconds, empty for none)", "persistence",
                         _optional(lambda t: validate.positive_int(t, "persistence")))
             yield Field("Real servers (address[=weight], separated by spaces)", "reals", _real_servers,
-                        placeholder="192.168.1.21 192.168.1.22=2")
+                        placeholder="e.g. 192.168.1.21 192.168.1.22=2")
             yield Label("Health check")
             yield Select([(c, c) for c in ("TCP_CHECK", "HTTP_GET")], value="TCP_CHECK", allow_blank=False,
                          id="check")
@@ -246,9 +260,9 @@ class DirectorFormScreen(SetupForm):
             yield Field("Interface", "interface", validate.interface, value="eth0")
             yield Field("virtual_router_id (1-255)", "vrid", validate.router_id, value="51")
             yield Field("Password (at most 8 characters)", "auth", validate.auth_pass)
-            yield Field("MASTER host", "master", lambda t: parse_target(t), placeholder="lb1")
+            yield Field("MASTER host", "master", lambda t: parse_target(t), placeholder="e.g. lb1")
             yield Field("MASTER priority", "master-priority", validate.priority, value="150")
-            yield Field("BACKUP host (optional)", "backup", _optional(parse_target), placeholder="lb2")
+            yield Field("BACKUP host (optional)", "backup", _optional(parse_target), placeholder="e.g. lb2")
             yield Field("BACKUP priority", "backup-priority", validate.priority, value="100")
             yield from self.ssh_fields()
         yield from self.buttons()
@@ -256,12 +270,14 @@ class DirectorFormScreen(SetupForm):
 
     def form_data(self) -> dict[str, Any]:
         select = lambda i: str(self.query_one(f"#{i}", Select).value)  # noqa: E731
-        directors = [{"host": self.value("master"), "state": "MASTER", "priority": self.value("master-priority")}]
+        directors = [{"host": self.value("master"), "state": "MASTER",
+                      "priority": self.value("master-priority")}]
         if self.value("backup"):
             directors.append({"host": self.value("backup"), "state": "BACKUP",
                               "priority": self.value("backup-priority")})
-        vs: dict[str, Any] = {"vip": self.value("vip"), "port": self.value("port"), "protocol": select("protocol"),
-                              "lb_algo": select("lb_algo"), "lb_kind": select("lb_kind"), "delay_loop": 3}
+        vs: dict[str, Any] = {"vip": self.value("vip"), "port": self.value("port"),
+                              "protocol": select("protocol"), "lb_algo": select("lb_algo"),
+                              "lb_kind": select("lb_kind"), "delay_loop": 3}
         if self.value("persistence"):
             vs["persistence_timeout"] = self.value("persistence")
         return {
@@ -297,6 +313,7 @@ class SetupChooserScreen(Screen[None]):
     SetupChooserScreen { align: center middle; }
     SetupChooserScreen > Vertical { width: 70; height: auto; border: round $primary; padding: 1 2; }
     SetupChooserScreen Button { width: 100%; margin-top: 1; }
+    SetupChooserScreen Label { width: 100%; }
     """
 
     def __init__(self, make_connector: MakeConnector = ssh_connector_factory) -> None:

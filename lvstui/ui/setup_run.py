@@ -40,7 +40,9 @@ class HostKeyScreen(ModalScreen[bool]):
                 Binding("n,escape", "answer(False)", "Refuse", id="setup.hostkey.refuse")]
     DEFAULT_CSS = """
     HostKeyScreen { align: center middle; }
-    HostKeyScreen > Vertical { width: 76; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
+    HostKeyScreen > Vertical {
+        width: 76; height: auto; border: thick $warning; padding: 1 2; background: $surface;
+    }
     HostKeyScreen Horizontal { height: auto; margin-top: 1; }
     """
 
@@ -51,7 +53,8 @@ class HostKeyScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"The host key of {self.host} is not known.")
-            yield Static(Text(f"{self.kind} key fingerprint is\n{self.fingerprint}", style="bold"), id="fingerprint")
+            yield Static(Text(f"{self.kind} key fingerprint is\n{self.fingerprint}", style="bold"),
+                         id="fingerprint")
             yield Label("Accept it and remember it in known_hosts?")
             with Horizontal():
                 yield Button("Refuse", id="refuse", variant="primary")
@@ -81,7 +84,8 @@ class SetupRunScreen(Screen[None]):
     SetupRunScreen .error { color: $error; }
     """
 
-    def __init__(self, title: str, prepare: Prepare, connector: ConnectorFactory, *, undo: bool = False) -> None:
+    def __init__(self, title: str, prepare: Prepare, connector: ConnectorFactory, *,
+                 undo: bool = False) -> None:
         super().__init__()
         self.title_text = title
         self.prepare = prepare
@@ -170,7 +174,8 @@ class SetupRunScreen(Screen[None]):
                     text.append(f"    undo: {t}\n")
             self._show(text)
             total = sum(len(i.entries) for i in items)
-            self._status(f"{total} step(s) to undo. Press Apply to undo them." if total else "Nothing to undo.")
+            self._status(f"{total} step(s) to undo. Press Apply to undo them." if total
+                         else "Nothing to undo.")
         else:
             renderables = Text()
             for item in items:
@@ -185,7 +190,8 @@ class SetupRunScreen(Screen[None]):
 
     # -- apply ----------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        {"apply": self.action_apply, "undo": self.action_undo, "close": self.action_close}[event.button.id or "close"]()
+        actions = {"apply": self.action_apply, "undo": self.action_undo, "close": self.action_close}
+        actions[event.button.id or "close"]()
 
     def action_apply(self) -> None:
         if self.phase != "preview":
@@ -212,7 +218,10 @@ class SetupRunScreen(Screen[None]):
     def _apply(self) -> None:
         progress = lambda e: self.app.call_from_thread(self._on_step, e)  # noqa: E731
         try:
-            ok = session.undo_all(self.items, progress) if self.undo_mode else session.apply_all(self.items, progress)
+            if self.undo_mode:
+                ok = session.undo_all(self.items, progress)
+            else:
+                ok = session.apply_all(self.items, progress)
         except RunnerError as exc:
             self.app.call_from_thread(self._finished, False, str(exc))
             return
@@ -258,7 +267,8 @@ class SetupRunScreen(Screen[None]):
         elif ok:
             self._status("Done." if not self.undo_mode else "Undone.")
         else:
-            failure = next((i.result.failure for i in self.items if i.result is not None and not i.result.ok), None)
+            failure = next((i.result.failure for i in self.items
+                            if i.result is not None and not i.result.ok), None)
             self._status(f"FAILED at {failure.title}: {failure.message}" if failure else "FAILED", error=True)
         self._set_phase("done" if ok else "failed")
 
@@ -266,7 +276,8 @@ class SetupRunScreen(Screen[None]):
         text = Text("\n").join(self.log_lines)
         text.append("\n\n" + "\n".join(render_result(r) for r in results))
         self._show(text)
-        self._status("Undone: the hosts are as before." if ok else "Undo failed: see the output", error=not ok)
+        self._status("Undone: the hosts are as before." if ok else "Undo failed: see the output",
+                     error=not ok)
         for item in self.items:
             item.result = None
         self._set_phase("done" if ok else "failed")
