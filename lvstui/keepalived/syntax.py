@@ -29,6 +29,7 @@ from lvstui.keepalived.lexer import LineScan, Piece, scan_line
 __all__ = ["Block", "Statement", "ConfigFile", "parse_text", "INCLUDE_RE"]
 
 INCLUDE_RE = re.compile(r"include[rmwba]?[ \t]")
+MAX_DEPTH = 64  # keepalived's deepest real blocks are 4 levels; this only stops runaway input
 
 
 @dataclass(eq=False)
@@ -223,6 +224,8 @@ def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> C
                     raise ConfigError("unexpected '{' (no keyword before it)", path, i + 1)
                 owner.block = Block(open_line=i, open_col=piece.start)
                 stack.append((owner.block.children, owner))
+                if len(stack) > MAX_DEPTH:
+                    raise ConfigError(f"blocks nested more than {MAX_DEPTH} deep", path, i + 1)
                 last = None
             else:
                 if len(stack) == 1:

@@ -235,6 +235,24 @@ class ConfigView:
     config_id: str | None = None
     notes: tuple[str, ...] = field(default=())  # things the view could not model
 
+    def global_value(self, keyword: str) -> str | None:
+        """A global_defs setting (the last one wins); "" for a keyword without value."""
+        found = None
+        for key, value in self.global_defs:
+            if key == keyword:
+                found = value
+        return found
+
+    @property
+    def fifos(self) -> dict[str, str]:
+        """The notify FIFOs keepalived writes to: notify_fifo, vrrp_notify_fifo, lvs_notify_fifo."""
+        out = {}
+        for key in ("notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo"):
+            value = self.global_value(key)
+            if value:
+                out[key] = value.split()[0]
+        return out
+
     def virtual_server(self, key: str) -> VirtualServer | None:
         for vs in self.virtual_servers:
             if vs.key == key:

@@ -256,3 +256,17 @@ def test_parameter_name_boundaries_follow_keepalived(tmp_path: Path) -> None:
     assert [(r.address, r.weight) for r in rss] == [
         ("10.0.0.10", 7), ("10.0.1.$AB", 10), ("10.0.2.100", 7), ("10.0.3.1", 1)]
     assert dict(rss[3].params)["weight"] == "$M 1"
+
+
+def test_runaway_nesting_is_a_config_error() -> None:
+    text = "a {\n" * 5000 + "}\n" * 5000
+    with pytest.raises(ConfigError, match=r"^k.conf:64: blocks nested more than 64 deep"):
+        parse_text(text, "k.conf")
+
+
+def test_global_defs_fifos(tmp_path: Path) -> None:
+    path = write(tmp_path / "k.conf", "global_defs {\n  vrrp_notify_fifo /run/v.fifo root root\n"
+                                      "  lvs_notify_fifo \"/run/l.fifo\"\n  data_use_instance\n}\n")
+    v = build_view(load(path))
+    assert v.fifos == {"vrrp_notify_fifo": "/run/v.fifo", "lvs_notify_fifo": "/run/l.fifo"}
+    assert v.global_value("data_use_instance") == "" and v.global_value("router_id") is None
