@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv python3-pip user-mode-linux kmod iproute2 ipvsadm keepalived
-              openssh-server tmux procps sudo)
+              openssh-server tmux procps sudo systemd)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

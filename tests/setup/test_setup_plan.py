@@ -101,3 +101,15 @@ def test_verify_failure_is_reported(tmp_path: Path) -> None:
     step = VerifyStep("port 1 listening", ["false"], attempts=2, delay=0.01)
     result = Plan("unit", [step], state_dir=str(tmp_path)).apply(LocalRunner())
     assert not result.ok and result.failure is not None and result.failure.message == "exit 1"
+
+
+def test_file_after_undo_runs_after_the_restore(tmp_path: Path) -> None:
+    conf = tmp_path / "k.conf"
+    conf.write_text("old\n")
+    log = tmp_path / "log"
+    reload = Script(f"cat {shlex.quote(str(conf))} >> {shlex.quote(str(log))}")
+    step = FileStep(str(conf), "new\n", after_undo=(reload,))
+    runner = LocalRunner()
+    assert Plan("unit", [step], state_dir=str(tmp_path / "s")).apply(runner).ok
+    assert undo_journal(runner, "unit", state_dir=str(tmp_path / "s")).ok
+    assert conf.read_text() == "old\n" and log.read_text() == "old\n"  # the reload saw the restored file

@@ -119,3 +119,16 @@ def test_director_plan_shapes() -> None:
     assert "enable and start keepalived" in [s.title for s in with_systemd.steps]
     conf = next(s for s in with_systemd.steps if isinstance(s, FileStep))
     assert conf.validate == ("keepalived", "-t", "-f", "{}") and "state BACKUP" in conf.content
+
+
+def test_the_vip_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    """systemd's own checker reads the unit the 'unit' persistence writes (read-only, no systemd needed)."""
+    plan = realserver_plan(RealServerSpec.parse(["192.168.1.100", "2001:db8::64"]), "unit")
+    unit = next(s for s in plan.steps if isinstance(s, FileStep) and s.path.endswith(".service"))
+    path = tmp_path / "lvstui-vip.service"
+    path.write_text(unit.content)
+    done = subprocess.run(["systemd-analyze", "verify", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    broken = tmp_path / "broken.service"
+    broken.write_text(unit.content.replace("Type=oneshot", "Type=oneshoot"))
+    assert subprocess.run(["systemd-analyze", "verify", str(broken)], capture_output=True).returncode != 0
