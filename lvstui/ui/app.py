@@ -96,6 +96,8 @@ class DashboardApp(App[None]):
         self._wanted_theme = theme
         self._theme_names: list[str] = []
         self._remember_theme = False
+        self._startup_theme = ""
+        self._theme_switched = False
         self._director_forced: bool | None = None
         self.frames_applied = 0
         self._base_screen: Screen[Any] | None = None
@@ -117,12 +119,16 @@ class DashboardApp(App[None]):
             self.notify(f"unknown theme {wanted!r}; using {DEFAULT_THEME}", severity="warning")
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
         self.theme = wanted
+        self._startup_theme = wanted
         self._remember_theme = True
         self.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def _theme_changed(self, theme: Any) -> None:
         if not self._remember_theme:
             return
+        if theme.name == self._startup_theme and not self._theme_switched:
+            return  # applying the theme we started with (e.g. --theme) is not a choice to remember
+        self._theme_switched = True
         try:
             save_theme(theme.name, self.config_file)
         except ConfigError as exc:
@@ -211,7 +217,11 @@ class DashboardApp(App[None]):
     def on_frame_ready(self, message: FrameReady) -> None:
         if self.poller.paused and self.frame is not None:
             return
-        self.apply_frame(message.frame)
+        try:
+            self.apply_frame(message.frame)
+        except NoMatches:  # a last frame arriving while the app shuts down
+            if self._base_screen is not None and self._base_screen.query("#services"):
+                raise  # the widgets are still there: a real bug
 
     def ingest(self) -> Frame:
         """Poll-less path for tests and screenshots (autopoll=False): one poll, on this thread."""

@@ -213,8 +213,11 @@ async def test_theme_switch_at_runtime_is_remembered(demo: DemoSource, clock: Ma
         await pilot.pause()
         assert tomllib.loads(config.read_text())["theme"] == "light"
     second = make_app(demo, clock, isolated_config, theme="high-contrast")
-    async with second.run_test(size=(100, 30)):
+    async with second.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
         assert second.theme == "high-contrast"
+    # a theme given at start (--theme) is used, not written over the remembered one
+    assert tomllib.loads(config.read_text())["theme"] == "light"
     unknown = make_app(demo, clock, isolated_config, theme="no-such-theme")
     async with unknown.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
