@@ -205,8 +205,12 @@ class VirtualTable(ScrollView, can_focus=True):
     def _on_blur(self, event: events.Blur) -> None:
         self.refresh()
 
+    _FULL_STYLES = frozenset({"vtable--header", "vtable--cursor", "vtable--cursor-blur", "vtable--empty"})
+
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(name)
+        # row states are partial (only what the class declares), so "changed" (a background) keeps
+        # "down"'s colour; the cursor and header are whole styles (their colours may be translucent)
+        return self.get_component_rich_style(name, partial=name not in self._FULL_STYLES)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
