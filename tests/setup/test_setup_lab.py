@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lvstui.lab import HostSpec, Lab, LabError, LabSpec, LabUnavailable, require_uml
+from lvstui.lab import HostSpec, Lab, LabSpec, LabUnavailable, require_uml
+from lvstui.lab.lab import REPO_DIR
 
 pytestmark = pytest.mark.lab
 
@@ -115,8 +116,11 @@ def before(lab: Lab) -> dict[str, str]:
     return {host: state(lab, host) for host in TARGETS}
 
 
-def setup(lab: Lab, *args: str, env: dict[str, str] | None = None, timeout: float = 400):  # type: ignore[no-untyped-def]
-    return lab.lvstui("client", "setup", *args, timeout=timeout, env=env or {})
+def setup(lab: Lab, *args: str, env: dict[str, str] | None = None, accept: bool = True,  # type: ignore[no-untyped-def]
+          timeout: float = 400):
+    """lvstui setup ARGS on the client; *accept* adds --accept-new-host-key (so a test run alone works)."""
+    extra = ["--accept-new-host-key"] if accept and "--accept-new-host-key" not in args else []
+    return lab.lvstui("client", "setup", *args, *extra, timeout=timeout, env=env or {})
 
 
 def answers(lab: Lab, count: int = 8) -> list[str]:
@@ -197,7 +201,7 @@ def test_changed_host_key_refused(lab: Lab, before: dict[str, str]) -> None:
 
 
 def test_unknown_host_key_with_yes_refused(lab: Lab, before: dict[str, str]) -> None:
-    done = setup(lab, "realserver", "rs3", "--vip", VIP, "--yes", "--known-hosts", "/root/kh_empty")
+    done = setup(lab, "realserver", "rs3", "--vip", VIP, "--yes", "--known-hosts", "/root/kh_empty", accept=False)
     assert done.rc == 1 and "unknown host key ssh-ed25519 SHA256:" in done.stderr, done.describe()
     assert state(lab, "rs3") == before["rs3"]
 
@@ -252,3 +256,34 @@ def test_undo_restores_every_host(lab: Lab, before: dict[str, str]) -> None:
         assert state(lab, host) == before[host], host
     again = setup(lab, "realserver", "rs1", "--undo", "--yes")
     assert again.rc == 0 and "nothing to undo" in again.stdout
+
+
+PASSWORD_LOGIN = r"""
+import sys
+from lvstui.setup.ssh import SshOptions, SshRunner
+from lvstui.setup.runner import RunnerError
+options = SshOptions(password=sys.argv[1], sudo_password="s3cret-pw", accept_new_host_key=True,
+                     known_hosts="/root/kh_password", allow_agent=False, timeout=30)
+try:
+    with SshRunner("admin@rs3:2222", options) as runner:
+        print(runner.run(["id", "-un"]).stdout.strip(), runner.run(["sh", "-c", "echo $SUDO_USER"]).stdout.strip())
+except RunnerError as exc:
+    print(exc)
+"""
+
+
+def test_password_login_then_sudo(lab: Lab) -> None:
+    lab.write_file("rs3", "/etc/lab-ssh/sshd_password", SSHD_CONFIG.replace("0.0.0.0:22", "0.0.0.0:2222")
+                   .replace("PasswordAuthentication no", "PasswordAuthentication yes\nAuthenticationMethods password")
+                   .replace("/run/sshd.pid", "/run/sshd-password.pid"))
+    server = lab.spawn("rs3", ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/lab-ssh/sshd_password"])
+    try:
+        lab.wait_for(lambda: lab.sh("rs3", "ss -Hltn | grep -q ':2222 '").ok, timeout=30, what="sshd on 2222")
+        lab.write_file("client", "/root/password_login.py", PASSWORD_LOGIN)
+        run = [lab.venv_python, "/root/password_login.py"]
+        good = lab.run("client", [*run, "s3cret-pw"], env={"PYTHONPATH": str(REPO_DIR)}, timeout=120).check()
+        assert good.stdout.split() == ["root", "admin"], good.describe()
+        bad = lab.run("client", [*run, "wrong"], env={"PYTHONPATH": str(REPO_DIR)}, timeout=120).check()
+        assert "admin@rs3:2222): login refused (authentication failed with password)" in bad.stdout, bad.describe()
+    finally:
+        lab.stop(server)
