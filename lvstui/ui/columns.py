@@ -80,7 +80,7 @@ class RsRow:
 SERVICE_COLUMNS: tuple[Column, ...] = (
     Column("id", "Virtual service", 16, "left", 0, flex=True),
     Column("sched", "Sched", 5, "left", 4),
-    Column("persist", "Persist", 7, "right", 6),
+    Column("persist", "Flags", 9, "left", 6),
     Column("up", "Up/RS", 7, "right", 0),
     Column("active", "Active", 7, "right", 1),
     Column("inactive", "InAct", 7, "right", 2),
@@ -136,6 +136,17 @@ def _rate_text(rates: Rates | None, field: str) -> str:
     return "–" if rates is None else si(getattr(rates, field))
 
 
+_FLAG_SHORT = {"one-packet": "ops", "sh-fallback": "shfb", "sh-port": "shport", "mh-fallback": "mhfb",
+               "mh-port": "mhport"}
+
+
+def service_flags(vs: VirtualService) -> str:
+    """``p300`` for persistence 300 s, then the other flags, short: ``p300,ops``; ``-`` for none."""
+    parts = [f"p{vs.persistence_timeout}"] if vs.persistent else []
+    parts += [_FLAG_SHORT.get(f, f) for f in vs.flags if f not in ("persistent", "hashed")]
+    return ",".join(parts) or "-"
+
+
 def service_cell(row: ServiceRow, key: str, view: RateView) -> str:
     vs = row.vs
     if key == "id":
@@ -143,7 +154,7 @@ def service_cell(row: ServiceRow, key: str, view: RateView) -> str:
     if key == "sched":
         return vs.scheduler
     if key == "persist":
-        return f"{vs.persistence_timeout}s" if vs.persistent else "-"
+        return service_flags(vs)
     if key == "up":
         return f"{row.up}/{row.total}"
     if key == "active":

@@ -36,6 +36,8 @@ def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterab
         ("Reading the screen", [
             ("● ◐ ✖ ▽ ⌫", "up, drained (weight 0), DOWN (health check), inhibited, gone (left IPVS)"),
             ("»", "changed in the last seconds (down, back, appeared, vanished, weight)"),
+            ("!", "a service with some real servers not up"),
+            ("Flags", "p300 = persistent for 300 s; ops = one-packet scheduling; shfb/shport = sh flags"),
             ("rates", "'kernel estimator' = IPVS's own ~2 s average; 'lvstui Δ' = counter deltas "
                       "between two polls (toggle with r)"),
             ("STALE", "the last poll failed: the data shown is the last good one, with its age"),

@@ -245,3 +245,14 @@ def test_empty_snapshot_builds_empty_tables() -> None:
     tables = build_tables(EMPTY_SNAPSHOT, ViewSpec(), RateView())
     assert tables.svc_keys == [] and tables.rs_vs_id is None
     assert isinstance(EMPTY_SNAPSHOT, Snapshot)
+
+
+def test_service_flags_text() -> None:
+    from lvstui.model import VirtualService
+    from lvstui.ui.columns import service_flags
+
+    plain = VirtualService("tcp", "inet", "10.0.0.1", 80)
+    assert service_flags(plain) == "-"
+    sticky = VirtualService("udp", "inet", "10.0.0.1", 53, scheduler="sh", persistence_timeout=300,
+                            flags=("persistent", "ops", "sh-fallback", "sh-port"))
+    assert service_flags(sticky) == "p300,ops,shfb,shport"
