@@ -346,6 +346,7 @@ class ApplyResult:
     host: str
     reports: tuple[StepReport, ...]
     rolled_back: bool = False
+    verify_failed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -361,6 +362,10 @@ class ApplyResult:
 
 
 Progress = Callable[[StepEvent], None]
+
+
+def _failed_index(reports: list[StepReport]) -> int:
+    return next(r.index for r in reports if r.status is Status.FAILED)
 
 
 def _journal_path(name: str, state_dir: str) -> str:
@@ -490,11 +495,14 @@ class Plan:
             if progress:
                 progress(StepEvent(runner.host, n, total, step.title, report.status, report.message))
         rolled_back = False
-        if failed and rollback and this_run:
+        # a change that failed is rolled back; a failed verification keeps the changes
+        # (they were made; what is wrong may lie elsewhere, e.g. a service not started yet)
+        change_failed = failed and not isinstance(self.steps[_failed_index(reports)], VerifyStep)
+        if change_failed and rollback and this_run:
             undo_reports = _run_undo(runner, this_run, journal, progress, self.name, self.state_dir)
             rolled_back = all(r.status is Status.UNDONE for r in undo_reports)
             reports.extend(StepReport(total + r.index, r.title, r.status, r.output) for r in undo_reports)
-        return ApplyResult(runner.host, tuple(reports), rolled_back)
+        return ApplyResult(runner.host, tuple(reports), rolled_back, failed and not change_failed)
 
     def _apply_one(self, runner: Runner, step: Step, n: int, ctx: _ApplyContext,
                    journal: list[dict[str, Any]], this_run: list[dict[str, Any]]) -> StepReport:

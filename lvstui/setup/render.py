@@ -69,4 +69,6 @@ def render_result(result: ApplyResult) -> str:
         head = f"{result.host}: FAILED at {failure.title if failure else '?'}"
         if result.rolled_back:
             head += "; the changes of this run were undone"
+        elif result.verify_failed:
+            head += " (verification); the changes are kept, --undo reverts them"
     return "\n".join([head, *lines])

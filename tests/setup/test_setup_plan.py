@@ -113,3 +113,15 @@ def test_file_after_undo_runs_after_the_restore(tmp_path: Path) -> None:
     assert Plan("unit", [step], state_dir=str(tmp_path / "s")).apply(runner).ok
     assert undo_journal(runner, "unit", state_dir=str(tmp_path / "s")).ok
     assert conf.read_text() == "old\n" and log.read_text() == "old\n"  # the reload saw the restored file
+
+
+def test_failed_verification_keeps_the_changes(tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    steps = [CommandStep("create flag", ["touch", str(flag)], check=["test", "-e", str(flag)],
+                         undo=[["rm", "-f", str(flag)]]),
+             VerifyStep("service answers", ["false"], attempts=1)]
+    result = Plan("unit", steps, state_dir=str(tmp_path / "s")).apply(LocalRunner("h1"))
+    assert not result.ok and result.verify_failed and not result.rolled_back
+    assert flag.exists()
+    assert render_result(result).startswith("h1: FAILED at service answers (verification); the changes are kept")
+    assert undo_journal(LocalRunner(), "unit", state_dir=str(tmp_path / "s")).ok and not flag.exists()

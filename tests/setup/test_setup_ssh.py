@@ -52,6 +52,12 @@ def test_confirm_callback_sees_the_fingerprint(sshd: Sshd) -> None:
     assert seen and seen[0][0] == f"[127.0.0.1]:{sshd.port}" and seen[0][2].startswith("SHA256:")
 
 
+def test_confirmed_host_key_is_remembered(sshd: Sshd) -> None:
+    with SshRunner("127.0.0.1", options(sshd), lambda host, kind, fp: True) as runner:
+        assert runner.run(["true"]).ok
+    assert (sshd.dir / "known_hosts").read_text() == sshd.known_hosts_line()
+
+
 def test_changed_host_key_is_always_refused(sshd: Sshd) -> None:
     other = keygen(sshd.dir / "other_ed25519")
     (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line(other))

@@ -249,3 +249,29 @@ async def test_director_wizard() -> None:
         conf = hosts["lb2"].files["/etc/keepalived/keepalived.conf"].content.decode()
         assert "state BACKUP" in conf and "auth_pass secret" in conf and "lb_algo wlc" in conf
         assert "verified  VRRP instance VI_1 is BACKUP" in text_of(app, "#plan-text")
+
+
+async def test_preview_undo_then_apply_restores() -> None:
+    from lvstui.setup.realserver import RealServerSpec, realserver_plan
+
+    fake = FakeHost("rs1")
+    before = fake.state()
+    assert realserver_plan(RealServerSpec.parse(["192.168.1.100"]), "unit").apply(fake).ok  # an earlier run
+    assert fake.state() != before
+    app = make_app({"rs1": fake})
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        app.screen.query_one("#hosts", Input).value = "rs1"
+        app.screen.query_one("#vips", Input).value = "192.168.1.100"
+        await pilot.pause()
+        await pilot.click("#preview-undo")
+        await settle(pilot)
+        listing = text_of(app, "#plan-text")
+        assert "rs1: undo 7 step(s)" in listing and "undo: add 192.168.1.100/32 to lo" in listing
+        assert fake.state() != before  # nothing undone before Apply
+        await pilot.press("a")
+        await settle(pilot)
+        assert text_of(app, "#status") == "Undone." and fake.state() == before
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RealServerFormScreen)
