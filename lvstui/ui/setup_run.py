@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -146,7 +147,10 @@ class SetupRunScreen(Screen[None]):
             event.set()
 
         self.app.call_from_thread(self.app.push_screen, HostKeyScreen(host, kind, fingerprint), done)
-        event.wait()
+        worker = get_current_worker()
+        while not event.wait(0.2):
+            if worker.is_cancelled:  # the app or the screen went away: no answer is a refusal
+                return False
         return answer[0]
 
     @work(thread=True, exclusive=True, group="setup")
@@ -159,10 +163,15 @@ class SetupRunScreen(Screen[None]):
         self.app.call_from_thread(self._previewed, items)
 
     def _failed_to_prepare(self, message: str) -> None:
+        if not self.is_mounted:
+            return
         self._status(message, error=True)
         self._set_phase("failed")
 
     def _previewed(self, items: list[Any]) -> None:
+        if not self.is_mounted:  # closed while connecting
+            session.close_all(items)
+            return
         self.items = items
         if self.undo_mode:
             text = Text()
@@ -243,6 +252,8 @@ class SetupRunScreen(Screen[None]):
         self.app.call_from_thread(self._undone, ok, results)
 
     def _on_step(self, event: StepEvent) -> None:
+        if not self.is_mounted:
+            return
         if event.status is None:
             self._status(f"{event.host}: {event.index + 1}/{event.total} {event.title}...")
             return
@@ -256,6 +267,8 @@ class SetupRunScreen(Screen[None]):
         self.query_one(ProgressBar).advance(1)
 
     def _finished(self, ok: bool, message: str, undo: bool = False) -> None:
+        if not self.is_mounted:
+            return
         text = Text("\n").join(self.log_lines)
         text.append("\n\n")
         for item in self.items:
@@ -273,6 +286,8 @@ class SetupRunScreen(Screen[None]):
         self._set_phase("done" if ok else "failed")
 
     def _undone(self, ok: bool, results: list[Any]) -> None:
+        if not self.is_mounted:
+            return
         text = Text("\n").join(self.log_lines)
         text.append("\n\n" + "\n".join(render_result(r) for r in results))
         self._show(text)
@@ -283,8 +298,9 @@ class SetupRunScreen(Screen[None]):
         self._set_phase("done" if ok else "failed")
 
     def action_close(self) -> None:
-        if self.phase in ("applying",):
+        if self.phase == "applying":
             self.notify("Wait for the steps to finish.", severity="warning")
             return
+        self.workers.cancel_group(self, "setup")
         session.close_all(self.items)
         self.dismiss(None)

@@ -275,3 +275,21 @@ async def test_preview_undo_then_apply_restores() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, RealServerFormScreen)
+
+
+async def test_quitting_while_the_host_key_question_is_open_does_not_hang() -> None:
+    answers: list[bool] = []
+    app = make_app({"rs1": FakeHost("rs1")}, answers)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        app.screen.query_one("#hosts", Input).value = "rs1"
+        app.screen.query_one("#vips", Input).value = "192.168.1.100"
+        await pilot.pause()
+        await pilot.click("#preview")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, HostKeyScreen):
+                break
+        assert isinstance(app.screen, HostKeyScreen)
+        app.exit()
+    assert answers in ([], [False])  # never an acceptance by default
