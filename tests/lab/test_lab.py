@@ -247,10 +247,12 @@ def test_dr_traffic_reaches_every_real_server_and_bypasses_the_director(dr_lab: 
     setup = [f"ip addr add {vip}/24 dev eth0", f"ipvsadm -A -t {vip}:80 -s rr"]
     setup += [f"ipvsadm -a -t {vip}:80 -r {rs.ipv4}:80 -g" for rs in dr_lab.spec.real_servers]
     dr_lab.sh("lb1", " && ".join(setup)).check()
+    # Source ports outside the ephemeral range: no IPVS connection entry left by another
+    # test can match (it would send the request to that entry's real server).
+    requests = f"for i in 1 2 3 4 5 6; do curl -s -m 5 --local-port 2110$i http://{vip}/ || echo FAIL; done"
     try:
-        r = dr_lab.sh(
-            "client", f"for i in 1 2 3 4 5 6; do curl -s -m 5 http://{vip}/ || echo FAIL; done", timeout=60
-        ).check()
+        dr_lab.run("client", ["ip", "neigh", "flush", "to", vip])
+        r = dr_lab.sh("client", requests, timeout=60).check()
         answers = r.stdout.split()
         assert sorted(answers) == ["rs1", "rs1", "rs2", "rs2", "rs3", "rs3"], answers
         assert answers[:3] == answers[3:], "round robin should repeat the same order"
