@@ -80,11 +80,24 @@ async def bench_apply(services: int, per_service: int, repeats: int, config: Pat
             app.apply_frame(frame)  # type: ignore[arg-type]
             await pilot.pause()  # let the screen repaint
             applies.append(time.thread_time() - cpu0)
+        table = app.real_servers if per_service > services else app.services
+        sort_cpu: list[float] = []
+        sort_wall: list[float] = []
+        for column in ("id", "active", "cps", "state" if per_service > services else "up"):
+            started, cpu0 = time.perf_counter(), time.thread_time()
+            app.sort_table(table, column, reverse=False)  # what the s key and a header click do
+            await pilot.pause()
+            sort_cpu.append(time.thread_time() - cpu0)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            sort_wall.append(time.perf_counter() - started)
         rows = services * per_service
         shown = len(app.real_servers.keys) if per_service > services else len(app.services.keys)
         print(f"  {services} services x {per_service} real servers ({rows} rows, largest table {shown} rows)")
         print(f"    apply changed snapshot, main thread CPU: {_ms(applies)}")
         print(f"    poll + rates + events + sort in the poller thread: {_ms(poll_costs)}")
+        print(f"    sort key, main thread CPU: {_ms(sort_cpu)}")
+        print(f"    sort key until re-sorted rows are on screen (sorted in a thread): {_ms(sort_wall)}")
 
 
 async def bench_keys(services: int, per_service: int, seconds: float, config: Path) -> None:

@@ -504,3 +504,43 @@ async def test_polls_run_off_the_ui_thread_never_overlap_and_stretch(isolated_co
         assert threading.get_ident() not in source.threads and len(source.threads) == 1
         assert app.frame.stretched and app.frame.interval >= 0.15
         assert "poll took" in header_text(app)
+
+
+async def test_large_directors_rebuild_in_a_thread(demo: DemoSource, clock: ManualClock, isolated_config: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "ASYNC_ROWS", 10)  # the demo's 46 servers count as "large"
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        main_thread = threading.get_ident()
+        built_in: list[int] = []
+        real_build = app_module.build_tables
+
+        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            built_in.append(threading.get_ident())
+            return real_build(*args, **kwargs)
+
+        monkeypatch.setattr(app_module, "build_tables", spy)
+        app.sort_table(app.services, "cps", reverse=True)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert built_in and main_thread not in built_in
+        cps = [app.frame.snapshot.service(k).rates.cps for k in app.services.keys]
+        assert cps == sorted(cps, reverse=True)
+        app.set_filter("down")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert list(app.services.keys) == []  # nothing is down at t=3
+        app.set_filter("")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        # moving to a big service: "loading…" at once, its servers when the thread is done
+        target = "tcp:192.0.2.10:443"
+        app.services.move_to_key(target)
+        await pilot.pause(0)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert set(app.real_servers.keys) == {rs.id for rs in app.frame.snapshot.service(target).real_servers}
+        assert target in str(app.query_one("#rs-title").render())
