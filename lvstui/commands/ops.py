@@ -1,8 +1,13 @@
 """Operation verbs: drain, restore, weight, add/remove real servers and virtual services.
 
 Exit status: 0 done, 1 the kernel refused or failed (nothing left half-done),
-2 invalid input, 3 refused (target missing, duplicate, busy, --readonly),
-124 --wait timed out (the drain itself stays in place).
+2 invalid input, 3 refused (target missing, duplicate, busy, --readonly; keepalived's
+configuration invalid or changed on disk; a quorum/sorry-server/last-healthy warning without
+--force), 124 --wait timed out (the drain itself stays in place).
+
+Where the keepalived of this network namespace declares the virtual service, the change is
+also made durable for keepalived (see lvstui.keepalived.durable); --runtime-only changes the
+kernel only, and says so.
 """
 
 from __future__ import annotations
@@ -24,24 +29,35 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def verb(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text + ".", epilog=EPILOG)
         p.set_defaults(handler=run, verb=name)
+        p.add_argument("--runtime-only", action="store_true",
+                       help="change the kernel only, even where keepalived manages the service "
+                            "(keepalived may put it back at its next checker transition or reload)")
         return p
+
+    def force(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--force", action="store_true",
+                       help="do it even below a keepalived quorum, bringing in the sorry server, or taking "
+                            "out the last healthy real server")
 
     p = verb("drain", "set a real server's weight to 0 so its connections finish and no new ones arrive")
     p.add_argument("vs", metavar="VS")
     p.add_argument("rs", metavar="RS")
     _wait_args(p)
+    force(p)
     p = verb("restore", "put a drained real server back to the weight it had before the drain")
     p.add_argument("vs", metavar="VS")
     p.add_argument("rs", metavar="RS")
     p = verb("drain-host", "drain every real server with this address, in every virtual service")
     p.add_argument("address", metavar="ADDRESS")
     _wait_args(p)
+    force(p)
     p = verb("restore-host", "restore every real server with this address")
     p.add_argument("address", metavar="ADDRESS")
     p = verb("weight", "set a real server's weight (0-2147483647, or +N/-N relative)")
     p.add_argument("vs", metavar="VS")
     p.add_argument("rs", metavar="RS")
     p.add_argument("weight", metavar="N")
+    force(p)
     p = verb("add-rs", "add a real server to a virtual service")
     p.add_argument("vs", metavar="VS")
     p.add_argument("rs", metavar="RS")
@@ -152,9 +168,9 @@ def run(args: argparse.Namespace) -> int:
     except BackendError as exc:
         return _fail(str(exc), EXIT_FAILED)
     with director:
-        ops = Operations(director, readonly=args.readonly, actor="cli")
+        ops = Operations(director, readonly=args.readonly, actor="cli", runtime_only=args.runtime_only)
         try:
-            outcome = ops.apply(change)
+            outcome = ops.apply(change, force=bool(getattr(args, "force", False)))
         except InvalidInput as exc:
             return _fail(str(exc), EXIT_INVALID)
         except Refused as exc:
@@ -168,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
                 print(line)
         else:
             print(f"{outcome.plan.title}: nothing to change")
+        for line in outcome.messages:
+            print(line if line.startswith("RUNTIME ONLY") else f"keepalived: {line}")
         if getattr(args, "wait", False):
             return _wait(director, change, args.timeout)
     return 0

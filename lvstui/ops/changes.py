@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from lvstui.model import Forward, RealServer, Snapshot, VirtualService
 from lvstui.ops.targets import InvalidInput, ServerKey, ServiceKey, parse_flags
@@ -142,9 +142,17 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     remember: dict[tuple[str, str], int] = field(default_factory=dict)  # weights to keep for restore
     forget: list[tuple[str, str]] = field(default_factory=list)
+    # keepalived: what makes the change durable (a lvstui.keepalived.durable.DurablePlan), or the
+    # operator's choice to change the kernel only although keepalived manages the service.
+    durable: Any = None
+    runtime_only: bool = False
 
     def lines(self) -> list[str]:
         return [s.describe() for s in self.steps]
+
+    def keepalived_lines(self) -> list[str]:
+        """What will be written for keepalived (track files, configuration lines, reload)."""
+        return self.durable.describe() if self.durable is not None else []
 
 
 # -- helpers ---------------------------------------------------------------------

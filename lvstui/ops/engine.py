@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lvstui.backend import BackendError
 from lvstui.model import Snapshot
@@ -25,6 +26,14 @@ class ReadOnly(Refused):
 
 class OperationFailed(Exception):
     """The kernel refused a step (the steps before it were undone)."""
+
+
+class KeepalivedRefused(Refused):
+    """keepalived manages the service and the change cannot be made durable (invalid or changed
+    configuration, a group, a service not drained...): nothing is left changed."""
+
+
+AUTO: Any = object()  # Operations(keepalived=AUTO): find the keepalived of this network namespace
 
 
 @dataclass
@@ -46,13 +55,31 @@ def expire_quiescent_template(proc: Path = Path("/proc/sys/net/ipv4/vs/expire_qu
 class Operations:
     def __init__(self, director: Director, *, readonly: bool = False, journal: Journal | None = None,
                  memory: WeightMemory | None = None, actor: str = "cli",
-                 eqt: Callable[[], int | None] = expire_quiescent_template) -> None:
+                 eqt: Callable[[], int | None] = expire_quiescent_template, keepalived: Any = AUTO,
+                 runtime_only: bool = False, track_dir: Path | None = None, settle_seconds: float = 2.0) -> None:
+        """``keepalived``: the :class:`~lvstui.keepalived.durable.KeepalivedSite` managing this
+        director, None for none, AUTO to look for it.  ``runtime_only``: change the kernel only,
+        even where keepalived manages the service (marked in the result and the journal)."""
         self.director = director
         self.readonly = readonly
         self.journal = journal or Journal()
         self.memory = memory or WeightMemory()
         self.actor = actor
         self._eqt = eqt
+        self._keepalived = keepalived
+        self.runtime_only = runtime_only
+        self.track_dir = track_dir
+        self.settle_seconds = settle_seconds
+
+    def keepalived_site(self) -> Any:
+        if self._keepalived is AUTO:
+            from lvstui.keepalived.durable import find_site
+
+            try:
+                self._keepalived = find_site()
+            except Exception:  # noqa: BLE001 - no psutil view of processes: act as without keepalived
+                self._keepalived = None
+        return self._keepalived
 
     def _guard(self, change: Change) -> None:
         if self.readonly:
@@ -60,8 +87,13 @@ class Operations:
                                 message="read-only mode")
             raise ReadOnly(f"{change.verb} refused: lvstui is running read-only")
 
-    def plan(self, change: Change, snap: Snapshot | None = None) -> Plan:
-        """Validate against the current table and say what would change.  Never writes."""
+    def plan(self, change: Change, snap: Snapshot | None = None, *, force: bool = False,
+             runtime_only: bool | None = None, config: Any = None) -> Plan:
+        """Validate against the current table and say what would change.  Never writes.
+
+        Where keepalived manages the service, the plan also holds what makes it durable
+        (``plan.durable``, validated with ``keepalived -t``), unless runtime-only.
+        """
         self._guard(change)
         if snap is None:
             snap = self.director.read()
@@ -69,14 +101,69 @@ class Operations:
             memory = self.memory.all()
         except OSError as exc:
             raise Refused(str(exc)) from exc
-        return change.plan(snap, memory, self._eqt())
+        runtime_only = self.runtime_only if runtime_only is None else runtime_only
+        site = self.keepalived_site()
+        if site is None:
+            return change.plan(snap, memory, self._eqt())
+        from lvstui.keepalived import durable as d
 
-    def apply(self, change: Change, plan: Plan | None = None) -> Outcome:
+        notes: list[str] = []
+        try:
+            if config is None:
+                config = d.load(site.config_path)
+            if change.verb in ("restore", "restore-host"):
+                memory = _keepalived_weights(d, site, config, change, snap, memory, notes)
+        except (d.ConfigError, d.DurableRefused) as exc:
+            if not runtime_only:
+                raise KeepalivedRefused(f"keepalived's configuration cannot be used: {exc}; nothing was "
+                                        "changed (--runtime-only changes the kernel anyway)") from exc
+            config = None
+        plan = change.plan(snap, memory, self._eqt())
+        plan.warnings += notes
+        try:
+            durable = d.plan_durable(site, change, plan.steps, snap, track_dir=self._track_dir(), force=force,
+                                     config=config) if config is not None else None
+        except (d.ConfigError, d.DurableRefused) as exc:
+            if not runtime_only:
+                raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
+            plan.runtime_only = True
+            plan.warnings.append(f"RUNTIME ONLY: keepalived's side not planned ({exc})")
+            return plan
+        if durable is None:
+            return plan
+        forced = force or bool(getattr(change, "force", False))
+        if durable.blockers and not forced:
+            raise KeepalivedRefused("; ".join(durable.blockers) + ": refused (--force to do it anyway)")
+        plan.warnings += durable.blockers
+        if runtime_only:
+            plan.runtime_only = True
+            plan.warnings += [f"RUNTIME ONLY: {r}" for r in durable.reverts] or \
+                ["RUNTIME ONLY: keepalived manages this service and may undo the change"]
+            return plan
+        try:
+            d.validate_plan(durable)
+        except d.DurableRefused as exc:
+            raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
+        plan.warnings += durable.warnings
+        plan.durable = durable
+        return plan
+
+    def _track_dir(self) -> Path:
+        from lvstui.ops.journal import state_dir
+
+        return self.track_dir or state_dir() / "keepalived"
+
+    def apply(self, change: Change, plan: Plan | None = None, *, force: bool = False,
+              runtime_only: bool | None = None) -> Outcome:
+        """Apply ``change``.  A ``plan`` from an earlier preview is re-planned against a fresh read of
+        the kernel, but keepalived's configuration stays the one the preview read: if the file
+        changed on disk since, nothing is written and the kernel change is undone."""
         started = time.perf_counter()
         self._guard(change)
         try:
             # Always re-plan against a fresh read: the table may have changed since a preview.
-            plan = self.plan(change)
+            config = plan.durable.config if plan is not None and plan.durable is not None else None
+            plan = self.plan(change, force=force, runtime_only=runtime_only, config=config)
         except (Refused, InvalidInput) as exc:
             self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="refused",
                                 message=str(exc))
@@ -96,12 +183,34 @@ class Operations:
             self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="failed",
                                 steps=plan.lines(), message=message)
             raise OperationFailed(message) from exc
+        messages: list[str] = []
+        extra: dict[str, Any] = {}
+        if plan.durable is not None:
+            from lvstui.keepalived import durable as d
+
+            try:
+                messages = d.apply_durable(plan.durable)
+            except (d.ConfigError, d.DurableRefused, OSError) as exc:
+                undo_errors = self._undo(applied)
+                message = f"keepalived: {exc}; nothing was written for keepalived"
+                message += ("; the kernel change was undone" if not undo_errors
+                            else "; KERNEL UNDO FAILED: " + "; ".join(undo_errors))
+                self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change),
+                                    result="refused", steps=plan.lines(), message=message,
+                                    keepalived=plan.durable.to_dict())
+                raise KeepalivedRefused(message) from exc
+            extra["keepalived"] = plan.durable.to_dict()
+            if plan.durable.reload:
+                time.sleep(self.settle_seconds)  # let keepalived re-read before the read-back below
+        if plan.runtime_only:
+            extra["runtime_only"] = True
+            messages.append("RUNTIME ONLY: the kernel was changed, keepalived's configuration was not")
         snap = self.director.read()
         problems = [p for p in (s.check(snap) for s in plan.steps) if p]
         if problems:
             message = "applied, but the kernel reads back differently: " + "; ".join(problems)
             self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="mismatch",
-                                steps=plan.lines(), message=message)
+                                steps=plan.lines(), message=message, **extra)
             raise OperationFailed(message)
         if plan.remember or plan.forget:
             # Remember only weights not already remembered: a second drain must not forget the first one's.
@@ -110,8 +219,8 @@ class Operations:
             self.memory.update(remember, plan.forget)
         seconds = time.perf_counter() - started
         self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="applied",
-                            steps=plan.lines(), warnings=plan.warnings, ms=round(seconds * 1000, 2))
-        return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds)
+                            steps=plan.lines(), warnings=plan.warnings, ms=round(seconds * 1000, 2), **extra)
+        return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds, messages=messages)
 
     def _undo(self, applied: list) -> list[str]:
         errors = []
@@ -153,3 +262,28 @@ def _describe(change: Change) -> dict[str, object]:
         else:
             out[name] = value
     return out
+
+
+def _keepalived_weights(d: Any, site: Any, config: Any, change: Change, snap: Snapshot, memory: dict[str, int],
+                        notes: list[str]) -> dict[str, int]:
+    """For restore under keepalived: the weight to restore is keepalived's configured one (the one
+    it sets when the drain's FILE_CHECK recovers), whatever lvstui remembered."""
+    view = d.build_view(config, site.config_id)
+    memory = dict(memory)
+    address = getattr(change, "address", None)
+    for vs in snap.virtual_services:
+        for rs in vs.real_servers:
+            if address is not None and rs.address != address:
+                continue
+            if address is None and (vs.id != change.service.id or rs.id != change.server.id):  # type: ignore[union-attr]
+                continue
+            conf_vs = d.managed_service(view, vs.id, vs.protocol, vs.address, vs.port, vs.fwmark)
+            conf_rs = d.managed_server(conf_vs, rs.address, rs.port) if conf_vs is not None else None
+            if conf_rs is None:
+                continue
+            key = f"{vs.id} {rs.id}"
+            if key in memory and memory[key] != conf_rs.weight:
+                notes.append(f"{rs.id} in {vs.id}: restoring keepalived's weight {conf_rs.weight} "
+                             f"({conf_rs.source}), not the remembered {memory[key]}")
+            memory[key] = conf_rs.weight
+    return memory

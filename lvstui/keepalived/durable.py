@@ -1,0 +1,555 @@
+"""Changes that survive keepalived: plan, write and reload so keepalived keeps what lvstui did.
+
+keepalived does not watch IPVS: a weight set over netlink lasts only until its next checker
+transition or reload.  When keepalived (the one running in this network namespace) declares
+a virtual service, lvstui's operations are also made in keepalived's terms, chosen per
+operation:
+
+* **drain / restore** write a per-real-server *track file* (``1`` drained, ``0`` in
+  service) read by a ``FILE_CHECK`` (``weight 0``: non-zero is a failure) together with
+  ``inhibit_on_failure`` (a failed real server stays in IPVS at weight 0 instead of being
+  removed, so its connections finish).  keepalived's maintainer recommends this: once set up
+  it needs no reload (keepalived watches the file), and it survives reloads and checker
+  transitions because the failed FILE_CHECK keeps the weight at 0 whatever the other checkers
+  say.  The first drain of a real server adds the ``track_file`` declaration (before the
+  virtual server: keepalived resolves the name while it reads), the ``FILE_CHECK`` and
+  ``inhibit_on_failure``, with one validated edit and a reload; measured in the lab, that
+  reload keeps the real server and its established connections in IPVS.
+* **weight, add-rs, remove-rs** edit keepalived.conf (there is no runtime interface for
+  them): atomic replace, the previous file kept as ``.lvstui-bak``, validated with
+  ``keepalived -t`` on the edited text before anything is replaced, then a reload.  A
+  reload that removes a real server drops its connections, so remove-rs is refused until
+  the real server is drained (weight 0 and no active connections) unless forced.
+
+Nothing here touches the kernel; :mod:`lvstui.ops.engine` orders the steps and rolls the
+kernel back when the durable part cannot be written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lvstui.keepalived import edit
+from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.join import ipvs_port
+from lvstui.keepalived.loader import KeepalivedConfig, load
+from lvstui.keepalived.processes import KeepalivedProcess, find_keepalived_processes, signal_number
+from lvstui.keepalived.view import ConfigView, RealServer, VirtualServer, build_view
+from lvstui.keepalived.writer import write_atomic, write_config
+
+__all__ = ["TRACK_PREFIX", "KeepalivedSite", "DurableRefused", "TrackWrite", "DurablePlan", "find_site",
+           "plan_durable", "apply_durable", "track_name", "managed_server", "managed_service"]
+
+TRACK_PREFIX = "lvstui_"
+
+
+class DurableRefused(Exception):
+    """The keepalived side cannot be made durable (invalid file, changed on disk, not editable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeepalivedSite:
+    """The keepalived that manages IPVS in this network namespace, and its configuration file."""
+
+    config_path: Path  # as this process can open it
+    parent_pid: int | None = None
+    netns: str | None = None
+    config_id: str | None = None  # keepalived's -i, else its default (the short host name)
+
+
+def _same_root(pid: int) -> bool:
+    try:
+        a, b = os.stat(f"/proc/{pid}/root"), os.stat("/")
+    except OSError:
+        return True
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _site_of(proc: KeepalivedProcess) -> KeepalivedSite:
+    path = Path(proc.config_file)
+    if not path.is_absolute():
+        try:
+            path = Path(os.readlink(f"/proc/{proc.parent_pid}/cwd")) / path
+        except OSError:
+            path = path.absolute()
+    if not _same_root(proc.parent_pid):
+        path = Path(f"/proc/{proc.parent_pid}/root") / path.relative_to("/")
+    config_id = proc.config_id or socket.gethostname().split(".")[0]
+    return KeepalivedSite(path, proc.parent_pid, proc.netns, config_id)
+
+
+def find_site(processes: list[KeepalivedProcess] | None = None) -> KeepalivedSite | None:
+    """The keepalived running in this process's network namespace (None: keepalived manages nothing here)."""
+    if processes is None:
+        processes = find_keepalived_processes()
+    try:
+        mine: int | None = os.stat("/proc/self/ns/net").st_ino
+    except OSError:
+        mine = None
+    for proc in processes:
+        if proc.netns_inode == mine:
+            return _site_of(proc)
+    return None
+
+
+# -- matching the kernel's ids with the configuration -------------------------------------------
+
+
+def _addr(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        return text
+
+
+def _group_has(view: ConfigView, group: str, vs_id: str) -> bool:
+    from lvstui.model import format_endpoint
+
+    for g in view.virtual_server_groups:
+        if g.name != group:
+            continue
+        for member in g.members:
+            words = member.split()
+            if words[:1] == ["fwmark"] and len(words) > 1 and vs_id.split(":")[:2] == ["fwmark", words[1]]:
+                return True
+            if len(words) >= 2 and "-" in words[0]:
+                return True  # an address range: treat as managed (lvstui cannot make it durable anyway)
+            if len(words) >= 2 and words[1].isdigit() and \
+                    vs_id.endswith(":" + format_endpoint(_addr(words[0]) or "", int(words[1]))):
+                return True
+    return False
+
+
+def managed_service(view: ConfigView, vs_id: str, protocol: str | None, address: str | None,
+                    port: int | None, fwmark: int | None) -> VirtualServer | None:
+    """keepalived's virtual_server for a kernel service (by address and port, or fwmark), or a group one."""
+    for vs in view.virtual_servers:
+        if vs.kind == "fwmark" and fwmark is not None and vs.fwmark == fwmark:
+            return vs
+        if vs.kind == "address" and fwmark is None and vs.protocol.lower() == protocol \
+                and _addr(vs.address) == address and vs.port == port:
+            return vs
+        if vs.kind == "group" and vs.group and _group_has(view, vs.group, vs_id):
+            return vs
+    return None
+
+
+def managed_server(vs: VirtualServer, address: str, port: int) -> RealServer | None:
+    """The real_server keepalived puts in IPVS as ADDRESS:PORT (DR resets the port to the virtual one)."""
+    for rs in vs.real_servers:
+        if _addr(rs.address) == address and (ipvs_port(vs, rs) or 0) == port:
+            return rs
+    return None
+
+
+def track_name(vs_id: str, rs_id: str) -> str:
+    """``lvstui_tcp_192.168.1.100_80_192.168.1.21_80``: one track file per service and real server."""
+    return TRACK_PREFIX + re.sub(r"[^A-Za-z0-9.]+", "_", f"{vs_id}_{rs_id}").strip("_")
+
+
+def our_file_check(rs: RealServer) -> str | None:
+    """The name of the lvstui track file this real server's FILE_CHECK reads, if any."""
+    for checker in rs.checkers:
+        name = checker.get("track_file") if checker.type == "FILE_CHECK" else None
+        if name and name.startswith(TRACK_PREFIX):
+            return name
+    return None
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrackWrite:
+    path: Path
+    value: str  # "1": drained, "0": in service
+    before: str | None  # the content it replaces (None: no file)
+
+
+@dataclass
+class DurablePlan:
+    """What lvstui will write for keepalived, shown before and journaled after."""
+
+    site: KeepalivedSite
+    config: KeepalivedConfig  # as read (its digests guard against a change on disk)
+    edited: KeepalivedConfig
+    track_writes: list[TrackWrite] = field(default_factory=list)
+    track_removals: list[Path] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # "keepalived.conf:42: + inhibit_on_failure"
+    warnings: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # need --force: quorum, sorry server, last healthy
+    managed: list[str] = field(default_factory=list)  # "tcp:...:80 -> 192.168.1.21:80 (keepalived.conf:31)"
+    reverts: list[str] = field(default_factory=list)  # what keepalived would put back (runtime-only)
+
+    @property
+    def reload(self) -> bool:
+        return any(True for _ in self.edited.modified_files())
+
+    def describe(self) -> list[str]:
+        out = [f"write {w.path} = {w.value} (was {w.before.strip() if w.before is not None else 'absent'})"
+               for w in self.track_writes]
+        out += self.lines
+        out += [f"remove {p}" for p in self.track_removals]
+        if self.reload:
+            out.append(f"reload keepalived (pid {self.site.parent_pid})")
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        return {"config": str(self.site.config_path), "managed": self.managed,
+                "track_files": {str(w.path): w.value for w in self.track_writes},
+                "edits": self.lines, "reload": self.reload}
+
+
+def _diff_lines(before: KeepalivedConfig, after: KeepalivedConfig) -> list[str]:
+    out = []
+    for cfile in after.modified_files():
+        old = before.files[cfile.path].lines
+        new = cfile.lines
+        matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            # slide a pure insertion or deletion down past lines equal to its first one, as diff
+            # tools do, so a block inserted before "}" reads as the block, not as "}" and the rest
+            while tag == "insert" and j2 < len(new) and new[j1] == new[j2] and i1 < len(old) and old[i1] == new[j2]:
+                i1, i2, j1, j2 = i1 + 1, i2 + 1, j1 + 1, j2 + 1
+            while tag == "delete" and i2 < len(old) and old[i1] == old[i2] and j1 < len(new) and new[j1] == old[i2]:
+                i1, i2, j1, j2 = i1 + 1, i2 + 1, j1 + 1, j2 + 1
+            for i in range(i1, i2):
+                out.append(f"{cfile.path.name}:{i + 1}: - {old[i].strip()}")
+            for j in range(j1, j2):
+                out.append(f"{cfile.path.name}:{j + 1}: + {new[j].strip()}")
+    return out
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DurableRefused(f"cannot read track file {path}: {exc.strerror or exc}") from None
+
+
+class _Planner:
+    def __init__(self, site: KeepalivedSite, config: KeepalivedConfig, track_dir: Path) -> None:
+        self.site = site
+        self.config = config
+        self.edited = config
+        self.track_dir = track_dir
+        self.plan = DurablePlan(site, config, config)
+
+    def view(self) -> ConfigView:
+        return build_view(self.edited, self.site.config_id)
+
+    def find(self, vs_key: VirtualServer, address: str, port: int) -> tuple[VirtualServer, RealServer | None]:
+        """Re-find a virtual/real server in the edited configuration (line numbers move after edits)."""
+        for vs in self.view().virtual_servers:
+            if vs.source == vs_key.source or (vs.key == vs_key.key and vs.kind == vs_key.kind):
+                return vs, managed_server(vs, address, port)
+        raise DurableRefused(f"{vs_key.key} vanished from the configuration while editing it")
+
+    def track_path(self, name: str) -> Path:
+        for tf in self.view().track_files:
+            if tf.name == name and tf.file:
+                return Path(tf.file.strip('"'))
+        return self.track_dir / name
+
+    def write_track(self, path: Path, value: str) -> None:
+        before = _read(path)
+        if before is not None and before.strip() == value:
+            return
+        self.plan.track_writes.append(TrackWrite(path, value, before))
+
+    def ensure_drain_setup(self, vs: VirtualServer, rs: RealServer, vs_id: str, rs_id: str,
+                           address: str, port: int) -> Path:
+        if (name := our_file_check(rs)) is not None:
+            path = self.track_path(name)
+        else:
+            name = track_name(vs_id, rs_id)
+            path = self.track_dir / name
+            if not any(tf.name == name for tf in self.view().track_files):
+                self.edited = edit.append_block(
+                    self.edited, vs.source.path if vs.source else self.edited.main,
+                    f'track_file {name} {{\n    file "{path}"\n    weight 0\n}}', before=vs)
+                vs, rs2 = self.find(vs, address, port)
+                assert rs2 is not None
+                rs = rs2
+            else:
+                path = self.track_path(name)
+            self.edited = edit.insert_block(self.edited, rs, f"FILE_CHECK {{\n    track_file {name}\n    weight 0\n}}")
+            vs, rs2 = self.find(vs, address, port)
+            assert rs2 is not None
+            rs = rs2
+        if not rs.inhibit_on_failure:
+            self.edited = edit.set_option(self.edited, rs, "inhibit_on_failure", [])
+        return path
+
+
+def _after_weights(vs_id: str, steps: list, before: dict[str, int]) -> dict[str, int]:
+    after = dict(before)
+    for step in steps:
+        if step.vs.id != vs_id or step.rs is None:
+            continue
+        if step.action == "delete":
+            after.pop(step.rs.id, None)
+        else:
+            after[step.rs.id] = step.rs.weight
+    return after
+
+
+def capacity_warnings(kvs: VirtualServer, kernel_vs: object, steps: list) -> list[str]:
+    """Quorum, sorry server and last healthy real server, comparing the kernel before and after."""
+    rs_list = getattr(kernel_vs, "real_servers", ())
+    vs_id = getattr(kernel_vs, "id", kvs.key)
+    before = {rs.id: rs.weight for rs in rs_list}
+    after = _after_weights(vs_id, steps, before)
+
+    def alive_weight(weights: dict[str, int]) -> int:
+        total = 0
+        for rs_id, weight in weights.items():
+            if weight <= 0:
+                continue
+            host, _, port = rs_id.rpartition(":")
+            conf = managed_server(kvs, host.strip("[]"), int(port))
+            total += conf.weight if conf is not None else weight
+        return total
+
+    out = []
+    healthy_before = [k for k, w in before.items() if w > 0]
+    healthy_after = [k for k, w in after.items() if w > 0]
+    threshold = kvs.quorum - kvs.hysteresis
+    explicit_quorum = any(k == "quorum" for k, _ in kvs.params)
+    if alive_weight(before) >= threshold > alive_weight(after):
+        if explicit_quorum:
+            out.append(f"{vs_id} would drop below its quorum {kvs.quorum} (alive weight "
+                       f"{alive_weight(before)} -> {alive_weight(after)})")
+        if kvs.sorry_server:
+            out.append(f"{vs_id} would bring in its sorry server {kvs.sorry_server}")
+    if healthy_before and not healthy_after:
+        out.append(f"this takes the last healthy real server out of {vs_id} ({', '.join(healthy_before)})")
+    return out
+
+
+def plan_durable(site: KeepalivedSite, change: object, steps: list, snap: object, *, track_dir: Path,
+                 force: bool = False, config: KeepalivedConfig | None = None) -> DurablePlan | None:
+    """What keepalived needs for ``change`` (whose kernel plan is ``steps``); None if nothing it manages.
+
+    Raises :class:`DurableRefused` when the configuration cannot be read or edited, and
+    :class:`ConfigError` subclasses with file and line.  Never writes.
+    """
+    try:
+        config = config or load(site.config_path)
+    except ConfigError as exc:
+        raise DurableRefused(f"keepalived's configuration cannot be read: {exc}") from None
+    p = _Planner(site, config, track_dir)
+    view = p.view()
+    verb = getattr(change, "verb", "")
+    services = getattr(snap, "virtual_services", ())
+    targets: list[tuple[object, str, int]] = []  # (kernel vs, address, port)
+    if verb in ("drain-host", "restore-host"):
+        address = getattr(change, "address")
+        targets = [(vs, rs.address, rs.port) for vs in services for rs in vs.real_servers if rs.address == address]
+    elif verb in ("add-vs", "edit-vs", "remove-vs"):
+        key = getattr(change, "service")
+        conf_vs = managed_service(view, key.id, key.protocol, key.address, key.port, key.fwmark)
+        if conf_vs is None or verb == "add-vs":
+            return None
+        where = f" ({conf_vs.source})" if conf_vs.source else ""
+        raise DurableRefused(f"keepalived manages {key.id}{where}: change it in keepalived's configuration "
+                             "(or use --runtime-only; keepalived puts it back at its next reload)")
+    else:
+        key = getattr(change, "service")
+        server = getattr(change, "server")
+        kvs = next((vs for vs in services if vs.id == key.id), None)
+        if kvs is not None:
+            targets = [(kvs, server.address, server.port)]
+    touched: dict[str, tuple[VirtualServer, object]] = {}
+    for kernel_vs, address, port in targets:
+        vs_id = getattr(kernel_vs, "id")
+        conf_vs = managed_service(view, vs_id, getattr(kernel_vs, "protocol"), getattr(kernel_vs, "address"),
+                                  getattr(kernel_vs, "port"), getattr(kernel_vs, "fwmark"))
+        if conf_vs is None:
+            continue
+        rs_id = _endpoint(address, port)
+        if conf_vs.kind == "group":
+            raise DurableRefused(f"{vs_id} is managed by keepalived's virtual_server_group {conf_vs.group} "
+                                 f"({conf_vs.source}): lvstui cannot make this change durable there; edit the file, "
+                                 "or use --runtime-only")
+        vs_now, rs = p.find(conf_vs, address, port)
+        touched[vs_id] = (conf_vs, kernel_vs)
+        orig = managed_server(conf_vs, address, port)  # line numbers as in the file on disk
+        where = f" ({orig.source})" if orig is not None and orig.source else f" (virtual server at {conf_vs.source})"
+        p.plan.managed.append(f"{vs_id} -> {rs_id}{where}")
+        _plan_one(p, verb, change, steps, kernel_vs, vs_now, rs, vs_id, rs_id, address, port, force)
+    if not touched:
+        return None
+    for conf_vs, kernel_vs in touched.values():
+        if verb in ("drain", "drain-host", "weight", "remove-rs"):
+            p.plan.blockers += capacity_warnings(conf_vs, kernel_vs, steps)
+    p.plan.edited = p.edited
+    p.plan.lines = _diff_lines(config, p.edited)
+    return p.plan
+
+
+def _endpoint(address: str, port: int) -> str:
+    from lvstui.model import format_endpoint
+
+    return format_endpoint(address, port)
+
+
+def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: object, vs: VirtualServer,
+              rs: RealServer | None, vs_id: str, rs_id: str, address: str, port: int, force: bool) -> None:
+    kernel_rs = next((r for r in getattr(kernel_vs, "real_servers", ()) if r.id == rs_id), None)
+    step = next((s for s in steps if s.vs.id == vs_id and s.rs is not None and s.rs.id == rs_id), None)
+    if verb == "add-rs":
+        if rs is not None:
+            raise DurableRefused(f"{rs_id} is already in keepalived's {vs.key} ({rs.source}) but not in the "
+                                 "kernel (keepalived's checker took it out?): let keepalived manage it")
+        forward = getattr(change, "forward").value.upper()
+        kind = {"ROUTE": "DR", "MASQ": "NAT", "TUNNEL": "TUN"}.get(forward, forward)
+        if kind != vs.lb_kind:
+            raise DurableRefused(f"keepalived's {vs.key} uses lb_kind {vs.lb_kind} ({vs.source}); add {rs_id} with "
+                                 f"--forward {vs.lb_kind}, or edit the file")
+        template = next((r for r in vs.real_servers if r.source and r.source.exact), None)
+        try:
+            p.edited = edit.add_real_server(p.edited, vs, address, port, getattr(change, "weight"), template)
+        except ConfigError:
+            p.edited = edit.add_real_server(p.edited, vs, address, port, getattr(change, "weight"))
+        vs2, new = p.find(vs, address, port)
+        assert new is not None
+        if (ours := our_file_check(new)) is not None:  # copied from the template: not this server's switch
+            checker = next(c for c in new.checkers if c.get("track_file") == ours)
+            p.edited = edit.remove_item(p.edited, checker)
+            vs2, new = p.find(vs2, address, port)
+            assert new is not None
+        for keyword, value in (("uthreshold", getattr(change, "upper")), ("lthreshold", getattr(change, "lower"))):
+            if value:
+                p.edited = edit.set_option(p.edited, new, keyword, [str(value)])
+                vs2, new = p.find(vs2, address, port)
+                assert new is not None
+        return
+    if rs is None:
+        if verb in ("restore", "restore-host", "drain", "drain-host", "weight"):
+            p.plan.warnings.append(f"{rs_id} is in the kernel but not in keepalived's {vs.key} ({vs.source}): "
+                                   "changed at run time only")
+        return
+    if verb in ("drain", "drain-host"):
+        path = p.ensure_drain_setup(vs, rs, vs_id, rs_id, address, port)
+        p.write_track(path, "1")
+        p.plan.reverts.append(f"keepalived puts {rs_id} in {vs_id} back to weight {rs.weight} at its next "
+                              "checker transition or reload")
+    elif verb in ("restore", "restore-host"):
+        name = our_file_check(rs)
+        if name is not None:
+            p.write_track(p.track_path(name), "0")
+        if kernel_rs is not None and step is None and kernel_rs.weight != rs.weight and name is None:
+            p.plan.warnings.append(f"{rs_id} in {vs_id} has weight {kernel_rs.weight}; keepalived's is {rs.weight}")
+    elif verb == "weight":
+        target = step.rs.weight if step is not None else (kernel_rs.weight if kernel_rs else rs.weight)
+        if target != rs.weight:
+            p.edited = edit.set_weight(p.edited, rs, target)
+        name = our_file_check(rs)
+        if name is not None and target > 0:
+            path = p.track_path(name)
+            current = _read(path)
+            if current is not None and current.strip() not in ("", "0"):
+                p.write_track(path, "0")
+                p.plan.warnings.append(f"{rs_id} in {vs_id} was drained through its track file: now back in service")
+        p.plan.reverts.append(f"keepalived puts {rs_id} in {vs_id} back to weight {rs.weight} at its next "
+                              "checker transition or reload")
+    elif verb == "remove-rs":
+        if kernel_rs is not None and (kernel_rs.weight > 0 or kernel_rs.active_conns) and not force:
+            raise DurableRefused(
+                f"{rs_id} in {vs_id} is not drained (weight {kernel_rs.weight}, {kernel_rs.active_conns} active "
+                "connections): reloading keepalived without it would drop them. Drain it first "
+                f"(lvstui drain {vs_id} {rs_id} --wait), or --force")
+        name = our_file_check(rs)
+        p.edited = edit.remove_real_server(p.edited, vs, rs)
+        if name is not None:
+            still = [r for v in p.view().virtual_servers for r in v.real_servers if our_file_check(r) == name]
+            tf = next((t for t in p.view().track_files if t.name == name), None)
+            if not still and tf is not None:
+                p.plan.track_removals.append(p.track_path(name))
+                p.edited = edit.remove_item(p.edited, tf)
+        p.plan.reverts.append(f"keepalived adds {rs_id} back to {vs_id} at its next reload")
+
+
+# -- applying -----------------------------------------------------------------------------------
+
+
+def validate_plan(plan: DurablePlan, keepalived: str | None = None) -> None:
+    """``keepalived -t`` on the configuration as it will be; :class:`DurableRefused` naming file and line."""
+    from lvstui.keepalived.validate import keepalived_test
+
+    result = keepalived_test(plan.edited, config_id=plan.site.config_id, keepalived=keepalived)
+    if result is None:
+        raise DurableRefused("keepalived is running but its binary was not found: cannot validate the change "
+                             "with keepalived -t")
+    if not result.ok:
+        which = "the edited configuration" if plan.reload else "keepalived's configuration"
+        raise DurableRefused(f"keepalived -t rejects {which} ({plan.site.config_path}): {result.first_error}"
+                             + (f" (and {len(result.messages) - 1} more)" if len(result.messages) > 1 else ""))
+
+
+def apply_durable(plan: DurablePlan) -> list[str]:
+    """Write the track files, the configuration (checking it is unchanged on disk), then reload.
+
+    On a failure before the reload, the track files written are put back and the error
+    (:class:`ConfigError` or :class:`OSError`) propagates: the caller rolls the kernel back.
+    Returns what was done.
+    """
+    done: list[TrackWrite] = []
+    try:
+        if plan.reload:  # refuse a file changed on disk before touching anything else
+            for cfile in plan.edited.modified_files():
+                on_disk = cfile.path.read_bytes()
+                import hashlib
+
+                if hashlib.sha256(on_disk).hexdigest() != cfile.disk_digest:
+                    from lvstui.keepalived.errors import ConfigChangedError
+
+                    raise ConfigChangedError("changed on disk since lvstui read it: not overwriting", cfile.path)
+        for write in plan.track_writes:
+            write.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(write.path, (write.value + "\n").encode())
+            done.append(write)
+        written = write_config(plan.edited) if plan.reload else []
+    except BaseException:
+        for write in reversed(done):
+            try:
+                if write.before is None:
+                    write.path.unlink(missing_ok=True)
+                else:
+                    write_atomic(write.path, write.before.encode())
+            except OSError:
+                pass
+        raise
+    out = [f"{w.path} = {w.value}" for w in done] + [f"wrote {p} (previous kept as {p.name}.lvstui-bak)"
+                                                      for p in written]
+    if plan.reload:
+        reload_keepalived(plan.site)
+        out.append(f"reloaded keepalived (pid {plan.site.parent_pid})")
+    for path in plan.track_removals:
+        path.unlink(missing_ok=True)
+    return out
+
+
+def reload_keepalived(site: KeepalivedSite) -> None:
+    if site.parent_pid is None:
+        raise OSError("keepalived's parent pid is unknown: cannot reload it")
+    os.kill(site.parent_pid, signal_number("RELOAD"))
+
+
+def settle(seconds: float) -> None:
+    """Give keepalived time to re-read its configuration after a reload before reading IPVS back."""
+    time.sleep(seconds)
