@@ -8,7 +8,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lvstui.model import CheckState, Rates, RealServer, Snapshot, Stats, VirtualService, VrrpInstance
+from lvstui.model import (
+    CheckState,
+    KeepalivedHealth,
+    Rates,
+    RealServer,
+    Snapshot,
+    Stats,
+    VirtualService,
+    VrrpInstance,
+    VrrpPeer,
+)
 
 
 def _stats(s: Stats) -> dict[str, int]:
@@ -81,6 +91,30 @@ def _vrrp(v: VrrpInstance) -> dict[str, Any]:
         "interface": v.interface,
         "virtual_router_id": v.virtual_router_id,
         "last_transition": v.last_transition.isoformat() if v.last_transition else None,
+        "master_priority": v.master_priority,
+    }
+
+
+def _peer(p: VrrpPeer) -> dict[str, Any]:
+    return {"vrid": p.vrid, "source": p.source, "priority": p.priority, "interface": p.interface,
+            "version": p.version, "advert_interval": p.advert_interval, "age": p.age, "current": p.current,
+            "local": p.local}
+
+
+def keepalived_dict(h: KeepalivedHealth | None) -> dict[str, Any] | None:
+    if h is None:
+        return None
+    return {
+        "status": h.status,
+        "processes": [{"role": p.role, "pid": p.pid, "alive": p.alive, "expected": p.expected}
+                      for p in h.processes],
+        "config_file": h.config_file,
+        "netns": h.netns,
+        "state_at": h.state_at.isoformat() if h.state_at else None,
+        "errors": list(h.errors),
+        "log_source": h.log_source,
+        "log_lines": list(h.log_lines),
+        "peers_error": h.peers_error,
     }
 
 
@@ -99,6 +133,9 @@ def snapshot_dict(snap: Snapshot, services: bool = True) -> dict[str, Any]:
             for d in snap.sync_daemons
         ],
         "vrrp": [_vrrp(v) for v in snap.vrrp],
+        "vrrp_peers": [_peer(p) for p in snap.vrrp_peers],
+        "keepalived": keepalived_dict(snap.keepalived),
+        "drift": list(snap.drift),
         "error": snap.error,
     }
     if services:

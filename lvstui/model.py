@@ -32,6 +32,9 @@ __all__ = [
     "CpuStats",
     "NicStats",
     "HostStats",
+    "KeepalivedProcessState",
+    "KeepalivedHealth",
+    "VrrpPeer",
 ]
 
 
@@ -265,6 +268,45 @@ class VrrpInstance:
     interface: str = ""
     virtual_router_id: int = 0
     last_transition: datetime | None = None
+    master_priority: int | None = None  # the master's priority as this instance last heard it
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpPeer:
+    """A router seen advertising a VRID on the wire (only the master of a VRID advertises)."""
+
+    vrid: int
+    source: str
+    priority: int
+    interface: str = ""
+    version: int = 2
+    advert_interval: float = 1.0
+    age: float = 0.0  # seconds since its last advert, when the snapshot was taken
+    current: bool = True  # advertising now (an advert within ~3 intervals)
+    local: bool = False  # one of this machine's addresses
+
+
+@dataclass(frozen=True, slots=True)
+class KeepalivedProcessState:
+    role: str  # parent, vrrp, checker, bfd
+    pid: int | None
+    alive: bool
+    expected: bool = True  # False: not needed by this configuration (no vrrp_instance, no virtual_server)
+
+
+@dataclass(frozen=True, slots=True)
+class KeepalivedHealth:
+    """keepalived on this director: its processes, where it stands, its recent log lines."""
+
+    status: str  # running, degraded, not running
+    processes: tuple[KeepalivedProcessState, ...] = ()
+    config_file: str = ""
+    netns: str | None = None
+    log_source: str = ""  # journald, /var/log/syslog, ... or "" when none was found
+    log_lines: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # a dump that could not be read, a configuration that does not parse...
+    state_at: datetime | None = None  # when keepalived last dumped its state for us
+    peers_error: str | None = None  # why VRRP adverts cannot be watched, if they cannot
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +327,10 @@ class Snapshot:
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
     # the director machine (psutil); None where nobody measured it
     host: HostStats | None = None
+    # keepalived's view (lvstui.backend.director); None where keepalived is neither running nor configured
+    keepalived: KeepalivedHealth | None = None
+    drift: tuple[str, ...] = ()  # where the kernel differs from what keepalived intends
+    vrrp_peers: tuple[VrrpPeer, ...] = ()
 
     def service(self, vs_id: str) -> VirtualService | None:
         for vs in self.virtual_services:

@@ -10,5 +10,6 @@ COMMAND_MODULES = (
     "lvstui.commands.snapshot",
     "lvstui.commands.ops",
     "lvstui.commands.keepalived",
+    "lvstui.commands.vrrp",
     "lvstui.commands.setup",
 )

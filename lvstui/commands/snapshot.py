@@ -20,12 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="print N snapshots from one process (default 1)")
     p.add_argument("--interval", dest="snapshot_interval", type=float, default=1.0, metavar="SECONDS",
                    help="seconds between snapshots with --repeat (default 1)")
+    p.add_argument("--no-keepalived", action="store_true",
+                   help="the kernel's table alone, without keepalived's view (no signal to keepalived)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from lvstui.backend import BackendError
-    from lvstui.backend.ipvs import IpvsClient
+    from lvstui.backend.director import make_source
     from lvstui.cli import CliError
 
     if args.repeat < 1:
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.snapshot_interval < 0:
         raise CliError("--interval must not be negative", 2)
     try:
-        client = IpvsClient()
+        client = make_source(args)  # the kernel, with keepalived's view unless --no-keepalived
     except BackendError as exc:
         raise CliError(str(exc)) from exc
     encoder = None
