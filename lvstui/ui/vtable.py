@@ -45,7 +45,7 @@ def layout_columns(columns: Sequence[Column], width: int, natural_flex: int) -> 
     def want(column: Column) -> int:
         if column.flex:
             return max(column.width, len(column.label) + 1, min(natural_flex, FLEX_CAP))
-        return column.width
+        return max(column.width, len(column.label) + 1)  # room for the sort arrow
 
     chosen = list(columns)
 
