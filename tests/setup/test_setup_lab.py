@@ -247,6 +247,15 @@ def test_sudo_with_password_applies_and_undoes(lab: Lab, before: dict[str, str])
     assert state(lab, "rs3") == before["rs3"]
 
 
+def test_failed_verification_keeps_the_changes_until_undo(lab: Lab, before: dict[str, str]) -> None:
+    done = setup(lab, "realserver", "rs3", "--vip", VIP, "--port", "8081", "--yes")  # nothing listens there
+    assert done.rc == 1, done.describe()
+    assert "rs3: FAILED at service listening on TCP port 8081 (verification); the changes are kept" in done.stdout
+    assert f"lo {VIP}/32" in state(lab, "rs3")
+    undo = setup(lab, "realserver", "rs3", "--undo", "--yes")
+    assert undo.rc == 0 and state(lab, "rs3") == before["rs3"], undo.describe()
+
+
 def test_undo_restores_every_host(lab: Lab, before: dict[str, str]) -> None:
     di = setup(lab, "director", "--from", "/root/director.toml", "--undo", "--yes")
     assert di.rc == 0, di.describe()
