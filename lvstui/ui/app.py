@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -427,7 +428,8 @@ class DashboardApp(App[None]):
         if self.spec.filter:
             parts.append(f"filter “{self.spec.filter}”")
         parts.append(self.rate_view.label)
-        self._q("#services-title", Static).update(" · ".join(parts))
+        mark = {True: "▶ ", False: "  "}
+        self._q("#services-title", Static).update(mark[self.focused is self.services] + " · ".join(parts))
         row = self.services.cursor_item
         if row is None:
             rs_title = "Real servers"
@@ -436,7 +438,7 @@ class DashboardApp(App[None]):
             rs_title = (f"Real servers of {vs.id} · {vs.scheduler}"
                         f"{f' persistent {vs.persistence_timeout}s' if vs.persistent else ''}"
                         f" · {row.up}/{row.total} up")
-        self._q("#rs-title", Static).update(rs_title)
+        self._q("#rs-title", Static).update(mark[self.focused is self.real_servers] + rs_title)
 
     def _refresh_trends(self) -> None:
         rows = []
@@ -496,6 +498,21 @@ class DashboardApp(App[None]):
                     self._set_rs_rows(event.key, keys, items)
                 self._refresh_titles()
         self._refresh_trends()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mark_focus()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._mark_focus()
+
+    def _mark_focus(self) -> None:
+        """The title of the table the keys act on stands out (j/k, s, Enter go there)."""
+        try:
+            self._q("#services-title").set_class(self.focused is self.services, "-focused")
+            self._q("#rs-title").set_class(self.focused is self.real_servers, "-focused")
+            self._refresh_titles()
+        except NoMatches:
+            pass
 
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         if event.table is self.services:

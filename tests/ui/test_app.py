@@ -86,8 +86,11 @@ async def test_cursor_keys_and_enter_open_a_service(demo: DemoSource, clock: Man
         assert app.services.cursor_key == keys[-1]  # fewer rows than a page
         await pilot.press("pageup")
         assert app.services.cursor_key == keys[0]
+        assert title(app, "services").startswith("▶") and not title(app, "rs").startswith("▶")
         await pilot.press("enter")
         assert app.focused is app.real_servers
+        assert title(app, "rs").startswith("▶") and not title(app, "services").startswith("▶")
+        assert app.query_one("#rs-title").has_class("-focused")
         await pilot.press("j")
         assert app.real_servers.cursor_index == 1
         trends = app.query_one(TrendPanel)
