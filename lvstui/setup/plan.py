@@ -61,9 +61,14 @@ class Probe:
 
 
 class Step:
-    """One step.  Subclasses implement ``probe`` (read-only) and ``_apply``."""
+    """One step.  Subclasses implement ``probe`` (read-only) and ``_apply``.
+
+    When *check_after* is set, the probe runs again after ``_apply``: a step whose
+    effect is still missing has failed even if its command said otherwise.
+    """
 
     kind = "command"
+    check_after = False
     title: str
     key: str
 
@@ -136,6 +141,7 @@ class SysctlStep(Step):
     value: str
     title: str = ""
     key: str = ""
+    check_after = True
 
     def __post_init__(self) -> None:
         if not _SYSCTL_KEY.match(self.name) or not re.fullmatch(r"-?[0-9]{1,10}", self.value):
@@ -170,6 +176,7 @@ class AddressStep(Step):
     ifname: str
     title: str = ""
     key: str = ""
+    check_after = True
 
     def __post_init__(self) -> None:
         self.title = self.title or f"add {self.cidr} to {self.ifname}"
@@ -207,6 +214,7 @@ class FileStep(Step):
     key: str = ""
     after_undo: tuple[Command, ...] = ()
     kind = "file"
+    check_after = True
 
     def __post_init__(self) -> None:
         self.path = abs_path(self.path)
@@ -527,5 +535,13 @@ class Plan:
             journal.append(entry)
             this_run.append(entry)
             _write_journal(runner, self.name, journal, self.state_dir)
+        if step.check_after:
+            try:
+                still = step.probe(runner)
+            except (StepFailed, RunnerError) as exc:
+                return StepReport(n, step.title, Status.FAILED, getattr(exc, "output", ""), str(exc))
+            if still.needed:
+                return StepReport(n, step.title, Status.FAILED, ctx.output,
+                                  "applied, but the host does not show the change")
         return StepReport(n, step.title, Status.CHANGED, ctx.output)
 

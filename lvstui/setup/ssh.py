@@ -15,6 +15,7 @@ Every failure is a :class:`RunnerError` whose message is one line naming the hos
 from __future__ import annotations
 
 import base64
+import errno
 import getpass
 import hashlib
 import os
@@ -178,9 +179,12 @@ class SshRunner(ShellRunner):
         except socket.gaierror:
             client.close()
             raise RunnerError(f"{self.host}: cannot resolve host name {self.hostname}") from None
-        except paramiko.ssh_exception.NoValidConnectionsError:
+        except paramiko.ssh_exception.NoValidConnectionsError as exc:
             client.close()
-            raise RunnerError(f"{where}: connection refused") from None
+            if all(e.errno == errno.ECONNREFUSED for e in exc.errors.values()):
+                raise RunnerError(f"{where}: connection refused") from None
+            reason = next(iter(exc.errors.values())).strerror
+            raise RunnerError(f"{where}: host unreachable ({reason})") from None
         except paramiko.SSHException as exc:
             client.close()
             raise RunnerError(f"{where}: ssh: {exc}") from None

@@ -213,6 +213,12 @@ def test_refused_login(lab: Lab, before: dict[str, str]) -> None:
     assert state(lab, "rs3") == before["rs3"]
 
 
+def test_unreachable_host_is_one_line(lab: Lab) -> None:
+    done = setup(lab, "realserver", "192.168.1.99", "--vip", VIP, "--yes", "--timeout", "5")  # nobody there
+    assert done.rc == 1 and done.stderr.count("\n") == 1, done.describe()
+    assert done.stderr.startswith("lvstui: 192.168.1.99 (root@192.168.1.99:22): ") and "unreachable" in done.stderr
+
+
 def test_sudo_password_missing_then_wrong(lab: Lab, before: dict[str, str]) -> None:
     done = setup(lab, "realserver", "rs3", "--vip", VIP, "--yes", "--user", "admin")
     assert done.rc == 1 and "sudo needs a password" in done.stderr, done.describe()

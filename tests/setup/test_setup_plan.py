@@ -125,3 +125,20 @@ def test_failed_verification_keeps_the_changes(tmp_path: Path) -> None:
     assert flag.exists()
     assert render_result(result).startswith("h1: FAILED at service answers (verification); the changes are kept")
     assert undo_journal(LocalRunner(), "unit", state_dir=str(tmp_path / "s")).ok and not flag.exists()
+
+
+def test_a_change_that_does_not_stick_fails_and_is_rolled_back(tmp_path: Path) -> None:
+    class Forgetful(LocalRunner):
+        """Writes claim success but the file keeps its old content (like a read-only bind mount)."""
+
+        def write_file(self, path: str, content: bytes, **kw: object) -> None:
+            if path.endswith("app.conf"):
+                return
+            super().write_file(path, content, **kw)  # type: ignore[arg-type]
+
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "app.conf").write_text("old\n")
+    result = make_plan(tmp_path).apply(Forgetful("h1"))
+    assert not result.ok and result.failure is not None
+    assert result.failure.message == "applied, but the host does not show the change"
+    assert (tmp_path / "etc" / "app.conf").read_text() == "old\n"
