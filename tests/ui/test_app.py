@@ -13,6 +13,7 @@ from lvstui.backend import BackendError
 from lvstui.demo import DemoSource
 from lvstui.model import Snapshot
 from lvstui.ui import app as app_module
+from lvstui.ui import app_actions as app_actions_module
 from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS
 from lvstui.ui.help import HelpScreen
 from lvstui.ui.vtable import VirtualTable
@@ -234,7 +235,7 @@ async def test_readonly_hides_every_mutating_action(demo: DemoSource, clock: Man
     # No operation exists yet, so pretend "toggle_events" mutates to prove the plumbing hides it
     # everywhere; then check the real set too.
     fake = frozenset({"toggle_events"})
-    monkeypatch.setattr(app_module, "MUTATING_ACTIONS", fake)
+    monkeypatch.setattr(app_actions_module, "MUTATING_ACTIONS", fake)
     for readonly in (False, True):
         app = make_app(demo, clock, isolated_config, readonly=readonly)
         async with app.run_test(size=(120, 40)) as pilot:
