@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from lvstui.setup import session, validate
-from lvstui.setup.director import PLAN_NAME as DIRECTOR_PLAN, parse_director_spec
+from lvstui.setup.director import PLAN_NAME as DIRECTOR_PLAN, load_director_spec, parse_director_spec
 from lvstui.setup.realserver import PERSISTENCE, PLAN_NAME as REALSERVER_PLAN, RealServerSpec
 from lvstui.setup.ssh import SshOptions, parse_target
 from lvstui.ui.setup_run import ConnectorFactory, SetupRunScreen
@@ -234,9 +234,25 @@ def _real_servers(text: str) -> list[dict[str, Any]]:
 class DirectorFormScreen(SetupForm):
     """A keepalived MASTER/BACKUP pair for one virtual service."""
 
+    DEFAULT_CSS = """
+    DirectorFormScreen #load-row { height: auto; }
+    DirectorFormScreen #load-path { width: 1fr; }
+    DirectorFormScreen #load-error { color: $error; height: auto; }
+    """
+
+    def __init__(self, make_connector: MakeConnector) -> None:
+        super().__init__(make_connector)
+        # what the form has no field for, kept from a loaded plan file
+        self.extras: dict[str, dict[str, Any]] = {"virtual_server": {"delay_loop": 3}, "vrrp": {}}
+
     def compose(self) -> ComposeResult:
         yield Static("Directors: keepalived MASTER/BACKUP pair", classes="section")
         with VerticalScroll():
+            with Horizontal(id="load-row"):
+                yield Input(placeholder="fill the form from a plan file, e.g. examples/director.toml",
+                            id="load-path")
+                yield Button("Load", id="load")
+            yield Static("", id="load-error")
             yield Label("Virtual service", classes="section")
             yield Field("Virtual IP", "vip", validate.vip, placeholder="e.g. 192.168.1.100")
             yield Field("Port", "port", validate.port, value="80")
@@ -268,6 +284,42 @@ class DirectorFormScreen(SetupForm):
         yield from self.buttons()
         yield Footer()
 
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "load":
+            self.load_plan(self.query_one("#load-path", Input).value.strip())
+        else:
+            super().on_button_pressed(event)
+
+    def load_plan(self, path: str) -> None:
+        """Fill the fields from a plan file (the TOML of ``lvstui setup director --from``)."""
+        error = self.query_one("#load-error", Static)
+        try:
+            spec = load_director_spec(path)
+        except validate.ValidationError as exc:
+            error.update(str(exc))
+            return
+        error.update("")
+        inputs = {"vip": spec.vip, "port": str(spec.port),
+                  "persistence": str(spec.persistence_timeout or ""),
+                  "reals": " ".join(f"{r.address}={r.weight}" for r in spec.real_servers),
+                  "http-path": spec.http_path, "http-status": str(spec.http_status),
+                  "interface": spec.interface, "vrid": str(spec.virtual_router_id), "auth": spec.auth_pass,
+                  "master": spec.directors[0].host, "master-priority": str(spec.directors[0].priority),
+                  "backup": spec.directors[1].host if len(spec.directors) > 1 else "",
+                  "backup-priority": str(spec.directors[1].priority) if len(spec.directors) > 1 else "100"}
+        for field_id, value in inputs.items():
+            self.query_one(f"#{field_id}", Input).value = value
+        for select_id, value in {"protocol": spec.protocol, "lb_algo": spec.lb_algo, "lb_kind": spec.lb_kind,
+                                 "check": spec.check}.items():
+            self.query_one(f"#{select_id}", Select).value = value
+        self.extras = {"virtual_server": {"delay_loop": spec.delay_loop},
+                       "vrrp": {"advert_int": spec.advert_int, "instance": spec.instance}}
+        if any(r.port for r in spec.real_servers):
+            error.update("note: per-real-server ports are not shown here; the form uses the service port")
+        for field in self.query(Field):
+            field.touched = True
+        self.revalidate()
+
     def form_data(self) -> dict[str, Any]:
         select = lambda i: str(self.query_one(f"#{i}", Select).value)  # noqa: E731
         directors = [{"host": self.value("master"), "state": "MASTER",
@@ -277,7 +329,7 @@ class DirectorFormScreen(SetupForm):
                               "priority": self.value("backup-priority")})
         vs: dict[str, Any] = {"vip": self.value("vip"), "port": self.value("port"),
                               "protocol": select("protocol"), "lb_algo": select("lb_algo"),
-                              "lb_kind": select("lb_kind"), "delay_loop": 3}
+                              "lb_kind": select("lb_kind"), **self.extras["virtual_server"]}
         if self.value("persistence"):
             vs["persistence_timeout"] = self.value("persistence")
         return {
@@ -286,7 +338,7 @@ class DirectorFormScreen(SetupForm):
                              "status": self.value("http-status")},
             "real_server": _real_servers(self.value("reals")),
             "vrrp": {"interface": self.value("interface"), "virtual_router_id": self.value("vrid"),
-                     "auth_pass": self.value("auth")},
+                     "auth_pass": self.value("auth"), **self.extras["vrrp"]},
             "director": directors,
         }
 

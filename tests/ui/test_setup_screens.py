@@ -293,3 +293,31 @@ async def test_quitting_while_the_host_key_question_is_open_does_not_hang() -> N
         assert isinstance(app.screen, HostKeyScreen)
         app.exit()
     assert answers in ([], [False])  # never an acceptance by default
+
+
+async def test_director_form_loads_a_plan_file(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "director.toml"
+    text = example.read_text().replace('lb_algo = "rr"', 'lb_algo = "sh"').replace("delay_loop = 3", "delay_loop = 9")
+    plan = tmp_path / "plan.toml"
+    plan.write_text(text)
+    app = make_app({})
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.press("d")
+        form = app.screen
+        assert isinstance(form, DirectorFormScreen)
+        form.query_one("#load-path", Input).value = str(tmp_path / "missing.toml")
+        await pilot.click("#load")
+        await pilot.pause()
+        assert "missing.toml" in text_of(app, "#load-error")
+        form.query_one("#load-path", Input).value = str(plan)
+        await pilot.click("#load")
+        await pilot.pause()
+        assert text_of(app, "#load-error") == ""
+        assert form.query_one("#master", Input).value == "root@192.168.1.11"
+        assert form.query_one("#reals", Input).value == "192.168.1.21=1 192.168.1.22=1"
+        assert not form.query_one("#preview", Button).disabled
+        data = form.form_data()
+        assert data["virtual_server"]["lb_algo"] == "sh" and data["virtual_server"]["delay_loop"] == 9
+        assert data["vrrp"]["auth_pass"] == "lvs-pass" and data["director"][1]["state"] == "BACKUP"
