@@ -35,12 +35,22 @@ import argparse
 import os
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Self
 
+from lvstui.backend import SnapshotSource
 from lvstui.model import KeepalivedHealth, Snapshot, VrrpPeer
 
-__all__ = ["DirectorSource", "KeepalivedWatcher", "make_source", "own_netns_inode", "local_keepalived"]
+if TYPE_CHECKING:
+    from lvstui.keepalived.fifo import FifoTail
+    from lvstui.keepalived.loader import KeepalivedConfig
+    from lvstui.keepalived.processes import KeepalivedProcess
+    from lvstui.keepalived.runtime import RuntimeState
+    from lvstui.keepalived.view import ConfigView
+    from lvstui.keepalived.vrrp_adverts import AdvertListener
+
+__all__ = ["DirectorSource", "KeepalivedWatcher", "local_keepalived", "make_source", "own_netns_inode"]
 
 DEFAULT_CONF = "/etc/keepalived/keepalived.conf"
 
@@ -52,7 +62,7 @@ def own_netns_inode() -> int | None:
         return None
 
 
-def local_keepalived() -> list[object]:
+def local_keepalived() -> list[KeepalivedProcess]:
     """The keepalived parents running in our network namespace (each a KeepalivedProcess)."""
     from lvstui.keepalived.processes import find_keepalived_processes
 
@@ -74,27 +84,35 @@ def proc_path(pid: int, path: str) -> Path:
 class KeepalivedWatcher:
     """keepalived's state for this network namespace, refreshed only when something says so."""
 
-    def __init__(self, refresh: float = 5.0, log_every: float = 10.0, adverts: bool = True,
-                 log_lines: int = 20, dump_timeout: float = 3.0) -> None:
+    def __init__(
+        self,
+        refresh: float = 5.0,
+        log_every: float = 10.0,
+        adverts: bool = True,
+        log_lines: int = 20,
+        dump_timeout: float = 3.0,
+    ) -> None:
         self.refresh = refresh
         self.log_every = log_every
         self.log_count = log_lines
         self.dump_timeout = dump_timeout
         self.dumps = 0  # how many times keepalived was signalled (for tests and measurements)
-        self._proc: object | None = None
+        self._proc: KeepalivedProcess | None = None
         self._scan_at = -1e9
         self._conf_stamp: tuple[tuple[str, int, int], ...] | None = None
-        self._view: object | None = None
-        self._cfg: object | None = None  # the loaded KeepalivedConfig (its files are stat'ed each poll)
+        self._view: ConfigView | None = None
+        self._cfg: KeepalivedConfig | None = (
+            None  # the loaded KeepalivedConfig (its files are stat'ed each poll)
+        )
         self._view_error: str | None = None
-        self._runtime: object | None = None
+        self._runtime: RuntimeState | None = None
         self._dump_at = -1e9
         self._state_at: datetime | None = None
         self._kernel_sig: object = None
-        self._fifos: list[object] = []
+        self._fifos: list[FifoTail] = []
         self._logs: tuple[str, list[str], str | None] = ("", [], None)
         self._log_at = -1e9
-        self._listener: object | None = None
+        self._listener: AdvertListener | None = None
         if adverts:
             from lvstui.keepalived.vrrp_adverts import AdvertListener
 
@@ -102,10 +120,10 @@ class KeepalivedWatcher:
 
     def close(self) -> None:
         for fifo in self._fifos:
-            fifo.close()  # type: ignore[attr-defined]
+            fifo.close()
         self._fifos = []
         if self._listener is not None:
-            self._listener.close()  # type: ignore[attr-defined]
+            self._listener.close()
 
     # -- pieces -------------------------------------------------------------------------------------------
 
@@ -114,7 +132,7 @@ class KeepalivedWatcher:
         from lvstui.keepalived.state import _alive
 
         proc = self._proc
-        if proc is not None and _alive(proc.parent_pid):  # type: ignore[attr-defined]
+        if proc is not None and _alive(proc.parent_pid):
             return False
         if proc is None and now - self._scan_at < 2.0:
             return False
@@ -122,7 +140,8 @@ class KeepalivedWatcher:
         found = local_keepalived()
         new = found[0] if found else None
         changed = (new is None) != (proc is None) or (
-            new is not None and proc is not None and new.parent_pid != proc.parent_pid)  # type: ignore[attr-defined]
+            new is not None and proc is not None and new.parent_pid != proc.parent_pid
+        )
         self._proc = new
         if changed:
             self._conf_stamp = None
@@ -133,11 +152,11 @@ class KeepalivedWatcher:
     def _config_files(self) -> list[Path]:
         proc = self._proc
         assert proc is not None
-        main = proc_path(proc.parent_pid, proc.config_file)  # type: ignore[attr-defined]
+        main = proc_path(proc.parent_pid, proc.config_file)
         files = [main]
         cfg = self._cfg
         if cfg is not None:
-            files += [p for p in cfg.files if p != main]  # type: ignore[attr-defined]
+            files += [p for p in cfg.files if p != main]
         return files
 
     def _load_config(self) -> bool:
@@ -160,7 +179,7 @@ class KeepalivedWatcher:
         proc = self._proc
         try:
             cfg = load(self._config_files()[0])
-            view = build_view(cfg, proc.config_id)  # type: ignore[attr-defined]
+            view = build_view(cfg, proc.config_id)
             self._view, self._view_error = view, None
             self._cfg = cfg
         except ConfigError as exc:
@@ -174,26 +193,29 @@ class KeepalivedWatcher:
         from lvstui.keepalived.fifo import FifoTail
 
         for fifo in self._fifos:
-            fifo.close()  # type: ignore[attr-defined]
+            fifo.close()
         self._fifos = []
         if self._proc is None or self._view is None:
             return
-        for path in dict.fromkeys(self._view.fifos.values()):  # type: ignore[attr-defined]
-            self._fifos.append(FifoTail(proc_path(self._proc.parent_pid, path)))  # type: ignore[attr-defined]
+        for path in dict.fromkeys(self._view.fifos.values()):
+            self._fifos.append(FifoTail(proc_path(self._proc.parent_pid, path)))
 
     def _fifo_events(self) -> int:
         count = 0
         for fifo in self._fifos:
             try:
-                count += len(fifo.poll(0.0))  # type: ignore[attr-defined]
+                count += len(fifo.poll(0.0))
             except OSError:
                 continue
         return count
 
     def _signature(self, kernel: Snapshot) -> object:
-        managed = {vs.key for vs in self._view.virtual_servers} if self._view is not None else set()  # type: ignore[attr-defined]
-        return tuple((vs.id, tuple((rs.id, rs.weight) for rs in vs.real_servers))
-                     for vs in kernel.virtual_services if vs.id in managed)
+        managed = {vs.key for vs in self._view.virtual_servers} if self._view is not None else set()
+        return tuple(
+            (vs.id, tuple((rs.id, rs.weight) for rs in vs.real_servers))
+            for vs in kernel.virtual_services
+            if vs.id in managed
+        )
 
     def _dump(self) -> None:
         from lvstui.keepalived.runtime import dump_names, request_state
@@ -201,25 +223,40 @@ class KeepalivedWatcher:
         proc = self._proc
         assert proc is not None
         view = self._view
-        use_instance = view is not None and view.global_value("data_use_instance") is not None  # type: ignore[attr-defined]
-        names = dump_names(proc.netns, proc.config_id, use_instance)  # type: ignore[attr-defined]
-        want_check = view is None or bool(view.virtual_servers)  # type: ignore[attr-defined]
-        want_vrrp = view is None or bool(view.vrrp_instances)  # type: ignore[attr-defined]
+        use_instance = view is not None and view.global_value("data_use_instance") is not None
+        names = dump_names(proc.netns, proc.config_id, use_instance)
+        want_check = view is None or bool(view.virtual_servers)
+        want_vrrp = view is None or bool(view.vrrp_instances)
         self.dumps += 1
-        self._runtime = request_state(proc.parent_pid, want_vrrp=want_vrrp, want_check=want_check,  # type: ignore[attr-defined]
-                                      timeout=self.dump_timeout, names=names)
-        self._state_at = datetime.now(timezone.utc)
+        self._runtime = request_state(
+            proc.parent_pid,
+            want_vrrp=want_vrrp,
+            want_check=want_check,
+            timeout=self.dump_timeout,
+            names=names,
+        )
+        self._state_at = datetime.now(UTC)
 
     def _peers(self) -> tuple[tuple[VrrpPeer, ...], str | None]:
         if self._listener is None:
             return (), None
         listener = self._listener
         now = time.monotonic()
-        peers = tuple(VrrpPeer(vrid=p.vrid, source=p.source, priority=p.priority, interface=p.interface,
-                               version=p.version, advert_interval=p.advert_interval, age=round(p.age(now), 2),
-                               current=p.current(now), local=p.local)
-                      for p in listener.peers())  # type: ignore[attr-defined]
-        return peers, listener.error  # type: ignore[attr-defined]
+        peers = tuple(
+            VrrpPeer(
+                vrid=p.vrid,
+                source=p.source,
+                priority=p.priority,
+                interface=p.interface,
+                version=p.version,
+                advert_interval=p.advert_interval,
+                age=round(p.age(now), 2),
+                current=p.current(now),
+                local=p.local,
+            )
+            for p in listener.peers()
+        )
+        return peers, listener.error
 
     # -- the poll -------------------------------------------------------------------------------------------
 
@@ -241,26 +278,37 @@ class KeepalivedWatcher:
             conf = Path(DEFAULT_CONF)
             if not conf.exists() and not any(p.current for p in peers):
                 return replace(kernel, vrrp_peers=peers)
-            health = KeepalivedHealth(status="not running", config_file=str(conf) if conf.exists() else "",
-                                      errors=("keepalived: not running",), peers_error=peers_error)
+            health = KeepalivedHealth(
+                status="not running",
+                config_file=str(conf) if conf.exists() else "",
+                errors=("keepalived: not running",),
+                peers_error=peers_error,
+            )
             return replace(kernel, keepalived=health, vrrp_peers=peers)
         changed = self._load_config() or changed
         sig = self._signature(kernel)
         events = self._fifo_events()
-        if changed or events or sig != self._kernel_sig or self._runtime is None or \
-                now - self._dump_at >= self.refresh:
+        if (
+            changed
+            or events
+            or sig != self._kernel_sig
+            or self._runtime is None
+            or now - self._dump_at >= self.refresh
+        ):
             self._dump()
             self._dump_at = now
         self._kernel_sig = sig
         view = self._view
         runtime = self._runtime
-        merged = merge(kernel, view, runtime)  # type: ignore[arg-type]
-        roles = proc.roles  # type: ignore[attr-defined]
+        merged = merge(kernel, view, runtime)
+        roles = proc.roles
         processes = process_health(
-            roles, need_vrrp=view is None or bool(view.vrrp_instances),  # type: ignore[attr-defined]
-            need_checker=view is None or bool(view.virtual_servers))  # type: ignore[attr-defined]
+            roles,
+            need_vrrp=view is None or bool(view.vrrp_instances),
+            need_checker=view is None or bool(view.virtual_servers),
+        )
         if now - self._log_at >= self.log_every or changed:
-            opts = dict(_log_opts(proc.cmdline))  # type: ignore[attr-defined]
+            opts = dict(_log_opts(proc.cmdline))
             pids = [roles.get("parent"), roles.get("vrrp"), roles.get("checker"), roles.get("bfd")]
             self._logs = recent_log_lines(pids, self.log_count, opts.get("log_file"))
             self._log_at = now
@@ -270,10 +318,16 @@ class KeepalivedWatcher:
         if log_error:
             errors.append(f"log: {log_error}")
         health = KeepalivedHealth(
-            status=health_status(processes), processes=processes,
-            config_file=proc.config_file, netns=proc.netns,  # type: ignore[attr-defined]
-            log_source=source, log_lines=tuple(lines), errors=tuple(errors), state_at=self._state_at,
-            peers_error=peers_error)
+            status=health_status(processes),
+            processes=processes,
+            config_file=proc.config_file,
+            netns=proc.netns,
+            log_source=source,
+            log_lines=tuple(lines),
+            errors=tuple(errors),
+            state_at=self._state_at,
+            peers_error=peers_error,
+        )
         return replace(merged, keepalived=health, vrrp_peers=peers)
 
 
@@ -295,30 +349,32 @@ class DirectorSource:
 
     name = "kernel"
 
-    def __init__(self, kernel: object | None = None, watcher: KeepalivedWatcher | None = None) -> None:
+    def __init__(
+        self, kernel: SnapshotSource | None = None, watcher: KeepalivedWatcher | None = None
+    ) -> None:
         if kernel is None:
             from lvstui.backend.ipvs import IpvsClient
 
             kernel = IpvsClient()
-        self.kernel = kernel
+        self.kernel: SnapshotSource = kernel
         self.watcher = watcher if watcher is not None else KeepalivedWatcher()
 
     def read(self) -> Snapshot:
-        snap = self.kernel.read()  # type: ignore[attr-defined]
+        snap = self.kernel.read()
         return self.watcher.apply(snap)
 
     def close(self) -> None:
         self.watcher.close()
-        self.kernel.close()  # type: ignore[attr-defined]
+        self.kernel.close()
 
-    def __enter__(self) -> DirectorSource:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def make_source(args: argparse.Namespace | None = None) -> object:
+def make_source(args: argparse.Namespace | None = None) -> SnapshotSource:
     """The source the CLI and the dashboard use: the kernel composed with keepalived.
 
     ``args.no_keepalived`` gives the plain kernel reader; ``args.keepalived_refresh`` the slow

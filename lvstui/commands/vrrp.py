@@ -12,25 +12,39 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "vrrp", help="VRRP role of this director; demote it (its VIPs move to the peer) or promote it back",
+        "vrrp",
+        help="VRRP role of this director; demote it (its VIPs move to the peer) or promote it back",
         description="Show this director's VRRP instances and the routers seen advertising, or hand "
         "mastership to the peer (demote) and take it back (promote) through a keepalived track_file. "
         "Done is reported only when the change is seen on the wire; otherwise it is undone.",
-        epilog="Exit status: 0 done, 1 failure, 2 invalid input, 3 refused, 124 not confirmed in time (undone).")
+        epilog="Exit status: 0 done, 1 failure, 2 invalid input, 3 refused, 124 not confirmed in time (undone).",
+    )
     verbs = p.add_subparsers(dest="vrrp_verb", metavar="status|demote|promote")
     verbs.required = True
     st = verbs.add_parser("status", help="instances, priorities, the track file and the routers advertising")
-    st.add_argument("--listen", type=float, default=None, metavar="SECONDS",
-                    help="listen to VRRP adverts this long (default: 3 advert intervals)")
+    st.add_argument(
+        "--listen",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="listen to VRRP adverts this long (default: 3 advert intervals)",
+    )
     st.add_argument("--json", action="store_true", help="print JSON")
     st.set_defaults(handler=run_status)
-    for verb, what in (("demote", "lower this director's priority below the peer's: the peer becomes MASTER"),
-                       ("promote", "put this director's priority back: it becomes MASTER again")):
+    for verb, what in (
+        ("demote", "lower this director's priority below the peer's: the peer becomes MASTER"),
+        ("promote", "put this director's priority back: it becomes MASTER again"),
+    ):
         v = verbs.add_parser(verb, help=what)
         v.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         v.add_argument("--force", action="store_true", help="proceed even when the peer is not seen healthy")
-        v.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
-                       help="how long to wait for the change to be seen (default 20)")
+        v.add_argument(
+            "--timeout",
+            type=float,
+            default=20.0,
+            metavar="SECONDS",
+            help="how long to wait for the change to be seen (default 20)",
+        )
         v.set_defaults(handler=run_toggle, vrrp_action=verb)
     for sp in (st, *[verbs.choices[v] for v in ("demote", "promote")]):
         sp.add_argument("--instance", default=None, metavar="NAME", help="the vrrp_instance (if several)")
@@ -67,36 +81,67 @@ def run_status(args: argparse.Namespace) -> int:
                 states = [current_state(target)]
             except ToggleError as exc:
                 raise CliError(str(exc), exc.status) from None
-        window = args.listen if args.listen is not None else _listen_window(
-            target.instance.advert_int if target else 1.0)
+        window = (
+            args.listen
+            if args.listen is not None
+            else _listen_window(target.instance.advert_int if target else 1.0)
+        )
         time.sleep(max(0.0, window))
         peers = listener.peers()
         error = listener.error
     doc = {
-        "instances": [{"name": s.name, "state": s.state, "priority": s.priority,
-                       "effective_priority": s.effective_priority, "master_priority": s.master_priority,
-                       "interface": s.interface, "virtual_router_id": s.virtual_router_id, "vips": list(s.vips),
-                       "last_transition": s.last_transition.isoformat() if s.last_transition else None}
-                      for s in states],
-        "track_file": None if target is None else {
-            "name": target.track.name, "file": target.track.file, "weight": target.weight,
-            "value": read_track_value(target.path), "demoted": read_track_value(target.path) != 0},
+        "instances": [
+            {
+                "name": s.name,
+                "state": s.state,
+                "priority": s.priority,
+                "effective_priority": s.effective_priority,
+                "master_priority": s.master_priority,
+                "interface": s.interface,
+                "virtual_router_id": s.virtual_router_id,
+                "vips": list(s.vips),
+                "last_transition": s.last_transition.isoformat() if s.last_transition else None,
+            }
+            for s in states
+        ],
+        "track_file": None
+        if target is None
+        else {
+            "name": target.track.name,
+            "file": target.track.file,
+            "weight": target.weight,
+            "value": read_track_value(target.path),
+            "demoted": read_track_value(target.path) != 0,
+        },
         "track_file_problem": track_error,
-        "routers_advertising": [{"vrid": p.vrid, "source": p.source, "priority": p.priority,
-                                 "interface": p.interface, "age": round(p.age(), 2), "current": p.current(),
-                                 "local": p.local} for p in peers],
+        "routers_advertising": [
+            {
+                "vrid": p.vrid,
+                "source": p.source,
+                "priority": p.priority,
+                "interface": p.interface,
+                "age": round(p.age(), 2),
+                "current": p.current(),
+                "local": p.local,
+            }
+            for p in peers
+        ],
         "adverts_error": error,
     }
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
     for s in doc["instances"]:
-        print(f"{s['name']}: {s['state']}  priority {s['priority']} (effective {s['effective_priority']})  "
-              f"VRID {s['virtual_router_id']} on {s['interface']}  VIPs {', '.join(s['vips']) or '-'}")
+        print(
+            f"{s['name']}: {s['state']}  priority {s['priority']} (effective {s['effective_priority']})  "
+            f"VRID {s['virtual_router_id']} on {s['interface']}  VIPs {', '.join(s['vips']) or '-'}"
+        )
     if target is not None:
         t = doc["track_file"]
-        print(f"track file {t['name']} {t['file']} weight {t['weight']}: {t['value']}"
-              + (" (demoted by it)" if t["demoted"] else ""))
+        print(
+            f"track file {t['name']} {t['file']} weight {t['weight']}: {t['value']}"
+            + (" (demoted by it)" if t["demoted"] else "")
+        )
     else:
         print(f"toggle not possible: {track_error}")
     if error:
@@ -104,8 +149,10 @@ def run_status(args: argparse.Namespace) -> int:
     elif not peers:
         print(f"adverts: none heard in {window:g} s (a MASTER does not hear itself; backups are silent)")
     for p in doc["routers_advertising"]:
-        print(f"VRID {p['vrid']}: {p['source']} priority {p['priority']} on {p['interface'] or '?'}, "
-              f"last {p['age']:.1f} s ago" + (" (MASTER)" if p["current"] else " (stopped)"))
+        print(
+            f"VRID {p['vrid']}: {p['source']} priority {p['priority']} on {p['interface'] or '?'}, "
+            f"last {p['age']:.1f} s ago" + (" (MASTER)" if p["current"] else " (stopped)")
+        )
     return 0
 
 
@@ -116,7 +163,7 @@ def _confirm(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def run_toggle(args: argparse.Namespace) -> int:  # noqa: C901 - one linear story, told in order
+def run_toggle(args: argparse.Namespace) -> int:
     import time
 
     from lvstui.cli import CliError
@@ -156,30 +203,46 @@ def run_toggle(args: argparse.Namespace) -> int:  # noqa: C901 - one linear stor
         now = time.monotonic()
         others = [p for p in listener.peers() if p.vrid == vrid and not p.local and p.current(now)]
         if listener.error and not args.force:
-            raise CliError(f"{listener.error}: cannot confirm the change on the wire (--force to proceed blind)", 3)
+            raise CliError(
+                f"{listener.error}: cannot confirm the change on the wire (--force to proceed blind)", 3
+            )
         problems = []
         if state.state == "FAULT":
             problems.append(f"{name} is in FAULT here")
         target_eff = state.effective_priority + (new - old) * target.weight
         if action == "demote":
             if state.state == "BACKUP" and not others:
-                problems.append(f"no router seen advertising VRID {vrid} in {window:g} s: the peer is not healthy")
+                problems.append(
+                    f"no router seen advertising VRID {vrid} in {window:g} s: the peer is not healthy"
+                )
             if state.state == "MASTER" and others:
-                problems.append("another router advertises VRID " + str(vrid) + " while this one is MASTER: "
-                                + ", ".join(f"{p.source} priority {p.priority}" for p in others))
-            peer_note = (", ".join(f"{p.source} (MASTER, priority {p.priority})" for p in others) if others
-                         else "the backup (silent: backups do not advertise; if it does not take over, "
-                              "this is undone)")
+                problems.append(
+                    "another router advertises VRID "
+                    + str(vrid)
+                    + " while this one is MASTER: "
+                    + ", ".join(f"{p.source} priority {p.priority}" for p in others)
+                )
+            peer_note = (
+                ", ".join(f"{p.source} (MASTER, priority {p.priority})" for p in others)
+                if others
+                else "the backup (silent: backups do not advertise; if it does not take over, this is undone)"
+            )
         else:
-            peer_note = ", ".join(f"{p.source} priority {p.priority}" for p in others) or "none seen advertising"
+            peer_note = (
+                ", ".join(f"{p.source} priority {p.priority}" for p in others) or "none seen advertising"
+            )
         if old == new:
-            print(f"{target.track.file} already holds {new}: {name} is {state.state} "
-                  f"(effective priority {state.effective_priority}); checking it is seen so")
+            print(
+                f"{target.track.file} already holds {new}: {name} is {state.state} "
+                f"(effective priority {state.effective_priority}); checking it is seen so"
+            )
         if problems and not args.force:
             journal.record(**base, result="refused", reason="; ".join(problems))
             raise CliError("refused: " + "; ".join(problems) + " (--force to proceed)", 3)
-        plan = (f"{action} {name} (VRID {vrid}, {state.state}, effective priority {state.effective_priority} "
-                f"-> {target_eff}) by writing {new} to {target.track.file}; peer: {peer_note}")
+        plan = (
+            f"{action} {name} (VRID {vrid}, {state.state}, effective priority {state.effective_priority} "
+            f"-> {target_eff}) by writing {new} to {target.track.file}; peer: {peer_note}"
+        )
         print(plan)
         if not args.yes:
             if not sys.stdin.isatty():
@@ -193,19 +256,30 @@ def run_toggle(args: argparse.Namespace) -> int:  # noqa: C901 - one linear stor
         except OSError as exc:
             journal.record(**base, result="failed", reason=str(exc))
             raise CliError(f"cannot write {target.track.file}: {exc.strerror or exc}") from None
-        journal.record(**base, result="applied", value=new, previous=old, priority_from=state.effective_priority)
+        journal.record(
+            **base, result="applied", value=new, previous=old, priority_from=state.effective_priority
+        )
         want = "BACKUP" if action == "demote" else "MASTER"
         outcome = wait_for(target, listener, want, since, args.timeout, progress=print)
         if outcome.done:
             masters = ", ".join(f"{p.source} priority {p.priority}" for p in outcome.masters)
-            msg = (f"done in {outcome.seconds:.1f} s: {name} is {want}"
-                   + (f"; MASTER seen on the wire: {masters}" if action == "demote" else ""))
-            journal.record(**base, result="done", seconds=round(outcome.seconds, 2),
-                           masters=[p.source for p in outcome.masters])
+            msg = f"done in {outcome.seconds:.1f} s: {name} is {want}" + (
+                f"; MASTER seen on the wire: {masters}" if action == "demote" else ""
+            )
+            journal.record(
+                **base,
+                result="done",
+                seconds=round(outcome.seconds, 2),
+                masters=[p.source for p in outcome.masters],
+            )
             print(msg)
             return 0
         write_track_value(target.path, old)
-        journal.record(**base, result="undone", reason=f"not {want} within {args.timeout:g} s", seen=outcome.seen)
-        sys.stderr.write(f"lvstui: not confirmed within {args.timeout:g} s; {target.track.file} put back to {old}. "
-                         f"Seen: {outcome.seen[-1] if outcome.seen else 'nothing'}\n")
+        journal.record(
+            **base, result="undone", reason=f"not {want} within {args.timeout:g} s", seen=outcome.seen
+        )
+        sys.stderr.write(
+            f"lvstui: not confirmed within {args.timeout:g} s; {target.track.file} put back to {old}. "
+            f"Seen: {outcome.seen[-1] if outcome.seen else 'nothing'}\n"
+        )
         return 124

@@ -43,8 +43,15 @@ from lvstui.model import (
     normalize_address,
 )
 
-__all__ = ["merge", "check_state", "vrrp_instances", "process_health", "recent_log_lines", "health_status",
-           "rs_drift"]
+__all__ = [
+    "check_state",
+    "health_status",
+    "merge",
+    "process_health",
+    "recent_log_lines",
+    "rs_drift",
+    "vrrp_instances",
+]
 
 _KIND = {"DR": Forward.DR, "NAT": Forward.NAT, "TUN": Forward.TUN}
 
@@ -69,14 +76,26 @@ def check_state(conf: ConfRealServer, state: RealServerState | None) -> CheckSta
         detail = ""
     if not state.alive and failed:
         detail = f"{', '.join(c.type for c in failed)} failed" + (f" ({detail})" if detail else "")
-    return CheckState(checker=checker, alive=state.alive, failed_checkers=state.failed_checkers, detail=detail)
+    return CheckState(
+        checker=checker, alive=state.alive, failed_checkers=state.failed_checkers, detail=detail
+    )
 
 
 def vrrp_instances(states: Iterable[VrrpState]) -> tuple[VrrpInstance, ...]:
-    return tuple(VrrpInstance(
-        name=s.name, state=s.state, priority=s.priority, effective_priority=s.effective_priority, vips=s.vips,
-        interface=s.interface, virtual_router_id=s.virtual_router_id, last_transition=s.last_transition,
-        master_priority=s.master_priority or None) for s in states)
+    return tuple(
+        VrrpInstance(
+            name=s.name,
+            state=s.state,
+            priority=s.priority,
+            effective_priority=s.effective_priority,
+            vips=s.vips,
+            interface=s.interface,
+            virtual_router_id=s.virtual_router_id,
+            last_transition=s.last_transition,
+            master_priority=s.master_priority or None,
+        )
+        for s in states
+    )
 
 
 def rs_drift(vs_id: str, rs_id: str, kernel: RealServer | None, state: RealServerState | None) -> str | None:
@@ -88,8 +107,10 @@ def rs_drift(vs_id: str, rs_id: str, kernel: RealServer | None, state: RealServe
         return None
     if kernel is None:
         if state.alive:
-            return (f"{where}: keepalived's checker has it up but it is not in the kernel "
-                    f"(removed by an operator?); keepalived restores it at its next transition or reload")
+            return (
+                f"{where}: keepalived's checker has it up but it is not in the kernel "
+                f"(removed by an operator?); keepalived restores it at its next transition or reload"
+            )
         return None  # removed by keepalived after a failed check: intended
     if not state.alive:
         if not state.in_ipvs:
@@ -98,13 +119,17 @@ def rs_drift(vs_id: str, rs_id: str, kernel: RealServer | None, state: RealServe
             return f"{where}: inhibited by keepalived (weight 0) but weight {kernel.weight} in the kernel"
         return None
     if kernel.weight != state.effective_weight:
-        return (f"{where}: weight {kernel.weight} in the kernel, keepalived's is {state.effective_weight} "
-                f"(a runtime-only change: keepalived restores {state.effective_weight} at its next "
-                f"transition or reload)")
+        return (
+            f"{where}: weight {kernel.weight} in the kernel, keepalived's is {state.effective_weight} "
+            f"(a runtime-only change: keepalived restores {state.effective_weight} at its next "
+            f"transition or reload)"
+        )
     return None
 
 
-def _find_state(vs_states: dict[str, object], vs_key: str, address: str, port: int | None) -> RealServerState | None:
+def _find_state(
+    vs_states: dict[str, object], vs_key: str, address: str, port: int | None
+) -> RealServerState | None:
     from lvstui.keepalived.runtime import VirtualServerState
 
     vs_state = vs_states.get(vs_key)
@@ -161,13 +186,23 @@ def merge(kernel: Snapshot, view: ConfigView | None, runtime: RuntimeState | Non
                 servers.append(replace(found, check=check, in_kernel=True, inhibited=inhibited))
             else:
                 kind = (crs.lb_kind or conf.lb_kind or "DR").upper()
-                servers.append(RealServer(
-                    address=address, port=port, family="inet6" if ":" in address else "inet",
-                    forward=_KIND.get(kind, Forward.DR), weight=crs.weight, check=check, in_kernel=False))
+                servers.append(
+                    RealServer(
+                        address=address,
+                        port=port,
+                        family="inet6" if ":" in address else "inet",
+                        forward=_KIND.get(kind, Forward.DR),
+                        weight=crs.weight,
+                        check=check,
+                        in_kernel=False,
+                    )
+                )
         for rs in vs.real_servers:  # in the kernel, not in the configuration
             if rs.id not in seen:
-                drift.append(f"{rs.id} in {vs.id}: in the kernel but not in keepalived's configuration "
-                             f"(added outside keepalived)")
+                drift.append(
+                    f"{rs.id} in {vs.id}: in the kernel but not in keepalived's configuration "
+                    f"(added outside keepalived)"
+                )
                 servers.append(rs)
         services.append(replace(vs, real_servers=tuple(servers)))
     for key, conf in configured.items():
@@ -193,8 +228,9 @@ def _alive(pid: int | None) -> bool:
     return state != ["Z"] and state != ["X"]
 
 
-def process_health(roles: dict[str, int | None], need_vrrp: bool, need_checker: bool,
-                   need_bfd: bool = False) -> tuple[KeepalivedProcessState, ...]:
+def process_health(
+    roles: dict[str, int | None], need_vrrp: bool, need_checker: bool, need_bfd: bool = False
+) -> tuple[KeepalivedProcessState, ...]:
     """parent, vrrp, checker (and bfd when used): alive or not, and whether the configuration needs it."""
     out = []
     for role, needed in (("parent", True), ("vrrp", need_vrrp), ("checker", need_checker), ("bfd", need_bfd)):
@@ -233,8 +269,13 @@ def _is_ours(line: str, pids: set[int]) -> bool:
     return not pids or int(m.group(1)) in pids
 
 
-def recent_log_lines(pids: Iterable[int | None], count: int = 20, log_file: str | None = None,
-                     root: Path = Path("/"), journal: bool = True) -> tuple[str, list[str], str | None]:
+def recent_log_lines(
+    pids: Iterable[int | None],
+    count: int = 20,
+    log_file: str | None = None,
+    root: Path = Path("/"),
+    journal: bool = True,
+) -> tuple[str, list[str], str | None]:
     """(source, lines, error): keepalived's recent log lines.
 
     keepalived logs through syslog (``Keepalived_vrrp[PID]: ...``): journald when it runs
@@ -256,7 +297,7 @@ def recent_log_lines(pids: Iterable[int | None], count: int = 20, log_file: str 
         else:
             argv += ["-u", "keepalived"]
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=5)
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
             if proc.returncode == 0 and proc.stdout.strip():
                 return "journald", proc.stdout.splitlines()[-count:], None
         except (OSError, subprocess.TimeoutExpired):

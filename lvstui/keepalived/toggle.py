@@ -32,8 +32,17 @@ from lvstui.keepalived.runtime import VrrpState
 from lvstui.keepalived.view import ConfigView, TrackFile, VrrpInstance
 from lvstui.keepalived.vrrp_adverts import AdvertListener, PeerRouter
 
-__all__ = ["ToggleError", "Target", "find_target", "advice", "current_state", "read_track_value",
-           "write_track_value", "wait_for", "Outcome"]
+__all__ = [
+    "Outcome",
+    "Target",
+    "ToggleError",
+    "advice",
+    "current_state",
+    "find_target",
+    "read_track_value",
+    "wait_for",
+    "write_track_value",
+]
 
 SUGGESTED_NAME = "lvstui_maint"
 SUGGESTED_FILE = "/etc/keepalived/lvstui-maint"
@@ -66,7 +75,7 @@ def advice(view: ConfigView, instance: VrrpInstance, peer_priority: int | None =
         f"instance {instance.name}{where} has no track_file with a negative weight that lvstui can use. Add, "
         f"at top level:\n\n"
         f"track_file {SUGGESTED_NAME} {{\n"
-        f"    file \"{SUGGESTED_FILE}\"\n"
+        f'    file "{SUGGESTED_FILE}"\n'
         f"    weight {weight}\n"
         f"    init_file 0 overwrite\n"
         f"}}\n\n"
@@ -76,7 +85,8 @@ def advice(view: ConfigView, instance: VrrpInstance, peer_priority: int | None =
         f"    }}\n\n"
         f"then check it (lvstui keepalived check FILE) and reload keepalived. The weight must take priority "
         f"{instance.priority} below the peer's"
-        + (f" ({peer_priority})" if peer_priority is not None else "") + "."
+        + (f" ({peer_priority})" if peer_priority is not None else "")
+        + "."
     )
 
 
@@ -144,8 +154,11 @@ def current_state(target: Target, timeout: float = 3.0) -> VrrpState:
     for state in runtime.vrrp:
         if state.name == target.instance.name:
             return state
-    raise ToggleError(f"keepalived did not report instance {target.instance.name}: "
-                      + ("; ".join(runtime.errors) or "not in its dump"), 1)
+    raise ToggleError(
+        f"keepalived did not report instance {target.instance.name}: "
+        + ("; ".join(runtime.errors) or "not in its dump"),
+        1,
+    )
 
 
 def read_track_value(path: Path) -> int:
@@ -180,8 +193,15 @@ class Outcome:
     seen: list[str]  # what happened, in order, for the operator
 
 
-def wait_for(target: Target, listener: AdvertListener, want: str, since: float, timeout: float,
-             progress: Callable[[str], None] = lambda _line: None, poll: float = 0.5) -> Outcome:
+def wait_for(
+    target: Target,
+    listener: AdvertListener,
+    want: str,
+    since: float,
+    timeout: float,
+    progress: Callable[[str], None] = lambda _line: None,
+    poll: float = 0.5,
+) -> Outcome:
     """Wait until this instance is ``want`` (BACKUP or MASTER), confirmed on the wire.
 
     BACKUP counts only when another router advertises the VRID above our effective
@@ -203,15 +223,20 @@ def wait_for(target: Target, listener: AdvertListener, want: str, since: float, 
             line = str(exc)
             if line not in seen:
                 seen.append(line)
-        others = [p for p in listener.peers() if p.vrid == vrid and not p.local and p.last_seen > since
-                  and p.current(now)]
+        others = [
+            p
+            for p in listener.peers()
+            if p.vrid == vrid and not p.local and p.last_seen > since and p.current(now)
+        ]
         eff = state.effective_priority if state else None
         note = (state.state if state else None, eff, tuple((p.source, p.priority) for p in others))
         if note != last:
             last = note
-            line = (f"{now - start:4.1f} s: {target.instance.name} "
-                    f"{state.state if state else '?'} (effective priority {eff}); advertising VRID {vrid}: "
-                    + (", ".join(f"{p.source} priority {p.priority}" for p in others) or "nobody else"))
+            line = (
+                f"{now - start:4.1f} s: {target.instance.name} "
+                f"{state.state if state else '?'} (effective priority {eff}); advertising VRID {vrid}: "
+                + (", ".join(f"{p.source} priority {p.priority}" for p in others) or "nobody else")
+            )
             seen.append(line)
             progress(line)
         if state is not None and eff is not None:

@@ -19,9 +19,20 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
+from typing import Self
 
-__all__ = ["Advert", "AdvertError", "parse_ipv4_packet", "parse_vrrp", "vrrp_checksum", "build_vrrp",
-           "PeerRouter", "AdvertListener", "IPPROTO_VRRP", "local_addresses"]
+__all__ = [
+    "IPPROTO_VRRP",
+    "Advert",
+    "AdvertError",
+    "AdvertListener",
+    "PeerRouter",
+    "build_vrrp",
+    "local_addresses",
+    "parse_ipv4_packet",
+    "parse_vrrp",
+    "vrrp_checksum",
+]
 
 IPPROTO_VRRP = 112
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value; Python 3.11 does not export it
@@ -72,8 +83,9 @@ def vrrp_checksum(vrrp: bytes, source: str = "", destination: str = "") -> int:
     return (~_sum16(body)) & 0xFFFF
 
 
-def parse_vrrp(data: bytes, source: str = "", destination: str = "224.0.0.18", ttl: int = 255,
-               family: int = 4) -> Advert:
+def parse_vrrp(
+    data: bytes, source: str = "", destination: str = "224.0.0.18", ttl: int = 255, family: int = 4
+) -> Advert:
     """Parse a VRRP message (the IP payload).  Raises AdvertError for anything else."""
     if len(data) < 8:
         raise AdvertError(f"VRRP message too short ({len(data)} bytes)")
@@ -96,16 +108,26 @@ def parse_vrrp(data: bytes, source: str = "", destination: str = "224.0.0.18", t
         interval = (struct.unpack("!H", data[4:6])[0] & 0x0FFF) / 100.0
         if len(data) < 8 + count * size:
             raise AdvertError(f"VRRPv3 message too short for {count} addresses")
-    addresses = tuple(str(ipaddress.ip_address(data[8 + i * size: 8 + (i + 1) * size])) for i in range(count))
+    addresses = tuple(
+        str(ipaddress.ip_address(data[8 + i * size : 8 + (i + 1) * size])) for i in range(count)
+    )
     zeroed = data[:6] + b"\0\0" + data[8:]  # the checksum covers the whole VRRP message
     try:
         expected = vrrp_checksum(zeroed, source, destination) if version == 2 or source else None
     except ValueError:
         expected = None
     got = struct.unpack("!H", data[6:8])[0]
-    return Advert(version=version, vrid=vrid, priority=priority, advert_interval=interval,
-                  addresses=addresses, source=source, ttl=ttl, auth_type=auth_type,
-                  checksum_ok=expected is None or expected == got)
+    return Advert(
+        version=version,
+        vrid=vrid,
+        priority=priority,
+        advert_interval=interval,
+        addresses=addresses,
+        source=source,
+        ttl=ttl,
+        auth_type=auth_type,
+        checksum_ok=expected is None or expected == got,
+    )
 
 
 def parse_ipv4_packet(packet: bytes) -> Advert:
@@ -124,15 +146,23 @@ def parse_ipv4_packet(packet: bytes) -> Advert:
     return parse_vrrp(packet[ihl:end], src, dst, ttl=packet[8], family=4)
 
 
-def build_vrrp(version: int, vrid: int, priority: int, addresses: list[str], interval: float = 1.0,
-               source: str = "", destination: str = "224.0.0.18", auth_type: int = 0) -> bytes:
+def build_vrrp(
+    version: int,
+    vrid: int,
+    priority: int,
+    addresses: list[str],
+    interval: float = 1.0,
+    source: str = "",
+    destination: str = "224.0.0.18",
+    auth_type: int = 0,
+) -> bytes:
     """A valid advertisement (for tests and for documentation of the layout)."""
     packed = b"".join(ipaddress.ip_address(a).packed for a in addresses)
     if version == 2:
         head = struct.pack("!BBBBBBH", 0x21, vrid, priority, len(addresses), auth_type, int(interval), 0)
         msg = head + packed + b"\0" * 8
     else:
-        head = struct.pack("!BBBBHH", 0x31, vrid, priority, len(addresses), int(round(interval * 100)) & 0x0FFF, 0)
+        head = struct.pack("!BBBBHH", 0x31, vrid, priority, len(addresses), round(interval * 100) & 0x0FFF, 0)
         msg = head + packed
     csum = vrrp_checksum(msg, source, destination)
     return msg[:6] + struct.pack("!H", csum) + msg[8:]
@@ -143,8 +173,12 @@ def local_addresses() -> frozenset[str]:
     try:
         import psutil
 
-        return frozenset(a.address.split("%")[0] for addrs in psutil.net_if_addrs().values() for a in addrs
-                         if a.family in (socket.AF_INET, socket.AF_INET6))
+        return frozenset(
+            a.address.split("%")[0]
+            for addrs in psutil.net_if_addrs().values()
+            for a in addrs
+            if a.family in (socket.AF_INET, socket.AF_INET6)
+        )
     except Exception:  # noqa: BLE001 - best effort: nothing is marked local
         return frozenset()
 
@@ -191,7 +225,7 @@ class AdvertListener:
         self.invalid = 0
         self._ipv6 = ipv6
 
-    def __enter__(self) -> AdvertListener:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -212,7 +246,8 @@ class AdvertListener:
                 if family == socket.AF_INET:
                     errno = getattr(exc, "errno", None)
                     self.error = f"cannot listen to VRRP adverts: {getattr(exc, 'strerror', None) or exc}" + (
-                        " (needs root or CAP_NET_RAW)" if errno in (1, 13) else "")
+                        " (needs root or CAP_NET_RAW)" if errno in (1, 13) else ""
+                    )
                     return self
                 continue
             self._socks.append(sock)
@@ -257,7 +292,9 @@ class AdvertListener:
                         if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(value) >= 20:
                             dst = str(ipaddress.IPv6Address(value[:16]))
                             ifindex = struct.unpack("I", value[16:20])[0]
-                        elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
+                        elif (
+                            level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT and len(value) >= 4
+                        ):
                             hops = struct.unpack("i", value[:4])[0]
                     advert = parse_vrrp(data, addr[0].split("%")[0], dst, ttl=hops, family=6)
             except AdvertError:
@@ -276,10 +313,18 @@ class AdvertListener:
         with self._lock:
             old = self._peers.get(key)
             self._peers[key] = PeerRouter(
-                vrid=advert.vrid, source=advert.source, priority=advert.priority, version=advert.version,
-                advert_interval=advert.advert_interval, addresses=advert.addresses,
-                first_seen=old.first_seen if old else now, last_seen=now, count=(old.count if old else 0) + 1,
-                local=advert.source in self._local, interface=interface or (old.interface if old else ""))
+                vrid=advert.vrid,
+                source=advert.source,
+                priority=advert.priority,
+                version=advert.version,
+                advert_interval=advert.advert_interval,
+                addresses=advert.addresses,
+                first_seen=old.first_seen if old else now,
+                last_seen=now,
+                count=(old.count if old else 0) + 1,
+                local=advert.source in self._local,
+                interface=interface or (old.interface if old else ""),
+            )
             self._history.append((now, advert))
             if len(self._history) > 1000:
                 del self._history[:500]

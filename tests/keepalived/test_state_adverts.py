@@ -40,8 +40,17 @@ def ones_complement(data: bytes) -> int:
 
 def test_captured_keepalived_adverts() -> None:
     a = parse_ipv4_packet(LB1_MASTER)
-    assert (a.version, a.vrid, a.priority, a.advert_interval, a.addresses, a.source, a.ttl, a.auth_type,
-            a.checksum_ok) == (2, 51, 150, 1.0, ("192.168.1.100",), "192.168.1.11", 255, 0, True)
+    assert (
+        a.version,
+        a.vrid,
+        a.priority,
+        a.advert_interval,
+        a.addresses,
+        a.source,
+        a.ttl,
+        a.auth_type,
+        a.checksum_ok,
+    ) == (2, 51, 150, 1.0, ("192.168.1.100",), "192.168.1.11", 255, 0, True)
     b = parse_ipv4_packet(LB2_MASTER)
     assert (b.vrid, b.priority, b.source, b.checksum_ok) == (51, 100, "192.168.1.12", True)
 
@@ -56,13 +65,23 @@ def test_corrupted_packet_has_a_bad_checksum() -> None:
 def test_v2_built_byte_by_byte() -> None:
     # RFC 3768 5.1: version 2 | type 1, VRID, priority, count, auth type, adver int, checksum,
     # addresses, 8 bytes of authentication data
-    body = bytes([0x21, 7, 200, 2, 0, 3, 0, 0]) + ipaddress.ip_address("10.0.0.1").packed + \
-        ipaddress.ip_address("10.0.0.2").packed + b"\x00" * 8
+    body = (
+        bytes([0x21, 7, 200, 2, 0, 3, 0, 0])
+        + ipaddress.ip_address("10.0.0.1").packed
+        + ipaddress.ip_address("10.0.0.2").packed
+        + b"\x00" * 8
+    )
     packet = body[:6] + struct.pack("!H", ones_complement(body)) + body[8:]
     assert build_vrrp(2, 7, 200, ["10.0.0.1", "10.0.0.2"], interval=3) == packet
     a = parse_vrrp(packet, "10.0.0.9")
-    assert (a.version, a.vrid, a.priority, a.advert_interval, a.addresses, a.checksum_ok) == \
-        (2, 7, 200, 3.0, ("10.0.0.1", "10.0.0.2"), True)
+    assert (a.version, a.vrid, a.priority, a.advert_interval, a.addresses, a.checksum_ok) == (
+        2,
+        7,
+        200,
+        3.0,
+        ("10.0.0.1", "10.0.0.2"),
+        True,
+    )
 
 
 def test_v3_ipv4_built_byte_by_byte() -> None:
@@ -73,8 +92,14 @@ def test_v3_ipv4_built_byte_by_byte() -> None:
     packet = msg[:6] + struct.pack("!H", ones_complement(pseudo + msg)) + msg[8:]
     assert build_vrrp(3, 9, 120, ["192.168.1.100"], interval=1.5, source="192.168.1.11") == packet
     a = parse_vrrp(packet, "192.168.1.11", "224.0.0.18")
-    assert (a.version, a.vrid, a.priority, a.advert_interval, a.addresses, a.checksum_ok) == \
-        (3, 9, 120, 1.5, ("192.168.1.100",), True)
+    assert (a.version, a.vrid, a.priority, a.advert_interval, a.addresses, a.checksum_ok) == (
+        3,
+        9,
+        120,
+        1.5,
+        ("192.168.1.100",),
+        True,
+    )
     assert not parse_vrrp(packet, "192.168.1.12", "224.0.0.18").checksum_ok  # the pseudo-header counts
     ip = bytes([0x45, 0, 0, 20 + len(packet), 0, 1, 0, 0, 255, 112, 0, 0, 192, 168, 1, 11, 224, 0, 0, 18])
     assert parse_ipv4_packet(ip + packet).checksum_ok
@@ -90,13 +115,16 @@ def test_v3_ipv6() -> None:
     assert (a.vrid, a.priority, a.addresses, a.checksum_ok) == (51, 100, ("2001:db8:1::100",), True)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"\x21\x01", "too short"),
-    (bytes([0x41, 1, 100, 0, 0, 1, 0, 0]), "unknown VRRP version 4"),
-    (bytes([0x22, 1, 100, 0, 0, 1, 0, 0]), "not an advertisement"),
-    (bytes([0x21, 0, 100, 0, 0, 1, 0, 0]), "VRID 0"),
-    (bytes([0x21, 1, 100, 3, 0, 1, 0, 0, 10, 0, 0, 1]), "too short for 3 addresses"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x21\x01", "too short"),
+        (bytes([0x41, 1, 100, 0, 0, 1, 0, 0]), "unknown VRRP version 4"),
+        (bytes([0x22, 1, 100, 0, 0, 1, 0, 0]), "not an advertisement"),
+        (bytes([0x21, 0, 100, 0, 0, 1, 0, 0]), "VRID 0"),
+        (bytes([0x21, 1, 100, 3, 0, 1, 0, 0, 10, 0, 0, 1]), "too short for 3 addresses"),
+    ],
+)
 def test_invalid_messages(data: bytes, message: str) -> None:
     with pytest.raises(AdvertError, match=message):
         parse_vrrp(data)
@@ -111,14 +139,24 @@ def test_not_vrrp_ip_packet() -> None:
         parse_ipv4_packet(b"\x60" + LB1_MASTER[1:])
 
 
-@given(version=st.sampled_from([2, 3]), vrid=st.integers(1, 255), prio=st.integers(0, 255),
-       addrs=st.lists(st.ip_addresses(v=4).map(str), min_size=0, max_size=5),
-       interval=st.integers(1, 40))
+@given(
+    version=st.sampled_from([2, 3]),
+    vrid=st.integers(1, 255),
+    prio=st.integers(0, 255),
+    addrs=st.lists(st.ip_addresses(v=4).map(str), min_size=0, max_size=5),
+    interval=st.integers(1, 40),
+)
 def test_build_then_parse(version: int, vrid: int, prio: int, addrs: list[str], interval: int) -> None:
     packet = build_vrrp(version, vrid, prio, addrs, interval=float(interval), source="192.0.2.1")
     a = parse_vrrp(packet, "192.0.2.1")
-    assert (a.version, a.vrid, a.priority, list(a.addresses), a.advert_interval, a.checksum_ok) == \
-        (version, vrid, prio, addrs, float(interval), True)
+    assert (a.version, a.vrid, a.priority, list(a.addresses), a.advert_interval, a.checksum_ok) == (
+        version,
+        vrid,
+        prio,
+        addrs,
+        float(interval),
+        True,
+    )
 
 
 def test_listener_bookkeeping() -> None:
@@ -128,8 +166,14 @@ def test_listener_bookkeeping() -> None:
     listener.record(lb1, "eth0", now=100.0)
     listener.record(lb1, "eth0", now=101.0)
     (peer,) = listener.peers()
-    assert (peer.vrid, peer.source, peer.priority, peer.count, peer.first_seen, peer.interface) == \
-        (51, "192.168.1.11", 150, 2, 100.0, "eth0")
+    assert (peer.vrid, peer.source, peer.priority, peer.count, peer.first_seen, peer.interface) == (
+        51,
+        "192.168.1.11",
+        150,
+        2,
+        100.0,
+        "eth0",
+    )
     assert peer.current(now=104.0) and not peer.current(now=105.0)  # three 1 s intervals (+0.5 s)
     assert listener.masters(now=102.0)[51].source == "192.168.1.11"
     listener.record(lb2, "eth0", now=102.0)  # both advertising: the higher priority is the master
@@ -150,5 +194,8 @@ def test_listener_failure_is_data(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket, "socket", refuse)
     with AdvertListener() as listener:
-        assert listener.error == "cannot listen to VRRP adverts: Operation not permitted (needs root or CAP_NET_RAW)"
+        assert (
+            listener.error
+            == "cannot listen to VRRP adverts: Operation not permitted (needs root or CAP_NET_RAW)"
+        )
         assert not listener.running and listener.peers() == ()

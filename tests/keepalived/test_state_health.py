@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,8 +26,11 @@ def dead_pid() -> int:
 def test_process_health() -> None:
     me, gone = __import__("os").getpid(), dead_pid()
     procs = process_health({"parent": me, "vrrp": me, "checker": gone}, need_vrrp=True, need_checker=True)
-    assert [(p.role, p.alive, p.expected) for p in procs] == \
-        [("parent", True, True), ("vrrp", True, True), ("checker", False, True)]
+    assert [(p.role, p.alive, p.expected) for p in procs] == [
+        ("parent", True, True),
+        ("vrrp", True, True),
+        ("checker", False, True),
+    ]
     assert health_status(procs) == "degraded"
     procs = process_health({"parent": me, "vrrp": me, "checker": None}, need_vrrp=True, need_checker=False)
     assert health_status(procs) == "running"  # no virtual_server: no checker process expected
@@ -64,8 +67,11 @@ def test_log_lines_of_our_keepalived_only(tmp_path: Path) -> None:
     (tmp_path / "var/log/messages").write_text(SYSLOG)
     source, lines, error = recent_log_lines([100, 101, 102, None], root=tmp_path, journal=False)
     assert (source, error) == ("/var/log/messages", None)
-    assert [line.split()[4] for line in lines] == ["Keepalived[100]:", "Keepalived_vrrp[101]:",
-                                                  "Keepalived_healthcheckers[102]:"]
+    assert [line.split()[4] for line in lines] == [
+        "Keepalived[100]:",
+        "Keepalived_vrrp[101]:",
+        "Keepalived_healthcheckers[102]:",
+    ]
     _, last, _ = recent_log_lines([200, 201], count=1, root=tmp_path, journal=False)
     assert last == ["Nov 24 23:01:01 lb1 Keepalived_vrrp[201]: (VI_1) Entering BACKUP STATE"]
     (tmp_path / "var/log/syslog").write_text(SYSLOG.replace("lb1", "other"))  # syslog comes first
@@ -77,15 +83,21 @@ def test_log_file_option_and_missing_logs(tmp_path: Path) -> None:
     assert _log_opts(("keepalived", "--log-file=/x")) == [("log_file", "/x")]
     assert _log_opts(("keepalived", "-D")) == []
     (tmp_path / "ka.log").write_text("one\ntwo\nthree\n")
-    assert recent_log_lines([1], count=2, log_file="/ka.log", root=tmp_path) == ("/ka.log", ["two", "three"], None)
-    assert recent_log_lines([1], root=tmp_path, journal=False)[2] == \
-        "no keepalived log found (no journald, /var/log/syslog or /var/log/messages)"
+    assert recent_log_lines([1], count=2, log_file="/ka.log", root=tmp_path) == (
+        "/ka.log",
+        ["two", "three"],
+        None,
+    )
+    assert (
+        recent_log_lines([1], root=tmp_path, journal=False)[2]
+        == "no keepalived log found (no journald, /var/log/syslog or /var/log/messages)"
+    )
     src, lines, error = recent_log_lines([1], log_file="/nope.log", root=tmp_path)
     assert (src, lines) == ("/nope.log", []) and error is not None and "No such file" in error
 
 
 def kernel() -> Snapshot:
-    return Snapshot(director="d", taken_at=datetime.now(timezone.utc))
+    return Snapshot(director="d", taken_at=datetime.now(UTC))
 
 
 def test_watcher_failures_are_data(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,9 +113,9 @@ def test_watcher_failures_are_data(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_watcher_without_keepalived(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import lvstui.backend.director as director
+    from lvstui.backend import director
 
-    monkeypatch.setattr(director, "local_keepalived", lambda: [])
+    monkeypatch.setattr(director, "local_keepalived", list)
     monkeypatch.setattr(director, "DEFAULT_CONF", str(tmp_path / "none.conf"))
     watcher = KeepalivedWatcher(adverts=False)
     assert watcher.apply(kernel()).keepalived is None  # neither running nor configured
@@ -158,7 +170,7 @@ def test_track_file_choice_and_advice(tmp_path: Path) -> None:
     ((track, weight),) = _usable(view, vi2)
     assert (track.name, track.file, weight) == ("maint", "/run/maint", -80)  # the reference's weight wins
     text = advice(view, vi1, peer_priority=100)
-    assert "track_file lvstui_maint {\n    file \"/etc/keepalived/lvstui-maint\"\n    weight -60\n" in text
+    assert 'track_file lvstui_maint {\n    file "/etc/keepalived/lvstui-maint"\n    weight -60\n' in text
     assert "init_file 0 overwrite\n}" in text and "inside vrrp_instance VI_1" in text
     assert f"({path}:13)" in text or "keepalived.conf:13" in text
     assert "weight -60" in advice(view, vi1, peer_priority=140)  # 150 - 140 + 10 = 20: at least 60

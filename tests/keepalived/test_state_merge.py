@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,17 +41,29 @@ def kernel_from_ipvsadm(text: str) -> Snapshot:
     for line in text.splitlines():
         m = re.match(r"\s+-> (\S+):(\d+)\s+Route\s+(\d+)", line)
         if m:
-            servers.append(RealServer(address=m.group(1), port=int(m.group(2)), forward=Forward.DR,
-                                      weight=int(m.group(3))))
-    vs = VirtualService(protocol="tcp", family="inet", address="192.168.1.100", port=80, scheduler="wrr",
-                        real_servers=tuple(servers))
-    return Snapshot(director="lb1", taken_at=datetime.now(timezone.utc), virtual_services=(vs,))
+            servers.append(
+                RealServer(
+                    address=m.group(1), port=int(m.group(2)), forward=Forward.DR, weight=int(m.group(3))
+                )
+            )
+    vs = VirtualService(
+        protocol="tcp",
+        family="inet",
+        address="192.168.1.100",
+        port=80,
+        scheduler="wrr",
+        real_servers=tuple(servers),
+    )
+    return Snapshot(director="lb1", taken_at=datetime.now(UTC), virtual_services=(vs,))
 
 
 @pytest.fixture(scope="module")
 def runtime() -> RuntimeState:
-    return RuntimeState(parent_pid=1, vrrp=parse_vrrp_json((DATA / "lb1-demoted.keepalived.json").read_text()),
-                        servers=parse_check_data((DATA / "lb1-rsdown.keepalived_check.data").read_text()))
+    return RuntimeState(
+        parent_pid=1,
+        vrrp=parse_vrrp_json((DATA / "lb1-demoted.keepalived.json").read_text()),
+        servers=parse_check_data((DATA / "lb1-rsdown.keepalived_check.data").read_text()),
+    )
 
 
 @pytest.fixture
@@ -76,18 +88,28 @@ def test_captured_state(view: ConfigView, runtime: RuntimeState, kernel: Snapsho
     assert (rs2.state, rs2.in_kernel, rs2.weight, rs2.inhibited) == ("inhibited", True, 0, True)
     # removed from IPVS by its failed TCP_CHECK: shown from the configuration, not dropped
     assert (rs3.state, rs3.in_kernel, rs3.weight) == ("down", False, 1)
-    assert rs3.check is not None and (rs3.check.alive, rs3.check.checker, rs3.check.failed_checkers) == \
-        (False, "TCP_CHECK", 1)
+    assert rs3.check is not None and (rs3.check.alive, rs3.check.checker, rs3.check.failed_checkers) == (
+        False,
+        "TCP_CHECK",
+        1,
+    )
     assert rs3.check.detail.startswith("TCP_CHECK failed")
     assert merged.drift == ()
     (vi,) = merged.vrrp
-    assert (vi.name, vi.state, vi.priority, vi.effective_priority, vi.virtual_router_id, vi.vips) == \
-        ("VI_1", "BACKUP", 150, 90, 51, ("192.168.1.100/24",))
+    assert (vi.name, vi.state, vi.priority, vi.effective_priority, vi.virtual_router_id, vi.vips) == (
+        "VI_1",
+        "BACKUP",
+        150,
+        90,
+        51,
+        ("192.168.1.100/24",),
+    )
     assert vi.master_priority == 100
 
 
-def test_operator_removal_is_drift_not_a_failed_check(view: ConfigView, runtime: RuntimeState,
-                                                       kernel: Snapshot) -> None:
+def test_operator_removal_is_drift_not_a_failed_check(
+    view: ConfigView, runtime: RuntimeState, kernel: Snapshot
+) -> None:
     (vs,) = kernel.virtual_services
     gone = replace(kernel, virtual_services=(replace(vs, real_servers=vs.real_servers[1:]),))  # rs1 deleted
     merged = merge(gone, view, runtime)
@@ -95,33 +117,46 @@ def test_operator_removal_is_drift_not_a_failed_check(view: ConfigView, runtime:
     assert (rs1.state, rs1.in_kernel) == ("down", False)
     assert rs1.check is not None and rs1.check.alive  # its checker still has it up
     (line,) = merged.drift
-    assert line.startswith("192.168.1.21:80 in tcp:192.168.1.100:80: keepalived's checker has it up") and \
-        "removed by an operator" in line
+    assert (
+        line.startswith("192.168.1.21:80 in tcp:192.168.1.100:80: keepalived's checker has it up")
+        and "removed by an operator" in line
+    )
 
 
-def test_runtime_weight_extra_server_and_unmanaged_service(view: ConfigView, runtime: RuntimeState,
-                                                            kernel: Snapshot) -> None:
+def test_runtime_weight_extra_server_and_unmanaged_service(
+    view: ConfigView, runtime: RuntimeState, kernel: Snapshot
+) -> None:
     (vs,) = kernel.virtual_services
     rs1, rs2 = vs.real_servers
     extra = RealServer(address="192.168.1.99", port=80, weight=1)
     other = VirtualService(protocol="udp", family="inet", address="192.168.1.100", port=53)
-    changed = replace(kernel, virtual_services=(
-        replace(vs, real_servers=(replace(rs1, weight=7), replace(rs2, weight=2), extra)), other))
+    changed = replace(
+        kernel,
+        virtual_services=(
+            replace(vs, real_servers=(replace(rs1, weight=7), replace(rs2, weight=2), extra)),
+            other,
+        ),
+    )
     merged = merge(changed, view, runtime)
     assert merged.drift == (
-        "192.168.1.21:80 in tcp:192.168.1.100:80: weight 7 in the kernel, keepalived's is 3 (a runtime-only "
-        "change: keepalived restores 3 at its next transition or reload)",
+        (
+            "192.168.1.21:80 in tcp:192.168.1.100:80: weight 7 in the kernel, keepalived's is 3 (a runtime-only "
+            "change: keepalived restores 3 at its next transition or reload)"
+        ),
         "192.168.1.22:80 in tcp:192.168.1.100:80: inhibited by keepalived (weight 0) but weight 2 in the kernel",
-        "192.168.1.99:80 in tcp:192.168.1.100:80: in the kernel but not in keepalived's configuration "
-        "(added outside keepalived)",
+        (
+            "192.168.1.99:80 in tcp:192.168.1.100:80: in the kernel but not in keepalived's configuration "
+            "(added outside keepalived)"
+        ),
         "udp:192.168.1.100:53: in the kernel but not in keepalived's configuration",
     )
     assert rows(merged)["192.168.1.99:80"].check is None  # not keepalived's: no check state
     assert merged.service("udp:192.168.1.100:53") == other
 
 
-def test_configured_service_missing_from_the_kernel(view: ConfigView, runtime: RuntimeState,
-                                                    kernel: Snapshot) -> None:
+def test_configured_service_missing_from_the_kernel(
+    view: ConfigView, runtime: RuntimeState, kernel: Snapshot
+) -> None:
     merged = merge(replace(kernel, virtual_services=()), view, runtime)
     assert merged.drift == ("tcp:192.168.1.100:80: in keepalived's configuration but not in the kernel",)
 

@@ -97,12 +97,18 @@ def conf(name: str, priority: int) -> str:
 def start_pair(lab: Lab) -> LabProcess:
     """syslog on /dev/log (into lb1's /var/log/syslog), then keepalived in lb1 and lb2; lb1 MASTER."""
     syslog = lab.spawn("lb1", [lab.python, "-c", SYSLOG, "/dev/log", "/var/log/syslog"])
-    lab.wait_for(lambda: lab.run("lb1", ["test", "-e", "/var/log/syslog.ready"]).ok, timeout=20,
-                 what="the lab syslog on /dev/log")
+    lab.wait_for(
+        lambda: lab.run("lb1", ["test", "-e", "/var/log/syslog.ready"]).ok,
+        timeout=20,
+        what="the lab syslog on /dev/log",
+    )
     lab.start_keepalived("lb1", conf("lb1", 150))
     lab.start_keepalived("lb2", conf("lb2", 100))
-    lab.wait_for(lambda: "192.168.1.100/" in lab.run("lb1", ["ip", "-br", "addr", "show", "eth0"]).stdout,
-                 timeout=30, what="lb1 to hold the VIP (MASTER)")
+    lab.wait_for(
+        lambda: "192.168.1.100/" in lab.run("lb1", ["ip", "-br", "addr", "show", "eth0"]).stdout,
+        timeout=30,
+        what="lb1 to hold the VIP (MASTER)",
+    )
     return syslog
 
 

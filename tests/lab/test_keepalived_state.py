@@ -49,14 +49,27 @@ def settled(lab: Lab) -> dict:  # type: ignore[type-arg]
 def test_vrrp_health_and_logs_in_snapshot_json(lab: Lab) -> None:
     doc = settled(lab)
     (vi,) = doc["vrrp"]
-    assert (vi["name"], vi["state"], vi["priority"], vi["effective_priority"], vi["vips"], vi["interface"],
-            vi["virtual_router_id"]) == ("VI_1", "MASTER", 150, 150, ["192.168.1.100/24"], "eth0", 51)
+    assert (
+        vi["name"],
+        vi["state"],
+        vi["priority"],
+        vi["effective_priority"],
+        vi["vips"],
+        vi["interface"],
+        vi["virtual_router_id"],
+    ) == ("VI_1", "MASTER", 150, 150, ["192.168.1.100/24"], "eth0", 51)
     assert vi["last_transition"] is not None
     ka = doc["keepalived"]
     parent, vrrp, checker = pids(lab, "lb1")
-    assert ka["status"] == "running" and ka["netns"] in (None, "lb1")  # /run/netns is not seen from inside lb1
-    assert [(p["role"], p["pid"], p["alive"]) for p in ka["processes"]] == \
-        [("parent", parent, True), ("vrrp", vrrp, True), ("checker", checker, True)]
+    assert ka["status"] == "running" and ka["netns"] in (
+        None,
+        "lb1",
+    )  # /run/netns is not seen from inside lb1
+    assert [(p["role"], p["pid"], p["alive"]) for p in ka["processes"]] == [
+        ("parent", parent, True),
+        ("vrrp", vrrp, True),
+        ("checker", checker, True),
+    ]
     assert ka["log_source"] == "/var/log/syslog"
     assert ka["log_lines"], ka
     ours = {str(p) for p in (parent, vrrp, checker)}
@@ -64,16 +77,26 @@ def test_vrrp_health_and_logs_in_snapshot_json(lab: Lab) -> None:
     assert all(any(f"[{p}]" in line for p in ours) for line in ka["log_lines"])
     assert not any(f"[{p}]" in line for line in ka["log_lines"] for p in theirs)
     # the lb2 keepalived logs to the same syslog: it is there, and filtered out above
-    assert any(f"[{p}]" in line for line in lab.read_file("lb1", "/var/log/syslog").splitlines() for p in theirs)
+    assert any(
+        f"[{p}]" in line for line in lab.read_file("lb1", "/var/log/syslog").splitlines() for p in theirs
+    )
     assert doc["drift"] == []
     rs1 = real_server(doc, "192.168.1.21:80")
-    assert (rs1["state"], rs1["in_kernel"], rs1["check"]["checker"], rs1["check"]["alive"]) == \
-        ("up", True, "TCP_CHECK", True)
+    assert (rs1["state"], rs1["in_kernel"], rs1["check"]["checker"], rs1["check"]["alive"]) == (
+        "up",
+        True,
+        "TCP_CHECK",
+        True,
+    )
 
     peer = snapshot(lab, "lb2")
     (vi2,) = peer["vrrp"]
-    assert (vi2["state"], vi2["priority"], vi2["effective_priority"], vi2["master_priority"]) == \
-        ("BACKUP", 100, 100, 150)
+    assert (vi2["state"], vi2["priority"], vi2["effective_priority"], vi2["master_priority"]) == (
+        "BACKUP",
+        100,
+        100,
+        150,
+    )
     # lb1's adverts, heard by lb2's one-shot snapshot only if they arrived during its read: poll a
     # longer-lived source instead (the listener runs for the life of the source)
     code = (
@@ -81,7 +104,8 @@ def test_vrrp_health_and_logs_in_snapshot_json(lab: Lab) -> None:
         "from lvstui.backend.director import DirectorSource\n"
         "with DirectorSource() as s:\n"
         "    s.read(); time.sleep(2.5); snap = s.read()\n"
-        "print(json.dumps([(p.vrid, p.source, p.priority, p.current, p.local) for p in snap.vrrp_peers]))\n")
+        "print(json.dumps([(p.vrid, p.source, p.priority, p.current, p.local) for p in snap.vrrp_peers]))\n"
+    )
     r = lab.run("lb2", [lab.venv_python, "-c", code], env={"PYTHONPATH": str(REPO_DIR)}, timeout=60)
     assert r.ok, r.describe()
     assert [51, "192.168.1.11", 150, True, False] in json.loads(r.stdout)
@@ -92,6 +116,7 @@ def test_real_server_down_by_its_checker_then_up(lab: Lab) -> None:
     lab.stop_services("rs1", "rs2")
     stopped = time.monotonic()
     try:
+
         def down() -> dict | None:  # type: ignore[type-arg]
             doc = snapshot(lab, "lb1")
             rs1, rs2 = real_server(doc, "192.168.1.21:80"), real_server(doc, "192.168.1.22:80")
@@ -101,7 +126,11 @@ def test_real_server_down_by_its_checker_then_up(lab: Lab) -> None:
         seen_after = time.monotonic() - stopped
         rs1, rs2 = real_server(doc, "192.168.1.21:80"), real_server(doc, "192.168.1.22:80")
         # keepalived removed rs1 from IPVS: still listed, from the configuration
-        assert (rs1["in_kernel"], rs1["check"]["alive"], rs1["check"]["checker"]) == (False, False, "TCP_CHECK")
+        assert (rs1["in_kernel"], rs1["check"]["alive"], rs1["check"]["checker"]) == (
+            False,
+            False,
+            "TCP_CHECK",
+        )
         assert rs1["check"]["failed_checkers"] == 1 and "TCP_CHECK failed" in rs1["check"]["detail"]
         assert "192.168.1.21" not in lab.run("lb1", ["ipvsadm", "-Ln"]).check().stdout
         # inhibit_on_failure: kept in IPVS with weight 0
@@ -118,21 +147,33 @@ def test_real_server_down_by_its_checker_then_up(lab: Lab) -> None:
 def test_operator_removal_and_weight_are_drift(lab: Lab) -> None:
     settled(lab)
     lab.run("lb1", ["ipvsadm", "-d", "-t", "192.168.1.100:80", "-r", "192.168.1.23:80"]).check()
-    lab.run("lb1", ["ipvsadm", "-e", "-t", "192.168.1.100:80", "-r", "192.168.1.21:80", "-g", "-w", "5"]).check()
+    lab.run(
+        "lb1", ["ipvsadm", "-e", "-t", "192.168.1.100:80", "-r", "192.168.1.21:80", "-g", "-w", "5"]
+    ).check()
     try:
         doc = snapshot(lab, "lb1")
         rs3, rs1 = real_server(doc, "192.168.1.23:80"), real_server(doc, "192.168.1.21:80")
         assert (rs3["state"], rs3["in_kernel"], rs3["check"]["alive"]) == ("down", False, True)
         assert rs1["weight"] == 5
         drift = doc["drift"]
-        assert any(line.startswith("192.168.1.23:80 in tcp:192.168.1.100:80") and "removed by an operator" in line
-                   for line in drift), drift
-        assert any(line.startswith("192.168.1.21:80 in tcp:192.168.1.100:80") and "weight 5 in the kernel" in line
-                   and "keepalived's is 1" in line for line in drift), drift
+        assert any(
+            line.startswith("192.168.1.23:80 in tcp:192.168.1.100:80") and "removed by an operator" in line
+            for line in drift
+        ), drift
+        assert any(
+            line.startswith("192.168.1.21:80 in tcp:192.168.1.100:80")
+            and "weight 5 in the kernel" in line
+            and "keepalived's is 1" in line
+            for line in drift
+        ), drift
         assert len(drift) == 2, drift
     finally:
-        lab.run("lb1", ["ipvsadm", "-a", "-t", "192.168.1.100:80", "-r", "192.168.1.23:80", "-g", "-w", "1"]).check()
-        lab.run("lb1", ["ipvsadm", "-e", "-t", "192.168.1.100:80", "-r", "192.168.1.21:80", "-g", "-w", "1"]).check()
+        lab.run(
+            "lb1", ["ipvsadm", "-a", "-t", "192.168.1.100:80", "-r", "192.168.1.23:80", "-g", "-w", "1"]
+        ).check()
+        lab.run(
+            "lb1", ["ipvsadm", "-e", "-t", "192.168.1.100:80", "-r", "192.168.1.21:80", "-g", "-w", "1"]
+        ).check()
     assert snapshot(lab, "lb1")["drift"] == []
 
 
@@ -167,13 +208,16 @@ def test_poll_cost(lab: Lab) -> None:
         "    t = time.perf_counter(); s.read(); first = time.perf_counter() - t\n"
         "    composed = run(s)\n"
         "    dumps = w.dumps\n"
-        "print(json.dumps({'plain': plain, 'composed': composed, 'first': first, 'dumps': dumps}))\n")
+        "print(json.dumps({'plain': plain, 'composed': composed, 'first': first, 'dumps': dumps}))\n"
+    )
     r = lab.run("lb1", [lab.venv_python, "-c", code], env={"PYTHONPATH": str(REPO_DIR)}, timeout=120)
     assert r.ok, r.describe()
     m = json.loads(r.stdout)
     med = sorted(m["composed"])[10]
-    print(f"poll cost in UML: plain kernel read median {sorted(m['plain'])[10] * 1000:.1f} ms, composed median "
-          f"{med * 1000:.1f} ms, max {max(m['composed']) * 1000:.1f} ms, first (with dump) {m['first'] * 1000:.0f} ms; "
-          f"keepalived signalled {m['dumps']} times in 21 polls over ~6 s")
+    print(
+        f"poll cost in UML: plain kernel read median {sorted(m['plain'])[10] * 1000:.1f} ms, composed median "
+        f"{med * 1000:.1f} ms, max {max(m['composed']) * 1000:.1f} ms, first (with dump) {m['first'] * 1000:.0f} ms; "
+        f"keepalived signalled {m['dumps']} times in 21 polls over ~6 s"
+    )
     # first poll + one per 2 s refresh (~3) + slack; never once per poll
     assert 2 <= m["dumps"] <= 6, m["dumps"]

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from lvstui.lab import Lab, LabSpec, LabUnavailable, require_uml
-from lvstui.lab.results import CommandResult
 from lvstui.lab.lab import KEEPALIVED_PIDS
+from lvstui.lab.results import CommandResult
 from tests.lab.keepalived_pair import TRACK, snapshot, start_pair
 
 pytestmark = pytest.mark.lab
@@ -78,13 +78,21 @@ def answered_after(lab: Lab, moment: float) -> list[str]:
 def test_status_on_both_directors(lab: Lab) -> None:
     lab.wait_for(lambda: vrrp_state(lab, "lb1") == ("MASTER", 150), timeout=30, what="lb1 MASTER")
     doc = json.loads(vrrp(lab, "lb1", "status", "--json").check().stdout)
-    assert [(i["name"], i["state"], i["priority"], i["effective_priority"]) for i in doc["instances"]] == \
-        [("VI_1", "MASTER", 150, 150)]
-    assert doc["track_file"] == {"name": "lvstui_maint", "file": TRACK, "weight": -60, "value": 0, "demoted": False}
+    assert [(i["name"], i["state"], i["priority"], i["effective_priority"]) for i in doc["instances"]] == [
+        ("VI_1", "MASTER", 150, 150)
+    ]
+    assert doc["track_file"] == {
+        "name": "lvstui_maint",
+        "file": TRACK,
+        "weight": -60,
+        "value": 0,
+        "demoted": False,
+    }
     assert doc["routers_advertising"] == []  # a master does not hear itself; the backup is silent
     peer = json.loads(vrrp(lab, "lb2", "status", "--json").check().stdout)
-    assert [(r["vrid"], r["source"], r["priority"], r["current"]) for r in peer["routers_advertising"]] == \
-        [(51, "192.168.1.11", 150, True)]
+    assert [(r["vrid"], r["source"], r["priority"], r["current"]) for r in peer["routers_advertising"]] == [
+        (51, "192.168.1.11", 150, True)
+    ]
 
 
 def test_refusals_change_nothing(lab: Lab) -> None:
@@ -110,11 +118,15 @@ def test_demote_survives_reload_then_promote_with_traffic(lab: Lab) -> None:
         assert lab.read_file("lb1", TRACK).strip() == "1"
         assert vrrp_state(lab, "lb1") == ("BACKUP", 90)
         assert vrrp_state(lab, "lb2")[0] == "MASTER"
-        lab.wait_for(lambda: holds_vip(lab, "lb2") and not holds_vip(lab, "lb1"), timeout=10,
-                     what="the VIP on lb2 only")
+        lab.wait_for(
+            lambda: holds_vip(lab, "lb2") and not holds_vip(lab, "lb1"),
+            timeout=10,
+            what="the VIP on lb2 only",
+        )
         done = time.time()
-        lab.wait_for(lambda: len(answered_after(lab, done)) >= 3, timeout=20,
-                     what="the client answered through lb2")
+        lab.wait_for(
+            lambda: len(answered_after(lab, done)) >= 3, timeout=20, what="the client answered through lb2"
+        )
         print(f"demote: {r.stdout.strip().splitlines()[-1]} ({done - before:.1f} s with the command)")
 
         # a reload keeps the demotion: the track file persists (init_file overwrite acts at start only)
@@ -128,11 +140,17 @@ def test_demote_survives_reload_then_promote_with_traffic(lab: Lab) -> None:
         assert r.ok, r.describe()
         assert lab.read_file("lb1", TRACK).strip() == "0"
         assert vrrp_state(lab, "lb1") == ("MASTER", 150)
-        lab.wait_for(lambda: holds_vip(lab, "lb1") and not holds_vip(lab, "lb2"), timeout=10,
-                     what="the VIP back on lb1 only")
+        lab.wait_for(
+            lambda: holds_vip(lab, "lb1") and not holds_vip(lab, "lb2"),
+            timeout=10,
+            what="the VIP back on lb1 only",
+        )
         back = time.time()
-        lab.wait_for(lambda: len(answered_after(lab, back)) >= 3, timeout=20,
-                     what="the client answered through lb1 again")
+        lab.wait_for(
+            lambda: len(answered_after(lab, back)) >= 3,
+            timeout=20,
+            what="the client answered through lb1 again",
+        )
     finally:
         lab.stop(client)
     lines = lab.read_file("client", "/tmp/traffic.log").splitlines()
