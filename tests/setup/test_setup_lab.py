@@ -102,7 +102,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         lab.sh("rs3", "useradd -m -s /bin/sh admin && echo admin:s3cret-pw | chpasswd && "
                       "mkdir -p /home/admin/.ssh && cp /root/.ssh/authorized_keys /home/admin/.ssh/ && "
                       "chown -R admin: /home/admin/.ssh && echo 'admin ALL=(ALL) ALL' > /etc/sudoers.d/admin && "
-                      "chmod 440 /etc/sudoers.d/admin", timeout=60).check()
+                      "chmod 440 /etc/sudoers.d/admin && "
+                      # and "ops", whom sudo lets in without a password
+                      "useradd -m -s /bin/sh ops && usermod -p '*' ops && mkdir -p /home/ops/.ssh && "
+                      "cp /root/.ssh/authorized_keys /home/ops/.ssh/ && chown -R ops: /home/ops/.ssh && "
+                      "echo 'ops ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/ops && chmod 440 /etc/sudoers.d/ops",
+                      timeout=60).check()
         lab.write_file("client", "/root/director.toml", DIRECTOR_TOML)
         for host in TARGETS:
             lab.wait_for(lambda h=host: lab.sh(h, "ss -Hltn | grep -q ':22 '").ok, timeout=30, what=f"sshd in {host}")
@@ -251,6 +256,16 @@ def test_sudo_with_password_applies_and_undoes(lab: Lab, before: dict[str, str])
     undo = setup(lab, "realserver", "rs3", "--undo", "--yes", "--user", "admin", env=env)
     assert undo.rc == 0, undo.describe()
     assert state(lab, "rs3") == before["rs3"]
+
+
+def test_sudo_without_password(lab: Lab, before: dict[str, str]) -> None:
+    done = setup(lab, "realserver", "rs3", "--vip", VIP, "--yes", "--user", "ops")
+    assert done.rc == 0, done.describe()
+    assert f"lo {VIP}/32" in state(lab, "rs3")
+    owner = lab.sh("rs3", "stat -c %U /etc/sysctl.d/90-lvstui-dr.conf").check().stdout.strip()
+    assert owner == "root"
+    undo = setup(lab, "realserver", "rs3", "--undo", "--yes", "--user", "ops")
+    assert undo.rc == 0 and state(lab, "rs3") == before["rs3"], undo.describe()
 
 
 def test_failed_verification_keeps_the_changes_until_undo(lab: Lab, before: dict[str, str]) -> None:
