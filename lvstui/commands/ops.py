@@ -184,6 +184,11 @@ def run(args: argparse.Namespace) -> int:
                 print(line)
         else:
             print(f"{outcome.plan.title}: nothing to change")
+        if outcome.plan.durable is not None:
+            for line in outcome.plan.durable.managed:
+                print(f"keepalived manages {line}")
+            for line in outcome.plan.durable.lines:
+                print(f"keepalived: {line}")
         for line in outcome.messages:
             print(line if line.startswith("RUNTIME ONLY") else f"keepalived: {line}")
         if getattr(args, "wait", False):

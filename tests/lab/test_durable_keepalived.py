@@ -1,0 +1,281 @@
+"""Operations that survive keepalived, in the lab: keepalived on lb1 manages a DR service with TCP_CHECKs
+on rs1..rs3 (the TCP echo service on 9000, whose connections stay open), a client holds connections.
+
+Each test starts keepalived afresh from the same configuration and compares `ipvsadm -S -n` before and
+after, then reloads keepalived (`kill -HUP`) and checks the kernel keeps what lvstui did.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lvstui.lab import Lab, LabSpec, LabUnavailable, require_uml
+from lvstui.lab.lab import KEEPALIVED_CONF, KEEPALIVED_PIDS, REPO_DIR
+
+pytestmark = pytest.mark.lab
+
+VIP = "192.168.1.100"
+VS = f"tcp:{VIP}:9000"
+RS1, RS2, RS3 = "192.168.1.21:9000", "192.168.1.22:9000", "192.168.1.23:9000"
+STATE = "/tmp/lvstui-durable-state"
+ENV = {"LVSTUI_STATE_DIR": STATE}
+
+CONF = """\
+! lvstui durable-operations lab test
+global_defs {
+    router_id lb1
+}
+
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        192.168.1.100/24 dev eth0
+    }
+}
+
+virtual_server 192.168.1.100 9000 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind DR
+    protocol TCP
+
+    real_server 192.168.1.21 9000 {
+        weight 3
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 192.168.1.22 9000 {
+        weight 2    # the bigger one
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 192.168.1.23 9000 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+"""
+BASE = {f"-A -t {VIP}:9000 -s wrr", f"-a -t {VIP}:9000 -r {RS1} -g -w 3", f"-a -t {VIP}:9000 -r {RS2} -g -w 2",
+        f"-a -t {VIP}:9000 -r {RS3} -g -w 1"}
+
+CLIENT = """
+import os, socket, time
+held = []
+for _ in range(9):
+    s = socket.create_connection(("192.168.1.100", 9000), timeout=5)
+    s.sendall(b"hold\\n"); s.recv(100)
+    held.append(s)
+print("holding", len(held), flush=True)
+while not os.path.exists("/tmp/check"):
+    time.sleep(0.1)
+alive = 0
+for s in held:
+    try:
+        s.sendall(b"still\\n")
+        alive += bool(s.recv(100))
+    except OSError as exc:
+        print("lost", exc, flush=True)
+print("alive", alive, flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    try:
+        require_uml()
+    except LabUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    spec = LabSpec.dr_cluster(directors=1, real_servers=3, client=True, services=("tcp",))
+    with Lab(spec, workdir=tmp_path_factory.mktemp("durable")) as lab:
+        yield lab
+
+
+def saved(lab: Lab) -> set[str]:
+    return set(lab.run("lb1", ["ipvsadm", "-S", "-n"]).check().stdout.splitlines())
+
+
+def conf(lab: Lab) -> str:
+    return lab.read_file("lb1", KEEPALIVED_CONF)
+
+
+def lvstui(lab: Lab, *args: str) -> Any:
+    return lab.lvstui("lb1", *args, env=ENV, timeout=90)
+
+
+def reload(lab: Lab, settle: float = 3.0) -> None:
+    lab.sh("lb1", f"kill -HUP $(cat {KEEPALIVED_PIDS[0]})").check()
+    time.sleep(settle)
+
+
+def keepalived_t(lab: Lab) -> None:
+    r = lab.sh("lb1", f"keepalived -t -f {KEEPALIVED_CONF} -p /tmp/t.p -r /tmp/t.r -c /tmp/t.c 2>&1")
+    assert r.rc == 0 and "missing" not in r.stdout, r.describe()
+
+
+@pytest.fixture()
+def ka(lab: Lab) -> Lab:
+    if lab.sh("lb1", f'[ -e {KEEPALIVED_PIDS[0]} ] && kill -0 "$(cat {KEEPALIVED_PIDS[0]})"').ok:
+        lab.stop_keepalived("lb1")
+    lab.sh("lb1", f"ipvsadm -C; rm -rf {STATE} /etc/keepalived/*.lvstui-bak").check()
+    lab.start_services("rs1", "rs2", "rs3")
+    lab.start_keepalived("lb1", CONF)
+    lab.wait_for(lambda: saved(lab) == BASE, timeout=30, what="keepalived's table with rs1..rs3 up")
+    lab.wait_for(lambda: VIP in lab.run("lb1", ["ip", "-4", "addr", "show", "eth0"]).stdout, timeout=30,
+                 what="the VIP on lb1")
+    return lab
+
+
+def test_drain_survives_reload_and_checker_transition_and_keeps_connections(ka: Lab) -> None:
+    lab = ka
+    lab.sh("client", "rm -f /tmp/check").check()
+    client = lab.spawn("client", [lab.python, "-c", CLIENT])
+    try:
+        def held_on_rs1() -> bool:
+            out = lab.run("lb1", ["ipvsadm", "-Ln"]).stdout
+            return any(RS1 in line and int(line.split()[4]) >= 3 for line in out.splitlines())
+
+        lab.wait_for(held_on_rs1, timeout=30, what="held connections on rs1")
+        r = lvstui(lab, "drain", VS, RS1)
+        assert r.rc == 0, r.describe()
+        assert f"keepalived manages {VS} -> {RS1} (keepalived.conf:23)" in r.stdout, r.stdout
+        assert "keepalived: keepalived.conf:" in r.stdout and ": + FILE_CHECK {" in r.stdout, r.stdout
+        assert "keepalived: reloaded keepalived" in r.stdout, r.stdout
+        after = saved(lab)
+        assert BASE - after == {f"-a -t {VIP}:9000 -r {RS1} -g -w 3"}
+        assert after - BASE == {f"-a -t {VIP}:9000 -r {RS1} -g -w 0"}
+        text = conf(lab)
+        assert "inhibit_on_failure" in text and "FILE_CHECK" in text and "track_file lvstui_" in text
+        keepalived_t(lab)
+        # the reload that set the checker up kept rs1 and its connections
+        lab.sh("client", "touch /tmp/check").check()
+        result = lab.wait(client, timeout=30)
+        assert "alive 9" in result.stdout, result.describe()
+    finally:
+        if lab.poll(client) is None:
+            lab.stop(client)
+    reload(lab)
+    assert saved(lab) == after, "a reload put the drained real server back"
+    lab.stop_services("rs1")
+    time.sleep(4)  # TCP_CHECK fails (delay_loop 1, connect_timeout 1): inhibited, stays at 0
+    assert f"-a -t {VIP}:9000 -r {RS1} -g -w 0" in saved(lab)
+    lab.start_services("rs1")
+    time.sleep(4)  # TCP_CHECK back up: the FILE_CHECK still fails, so the weight stays 0
+    assert saved(lab) == after, "a checker transition put the drained real server back"
+    # restore: the track file only, no reload, back to keepalived's weight
+    r = lvstui(lab, "restore", VS, RS1)
+    assert r.rc == 0, r.describe()
+    assert "reloaded" not in r.stdout and f"{STATE}/keepalived/lvstui_tcp_192.168.1.100_9000_192.168.1.21_9000 = 0" \
+        in r.stdout, r.stdout
+    lab.wait_for(lambda: saved(lab) == BASE, timeout=10, what="rs1 back at weight 3")
+    reload(lab)
+    assert saved(lab) == BASE
+    # a second drain needs no reload any more: keepalived follows the track file
+    written = conf(lab)
+    r = lvstui(lab, "drain", VS, RS1)
+    assert r.rc == 0 and "reloaded" not in r.stdout, r.describe()
+    assert conf(lab) == written and saved(lab) == after
+    reload(lab)
+    assert saved(lab) == after
+
+
+def test_weight_persists_across_reload(ka: Lab) -> None:
+    lab = ka
+    r = lvstui(lab, "weight", VS, RS2, "7")
+    assert r.rc == 0, r.describe()
+    assert "keepalived: keepalived.conf:30: + weight 7    # the bigger one" in r.stdout, r.stdout
+    assert "keepalived: reloaded keepalived" in r.stdout, r.stdout
+    after = saved(lab)
+    assert BASE - after == {f"-a -t {VIP}:9000 -r {RS2} -g -w 2"}
+    assert after - BASE == {f"-a -t {VIP}:9000 -r {RS2} -g -w 7"}
+    assert conf(lab) == CONF.replace("weight 2    #", "weight 7    #")
+    assert lab.read_file("lb1", KEEPALIVED_CONF + ".lvstui-bak") == CONF
+    keepalived_t(lab)
+    reload(lab)
+    assert saved(lab) == after
+
+
+def test_remove_rs_needs_a_drain_then_add_rs_brings_it_back(ka: Lab) -> None:
+    lab = ka
+    r = lvstui(lab, "remove-rs", VS, RS3)
+    assert r.rc == 3 and "Drain it first" in r.stderr, r.describe()
+    assert saved(lab) == BASE and conf(lab) == CONF
+    assert lvstui(lab, "drain", VS, RS3).rc == 0  # no client: no active connections
+    r = lvstui(lab, "remove-rs", VS, RS3)
+    assert r.rc == 0, r.describe()
+    assert saved(lab) == BASE - {f"-a -t {VIP}:9000 -r {RS3} -g -w 1"}
+    assert "192.168.1.23" not in conf(lab) and "lvstui_" not in conf(lab)  # its track_file went too
+    keepalived_t(lab)
+    reload(lab)
+    assert saved(lab) == BASE - {f"-a -t {VIP}:9000 -r {RS3} -g -w 1"}
+    r = lvstui(lab, "add-rs", VS, RS3, "--weight", "4")
+    assert r.rc == 0, r.describe()
+    expected = BASE - {f"-a -t {VIP}:9000 -r {RS3} -g -w 1"} | {f"-a -t {VIP}:9000 -r {RS3} -g -w 4"}
+    assert saved(lab) == expected
+    assert "real_server 192.168.1.23 9000 {\n        weight 4\n        TCP_CHECK {" in conf(lab)
+    keepalived_t(lab)
+    reload(lab)
+    assert saved(lab) == expected
+    lab.stop_services("rs3")  # keepalived checks the new real server: it removes it when it fails
+    lab.wait_for(lambda: f"-a -t {VIP}:9000 -r {RS3} -g -w 4" not in saved(lab), timeout=15,
+                 what="keepalived's TCP_CHECK to take the added real server out")
+    lab.start_services("rs3")
+    lab.wait_for(lambda: saved(lab) == expected, timeout=15, what="keepalived to put it back")
+
+
+def test_invalid_config_refused_with_line_runtime_only_allowed(ka: Lab) -> None:
+    lab = ka
+    broken = CONF.replace("    delay_loop 1\n", "    delay_loop 1\n    no_such_keyword 1\n")
+    lab.write_file("lb1", KEEPALIVED_CONF, broken)  # on disk only: keepalived still runs CONF
+    r = lvstui(lab, "weight", VS, RS1, "5")
+    assert r.rc == 3, r.describe()
+    assert "keepalived.conf:19: Unknown keyword 'no_such_keyword'" in r.stderr
+    assert "nothing was changed" in r.stderr
+    assert saved(lab) == BASE and conf(lab) == broken
+    r = lvstui(lab, "drain", VS, RS1)
+    assert r.rc == 3 and "no_such_keyword" in r.stderr and saved(lab) == BASE
+    r = lvstui(lab, "weight", VS, RS1, "5", "--runtime-only")
+    assert r.rc == 0, r.describe()
+    assert "RUNTIME ONLY" in r.stdout and "RUNTIME ONLY" in r.stderr
+    assert saved(lab) - BASE == {f"-a -t {VIP}:9000 -r {RS1} -g -w 5"} and conf(lab) == broken
+    journal = lab.read_file("lb1", f"{STATE}/journal.jsonl").splitlines()
+    assert '"runtime_only": true' in journal[-1] and '"result": "applied"' in journal[-1]
+    assert '"result": "refused"' in journal[-2]
+
+
+def test_file_changed_behind_lvstuis_back_changes_nothing(ka: Lab) -> None:
+    lab = ka
+    code = (
+        "from lvstui.backend.ipvs import IpvsClient\n"
+        "from lvstui.ops import changes as c\n"
+        "from lvstui.ops.engine import Operations, KeepalivedRefused\n"
+        "from lvstui.ops.targets import parse_server_id, parse_service_id\n"
+        f"change = c.SetWeight(parse_service_id({VS!r}), parse_server_id({RS2!r}), weight=9)\n"
+        "with IpvsClient() as d:\n"
+        "    ops = Operations(d)\n"
+        "    preview = ops.plan(change)\n"
+        "    print('preview', preview.keepalived_lines())\n"
+        f"    p = {KEEPALIVED_CONF!r}\n"
+        "    open(p, 'a').write('! edited by someone else\\n')\n"
+        "    try:\n"
+        "        ops.apply(change, preview)\n"
+        "    except KeepalivedRefused as exc:\n"
+        "        print('refused:', exc)\n"
+    )
+    r = lab.run("lb1", [lab.venv_python, "-c", code], env={"PYTHONPATH": str(REPO_DIR), **ENV}, timeout=90)
+    assert r.rc == 0, r.describe()
+    assert "+ weight 9" in r.stdout
+    assert "refused: keepalived: keepalived.conf: changed on disk since lvstui read it" in r.stdout
+    assert "the kernel change was undone" in r.stdout
+    assert saved(lab) == BASE and conf(lab) == CONF + "! edited by someone else\n"
