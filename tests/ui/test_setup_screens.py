@@ -312,6 +312,7 @@ async def test_director_form_loads_a_plan_file(tmp_path: Any) -> None:
         await pilot.pause()
         assert "missing.toml" in text_of(app, "#load-error")
         form.query_one("#load-path", Input).value = str(plan)
+        await pilot.pause(0.6)  # two clicks in a row on one button would be a double click
         await pilot.click("#load")
         await pilot.pause()
         assert text_of(app, "#load-error") == ""
