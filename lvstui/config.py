@@ -8,6 +8,10 @@ Example::
 
     theme = "light"
     interval = 2.0
+
+    [keys]            # remap any key by its binding id (see the help screen, ?)
+    "app.quit" = "q,ctrl+q"
+    "table.down" = "down,j,n"
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class ConfigError(Exception):
 class Config:
     theme: str | None = None
     interval: float | None = None
+    keys: tuple[tuple[str, str], ...] = ()  # binding id -> keys, from the [keys] table
     path: Path | None = None
 
 
@@ -63,7 +68,11 @@ def load_config(path: Path | None = None) -> Config:
         if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
             raise ConfigError(f"{path}: interval must be a positive number of seconds, not {interval!r}")
         interval = float(interval)
-    return Config(theme=theme, interval=interval, path=path)
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                                             for k, v in keys.items()):
+        raise ConfigError(f"{path}: [keys] must map binding ids to key names, e.g. \"app.quit\" = \"q,ctrl+q\"")
+    return Config(theme=theme, interval=interval, keys=tuple(sorted(keys.items())), path=path)
 
 
 def _toml_value(value: Any) -> str:

@@ -80,7 +80,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from lvstui.ui.app import DashboardApp
 
     app = DashboardApp(source, readonly=bool(getattr(args, "readonly", False)), interval=interval, theme=theme,
-                       config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader)
+                       config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader,
+                       keymap=dict(config.keys))
     try:
         app.run()
     finally:

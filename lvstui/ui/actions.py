@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-__all__ = ["ActionSpec", "ACTIONS", "MUTATING_ACTIONS", "app_bindings", "key_label"]
+__all__ = ["ActionSpec", "ACTIONS", "MUTATING_ACTIONS", "app_bindings", "key_label", "known_binding_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +74,12 @@ def app_bindings() -> list[Binding]:
                 tooltip=spec.help)
         for spec in ACTIONS
     ]
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id a user may remap in the config's [keys] table."""
+    from lvstui.ui.help import HelpScreen
+    from lvstui.ui.vtable import VirtualTable
+
+    bindings = [*app_bindings(), *VirtualTable.BINDINGS, *HelpScreen.BINDINGS]
+    return {b.id for b in bindings if isinstance(b, Binding) and b.id}

@@ -31,7 +31,7 @@ from textual.worker import get_current_worker
 from lvstui.backend import SnapshotSource
 from lvstui.config import ConfigError, save_theme
 from lvstui.rates import rs_key
-from lvstui.ui.actions import app_bindings
+from lvstui.ui.actions import app_bindings, known_binding_ids
 from lvstui.ui.app_actions import ActionsMixin
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, Column, RateView, RsRow, rs_cell, service_cell
 from lvstui.ui.feed import ChangeEvent, Feed
@@ -98,8 +98,10 @@ class DashboardApp(ActionsMixin, App[None]):
     def __init__(self, source: SnapshotSource, *, readonly: bool = False, interval: float = 1.0,
                  theme: str | None = None, config_dir: Path | None = None, config_file: Path | None = None,
                  clock: Callable[[], float] = time.monotonic, autopoll: bool = True,
-                 host_reader: object | None = None, tune_gc: bool = True) -> None:
+                 host_reader: object | None = None, tune_gc: bool = True,
+                 keymap: dict[str, str] | None = None) -> None:
         super().__init__()
+        self._user_keymap = dict(keymap or {})
         self._tune_gc = tune_gc
         self._gc_saved: tuple[int, int, int] | None = None
         self._switch_saved = 0.005
@@ -159,6 +161,18 @@ class DashboardApp(ActionsMixin, App[None]):
         except ConfigError as exc:
             self.notify(str(exc), title="Theme not remembered", severity="warning")
 
+    def _setup_keymap(self) -> None:
+        known = known_binding_ids()
+        unknown = sorted(set(self._user_keymap) - known)
+        if unknown:
+            self.notify(f"unknown key binding ids in the config: {', '.join(unknown)} "
+                        f"(known: {', '.join(sorted(known))})", title="Keys", severity="warning", timeout=10)
+        self.set_keymap({k: v for k, v in self._user_keymap.items() if k in known})
+
+    def keys_for(self, binding_id: str, default: str) -> str:
+        """The keys bound to ``binding_id`` after the user's keymap."""
+        return self._keymap.get(binding_id, default)
+
     # --- layout -----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -192,6 +206,7 @@ class DashboardApp(ActionsMixin, App[None]):
             sys.setswitchinterval(SWITCH_INTERVAL)
         self._base_screen = self.screen
         self._setup_themes()
+        self._setup_keymap()
         self._q("#events").display = False
         self._q("#filter").display = False
         self._fit_director()

@@ -12,6 +12,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -139,8 +140,9 @@ class ActionsMixin(_Base):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(help_sections(self.allowed_actions(), VirtualTable.BINDINGS,
-                                                  self.readonly)))
+        tables = [dataclasses.replace(b, key=self.keys_for(b.id, b.key)) if b.id else b
+                  for b in VirtualTable.BINDINGS if isinstance(b, Binding)]
+        self.push_screen(HelpScreen(help_sections(self.allowed_actions(), tables, self.readonly)))
 
     # --- readonly, palette ------------------------------------------------------------
 
@@ -153,7 +155,7 @@ class ActionsMixin(_Base):
         return True
 
     def allowed_actions(self) -> list[tuple[str, str]]:
-        return [(key_label(spec.keys), spec.help) for spec in ACTIONS
+        return [(key_label(self.keys_for(f"app.{spec.action}", spec.keys)), spec.help) for spec in ACTIONS
                 if self.check_action(spec.action, ()) is not False]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -161,7 +163,8 @@ class ActionsMixin(_Base):
         for spec in ACTIONS:
             if spec.action in ("help", "quit") or self.check_action(spec.action, ()) is False:
                 continue
-            yield SystemCommand(spec.label, f"{spec.help} [{key_label(spec.keys)}]",
+            keys = key_label(self.keys_for(f"app.{spec.action}", spec.keys))
+            yield SystemCommand(spec.label, f"{spec.help} [{keys}]",
                                 partial(self.run_action, spec.action))
         for table_id, title, columns in (("#services", "services", SERVICE_COLUMNS),
                                          ("#real-servers", "real servers", RS_COLUMNS)):

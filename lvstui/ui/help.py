@@ -29,6 +29,10 @@ def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterab
         ("Filter bar", [("Enter", "Keep the filter and go back to the table"),
                         ("Esc", "Clear the filter"),
                         ("words", "Every word must match: 10.1.0 :443 udp fwmark down drained state:up")]),
+        ("Remapping keys", [("[keys]", "in ~/.config/lvstui/config.toml, by binding id: \"app.quit\" = \"q,ctrl+q\"; "
+                                       "ids are app.<action> (app.filter, app.toggle_pause…) and table.up, "
+                                       "table.down, table.page_up, table.page_down, table.first, table.last, "
+                                       "table.select")]),
         ("Mouse", [("click", "Select a row (on the services table: show its real servers)"),
                    ("double-click", "Open the service"),
                    ("click a header", "Sort by that column; again to reverse"),
@@ -64,7 +68,7 @@ class HelpScreen(ModalScreen[None]):
             parts.append(Content(""))
             parts.append(Content.styled(title, "bold underline"))
             width = max((len(k) for k, _ in rows), default=4)
-            box = min(int(self.app.size.width * 0.9), 100) - 2 - 2 - 1  # border, padding, scrollbar
+            box = min(int(self.app.size.width * 0.9), 100) - 8  # border, padding, scrollbar, slack
             text_width = max(box - width - 4, 20)
             for keys, text in rows:
                 wrapped = textwrap.wrap(text, text_width) or [""]

@@ -548,3 +548,28 @@ async def test_large_directors_rebuild_in_a_thread(demo: DemoSource, clock: Manu
         await pilot.pause()
         assert set(app.real_servers.keys) == {rs.id for rs in app.frame.snapshot.service(target).real_servers}
         assert target in str(app.query_one("#rs-title").render())
+
+
+async def test_user_keymap_remaps_keys_everywhere(demo: DemoSource, clock: ManualClock,
+                                                  isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config,
+                   keymap={"app.toggle_events": "x", "table.down": "down,n", "bogus.id": "z"})
+    async with app.run_test(size=(120, 50)) as pilot:
+        feed(app, clock, 2)
+        await pilot.pause()
+        pane = app.query_one(EventPane)
+        await pilot.press("e")
+        assert not pane.display
+        await pilot.press("x")
+        assert pane.display
+        await pilot.press("n")
+        assert app.services.cursor_index == 1
+        await pilot.press("j")  # no longer bound
+        assert app.services.cursor_index == 1
+        assert any("bogus.id" in str(n.message) for n in app._notifications)
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("#help-text").render())
+        events_line = next(line for line in text.splitlines() if "Show or hide the event pane" in line)
+        assert events_line.split()[0] == "x"
+        down_line = next(line for line in text.splitlines() if line.strip().endswith("Down"))
+        assert "n" in down_line and "j" not in down_line.split()

@@ -256,3 +256,13 @@ def test_service_flags_text() -> None:
     sticky = VirtualService("udp", "inet", "10.0.0.1", 53, scheduler="sh", persistence_timeout=300,
                             flags=("persistent", "ops", "sh-fallback", "sh-port"))
     assert service_flags(sticky) == "p300,ops,shfb,shport"
+
+
+def test_config_keys_table(isolated_config: Path) -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('[keys]\n"app.quit" = "q,ctrl+q"\n')
+    assert load_config().keys == (("app.quit", "q,ctrl+q"),)
+    path.write_text('[keys]\n"app.quit" = 3\n')
+    with pytest.raises(ConfigError, match=r"\[keys\]"):
+        load_config()
