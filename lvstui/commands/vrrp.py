@@ -46,7 +46,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             help="how long to wait for the change to be seen (default 20)",
         )
         v.set_defaults(handler=run_toggle, vrrp_action=verb)
-    for sp in (st, *[verbs.choices[v] for v in ("demote", "promote")]):
+    su = verbs.add_parser(
+        "setup",
+        help="add lvstui's track_file to keepalived.conf (validated with keepalived -t, atomic, then reload)",
+    )
+    su.add_argument("--weight", type=int, default=-60, metavar="N", help="its weight (default -60)")
+    su.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    su.set_defaults(handler=run_setup)
+    for sp in (st, su, *[verbs.choices[v] for v in ("demote", "promote")]):
         sp.add_argument("--instance", default=None, metavar="NAME", help="the vrrp_instance (if several)")
 
 
@@ -283,3 +290,34 @@ def run_toggle(args: argparse.Namespace) -> int:
             f"Seen: {outcome.seen[-1] if outcome.seen else 'nothing'}\n"
         )
         return 124
+
+
+def run_setup(args: argparse.Namespace) -> int:
+    from lvstui.cli import CliError
+    from lvstui.keepalived.toggle import SUGGESTED_FILE, ToggleError, add_track_file, track_file_text
+    from lvstui.ops.journal import Journal
+
+    if args.readonly:
+        raise CliError("--readonly: vrrp setup refused", 3)
+    print(
+        f"adds to keepalived.conf, before the instance, and references it inside:\n{track_file_text(args.weight)}"
+    )
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("no terminal to confirm on: add --yes", 3)
+        if not _confirm("Write it (after keepalived -t) and reload keepalived?"):
+            print("nothing changed")
+            return 3
+    try:
+        written = add_track_file(args.instance, args.weight)
+    except ToggleError as exc:
+        if exc.status == 0:
+            print(str(exc))
+            return 0
+        Journal().record(op="vrrp setup", result="refused" if exc.status == 3 else "failed", reason=str(exc))
+        raise CliError(str(exc), exc.status) from None
+    Journal().record(
+        op="vrrp setup", result="done", file=written, track_file=SUGGESTED_FILE, weight=args.weight
+    )
+    print(f"written {written} (previous kept as a backup), keepalived reloaded; {SUGGESTED_FILE} holds 0")
+    return 0

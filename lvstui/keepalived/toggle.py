@@ -83,7 +83,8 @@ def advice(view: ConfigView, instance: VrrpInstance, peer_priority: int | None =
         f"    track_file {{\n"
         f"        {SUGGESTED_NAME}\n"
         f"    }}\n\n"
-        f"then check it (lvstui keepalived check FILE) and reload keepalived. The weight must take priority "
+        f"then check it (lvstui keepalived check FILE) and reload keepalived, or let `lvstui vrrp setup` "
+        f"do all that. The weight must take priority "
         f"{instance.priority} below the peer's"
         + (f" ({peer_priority})" if peer_priority is not None else "")
         + "."
@@ -247,3 +248,67 @@ def wait_for(
         if now - start >= timeout:
             return Outcome(False, state, others, now - start, seen)
         time.sleep(poll)
+
+
+def track_file_text(weight: int, name: str = SUGGESTED_NAME, path: str = SUGGESTED_FILE) -> str:
+    return f'track_file {name} {{\n    file "{path}"\n    weight {weight}\n    init_file 0 overwrite\n}}\n'
+
+
+def add_track_file(instance_name: str | None, weight: int = -60, reload_timeout: float = 15.0) -> str:
+    """Add lvstui's track file to keepalived.conf and reload: a validated, atomic edit.
+
+    The declaration goes just before the instance (keepalived resolves the name while it
+    reads), a ``track_file { lvstui_maint }`` block inside it; the edited configuration
+    must pass ``keepalived -t`` before the file is replaced (the previous one is kept as
+    a backup); then keepalived reloads and creates the file with 0.  Returns the path written.
+    """
+    from lvstui.backend.director import local_keepalived, proc_path
+    from lvstui.keepalived import edit
+    from lvstui.keepalived.errors import ConfigError
+    from lvstui.keepalived.loader import load
+    from lvstui.keepalived.processes import signal_number
+    from lvstui.keepalived.validate import validator
+    from lvstui.keepalived.view import build_view
+    from lvstui.keepalived.writer import write_config
+
+    if weight >= 0:
+        raise ToggleError("--weight must be negative (it lowers the priority)", 2)
+    try:
+        find_target(instance_name)
+        raise ToggleError("a usable track_file is already set up: nothing to add", 0)
+    except ToggleError as exc:
+        if exc.status != 3 or "has no track_file" not in str(exc):
+            raise
+    proc = local_keepalived()[0]
+    try:
+        config = load(proc_path(proc.parent_pid, proc.config_file))
+        view = build_view(config, proc.config_id)
+        instance = view.vrrp_instance(instance_name) if instance_name is not None else view.vrrp_instances[0]
+        assert instance is not None
+        if instance.track_files:
+            raise ToggleError(
+                f"instance {instance.name} already has a track_file block: add {SUGGESTED_NAME} to it by hand "
+                f"(with the declaration below)\n\n{track_file_text(weight)}",
+                3,
+            )
+        if any(t.name == SUGGESTED_NAME for t in view.track_files):
+            raise ToggleError(
+                f"a track_file named {SUGGESTED_NAME} exists but is not usable: fix it by hand", 3
+            )
+        config = edit.append_block(config, config.main, track_file_text(weight), before=instance)
+        instance = build_view(config, proc.config_id).vrrp_instance(instance.name)
+        assert instance is not None
+        config = edit.insert_block(config, instance, f"track_file {{\n    {SUGGESTED_NAME}\n}}\n")
+        write_config(config, validate=validator(None, proc.config_id))
+    except ConfigError as exc:
+        raise ToggleError(f"nothing written: {exc}", 1) from None
+    os.kill(proc.parent_pid, signal_number("RELOAD"))
+    made = proc_path(proc.parent_pid, SUGGESTED_FILE)
+    deadline = time.monotonic() + reload_timeout
+    while not made.exists():
+        if time.monotonic() > deadline:
+            raise ToggleError(
+                f"keepalived reloaded but did not create {SUGGESTED_FILE} within {reload_timeout:g} s", 1
+            )
+        time.sleep(0.2)
+    return str(config.main)

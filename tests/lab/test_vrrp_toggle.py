@@ -179,3 +179,46 @@ def test_demote_without_a_peer_is_undone(lab: Lab) -> None:
         from tests.lab.keepalived_pair import conf
 
         lab.start_keepalived("lb2", conf("lb2", 100))
+
+
+def test_setup_adds_the_track_file_when_missing(lab: Lab) -> None:
+    """lb2 restarted without the track file: demote says what to add; `vrrp setup` adds it, validated."""
+    from lvstui.lab.lab import KEEPALIVED_CONF
+    from tests.lab.keepalived_pair import conf
+
+    original = conf("lb2", 100)
+    bare = original.replace("    track_file {\n        lvstui_maint\n    }\n", "")
+    bare = bare.split("track_file lvstui_maint {")[0] + bare.split("init_file 0 overwrite\n}\n", 1)[1]
+    assert "lvstui_maint" not in bare
+    lab.stop_keepalived("lb2")
+    lab.run("lb2", ["rm", "-f", TRACK]).check()
+    lab.start_keepalived("lb2", bare)
+    try:
+        r = vrrp(lab, "lb2", "demote", "--yes")
+        assert r.rc == 3 and 'track_file lvstui_maint {\n    file "/etc/keepalived/lvstui-maint"' in r.stderr
+        assert "lvstui vrrp setup" in r.stderr
+        assert lab.read_file("lb2", KEEPALIVED_CONF) == bare  # nothing written
+        r = vrrp(lab, "lb2", "setup")
+        assert r.rc == 3 and "no terminal to confirm on" in r.stderr
+        r = vrrp(lab, "lb2", "setup", "--yes")
+        assert r.ok, r.describe()
+        text = lab.read_file("lb2", KEEPALIVED_CONF)
+        assert lab.read_file("lb2", KEEPALIVED_CONF + ".lvstui-bak") == bare
+        assert text.index("track_file lvstui_maint {") < text.index("vrrp_instance VI_1")
+        assert "    track_file {\n        lvstui_maint\n    }\n" in text
+        check = lab.lvstui("lb2", "keepalived", "check", KEEPALIVED_CONF, timeout=60)
+        assert check.ok and "keepalived -t: ok" in check.stdout, check.describe()
+        assert lab.read_file("lb2", TRACK).strip() == "0"  # keepalived reloaded and created it
+        doc = json.loads(vrrp(lab, "lb2", "status", "--json").check().stdout)
+        assert doc["track_file"] == {
+            "name": "lvstui_maint",
+            "file": TRACK,
+            "weight": -60,
+            "value": 0,
+            "demoted": False,
+        }
+        again = vrrp(lab, "lb2", "setup", "--yes")
+        assert again.ok and "already set up" in again.stdout
+    finally:
+        lab.stop_keepalived("lb2")
+        lab.start_keepalived("lb2", original)
