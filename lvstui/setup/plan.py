@@ -14,297 +14,23 @@ present reports "no change", is not re-applied and adds nothing to undo.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from lvstui.setup.runner import Command, Runner, RunnerError, RunResult, Script, command_text
+from lvstui.setup.runner import Runner, RunnerError, RunResult, Script
+from lvstui.setup.steps import (STATE_DIR, AddressStep, ApplyContext, CommandStep, FileStep, Probe, Status, Step,
+                                StepFailed, SysctlStep, VerifyStep)
 from lvstui.setup.validate import ValidationError, abs_path
 
 __all__ = [
-    "Status", "Step", "CommandStep", "SysctlStep", "AddressStep", "FileStep", "VerifyStep",
-    "Plan", "StepPreview", "PlanPreview", "StepReport", "ApplyResult", "StepEvent",
+    "Status", "Step", "CommandStep", "SysctlStep", "AddressStep", "FileStep", "VerifyStep", "Probe", "StepFailed",
+    "Plan", "StepPreview", "PlanPreview", "StepReport", "ApplyResult", "StepEvent", "Progress",
     "undo_journal", "read_journal", "STATE_DIR",
 ]
-
-STATE_DIR = "/var/lib/lvstui"
-_SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_@-]+)+$")
-
-
-class Status(str, Enum):
-    CHANGE = "change"          # preview: would change the host
-    NO_CHANGE = "no change"    # already as wanted
-    VERIFY = "verify"          # preview of a verification
-    CHANGED = "changed"        # applied
-    VERIFIED = "verified"
-    FAILED = "failed"
-    UNDONE = "undone"
-    SKIPPED = "skipped"        # not run because an earlier step failed
-
-
-class StepFailed(Exception):
-    def __init__(self, message: str, output: str = "") -> None:
-        super().__init__(message)
-        self.output = output
-
-
-@dataclass(frozen=True, slots=True)
-class Probe:
-    needed: bool
-    diff: str = ""
-    detail: str = ""
-
-
-class Step:
-    """One step.  Subclasses implement ``probe`` (read-only) and ``_apply``.
-
-    When *check_after* is set, the probe runs again after ``_apply``: a step whose
-    effect is still missing has failed even if its command said otherwise.
-    """
-
-    kind = "command"
-    check_after = False
-    title: str
-    key: str
-
-    def commands(self) -> list[str]:
-        """The shell text this step would run, for the preview."""
-        return []
-
-    def probe(self, runner: Runner) -> Probe:
-        raise NotImplementedError
-
-    def _apply(self, runner: Runner, ctx: _ApplyContext) -> list[dict[str, Any]]:
-        """Change the host; return the undo actions; raise StepFailed."""
-        raise NotImplementedError
-
-    def forced_by(self) -> tuple[str, ...]:
-        return ()
-
-
-def _must(result: RunResult, what: str) -> RunResult:
-    if not result.ok:
-        raise StepFailed(f"{what} failed (exit {result.rc})", result.output)
-    return result
-
-
-@dataclass
-class CommandStep(Step):
-    """Run *command* unless *check* succeeds (rc 0 means "already done").
-
-    *undo* commands run (in order) when the step is undone; *also_after*
-    names steps whose change forces this one even when *check* succeeds
-    (a reload after a new config file).
-    """
-
-    title: str
-    command: Command
-    check: Command | None = None
-    undo: Sequence[Command] = ()
-    key: str = ""
-    also_after: tuple[str, ...] = ()
-    timeout: float = 120.0
-
-    def commands(self) -> list[str]:
-        return [command_text(self.command)]
-
-    def forced_by(self) -> tuple[str, ...]:
-        return self.also_after
-
-    def probe(self, runner: Runner) -> Probe:
-        if self.check is None:
-            return Probe(True)
-        return Probe(not runner.run(self.check).ok)
-
-    def _apply(self, runner: Runner, ctx: _ApplyContext) -> list[dict[str, Any]]:
-        result = _must(runner.run(self.command, timeout=self.timeout), self.title)
-        ctx.output = result.output
-        return [_run_action(c) for c in self.undo]
-
-
-def _run_action(command: Command) -> dict[str, Any]:
-    if isinstance(command, Script):
-        return {"op": "script", "text": str(command)}
-    return {"op": "run", "argv": list(command)}
-
-
-@dataclass
-class SysctlStep(Step):
-    """Set a sysctl live; undo puts back the value it had."""
-
-    name: str
-    value: str
-    title: str = ""
-    key: str = ""
-    check_after = True
-
-    def __post_init__(self) -> None:
-        if not _SYSCTL_KEY.match(self.name) or not re.fullmatch(r"-?[0-9]{1,10}", self.value):
-            raise ValidationError(f"sysctl: refusing {self.name}={self.value}")
-        self.title = self.title or f"sysctl {self.name}={self.value}"
-
-    def _path(self) -> str:
-        return "/proc/sys/" + self.name.replace(".", "/")
-
-    def commands(self) -> list[str]:
-        return [command_text(["sysctl", "-w", f"{self.name}={self.value}"])]
-
-    def _current(self, runner: Runner) -> str:
-        result = _must(runner.run(["cat", self._path()]), f"reading {self.name}")
-        return result.stdout.strip()
-
-    def probe(self, runner: Runner) -> Probe:
-        current = self._current(runner)
-        return Probe(current != self.value, detail=f"now {current}")
-
-    def _apply(self, runner: Runner, ctx: _ApplyContext) -> list[dict[str, Any]]:
-        old = self._current(runner)
-        _must(runner.run(["sysctl", "-w", f"{self.name}={self.value}"]), self.title)
-        return [_run_action(["sysctl", "-w", f"{self.name}={old}"])]
-
-
-@dataclass
-class AddressStep(Step):
-    """An address on an interface (``ip addr add``); undo removes it."""
-
-    cidr: str
-    ifname: str
-    title: str = ""
-    key: str = ""
-    check_after = True
-
-    def __post_init__(self) -> None:
-        self.title = self.title or f"add {self.cidr} to {self.ifname}"
-
-    def commands(self) -> list[str]:
-        return [command_text(["ip", "addr", "add", self.cidr, "dev", self.ifname])]
-
-    def present(self, runner: Runner) -> bool:
-        result = _must(runner.run(["ip", "-o", "addr", "show", "dev", self.ifname]), f"listing {self.ifname}")
-        return any(f" {self.cidr} " in f" {line} " for line in result.stdout.splitlines())
-
-    def probe(self, runner: Runner) -> Probe:
-        return Probe(not self.present(runner))
-
-    def _apply(self, runner: Runner, ctx: _ApplyContext) -> list[dict[str, Any]]:
-        _must(runner.run(["ip", "addr", "add", self.cidr, "dev", self.ifname]), self.title)
-        return [_run_action(["ip", "addr", "del", self.cidr, "dev", self.ifname])]
-
-
-@dataclass
-class FileStep(Step):
-    """A file with this content, mode and owner; backed up on the host before writing.
-
-    *validate* is an argv with ``{}`` for a temporary copy of the new content
-    (``keepalived -t -f {}``): it must succeed before the file is replaced.
-    """
-
-    path: str
-    content: str
-    mode: int = 0o644
-    owner: str = "root"
-    group: str = "root"
-    validate: tuple[str, ...] = ()
-    title: str = ""
-    key: str = ""
-    after_undo: tuple[Command, ...] = ()
-    kind = "file"
-    check_after = True
-
-    def __post_init__(self) -> None:
-        self.path = abs_path(self.path)
-        self.title = self.title or f"write {self.path}"
-
-    def diff(self, current: str | None) -> str:
-        old = [] if current is None else current.splitlines(keepends=True)
-        lines = difflib.unified_diff(old, self.content.splitlines(keepends=True),
-                                     fromfile=self.path if current is not None else "/dev/null",
-                                     tofile=self.path)
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-    def probe(self, runner: Runner) -> Probe:
-        info = runner.read_file(self.path)
-        if info is None:
-            return Probe(True, self.diff(None), "new file")
-        text = info.content.decode("utf-8", "replace")
-        same = (text == self.content and info.mode == self.mode
-                and (info.owner, info.group) == (self.owner, self.group))
-        detail = "" if info.mode == self.mode else f"mode {info.mode:o} -> {self.mode:o}"
-        return Probe(not same, self.diff(text), detail)
-
-    def commands(self) -> list[str]:
-        if not self.validate:
-            return []
-        return [command_text([w.replace("{}", self.path + ".lvstui-check") for w in self.validate])]
-
-    def _apply(self, runner: Runner, ctx: _ApplyContext) -> list[dict[str, Any]]:
-        data = self.content.encode()
-        if self.validate:
-            check_path = self.path + ".lvstui-check"
-            runner.write_file(check_path, data, mode=0o600)
-            try:
-                result = runner.run([w.replace("{}", check_path) for w in self.validate])
-            finally:
-                runner.restore_file(check_path, None)
-            _must(result, f"checking the new {self.path}")
-        existed = runner.read_file(self.path) is not None
-        backup = ctx.backup_path(self.path) if existed else None
-        runner.write_file(self.path, data, mode=self.mode, owner=self.owner, group=self.group,
-                          backup_to=backup)
-        return [{"op": "restore", "path": self.path, "backup": backup}, *map(_run_action, self.after_undo)]
-
-
-@dataclass
-class VerifyStep(Step):
-    """A check after the changes: *expect* returns None when fine, else why not.
-
-    Retried *attempts* times, *delay* seconds apart (a service may need a moment).
-    """
-
-    title: str
-    command: Command
-    expect: Callable[[RunResult], str | None] = lambda r: None if r.ok else f"exit {r.rc}"
-    attempts: int = 1
-    delay: float = 1.0
-    key: str = ""
-    kind = "verify"
-
-    def commands(self) -> list[str]:
-        return [command_text(self.command)]
-
-    def probe(self, runner: Runner) -> Probe:
-        return Probe(False)
-
-    def check(self, runner: Runner) -> tuple[str | None, str]:
-        problem: str | None = "not run"
-        output = ""
-        for attempt in range(max(1, self.attempts)):
-            if attempt:
-                time.sleep(self.delay)
-            result = runner.run(self.command)
-            output = result.output
-            problem = self.expect(result)
-            if problem is None:
-                break
-        return problem, output
-
-
-@dataclass
-class _ApplyContext:
-    plan: str
-    stamp: str
-    state_dir: str = STATE_DIR
-    changed: set[str] = field(default_factory=set)
-    output: str = ""
-
-    def backup_path(self, path: str) -> str:
-        return f"{self.state_dir}/backup/{self.plan}/{self.stamp}{path}"
-
 
 @dataclass(frozen=True, slots=True)
 class StepPreview:
@@ -485,7 +211,7 @@ class Plan:
               rollback: bool = True) -> ApplyResult:
         """Apply step by step; stop at the first failure and (by default) undo this run's changes."""
         stamp = time.strftime("%Y%m%dT%H%M%S") + f".{time.time_ns() % 1_000_000_000:09d}"
-        ctx = _ApplyContext(self.name, stamp, abs_path(self.state_dir))
+        ctx = ApplyContext(self.name, stamp, abs_path(self.state_dir))
         journal = read_journal(runner, self.name, self.state_dir)
         this_run: list[dict[str, Any]] = []
         reports: list[StepReport] = []
@@ -512,7 +238,7 @@ class Plan:
             reports.extend(StepReport(total + r.index, r.title, r.status, r.output) for r in undo_reports)
         return ApplyResult(runner.host, tuple(reports), rolled_back, failed and not change_failed)
 
-    def _apply_one(self, runner: Runner, step: Step, n: int, ctx: _ApplyContext,
+    def _apply_one(self, runner: Runner, step: Step, n: int, ctx: ApplyContext,
                    journal: list[dict[str, Any]], this_run: list[dict[str, Any]]) -> StepReport:
         try:
             if isinstance(step, VerifyStep):
