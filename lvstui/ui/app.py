@@ -33,7 +33,7 @@ from lvstui.config import ConfigError, save_theme
 from lvstui.rates import rs_key
 from lvstui.ui.actions import app_bindings, known_binding_ids
 from lvstui.ui.app_actions import ActionsMixin
-from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, Column, RateView, RsRow, rs_cell, service_cell
+from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, RateView, RsRow, rs_cell, service_cell
 from lvstui.ui.feed import ChangeEvent, Feed
 from lvstui.ui.poller import Frame, Poller
 from lvstui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
@@ -274,7 +274,6 @@ class DashboardApp(ActionsMixin, App[None]):
         self.frames_applied += 1
         if frame.error is not None:
             self.error = frame.error
-            self.last_frame_meta = frame
             self.services.stale = self.real_servers.stale = True
             self.services.refresh()
             self.real_servers.refresh()
@@ -428,10 +427,6 @@ class DashboardApp(ActionsMixin, App[None]):
         return "»" if rs_key(row.vs_id, key) in self.highlights else " "
 
     # --- titles, header, trends ---------------------------------------------------------
-
-    def _sort_text(self, columns: Sequence[Column], key: str, reverse: bool) -> str:
-        label = next((c.label for c in columns if c.key == key), key)
-        return f"{label}{'▼' if reverse else '▲'}"
 
     def _refresh_titles(self) -> None:
         total = len(self.frame.snapshot.virtual_services) if self.frame else 0
