@@ -169,6 +169,9 @@ def test_file_round_trip_in_the_guest_root_does_not_touch_the_host(lab_root: Lab
     lab_root.write_file(None, name, text)
     assert lab_root.read_file(None, name) == text
     assert not Path(name).exists()
+    # the real root is reachable in the guest only read-only (the hosts' lower layer)
+    probe = lab_root.run(None, ["touch", f"/lab/lower/tmp/lvstui-lab-probe-{uuid.uuid4().hex}"])
+    assert probe.rc != 0 and "Read-only file system" in probe.stderr
     with pytest.raises(LabError, match="No such file"):
         lab_root.read_file(None, "/etc/no-such-file-here")
 
