@@ -330,7 +330,7 @@ class DashboardApp(ActionsMixin, App[None]):
         self.real_servers.empty_text = "loading…" if loading else "no real servers"
         if vs_id != self.spec.selected:
             self.spec = dataclasses.replace(self.spec, selected=vs_id)
-            self.feed.watch([vs_id] if vs_id else [])
+            self._watch()
         ghosts = self.ghosts.get(vs_id or "", {})
         extra = {rs_id: row for rs_id, (row, _) in ghosts.items() if rs_id not in items}
         if extra:
@@ -449,6 +449,10 @@ class DashboardApp(ActionsMixin, App[None]):
                         f" · {row.up}/{row.total} up")
         self._q("#rs-title", Static).update(mark[self.focused is self.real_servers] + rs_title)
 
+    def _watch(self) -> None:
+        vs_id, rs_id = self.spec.selected, self.real_servers.cursor_key
+        self.feed.watch([vs_id] if vs_id else [], [rs_key(vs_id, rs_id)] if vs_id and rs_id else [])
+
     def _refresh_trends(self) -> None:
         rows = []
         vs_id = self.spec.selected
@@ -489,6 +493,8 @@ class DashboardApp(ActionsMixin, App[None]):
     # --- table events -----------------------------------------------------------------
 
     def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
+        if event.table is self.real_servers:
+            self._watch()
         if event.table is self.services:
             if event.key != self.spec.selected and self.frame is not None:
                 row = self.services.items.get(event.key) if event.key else None

@@ -11,7 +11,7 @@ loses no event and no history point.
 from __future__ import annotations
 
 import threading
-from collections import deque
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,10 +21,13 @@ from lvstui.rates import NO_DELTAS, Deltas, compute_deltas, rs_key
 
 __all__ = ["ChangeEvent", "Feed", "HISTORY_POINTS"]
 
-#: sparkline history: five minutes at the default 1 s interval
-HISTORY_POINTS = 300
+#: sparkline history: three minutes at the default 1 s interval
+HISTORY_POINTS = 180
 #: keep every real server's history when the director has at most this many
-HISTORY_ALL_LIMIT = 5000
+HISTORY_ALL_LIMIT = 2000
+#: of a watched (selected) service, keep every real server's history up to this many servers;
+#: beyond, only the selected real server's
+WATCH_ALL_LIMIT = 2000
 _DOWN_STATES = frozenset({"down", "inhibited"})
 
 
@@ -45,6 +48,39 @@ class ChangeEvent:
 Point = tuple[float, float, float, float]  # kernel cps, kernel bytes/s, lvstui cps, lvstui bytes/s
 
 
+class Ring:
+    """The last N points in one float32 array (4.8 KB for 300 points, not ~55 KB of tuples).
+
+    History is kept for every service (10,000 on a kube-proxy node), so its size matters.
+    """
+
+    __slots__ = ("_data", "_size", "_next", "_count")
+
+    def __init__(self, size: int) -> None:
+        self._data = array("f", bytes(4 * 4 * size))
+        self._size = size
+        self._next = 0
+        self._count = 0
+
+    def append(self, point: Point) -> None:
+        base = self._next * 4
+        self._data[base: base + 4] = array("f", point)
+        self._next = (self._next + 1) % self._size
+        self._count = min(self._count + 1, self._size)
+
+    def points(self) -> list[Point]:
+        start = (self._next - self._count) % self._size
+        data = self._data
+        out = []
+        for i in range(self._count):
+            base = ((start + i) % self._size) * 4
+            out.append((data[base], data[base + 1], data[base + 2], data[base + 3]))
+        return out
+
+    def __len__(self) -> int:
+        return self._count
+
+
 class Feed:
     def __init__(self, history_points: int = HISTORY_POINTS, max_events: int = 2000) -> None:
         self._lock = threading.Lock()
@@ -52,9 +88,10 @@ class Feed:
         self._events: list[ChangeEvent] = []
         self._event_base = 0  # index of self._events[0] in the whole log
         self._max_events = max_events
-        self._history: dict[str, deque[Point]] = {}
+        self._history: dict[str, Ring] = {}
         self._points = history_points
         self._watched: frozenset[str] = frozenset()
+        self._watched_rs: frozenset[str] = frozenset()
 
     # --- called from the poller thread -------------------------------------------------
 
@@ -63,7 +100,7 @@ class Feed:
         deltas = compute_deltas(previous, snapshot) if previous is not None else NO_DELTAS
         events = list(_changes(previous, snapshot)) if previous is not None else []
         self._previous = snapshot
-        watched = self._watched
+        watched, watched_rs = self._watched, self._watched_rs
         keep_all = snapshot.real_server_count <= HISTORY_ALL_LIMIT
         nan = float("nan")
         points: list[tuple[str, Point]] = []
@@ -72,9 +109,12 @@ class Feed:
             d = deltas.services.get(vs_id)
             points.append((vs_id, (vs.rates.cps, vs.rates.inbps + vs.rates.outbps,
                                    d.cps if d else nan, d.inbps + d.outbps if d else nan)))
-            if keep_all or vs_id in watched:
+            every = keep_all or (vs_id in watched and len(vs.real_servers) <= WATCH_ALL_LIMIT)
+            if every or (vs_id in watched and watched_rs):
                 for rs in vs.real_servers:
                     key = rs_key(vs_id, rs.id)
+                    if not every and key not in watched_rs:
+                        continue
                     d = deltas.real_servers.get(key)
                     points.append((key, (rs.rates.cps, rs.rates.inbps + rs.rates.outbps,
                                          d.cps if d else nan, d.inbps + d.outbps if d else nan)))
@@ -86,27 +126,32 @@ class Feed:
                 if excess > 0:
                     del self._events[:excess]
                     self._event_base += excess
-            record = self._record
+            old, size = self._history, self._points
+            history: dict[str, Ring] = {}  # keys not recorded this time (deleted, unwatched) are dropped
             for key, point in points:
-                record(key, point)
+                ring = old.get(key)
+                if ring is None:
+                    ring = Ring(size)
+                ring.append(point)
+                history[key] = ring
+            self._history = history
         return deltas
-
-    def _record(self, key: str, point: Point) -> None:
-        ring = self._history.get(key)
-        if ring is None:
-            ring = self._history[key] = deque(maxlen=self._points)
-        ring.append(point)
 
     # --- called from the UI thread -----------------------------------------------------
 
-    def watch(self, vs_ids: Iterable[str]) -> None:
-        """Record the real servers of these services even on a large director."""
+    def watch(self, vs_ids: Iterable[str], rs_keys: Iterable[str] = ()) -> None:
+        """Record the real servers of these services even on a large director (all of them up to
+        WATCH_ALL_LIMIT, else only ``rs_keys``)."""
         self._watched = frozenset(vs_ids)
+        self._watched_rs = frozenset(rs_keys)
 
     def history(self, key: str) -> list[Point]:
         with self._lock:
             ring = self._history.get(key)
-            return list(ring) if ring else []
+            return ring.points() if ring else []
+
+    def history_keys(self) -> int:
+        return len(self._history)
 
     def events_since(self, index: int) -> tuple[list[ChangeEvent], int]:
         """Events after the ``index``-th, and the index to ask from next time."""

@@ -266,3 +266,29 @@ def test_config_keys_table(isolated_config: Path) -> None:
     path.write_text('[keys]\n"app.quit" = 3\n')
     with pytest.raises(ConfigError, match=r"\[keys\]"):
         load_config()
+
+
+def test_history_is_bounded_on_large_directors() -> None:
+    from lvstui.ui.feed import HISTORY_POINTS, Ring
+
+    ring = Ring(3)
+    for i in range(5):
+        ring.append((i, i * 10, float("nan"), 1.5))
+    assert [p[0] for p in ring.points()] == [2.0, 3.0, 4.0] and len(ring) == 3
+    assert math.isnan(ring.points()[0][2])
+
+    clock = [0.0]
+    big = DemoSource.scaled(1, 2500, clock=lambda: clock[0])  # above both limits
+    feed = Feed()
+    vs_id = "tcp:10.100.0.0:80"
+    feed.watch([vs_id], [rs_key(vs_id, "172.16.0.7:80")])
+    for _ in range(3):
+        clock[0] += 1
+        feed.process(big.read())
+    assert feed.history_keys() == 2  # the service and the one selected server, not 2,500
+    assert len(feed.history(rs_key(vs_id, "172.16.0.7:80"))) == 3
+    feed.watch([vs_id], [rs_key(vs_id, "172.16.0.8:80")])
+    clock[0] += 1
+    feed.process(big.read())
+    assert feed.history(rs_key(vs_id, "172.16.0.7:80")) == []  # no longer watched: dropped
+    assert len(feed.history(vs_id)) == 4 <= HISTORY_POINTS
