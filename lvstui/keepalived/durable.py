@@ -27,31 +27,36 @@ kernel back when the durable part cannot be written.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import hashlib
 import ipaddress
 import os
 import re
 import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lvstui.keepalived import edit
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import ConfigChangedError, ConfigError
 from lvstui.keepalived.join import ipvs_port
 from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.processes import KeepalivedProcess, find_keepalived_processes, signal_number
 from lvstui.keepalived.view import ConfigView, RealServer, VirtualServer, build_view
 from lvstui.keepalived.writer import write_atomic, write_config
 
-__all__ = ["TRACK_PREFIX", "KeepalivedSite", "DurableRefused", "TrackWrite", "DurablePlan", "find_site",
-           "plan_durable", "apply_durable", "track_name", "managed_server", "managed_service"]
+__all__ = ["TRACK_PREFIX", "KeepalivedSite", "DurableRefused", "ReloadFailed", "TrackWrite", "DurablePlan",
+           "find_site", "plan_durable", "apply_durable", "track_name", "managed_server", "managed_service"]
 
 TRACK_PREFIX = "lvstui_"
 
 
 class DurableRefused(Exception):
     """The keepalived side cannot be made durable (invalid file, changed on disk, not editable)."""
+
+
+class ReloadFailed(Exception):
+    """The files were written but keepalived could not be told to reload."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,11 @@ class KeepalivedSite:
     parent_pid: int | None = None
     netns: str | None = None
     config_id: str | None = None  # keepalived's -i, else its default (the short host name)
+    root: Path = Path("/")  # keepalived's root directory as this process sees it
+
+    def local(self, path: Path) -> Path:
+        """A path in keepalived's file system, as this process can open it."""
+        return path if self.root == Path("/") else self.root / path.relative_to("/")
 
 
 def _same_root(pid: int) -> bool:
@@ -79,10 +89,10 @@ def _site_of(proc: KeepalivedProcess) -> KeepalivedSite:
             path = Path(os.readlink(f"/proc/{proc.parent_pid}/cwd")) / path
         except OSError:
             path = path.absolute()
-    if not _same_root(proc.parent_pid):
-        path = Path(f"/proc/{proc.parent_pid}/root") / path.relative_to("/")
+    root = Path("/") if _same_root(proc.parent_pid) else Path(f"/proc/{proc.parent_pid}/root")
     config_id = proc.config_id or socket.gethostname().split(".")[0]
-    return KeepalivedSite(path, proc.parent_pid, proc.netns, config_id)
+    site = KeepalivedSite(path, proc.parent_pid, proc.netns, config_id, root)
+    return dataclasses.replace(site, config_path=site.local(path))
 
 
 def find_site(processes: list[KeepalivedProcess] | None = None) -> KeepalivedSite | None:
@@ -220,9 +230,11 @@ def _diff_lines(before: KeepalivedConfig, after: KeepalivedConfig) -> list[str]:
                 continue
             # slide a pure insertion or deletion down past lines equal to its first one, as diff
             # tools do, so a block inserted before "}" reads as the block, not as "}" and the rest
-            while tag == "insert" and j2 < len(new) and new[j1] == new[j2] and i1 < len(old) and old[i1] == new[j2]:
+            while tag == "insert" and j2 < len(new) and new[j1] == new[j2] and i1 < len(old) \
+                    and old[i1] == new[j2]:
                 i1, i2, j1, j2 = i1 + 1, i2 + 1, j1 + 1, j2 + 1
-            while tag == "delete" and i2 < len(old) and old[i1] == old[i2] and j1 < len(new) and new[j1] == old[i2]:
+            while tag == "delete" and i2 < len(old) and old[i1] == old[i2] and j1 < len(new) \
+                    and new[j1] == old[i2]:
                 i1, i2, j1, j2 = i1 + 1, i2 + 1, j1 + 1, j2 + 1
             for i in range(i1, i2):
                 out.append(f"{cfile.path.name}:{i + 1}: - {old[i].strip()}")
@@ -265,6 +277,7 @@ class _Planner:
         return self.track_dir / name
 
     def write_track(self, path: Path, value: str) -> None:
+        path = self.site.local(path)
         before = _read(path)
         if before is not None and before.strip() == value:
             return
@@ -286,7 +299,8 @@ class _Planner:
                 rs = rs2
             else:
                 path = self.track_path(name)
-            self.edited = edit.insert_block(self.edited, rs, f"FILE_CHECK {{\n    track_file {name}\n    weight 0\n}}")
+            self.edited = edit.insert_block(self.edited, rs,
+                                            f"FILE_CHECK {{\n    track_file {name}\n    weight 0\n}}")
             vs, rs2 = self.find(vs, address, port)
             assert rs2 is not None
             rs = rs2
@@ -358,7 +372,8 @@ def plan_durable(site: KeepalivedSite, change: object, steps: list, snap: object
     targets: list[tuple[object, str, int]] = []  # (kernel vs, address, port)
     if verb in ("drain-host", "restore-host"):
         address = getattr(change, "address")
-        targets = [(vs, rs.address, rs.port) for vs in services for rs in vs.real_servers if rs.address == address]
+        targets = [(vs, rs.address, rs.port) for vs in services for rs in vs.real_servers
+                   if rs.address == address]
     elif verb in ("add-vs", "edit-vs", "remove-vs"):
         key = getattr(change, "service")
         conf_vs = managed_service(view, key.id, key.protocol, key.address, key.port, key.fwmark)
@@ -383,12 +398,13 @@ def plan_durable(site: KeepalivedSite, change: object, steps: list, snap: object
         rs_id = _endpoint(address, port)
         if conf_vs.kind == "group":
             raise DurableRefused(f"{vs_id} is managed by keepalived's virtual_server_group {conf_vs.group} "
-                                 f"({conf_vs.source}): lvstui cannot make this change durable there; edit the file, "
-                                 "or use --runtime-only")
+                                 f"({conf_vs.source}): lvstui cannot make this change durable there; "
+                                 "edit the file, or use --runtime-only")
         vs_now, rs = p.find(conf_vs, address, port)
         touched[vs_id] = (conf_vs, kernel_vs)
         orig = managed_server(conf_vs, address, port)  # line numbers as in the file on disk
-        where = f" ({orig.source})" if orig is not None and orig.source else f" (virtual server at {conf_vs.source})"
+        where = f" ({orig.source})" if orig is not None and orig.source else \
+            f" (virtual server at {conf_vs.source})"
         p.plan.managed.append(f"{vs_id} -> {rs_id}{where}")
         _plan_one(p, verb, change, steps, kernel_vs, vs_now, rs, vs_id, rs_id, address, port, force)
     if not touched:
@@ -418,8 +434,8 @@ def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: ob
         forward = getattr(change, "forward").value.upper()
         kind = {"ROUTE": "DR", "MASQ": "NAT", "TUNNEL": "TUN"}.get(forward, forward)
         if kind != vs.lb_kind:
-            raise DurableRefused(f"keepalived's {vs.key} uses lb_kind {vs.lb_kind} ({vs.source}); add {rs_id} with "
-                                 f"--forward {vs.lb_kind}, or edit the file")
+            raise DurableRefused(f"keepalived's {vs.key} uses lb_kind {vs.lb_kind} ({vs.source}); "
+                                 f"add {rs_id} with --forward {vs.lb_kind}, or edit the file")
         template = next((r for r in vs.real_servers if r.source and r.source.exact), None)
         try:
             p.edited = edit.add_real_server(p.edited, vs, address, port, getattr(change, "weight"), template)
@@ -432,7 +448,8 @@ def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: ob
             p.edited = edit.remove_item(p.edited, checker)
             vs2, new = p.find(vs2, address, port)
             assert new is not None
-        for keyword, value in (("uthreshold", getattr(change, "upper")), ("lthreshold", getattr(change, "lower"))):
+        thresholds = (("uthreshold", getattr(change, "upper")), ("lthreshold", getattr(change, "lower")))
+        for keyword, value in thresholds:
             if value:
                 p.edited = edit.set_option(p.edited, new, keyword, [str(value)])
                 vs2, new = p.find(vs2, address, port)
@@ -440,8 +457,8 @@ def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: ob
         return
     if rs is None:
         if verb in ("restore", "restore-host", "drain", "drain-host", "weight"):
-            p.plan.warnings.append(f"{rs_id} is in the kernel but not in keepalived's {vs.key} ({vs.source}): "
-                                   "changed at run time only")
+            p.plan.warnings.append(f"{rs_id} is in the kernel but not in keepalived's {vs.key} "
+                                   f"({vs.source}): changed at run time only")
         return
     if verb in ("drain", "drain-host"):
         path = p.ensure_drain_setup(vs, rs, vs_id, rs_id, address, port)
@@ -453,7 +470,8 @@ def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: ob
         if name is not None:
             p.write_track(p.track_path(name), "0")
         if kernel_rs is not None and step is None and kernel_rs.weight != rs.weight and name is None:
-            p.plan.warnings.append(f"{rs_id} in {vs_id} has weight {kernel_rs.weight}; keepalived's is {rs.weight}")
+            p.plan.warnings.append(f"{rs_id} in {vs_id} has weight {kernel_rs.weight}; "
+                                   f"keepalived's is {rs.weight}")
     elif verb == "weight":
         target = step.rs.weight if step is not None else (kernel_rs.weight if kernel_rs else rs.weight)
         if target != rs.weight:
@@ -461,25 +479,26 @@ def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: ob
         name = our_file_check(rs)
         if name is not None and target > 0:
             path = p.track_path(name)
-            current = _read(path)
+            current = _read(p.site.local(path))
             if current is not None and current.strip() not in ("", "0"):
                 p.write_track(path, "0")
-                p.plan.warnings.append(f"{rs_id} in {vs_id} was drained through its track file: now back in service")
+                p.plan.warnings.append(f"{rs_id} in {vs_id} was drained through its track file: "
+                                       "now back in service")
         p.plan.reverts.append(f"keepalived puts {rs_id} in {vs_id} back to weight {rs.weight} at its next "
                               "checker transition or reload")
     elif verb == "remove-rs":
         if kernel_rs is not None and (kernel_rs.weight > 0 or kernel_rs.active_conns) and not force:
             raise DurableRefused(
-                f"{rs_id} in {vs_id} is not drained (weight {kernel_rs.weight}, {kernel_rs.active_conns} active "
-                "connections): reloading keepalived without it would drop them. Drain it first "
-                f"(lvstui drain {vs_id} {rs_id} --wait), or --force")
+                f"{rs_id} in {vs_id} is not drained (weight {kernel_rs.weight}, "
+                f"{kernel_rs.active_conns} active connections): reloading keepalived without it would drop "
+                f"them. Drain it first (lvstui drain {vs_id} {rs_id} --wait), or --force")
         name = our_file_check(rs)
         p.edited = edit.remove_real_server(p.edited, vs, rs)
         if name is not None:
             still = [r for v in p.view().virtual_servers for r in v.real_servers if our_file_check(r) == name]
             tf = next((t for t in p.view().track_files if t.name == name), None)
             if not still and tf is not None:
-                p.plan.track_removals.append(p.track_path(name))
+                p.plan.track_removals.append(p.site.local(p.track_path(name)))
                 p.edited = edit.remove_item(p.edited, tf)
         p.plan.reverts.append(f"keepalived adds {rs_id} back to {vs_id} at its next reload")
 
@@ -498,7 +517,8 @@ def validate_plan(plan: DurablePlan, keepalived: str | None = None) -> None:
     if not result.ok:
         which = "the edited configuration" if plan.reload else "keepalived's configuration"
         raise DurableRefused(f"keepalived -t rejects {which} ({plan.site.config_path}): {result.first_error}"
-                             + (f" (and {len(result.messages) - 1} more)" if len(result.messages) > 1 else ""))
+                             + (f" (and {len(result.messages) - 1} more)" if len(result.messages) > 1
+                                else ""))
 
 
 def apply_durable(plan: DurablePlan) -> list[str]:
@@ -513,12 +533,9 @@ def apply_durable(plan: DurablePlan) -> list[str]:
         if plan.reload:  # refuse a file changed on disk before touching anything else
             for cfile in plan.edited.modified_files():
                 on_disk = cfile.path.read_bytes()
-                import hashlib
-
                 if hashlib.sha256(on_disk).hexdigest() != cfile.disk_digest:
-                    from lvstui.keepalived.errors import ConfigChangedError
-
-                    raise ConfigChangedError("changed on disk since lvstui read it: not overwriting", cfile.path)
+                    raise ConfigChangedError("changed on disk since lvstui read it: not overwriting",
+                                             cfile.path)
         for write in plan.track_writes:
             write.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(write.path, (write.value + "\n").encode())
@@ -537,7 +554,11 @@ def apply_durable(plan: DurablePlan) -> list[str]:
     out = [f"{w.path} = {w.value}" for w in done] + [f"wrote {p} (previous kept as {p.name}.lvstui-bak)"
                                                       for p in written]
     if plan.reload:
-        reload_keepalived(plan.site)
+        try:
+            reload_keepalived(plan.site)
+        except (OSError, RuntimeError) as exc:
+            raise ReloadFailed(f"wrote {', '.join(str(p) for p in written)} but could not reload keepalived "
+                               f"({exc}): reload it by hand") from exc
         out.append(f"reloaded keepalived (pid {plan.site.parent_pid})")
     for path in plan.track_removals:
         path.unlink(missing_ok=True)
@@ -548,8 +569,3 @@ def reload_keepalived(site: KeepalivedSite) -> None:
     if site.parent_pid is None:
         raise OSError("keepalived's parent pid is unknown: cannot reload it")
     os.kill(site.parent_pid, signal_number("RELOAD"))
-
-
-def settle(seconds: float) -> None:
-    """Give keepalived time to re-read its configuration after a reload before reading IPVS back."""
-    time.sleep(seconds)

@@ -190,6 +190,11 @@ class Operations:
 
             try:
                 messages = d.apply_durable(plan.durable)
+            except d.ReloadFailed as exc:  # the file is written: the kernel already matches it, keep both
+                self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change),
+                                    result="failed", steps=plan.lines(), message=f"keepalived: {exc}",
+                                    keepalived=plan.durable.to_dict())
+                raise OperationFailed(f"keepalived: {exc}") from exc
             except (d.ConfigError, d.DurableRefused, OSError) as exc:
                 undo_errors = self._undo(applied)
                 message = f"keepalived: {exc}; nothing was written for keepalived"

@@ -67,8 +67,8 @@ virtual_server 192.168.1.100 9000 {
     }
 }
 """
-BASE = {f"-A -t {VIP}:9000 -s wrr", f"-a -t {VIP}:9000 -r {RS1} -g -w 3", f"-a -t {VIP}:9000 -r {RS2} -g -w 2",
-        f"-a -t {VIP}:9000 -r {RS3} -g -w 1"}
+BASE = {f"-A -t {VIP}:9000 -s wrr", f"-a -t {VIP}:9000 -r {RS1} -g -w 3",
+        f"-a -t {VIP}:9000 -r {RS2} -g -w 2", f"-a -t {VIP}:9000 -r {RS3} -g -w 1"}
 
 CLIENT = """
 import os, socket, time
@@ -176,8 +176,8 @@ def test_drain_survives_reload_and_checker_transition_and_keeps_connections(ka: 
     # restore: the track file only, no reload, back to keepalived's weight
     r = lvstui(lab, "restore", VS, RS1)
     assert r.rc == 0, r.describe()
-    assert "reloaded" not in r.stdout and f"{STATE}/keepalived/lvstui_tcp_192.168.1.100_9000_192.168.1.21_9000 = 0" \
-        in r.stdout, r.stdout
+    track = f"{STATE}/keepalived/lvstui_tcp_192.168.1.100_9000_192.168.1.21_9000"
+    assert "reloaded" not in r.stdout and f"{track} = 0" in r.stdout, r.stdout
     lab.wait_for(lambda: saved(lab) == BASE, timeout=10, what="rs1 back at weight 3")
     reload(lab)
     assert saved(lab) == BASE
@@ -279,3 +279,29 @@ def test_file_changed_behind_lvstuis_back_changes_nothing(ka: Lab) -> None:
     assert "refused: keepalived: keepalived.conf: changed on disk since lvstui read it" in r.stdout
     assert "the kernel change was undone" in r.stdout
     assert saved(lab) == BASE and conf(lab) == CONF + "! edited by someone else\n"
+
+
+def test_draining_the_last_healthy_real_server_needs_force(ka: Lab) -> None:
+    lab = ka
+    assert lvstui(lab, "drain", VS, RS1).rc == 0
+    r = lvstui(lab, "drain-host", "192.168.1.22")
+    assert r.rc == 0, r.describe()
+    two = saved(lab)
+    assert two - BASE == {f"-a -t {VIP}:9000 -r {RS1} -g -w 0", f"-a -t {VIP}:9000 -r {RS2} -g -w 0"}
+    written = conf(lab)
+    r = lvstui(lab, "drain", VS, RS3)
+    assert r.rc == 3, r.describe()
+    assert f"this takes the last healthy real server out of {VS} ({RS3})" in r.stderr
+    assert "--force" in r.stderr
+    assert saved(lab) == two and conf(lab) == written
+    r = lvstui(lab, "drain", VS, RS3, "--force")
+    assert r.rc == 0, r.describe()
+    assert "last healthy real server" in r.stderr  # still said, as a warning
+    drained = {f"-A -t {VIP}:9000 -s wrr"} | {f"-a -t {VIP}:9000 -r {rs} -g -w 0" for rs in (RS1, RS2, RS3)}
+    assert saved(lab) == drained
+    keepalived_t(lab)
+    reload(lab)
+    assert saved(lab) == drained
+    for address in ("192.168.1.21", "192.168.1.22", "192.168.1.23"):
+        assert lvstui(lab, "restore-host", address).rc == 0
+    lab.wait_for(lambda: saved(lab) == BASE, timeout=10, what="every real server restored")

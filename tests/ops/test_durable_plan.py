@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from lvstui.ops.engine import KeepalivedRefused, Operations
 from lvstui.ops.journal import Journal, WeightMemory
 from lvstui.ops.targets import parse_server_id, parse_service_id
 
-pytestmark = pytest.mark.skipif(shutil.which("keepalived") is None, reason="keepalived -t is needed")
 
 VS = "tcp:192.168.1.100:80"
 RS1, RS2, RS3 = "192.168.1.21:80", "192.168.1.22:80", "192.168.1.23:80"
@@ -107,8 +105,10 @@ def env(tmp_path: Path) -> dict:  # type: ignore[type-arg]
     vs = VirtualService(protocol="tcp", family="inet", address="192.168.1.100", port=80, scheduler="wrr",
                         real_servers=(rs("192.168.1.21", 3), rs("192.168.1.22", 2)))
     director = MemoryDirector([vs])
-    ops = Operations(director, journal=Journal(tmp_path / "journal.jsonl"), memory=WeightMemory(tmp_path / "w.json"),
-                     keepalived=KeepalivedSite(conf, None, None, "test"), track_dir=tmp_path / "track",
+    ops = Operations(director, journal=Journal(tmp_path / "journal.jsonl"),
+                     memory=WeightMemory(tmp_path / "w.json"),
+                     keepalived=KeepalivedSite(conf, None, None, "test"),
+                     track_dir=tmp_path / "track",
                      settle_seconds=0, eqt=lambda: 1)
     return {"conf": conf, "director": director, "ops": ops, "tmp": tmp_path}
 
@@ -199,7 +199,8 @@ def test_weight_edits_only_the_weight_line(env: dict, monkeypatch: pytest.Monkey
     assert env["director"].weights() == {RS1: 3, RS2: 7} and len(reloads) == 1
 
 
-def test_add_rs_copies_a_sibling_block_and_remove_rs_deletes_it(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_add_rs_copies_a_sibling_block_and_remove_rs_deletes_it(
+        env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     no_reload(monkeypatch)
     env["ops"].apply(c.AddServer(*key(server=RS3), weight=4, upper=100))
     text = env["conf"].read_text()
@@ -225,7 +226,8 @@ def test_add_rs_with_another_forwarding_method_is_refused(env: dict) -> None:
 
 
 def test_invalid_config_refused_with_file_and_line_nothing_changed(env: dict) -> None:
-    broken = (CONF % {"vs_extra": ""}).replace("    delay_loop 2\n", "    delay_loop 2\n    no_such_keyword 1\n")
+    broken = (CONF % {"vs_extra": ""}).replace("    delay_loop 2\n",
+                                               "    delay_loop 2\n    no_such_keyword 1\n")
     env["conf"].write_text(broken)
     with pytest.raises(KeepalivedRefused) as exc:
         env["ops"].apply(c.SetWeight(*key(), weight=5))
@@ -242,13 +244,15 @@ def test_unparseable_config_refused(env: dict) -> None:
     assert env["director"].calls == []
 
 
-def test_changed_on_disk_after_preview_rolls_the_kernel_back(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changed_on_disk_after_preview_rolls_the_kernel_back(
+        env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     reloads = no_reload(monkeypatch)
     change = c.SetWeight(*key(), weight=5)
     preview = env["ops"].plan(change)
     behind = env["conf"].read_text().replace("router_id test", "router_id someone_else")
     env["conf"].write_text(behind)
-    with pytest.raises(KeepalivedRefused, match="changed on disk since lvstui read it.*kernel change was undone"):
+    with pytest.raises(KeepalivedRefused,
+                       match="changed on disk since lvstui read it.*kernel change was undone"):
         env["ops"].apply(change, preview)
     assert env["conf"].read_text() == behind and reloads == []
     assert env["director"].weights() == {RS1: 3, RS2: 2}
@@ -316,7 +320,8 @@ def test_last_healthy_real_server(env: dict, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_drain_host_covers_every_service_in_one_edit(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     reloads = no_reload(monkeypatch)
-    conf = (CONF % {"vs_extra": ""}) + (CONF % {"vs_extra": ""}).split("}\n\n", 1)[1].replace(" 80 {", " 443 {")
+    base = CONF % {"vs_extra": ""}
+    conf = base + base.split("}\n\n", 1)[1].replace(" 80 {", " 443 {")
     env["conf"].write_text(conf)
     vs443 = VirtualService(protocol="tcp", family="inet", address="192.168.1.100", port=443, scheduler="wrr",
                            real_servers=(dataclasses.replace(rs("192.168.1.21", 3), port=443),
@@ -346,3 +351,48 @@ def test_edit_vs_of_a_managed_service_is_refused_unless_runtime_only(env: dict) 
     with pytest.raises(KeepalivedRefused, match=r"keepalived manages .*keepalived.conf:6"):
         env["ops"].plan(change)
     assert env["ops"].plan(change, runtime_only=True).runtime_only
+
+
+def test_reload_failure_keeps_file_and_kernel_and_says_so(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lvstui.ops.engine import OperationFailed
+
+    def fail(site: object) -> None:
+        raise ProcessLookupError(3, "No such process")
+
+    monkeypatch.setattr("lvstui.keepalived.durable.reload_keepalived", fail)
+    with pytest.raises(OperationFailed, match="could not reload keepalived.*reload it by hand"):
+        env["ops"].apply(c.SetWeight(*key(), weight=5))
+    assert "weight 5" in env["conf"].read_text() and env["director"].weights()[RS1] == 5
+    assert journal(env)[-1]["result"] == "failed"
+
+
+def test_find_site_picks_the_keepalived_of_this_network_namespace() -> None:
+    import os
+
+    from lvstui.keepalived.durable import find_site
+    from lvstui.keepalived.processes import KeepalivedProcess
+
+    mine = os.stat("/proc/self/ns/net").st_ino
+    other = KeepalivedProcess(parent_pid=os.getpid(), config_file="/etc/other.conf", netns_inode=mine + 1)
+    ours = KeepalivedProcess(parent_pid=os.getpid(), config_file="/etc/keepalived/ours.conf", config_id="lb9",
+                             netns_inode=mine)
+    assert find_site([other]) is None
+    site = find_site([other, ours])
+    assert site is not None and (site.config_path, site.config_id, site.parent_pid) == \
+        (Path("/etc/keepalived/ours.conf"), "lb9", os.getpid())
+
+
+def test_site_in_another_root_maps_paths(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_reload(monkeypatch)
+    root = env["tmp"] / "root"
+    (root / "etc").mkdir(parents=True)
+    conf = root / "etc" / "keepalived.conf"
+    conf.write_text(CONF % {"vs_extra": ""})
+    site = KeepalivedSite(conf, None, None, "test", root)
+    ops = Operations(env["director"], journal=Journal(env["tmp"] / "j2.jsonl"),
+                     memory=WeightMemory(env["tmp"] / "m2"), keepalived=site,
+                     track_dir=Path("/var/lib/lvstui/keepalived"), settle_seconds=0)
+    ops.apply(c.Drain(*key()))
+    name = track_name(VS, RS1)
+    assert f'file "/var/lib/lvstui/keepalived/{name}"' in conf.read_text()  # keepalived's path
+    assert (root / "var/lib/lvstui/keepalived" / name).read_text() == "1\n"  # written in its root
