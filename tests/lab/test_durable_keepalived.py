@@ -1,5 +1,6 @@
-"""Operations that survive keepalived, in the lab: keepalived on lb1 manages a DR service with TCP_CHECKs
-on rs1..rs3 (the TCP echo service on 9000, whose connections stay open), a client holds connections.
+"""Operations that survive keepalived, in the lab: keepalived on lb1 (MASTER) and lb2 (BACKUP) manage a DR
+service with TCP_CHECKs on rs1..rs3 (the TCP echo service on 9000, whose connections stay open), a client
+holds connections.  lvstui runs on lb1 and must find lb1's keepalived among the two (one pid namespace).
 
 Each test starts keepalived afresh from the same configuration and compares `ipvsadm -S -n` before and
 after, then reloads keepalived (`kill -HUP`) and checks the kernel keeps what lvstui did.
@@ -67,6 +68,8 @@ virtual_server 192.168.1.100 9000 {
     }
 }
 """
+LB2_CONF = CONF.replace("router_id lb1", "router_id lb2").replace("state MASTER", "state BACKUP") \
+    .replace("priority 150", "priority 100")
 BASE = {f"-A -t {VIP}:9000 -s wrr", f"-a -t {VIP}:9000 -r {RS1} -g -w 3",
         f"-a -t {VIP}:9000 -r {RS2} -g -w 2", f"-a -t {VIP}:9000 -r {RS3} -g -w 1"}
 
@@ -97,8 +100,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         require_uml()
     except LabUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
-    spec = LabSpec.dr_cluster(directors=1, real_servers=3, client=True, services=("tcp",))
+    spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("tcp",))
     with Lab(spec, workdir=tmp_path_factory.mktemp("durable")) as lab:
+        lab.start_keepalived("lb2", LB2_CONF)
         yield lab
 
 
@@ -134,7 +138,16 @@ def ka(lab: Lab) -> Lab:
     lab.wait_for(lambda: saved(lab) == BASE, timeout=30, what="keepalived's table with rs1..rs3 up")
     lab.wait_for(lambda: VIP in lab.run("lb1", ["ip", "-4", "addr", "show", "eth0"]).stdout, timeout=30,
                  what="the VIP on lb1")
+    lab.wait_for(lambda: VIP not in lab.run("lb2", ["ip", "-4", "addr", "show", "eth0"]).stdout, timeout=30,
+                 what="lb2 back to BACKUP")
     return lab
+
+
+def lb2_untouched(lab: Lab) -> None:
+    """lvstui on lb1 changed lb1's keepalived only."""
+    assert lab.read_file("lb2", KEEPALIVED_CONF) == LB2_CONF
+    table = set(lab.run("lb2", ["ipvsadm", "-S", "-n"]).check().stdout.splitlines())
+    assert table == BASE, "lb2's table changed"
 
 
 def test_drain_survives_reload_and_checker_transition_and_keeps_connections(ka: Lab) -> None:
@@ -167,6 +180,7 @@ def test_drain_survives_reload_and_checker_transition_and_keeps_connections(ka: 
             lab.stop(client)
     reload(lab)
     assert saved(lab) == after, "a reload put the drained real server back"
+    lb2_untouched(lab)
     lab.stop_services("rs1")
     time.sleep(4)  # TCP_CHECK fails (delay_loop 1, connect_timeout 1): inhibited, stays at 0
     assert f"-a -t {VIP}:9000 -r {RS1} -g -w 0" in saved(lab)
@@ -204,6 +218,7 @@ def test_weight_persists_across_reload(ka: Lab) -> None:
     keepalived_t(lab)
     reload(lab)
     assert saved(lab) == after
+    lb2_untouched(lab)
 
 
 def test_remove_rs_needs_a_drain_then_add_rs_brings_it_back(ka: Lab) -> None:
