@@ -3,7 +3,7 @@
 Plain Python (no Textual): the poller thread calls :meth:`Feed.process`, which
 computes lvstui's own rates, detects changes of real servers (down, up,
 appeared, vanished, weight) into an event log, and records rate history for
-the sparklines.  The event log and the history live here, guarded by a lock,
+the sparklines.  The event log (guarded by a lock) and the history live here,
 so that a frame the UI drops as stale (a newer one replaced it in the queue)
 loses no event and no history point.
 """
@@ -69,10 +69,11 @@ class Ring:
         self._count = min(self._count + 1, self._size)
 
     def points(self) -> list[Point]:
-        start = (self._next - self._count) % self._size
+        count, end = self._count, self._next  # read once: another thread may be appending
+        start = (end - count) % self._size
         data = self._data
         out = []
-        for i in range(self._count):
+        for i in range(count):
             base = ((start + i) % self._size) * 4
             out.append((data[base], data[base + 1], data[base + 2], data[base + 3]))
         return out
@@ -118,23 +119,24 @@ class Feed:
                     d = deltas.real_servers.get(key)
                     points.append((key, (rs.rates.cps, rs.rates.inbps + rs.rates.outbps,
                                          d.cps if d else nan, d.inbps + d.outbps if d else nan)))
-        # the UI thread reads under this lock: hold it only for the appends
-        with self._lock:
-            if events:
+        if events:
+            with self._lock:
                 self._events.extend(events)
                 excess = len(self._events) - self._max_events
                 if excess > 0:
                     del self._events[:excess]
                     self._event_base += excess
-            old, size = self._history, self._points
-            history: dict[str, Ring] = {}  # keys not recorded this time (deleted, unwatched) are dropped
-            for key, point in points:
-                ring = old.get(key)
-                if ring is None:
-                    ring = Ring(size)
-                ring.append(point)
-                history[key] = ring
-            self._history = history
+        # History takes no lock: the UI thread must never wait for this loop (10,000 services).
+        # A sparkline read during an append may miss that newest point; nothing worse.
+        old, size = self._history, self._points
+        history: dict[str, Ring] = {}  # keys not recorded this time (deleted, unwatched) are dropped
+        for key, point in points:
+            ring = old.get(key)
+            if ring is None:
+                ring = Ring(size)
+            ring.append(point)
+            history[key] = ring
+        self._history = history
         return deltas
 
     # --- called from the UI thread -----------------------------------------------------
@@ -146,9 +148,8 @@ class Feed:
         self._watched_rs = frozenset(rs_keys)
 
     def history(self, key: str) -> list[Point]:
-        with self._lock:
-            ring = self._history.get(key)
-            return ring.points() if ring else []
+        ring = self._history.get(key)
+        return ring.points() if ring else []
 
     def history_keys(self) -> int:
         return len(self._history)
