@@ -178,6 +178,19 @@ def test_rerun_changes_nothing(lab: Lab) -> None:
     assert lab.sh("lb1", "stat -c %Y /etc/keepalived/keepalived.conf").stdout == conf_stamp
 
 
+def test_boot_files_bring_the_configuration_back(lab: Lab) -> None:
+    """A reboot, as far as the files go: with the live settings gone, what lvstui wrote restores them."""
+    configured = state(lab, "rs1")
+    lab.sh("rs1", f"ip addr del {VIP}/32 dev lo && ip addr del {VIP6}/128 dev lo && "
+                  "for k in lo all; do sysctl -qw net.ipv4.conf.$k.arp_ignore=0 net.ipv4.conf.$k.arp_announce=0; done"
+           ).check()
+    assert VIP not in state(lab, "rs1")
+    # what systemd-sysctl and the unit's ExecStart lines do at boot
+    lab.sh("rs1", "sysctl -q -p /etc/sysctl.d/90-lvstui-dr.conf && "
+                  "sed -n 's/^ExecStart=//p' /etc/systemd/system/lvstui-vip.service | sh -e").check()
+    assert state(lab, "rs1") == configured
+
+
 def test_jump_host(lab: Lab) -> None:
     done = setup(lab, "realserver", "rs2", "--vip", VIP, "--vip", VIP6, "--jump", "lb1", "--dry-run")
     assert done.rc == 0 and "rs2: plan realserver (nothing to change)" in done.stdout, done.describe()
