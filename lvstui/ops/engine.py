@@ -108,6 +108,8 @@ class Operations:
         from lvstui.keepalived import durable as d
 
         notes: list[str] = []
+        unreadable = None
+        force = force or bool(getattr(change, "force", False))
         try:
             if config is None:
                 config = d.load(site.config_path)
@@ -117,9 +119,14 @@ class Operations:
             if not runtime_only:
                 raise KeepalivedRefused(f"keepalived's configuration cannot be used: {exc}; nothing was "
                                         "changed (--runtime-only changes the kernel anyway)") from exc
-            config = None
+            config, unreadable = None, exc
         plan = change.plan(snap, memory, self._eqt())
         plan.warnings += notes
+        if unreadable is not None:
+            plan.runtime_only = True
+            plan.warnings.append(f"RUNTIME ONLY: keepalived's configuration cannot be used ({unreadable}); "
+                                 "keepalived may undo this change")
+            return plan
         try:
             durable = d.plan_durable(site, change, plan.steps, snap, track_dir=self._track_dir(), force=force,
                                      config=config) if config is not None else None
@@ -131,8 +138,7 @@ class Operations:
             return plan
         if durable is None:
             return plan
-        forced = force or bool(getattr(change, "force", False))
-        if durable.blockers and not forced:
+        if durable.blockers and not force:
             raise KeepalivedRefused("; ".join(durable.blockers) + ": refused (--force to do it anyway)")
         plan.warnings += durable.blockers
         if runtime_only:

@@ -281,8 +281,17 @@ def test_runtime_only_changes_the_kernel_only_and_says_so(env: dict, monkeypatch
     assert journal(env)[-1]["runtime_only"] is True
     # also with a broken file: runtime-only does not need it
     env["conf"].write_text(before + "}\n")
-    env["ops"].apply(c.SetWeight(*key(), weight=6), runtime_only=True)
+    outcome = env["ops"].apply(c.SetWeight(*key(), weight=6), runtime_only=True)
     assert env["director"].weights()[RS1] == 6
+    assert outcome.plan.runtime_only and any("RUNTIME ONLY" in m for m in outcome.messages)
+    assert any("cannot be used" in w for w in outcome.plan.warnings)
+    assert journal(env)[-1]["runtime_only"] is True
+
+
+def test_remove_rs_forced_by_the_change_itself(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_reload(monkeypatch)  # the TUI passes force in the change, not to apply()
+    env["ops"].apply(c.RemoveServer(*key(server=RS2), force=True))
+    assert RS2 not in env["director"].weights() and "192.168.1.22" not in env["conf"].read_text()
 
 
 @pytest.mark.parametrize(("vs_extra", "change", "message"), [
