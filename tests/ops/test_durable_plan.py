@@ -405,3 +405,24 @@ def test_site_in_another_root_maps_paths(env: dict, monkeypatch: pytest.MonkeyPa
     name = track_name(VS, RS1)
     assert f'file "/var/lib/lvstui/keepalived/{name}"' in conf.read_text()  # keepalived's path
     assert (root / "var/lib/lvstui/keepalived" / name).read_text() == "1\n"  # written in its root
+
+
+def test_service_in_an_included_file_is_edited_there(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_reload(monkeypatch)
+    conf_d = env["tmp"] / "conf.d"
+    conf_d.mkdir()
+    base = CONF % {"vs_extra": ""}
+    head, vs_text = base.split("}\n\n", 1)
+    main = head + "}\n\ninclude conf.d/*.conf\n"
+    env["conf"].write_text(main)
+    (conf_d / "web.conf").write_text(vs_text)
+    plan = env["ops"].plan(c.Drain(*key()))
+    assert plan.durable.lines and all(line.startswith("web.conf:") for line in plan.durable.lines)
+    env["ops"].apply(c.Drain(*key()))
+    assert env["conf"].read_text() == main
+    text = (conf_d / "web.conf").read_text()
+    assert text.index("track_file lvstui_") < text.index("virtual_server") < text.index("FILE_CHECK")
+    assert (conf_d / "web.conf.lvstui-bak").read_text() == vs_text
+    result = keepalived_test(load(env["conf"]))
+    assert result is not None and result.ok, result.messages
+
