@@ -12,4 +12,5 @@ COMMAND_MODULES = (
     "lvstui.commands.keepalived",
     "lvstui.commands.vrrp",
     "lvstui.commands.setup",
+    "lvstui.commands.lab",
 )

@@ -1,0 +1,193 @@
+"""``lvstui lab`` on the real host: boot, bring the cluster up, run the dashboard in lb1 on the
+guest console (this terminal), relay ``lvstui lab ctl`` requests, and always clean up.
+
+Ctrl-C, SIGTERM and SIGHUP (the terminal closed) end the lab as ``q`` does: the guest is
+powered off (killed if it does not stop), its temp files removed and the terminal's modes
+put back (UML puts the terminal in raw mode while it owns it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from lvstui.lab.lab import Lab
+from lvstui.lab.results import LabError
+from lvstui.lab.scenario import Cluster, bring_up, lab_spec, open_dashboard, resize
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(BaseException):
+    """A signal asked the lab to end (a BaseException, like KeyboardInterrupt)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def say(message: str) -> None:
+    """A progress line; "\\r\\n" because UML may have put the terminal in raw mode."""
+    try:
+        sys.stdout.write(f"lvstui lab: {message}\r\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):  # the terminal is gone (SIGHUP)
+        pass
+
+
+@contextmanager
+def terminal_kept() -> Iterator[None]:
+    """Puts back this terminal's modes afterwards (a killed UML cannot)."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        except OSError:
+            pass
+
+
+class HostControl:
+    """A unix socket on the real host: each request line is passed to the guest's control server."""
+
+    def __init__(self, cluster: Cluster, path: str) -> None:
+        self.cluster = cluster
+        self.path = path
+        self.sock: socket.socket | None = None
+
+    def start(self) -> bool:
+        """Listens; False if another live lab already owns the path."""
+        if os.path.exists(self.path):
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                    probe.connect(self.path)
+                return False  # someone answers: another lab runs
+            except OSError:
+                os.unlink(self.path)  # left by a lab that was killed
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o600)
+        self.sock.listen(8)
+        threading.Thread(target=self._accept, name="lab-ctl", daemon=True).start()
+        return True
+
+    def _accept(self) -> None:
+        assert self.sock is not None
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                data = b""
+                while b"\n" not in data and len(data) < 4096:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                words = data.decode("utf-8", "replace").split()
+                try:
+                    ok, message = self.cluster.ctl(*words)
+                except LabError as exc:
+                    ok, message = False, f"the lab did not answer: {str(exc).splitlines()[0]}"
+                conn.sendall((json.dumps({"ok": ok, "message": message}) + "\n").encode())
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+
+def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
+    """The interactive lab; returns the exit status (the dashboard's, or 128+signal)."""
+
+    def interrupted(signum: int, _frame: FrameType | None) -> None:
+        for s in SIGNALS:
+            signal.signal(s, signal.SIG_IGN)  # one clean-up, not several
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, interrupted) for s in SIGNALS}
+    resized = threading.Event()
+    previous_winch = signal.signal(signal.SIGWINCH, lambda *_: resized.set())
+    lab: Lab | None = None
+    control: HostControl | None = None
+    status = 0
+    started = time.monotonic()
+    try:
+        with terminal_kept():
+            try:
+                say("booting User-Mode Linux with IPVS (the host is not changed: the guest writes to an overlay)")
+                lab = Lab(lab_spec(), console="tty", mem=mem, workdir=logs)
+                lab.start()
+                say(f"guest up in {lab.boot_seconds:.1f} s; hosts lb1 lb2 rs1 rs2 rs3 client on a bridge "
+                    f"({lab.setup_seconds:.1f} s)")
+                cluster = bring_up(lab, say)
+                control = HostControl(cluster, socket_path)
+                if control.start():
+                    say(f"break things from another terminal: lvstui lab ctl help  (socket {socket_path})")
+                else:
+                    say(f"another lab owns {socket_path}: `lvstui lab ctl` talks to that one, not this one")
+                    control = None
+                rows, cols = _size()
+                say(f"opening the dashboard on lb1 ({cols}x{rows}), {time.monotonic() - started:.1f} s after start; "
+                    "q quits and powers the lab off")
+                dashboard = open_dashboard(cluster, rows, cols)
+                while True:
+                    result = lab.poll(dashboard, timeout=30)
+                    if result is not None:
+                        status = result.rc
+                        break
+                    if resized.is_set():
+                        resized.clear()
+                        rows, cols = _size()
+                        resize(lab, rows, cols)
+                    time.sleep(0.25)
+            except Interrupted as exc:
+                status = 128 + exc.signum
+            except LabError as exc:
+                say(f"the lab failed: {exc}")
+                status = 1
+            finally:
+                for s in SIGNALS:
+                    signal.signal(s, signal.SIG_IGN)
+                if control is not None:
+                    control.close()
+                if lab is not None:
+                    lab.close()
+    finally:
+        signal.signal(signal.SIGWINCH, previous_winch)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    say(f"lab stopped and cleaned up ({time.monotonic() - started:.0f} s in all)")
+    return status
+
+
+def _size() -> tuple[int, int]:
+    size = shutil.get_terminal_size((120, 40))
+    return max(size.lines, 10), max(size.columns, 40)
