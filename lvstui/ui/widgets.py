@@ -47,6 +47,9 @@ class HeaderBar(Static):
         self.update(header_content(state))
 
 
+_VRRP_STYLE = {"MASTER": "bold $text-success", "BACKUP": "bold $text-primary", "FAULT": "bold reverse $error"}
+
+
 def header_content(s: HeaderState) -> Content:
     sep = (" │ ", "$text-muted")
     parts: list[str | tuple[str, str]] = [(" lvstui ", "bold $text-primary")]
@@ -57,7 +60,12 @@ def header_content(s: HeaderState) -> Content:
     if s.paused:
         parts += [(" PAUSED ", "bold reverse $secondary"), " "]
     parts += [(s.director or "…", "bold")]
-    parts += [sep, (vrrp_text(s.vrrp), "$text-muted" if not s.vrrp else "bold $text-success")]
+    parts.append(sep)
+    if not s.vrrp:
+        parts.append((vrrp_text(s.vrrp), "$text-muted"))
+    for i, vi in enumerate(s.vrrp):
+        style = _VRRP_STYLE.get(vi.state.upper(), "bold $text-warning")
+        parts += ([" "] if i else []) + [(f"{vi.name} ", ""), (vi.state, style)]
     parts.append(sep)
     if s.error is not None:
         parts.append((" STALE ", "bold reverse $error"))

@@ -292,3 +292,18 @@ def test_history_is_bounded_on_large_directors() -> None:
     feed.process(big.read())
     assert feed.history(rs_key(vs_id, "172.16.0.7:80")) == []  # no longer watched: dropped
     assert len(feed.history(vs_id)) == 4 <= HISTORY_POINTS
+
+
+def test_header_names_every_vrrp_instance_and_its_state() -> None:
+    from lvstui.model import VrrpInstance
+    from lvstui.ui.widgets import HeaderState, header_content
+
+    none = str(header_content(HeaderState(director="lb1", age_seconds=0.4)))
+    assert "keepalived: not running" in none and "lb1" in none and "data 0.4s old" in none
+    two = header_content(HeaderState(director="lb1", age_seconds=1.0, vrrp=(
+        VrrpInstance("VI_1", "MASTER", 150, 150), VrrpInstance("VI_2", "FAULT", 100, 100))))
+    assert "VI_1 MASTER VI_2 FAULT" in str(two) and "keepalived" not in str(two)
+    stale = str(header_content(HeaderState(director="lb1", age_seconds=12.0, error="netlink: EPERM",
+                                           readonly=True, paused=True)))
+    assert "STALE" in stale and "data 12s old" in stale and "netlink: EPERM" in stale
+    assert "READ-ONLY" in stale and "PAUSED" in stale
