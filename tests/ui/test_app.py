@@ -573,3 +573,23 @@ async def test_user_keymap_remaps_keys_everywhere(demo: DemoSource, clock: Manua
         assert events_line.split()[0] == "x"
         down_line = next(line for line in text.splitlines() if line.strip().endswith("Down"))
         assert "n" in down_line and "j" not in down_line.split()
+
+
+async def test_row_specific_actions_show_only_on_a_real_server_row(demo: DemoSource, clock: ManualClock,
+                                                                    isolated_config: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook the operations layer uses for Drain: pretend "toggle_events" needs a server row."""
+    import dataclasses as dc
+
+    specs = tuple(dc.replace(s, on_rs_row=True) if s.action == "toggle_events" else s for s in ACTIONS)
+    monkeypatch.setattr(app_actions_module, "ACTIONS", specs)
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 2)
+        await pilot.pause()
+        assert app.check_action("toggle_events", ()) is False
+        assert "toggle_events" not in footer_actions(app)
+        await pilot.press("enter")  # now on a real-server row
+        assert app.check_action("toggle_events", ()) is True
+        await pilot.pause()
+        assert "toggle_events" in footer_actions(app)
