@@ -150,6 +150,8 @@ class Operations:
             d.validate_plan(durable)
         except d.DurableRefused as exc:
             raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
+        if durable.reload and site.parent_pid is not None:
+            plan.warnings += _unloaded_edits(d, site, durable, force)
         plan.warnings += durable.warnings
         plan.durable = durable
         return plan
@@ -298,3 +300,18 @@ def _keepalived_weights(d: Any, site: Any, config: Any, change: Change, snap: Sn
                              f"({conf_rs.source}), not the remembered {memory[key]}")
             memory[key] = conf_rs.weight
     return memory
+
+
+def _unloaded_edits(d: Any, site: Any, durable: Any, force: bool) -> list[str]:
+    """A reload applies the whole file: refuse (unless forced) when it holds edits keepalived has not
+    loaded yet, which lvstui's reload would apply along with its own."""
+    from lvstui.keepalived.pending import running_differences
+
+    found, error = running_differences(site.parent_pid, d.build_view(durable.config, site.config_id))
+    if error is not None:
+        return [f"could not compare the file with what keepalived runs ({error})"]
+    if found and not force:
+        raise KeepalivedRefused(
+            f"{site.config_path.name} holds edits keepalived has not loaded: " + "; ".join(found)
+            + ". lvstui's reload would apply them too: check them and reload keepalived first, or --force")
+    return [f"the reload also applies: {line}" for line in found]

@@ -320,3 +320,23 @@ def test_draining_the_last_healthy_real_server_needs_force(ka: Lab) -> None:
     for address in ("192.168.1.21", "192.168.1.22", "192.168.1.23"):
         assert lvstui(lab, "restore-host", address).rc == 0
     lab.wait_for(lambda: saved(lab) == BASE, timeout=10, what="every real server restored")
+
+
+def test_edits_keepalived_has_not_loaded_are_not_reloaded_silently(ka: Lab) -> None:
+    lab = ka
+    pending = CONF.replace("        weight 1\n", "        weight 4\n")  # rs3, by hand, not reloaded yet
+    lab.write_file("lb1", KEEPALIVED_CONF, pending)
+    r = lvstui(lab, "weight", VS, RS2, "7")
+    assert r.rc == 3, r.describe()
+    assert (f"keepalived.conf holds edits keepalived has not loaded: {VS}: real server {RS3} weight 1 in "
+            "keepalived, 4 in the file (keepalived.conf:35)") in r.stderr, r.stderr
+    assert saved(lab) == BASE and conf(lab) == pending
+    # a drain through an existing track file needs no reload: not affected; here the first drain
+    # needs one, so it is refused too
+    assert lvstui(lab, "drain", VS, RS1).rc == 3 and saved(lab) == BASE
+    r = lvstui(lab, "weight", VS, RS2, "7", "--force")
+    assert r.rc == 0, r.describe()
+    assert f"the reload also applies: {VS}: real server {RS3} weight 1" in r.stderr
+    expected = BASE - {f"-a -t {VIP}:9000 -r {RS2} -g -w 2", f"-a -t {VIP}:9000 -r {RS3} -g -w 1"} | {
+        f"-a -t {VIP}:9000 -r {RS2} -g -w 7", f"-a -t {VIP}:9000 -r {RS3} -g -w 4"}
+    lab.wait_for(lambda: saved(lab) == expected, timeout=10, what="both weights after the reload")
