@@ -49,8 +49,8 @@ def pending_edits(view: ConfigView, running: tuple[VirtualServerState, ...]) -> 
             if found is None:
                 out.append(f"{vs.key}: real server {name} ({rs.source}) is in the file, not in keepalived")
             elif found.weight != rs.weight:
-                out.append(f"{vs.key}: real server {name} weight {found.weight} in keepalived, {rs.weight} in the "
-                           f"file ({rs.source})")
+                out.append(f"{vs.key}: real server {name} weight {found.weight} in keepalived, "
+                           f"{rs.weight} in the file ({rs.source})")
         for key in running_rs.keys() - seen:
             out.append(f"{vs.key}: real server {format_endpoint(*key)} runs in keepalived, not in the file")
     for key, state in by_key.items():
@@ -59,7 +59,8 @@ def pending_edits(view: ConfigView, running: tuple[VirtualServerState, ...]) -> 
     return out
 
 
-def running_differences(parent_pid: int, view: ConfigView, timeout: float = 3.0) -> tuple[list[str], str | None]:
+def running_differences(parent_pid: int, view: ConfigView,
+                        timeout: float = 3.0) -> tuple[list[str], str | None]:
     """Ask keepalived for its DATA dump and compare: (differences, None) or ([], why it could not)."""
     from lvstui.keepalived.runtime import request_state
 

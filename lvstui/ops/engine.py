@@ -56,7 +56,8 @@ class Operations:
     def __init__(self, director: Director, *, readonly: bool = False, journal: Journal | None = None,
                  memory: WeightMemory | None = None, actor: str = "cli",
                  eqt: Callable[[], int | None] = expire_quiescent_template, keepalived: Any = AUTO,
-                 runtime_only: bool = False, track_dir: Path | None = None, settle_seconds: float = 2.0) -> None:
+                 runtime_only: bool = False, track_dir: Path | None = None,
+                 settle_seconds: float = 2.0) -> None:
         """``keepalived``: the :class:`~lvstui.keepalived.durable.KeepalivedSite` managing this
         director, None for none, AUTO to look for it.  ``runtime_only``: change the kernel only,
         even where keepalived manages the service (marked in the result and the journal)."""
@@ -277,8 +278,8 @@ def _describe(change: Change) -> dict[str, object]:
     return out
 
 
-def _keepalived_weights(d: Any, site: Any, config: Any, change: Change, snap: Snapshot, memory: dict[str, int],
-                        notes: list[str]) -> dict[str, int]:
+def _keepalived_weights(d: Any, site: Any, config: Any, change: Change, snap: Snapshot,
+                        memory: dict[str, int], notes: list[str]) -> dict[str, int]:
     """For restore under keepalived: the weight to restore is keepalived's configured one (the one
     it sets when the drain's FILE_CHECK recovers), whatever lvstui remembered."""
     view = d.build_view(config, site.config_id)
@@ -288,7 +289,9 @@ def _keepalived_weights(d: Any, site: Any, config: Any, change: Change, snap: Sn
         for rs in vs.real_servers:
             if address is not None and rs.address != address:
                 continue
-            if address is None and (vs.id != change.service.id or rs.id != change.server.id):  # type: ignore[union-attr]
+            target = None if address is not None else \
+                (change.service.id, change.server.id)  # type: ignore[union-attr]
+            if target is not None and (vs.id, rs.id) != target:
                 continue
             conf_vs = d.managed_service(view, vs.id, vs.protocol, vs.address, vs.port, vs.fwmark)
             conf_rs = d.managed_server(conf_vs, rs.address, rs.port) if conf_vs is not None else None
