@@ -31,7 +31,11 @@ them on Debian/Ubuntu. Elsewhere, `lvstui --demo` shows a simulated director ins
 
 
 def control_socket() -> str:
-    """Where a running `lvstui lab` listens for `lvstui lab ctl` (one lab per user at a time)."""
+    """Where a running `lvstui lab` listens for `lvstui lab ctl` (one lab per user at a time).
+
+    LVSTUI_LAB_CONTROL overrides it (inside the lab it names the guest's control server)."""
+    if os.environ.get("LVSTUI_LAB_CONTROL"):
+        return os.environ["LVSTUI_LAB_CONTROL"]
     base = os.environ.get("XDG_RUNTIME_DIR")
     if base and os.path.isdir(base) and os.access(base, os.W_OK):
         return os.path.join(base, "lvstui-lab.sock")
@@ -90,7 +94,7 @@ def run_ctl(args: argparse.Namespace) -> int:
     from lvstui.lab.control import send
 
     words = list(args.words)
-    path = os.environ.get("LVSTUI_LAB_CONTROL") or control_socket()
+    path = control_socket()
     try:
         ok, message = send(path, words)
     except (FileNotFoundError, ConnectionRefusedError):

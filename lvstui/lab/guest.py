@@ -85,11 +85,13 @@ class Guest:
         console: ConsoleMode,
         workdir: Path | None,
         boot_timeout: float,
+        kernel_args: tuple[str, ...] = (),
     ) -> None:
         self.umid = umid
         self.mem = mem
         self.console_mode = console
         self.boot_timeout = boot_timeout
+        self.kernel_args = kernel_args  # appended to linux.uml's command line
         self._user_workdir = workdir
         self.workdir: Path | None = None  # logs: <workdir>/<umid>/, kept after close
         self.temp_dir: Path | None = None  # init scripts and uml_dir, removed on close
@@ -132,7 +134,7 @@ class Guest:
             uml_dir=self.temp_dir / "uml",
             chan_in=to_guest_r,
             chan_out=from_guest_w,
-        )
+        ) + list(self.kernel_args)
         env = dict(os.environ)
         # UML keeps the guest's memory in a file it unlinks at once; tmpfs keeps it fast.
         env["TMPDIR"] = memory_dir(self.mem, self.temp_dir)

@@ -60,6 +60,7 @@ class Lab:
         console: ConsoleMode = None,
         mem: str | None = None,
         boot_timeout: float = 90.0,
+        kernel_args: tuple[str, ...] = (),
     ) -> None:
         if console not in (None, "pipe", "tty"):
             raise ValueError(f"console must be None, 'pipe' or 'tty', not {console!r}")
@@ -71,6 +72,7 @@ class Lab:
             console=console,
             workdir=Path(workdir) if workdir is not None else None,
             boot_timeout=boot_timeout,
+            kernel_args=kernel_args,
         )
         self.setup_seconds = 0.0
         self.services: dict[str, LabProcess] = {}  # host name -> its running services.py

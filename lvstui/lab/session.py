@@ -143,7 +143,8 @@ def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
         with terminal_kept():
             try:
                 say("booting User-Mode Linux with IPVS (the host is not changed: the guest writes to an overlay)")
-                lab = Lab(lab_spec(), console="tty", mem=mem, workdir=logs)
+                # loglevel=1: UML's early kernel warnings (SELinux, ubd) would land on the terminal
+                lab = Lab(lab_spec(), console="tty", mem=mem, workdir=logs, kernel_args=("loglevel=1",))
                 lab.start()
                 say(f"guest up in {lab.boot_seconds:.1f} s; hosts lb1 lb2 rs1 rs2 rs3 client on a bridge "
                     f"({lab.setup_seconds:.1f} s)")

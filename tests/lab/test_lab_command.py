@@ -1,0 +1,231 @@
+"""``lvstui lab`` as a new user runs it: in tmux, against the real lab, nothing faked.
+
+The dashboard must show the cluster's live connections, a drain must make the real
+server's count fall on screen, and quitting (or a signal, or closing the terminal) must
+leave nothing of the lab on this machine: no linux.uml of that lab, no temp dir.
+Other tests may run labs at the same time: only the lab of the process under test counts
+(its umid and temp dirs are named lvstui-<pid>-...).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+VENV_BIN = Path(sys.executable).parent
+LVSTUI = str(VENV_BIN / "lvstui")
+VIP = "192.168.1.100"
+
+
+def uml_processes(pid: int) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "linux.uml" in line and f"umid=lvstui-{pid}-" in line]
+
+
+def temp_dirs(pid: int) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"lvstui-{pid}-*"))
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Tmux:
+    """A private tmux server (own socket) running one command in a 120x40 window."""
+
+    def __init__(self, command: str, env: dict[str, str] | None = None) -> None:
+        self.name = f"lvstui-lab-test-{uuid.uuid4().hex[:8]}"
+        prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
+        # keep the pane after the command so its last lines and status can be read
+        script = f"{prefix} {command}; echo LAB-EXITED $?; sleep 120"
+        self.tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", "lab", script)
+        shell = int(self.tmux("list-panes", "-t", "lab", "-F", "#{pane_pid}").strip())
+        self.pid = int(wait_until(lambda: self._child(shell), 20, "the lvstui process in the pane"))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _child(shell: int) -> int | None:
+        out = subprocess.run(["pgrep", "-P", str(shell)], capture_output=True, text=True).stdout.split()
+        return int(out[0]) if out else None
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, check=True).stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "lab")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "lab", *keys)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def tmux_lab(tmp_path: Path) -> Iterator[Callable[..., Tmux]]:
+    made: list[Tmux] = []
+
+    def start(command: str = f"{LVSTUI} lab") -> Tmux:
+        t = Tmux(command, env={"LVSTUI_LAB_CONTROL": str(tmp_path / "ctl.sock")})
+        made.append(t)
+        return t
+
+    yield start
+    for t in made:
+        t.kill()
+        try:  # never leave a lab behind, even when the test failed
+            wait_until(lambda t=t: not uml_processes(t.pid), 30, "the lab to stop")
+        except AssertionError:
+            os.kill(t.pid, signal.SIGKILL)
+
+
+def rows(screen: str, prefix: str) -> dict[str, list[str]]:
+    """Table rows whose first cell starts with ``prefix``: {id: the row's words}."""
+    found = {}
+    for line in screen.splitlines():
+        words = line.split("▏")[0].split()
+        if words and words[0] in ("»", "!", "▶"):
+            words = words[1:]
+        if words and words[0].startswith(prefix):
+            found[words[0]] = words
+    return found
+
+
+def active(words: list[str]) -> int:
+    """The Active cell of a real-server row: Id Fwd Weight State(2 words) Active ..."""
+    return int(words[5])
+
+
+def test_lab_check_passes() -> None:
+    started = time.monotonic()
+    proc = subprocess.run([LVSTUI, "lab", "--check"], capture_output=True, text=True, timeout=400)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    lines = out.splitlines()
+    assert not [line for line in lines if line.startswith("FAIL")]
+    for expected in ("ok   boot: guest up", "ok   keepalived: lb1 MASTER (150), lb2 BACKUP (100)",
+                     "answered by rs1, rs2, rs3", "VRRP MASTER, connections",
+                     "keepalived took it out", "lb2 took the VIP", "lvstui lab --check passed"):
+        assert any(expected in line for line in lines), (expected, out)
+    conns = re.search(r"tcp:192\.168\.1\.100:9000 (\d+)", out)
+    assert conns and int(conns.group(1)) > 0, out
+    assert not uml_processes(proc.pid) and not temp_dirs(proc.pid)
+    print(f"lvstui lab --check took {time.monotonic() - started:.1f} s", file=sys.stderr)
+
+
+def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp_path: Path) -> None:
+    started = time.monotonic()
+    t = tmux_lab()
+    # progress lines while it boots
+    wait_until(lambda: "lvstui lab: booting User-Mode Linux" in t.screen(), 30, "the first progress line")
+    def dashboard() -> str | None:
+        s = t.screen()
+        return s if "Virtual services" in s and f"tcp:{VIP}:9000" in s else None
+
+    screen = str(wait_until(dashboard, 180, "the dashboard"))
+    boot_to_dashboard = time.monotonic() - started
+    assert "lvstui lb1" in screen and "DEMO" not in screen
+    assert set(rows(screen, f"tcp:{VIP}:")) == {f"tcp:{VIP}:80", f"tcp:{VIP}:9000"}
+
+    # the services table: live, non-zero connection counts (Active of the held TCP connections)
+    def held() -> int:
+        svc = rows(t.screen(), f"tcp:{VIP}:9000").get(f"tcp:{VIP}:9000")
+        return int(svc[3]) if svc else 0  # id sched up/rs active ...
+
+    wait_until(lambda: held() > 0, 60, "held connections on the services table")
+    # open the real servers of the TCP service (second row), as a user would
+    t.keys("j", "Enter")
+    wait_until(lambda: f"Real servers of tcp:{VIP}:9000" in t.screen(), 30, "the TCP service's real servers")
+    target = "192.168.1.21:9000"
+    servers = rows(t.screen(), "192.168.1.2")
+    assert set(servers) == {"192.168.1.21:9000", "192.168.1.22:9000", "192.168.1.23:9000"}, t.screen()
+    before = int(wait_until(lambda: active(rows(t.screen(), target)[target]), 90,  # type: ignore[arg-type]
+                            f"{target} to hold connections"))
+
+    # the dashboard has no drain key yet: drain through the lab's control path (lvstui drain-host in lb1)
+    ctl = subprocess.run([LVSTUI, "lab", "ctl", "drain", "rs1"], capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "LVSTUI_LAB_CONTROL": str(tmp_path / "ctl.sock")})
+    assert ctl.returncode == 0, ctl.stdout + ctl.stderr
+    assert f"tcp:{VIP}:9000 -> {target}: weight 1 -> 0" in ctl.stdout
+    wait_until(lambda: (r := rows(t.screen(), target).get(target)) and r[2] == "0" and "drained" in r[4], 30,
+               "the drained real server on screen")
+    seen = [before]
+
+    def fell_to_zero() -> bool:
+        seen.append(active(rows(t.screen(), target)[target]))
+        return seen[-1] == 0
+
+    wait_until(fell_to_zero, 90, f"{target}'s active count to fall to 0 (seen {seen})", interval=1)
+    others = rows(t.screen(), "192.168.1.2")
+    assert sum(active(w) for k, w in others.items() if k != target) > 0, t.screen()
+
+    # q: the dashboard ends, the lab powers off, nothing is left
+    t.keys("q")
+    quit_at = time.monotonic()
+    wait_until(lambda: "LAB-EXITED" in t.screen(), 30, "lvstui lab to exit")
+    wait_until(lambda: not uml_processes(t.pid) and not temp_dirs(t.pid), 10, "no linux.uml and no temp dir left")
+    gone = time.monotonic() - quit_at
+    assert "LAB-EXITED 0" in t.screen()
+    assert "lab stopped and cleaned up" in t.screen()
+    assert gone < 10, gone
+    assert not os.path.exists(tmp_path / "ctl.sock")
+    print(f"boot to dashboard {boot_to_dashboard:.1f} s; q to nothing left {gone:.1f} s", file=sys.stderr)
+
+
+@pytest.mark.parametrize("how", ["SIGINT while booting", "SIGTERM at the dashboard", "terminal closed"])
+def test_lab_cleans_up_after_signals(tmux_lab: Callable[..., Tmux], how: str) -> None:
+    t = tmux_lab()
+    if how == "SIGINT while booting":
+        wait_until(lambda: uml_processes(t.pid), 30, "linux.uml to start")
+        os.kill(t.pid, signal.SIGINT)
+    else:
+        wait_until(lambda: "Virtual services" in t.screen(), 180, "the dashboard")
+        if how == "SIGTERM at the dashboard":
+            os.kill(t.pid, signal.SIGTERM)
+        else:
+            t.kill()  # the pane's terminal goes away: SIGHUP
+    stopped = time.monotonic()
+    wait_until(lambda: not uml_processes(t.pid) and not temp_dirs(t.pid), 20, "no linux.uml and no temp dir left")
+    wait_until(lambda: subprocess.run(["kill", "-0", str(t.pid)], capture_output=True).returncode != 0, 10,
+               "lvstui lab to exit")
+    print(f"{how}: nothing left after {time.monotonic() - stopped:.1f} s", file=sys.stderr)
+
+
+def test_lab_without_uml_says_what_to_do(tmp_path: Path) -> None:
+    proc = subprocess.run([LVSTUI, "lab"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": str(tmp_path)})
+    assert proc.returncode == 1
+    assert "User-Mode Linux is not installed" in proc.stderr
+    assert "scripts/setup.sh" in proc.stderr and "lvstui --demo" in proc.stderr
+
+
+def test_lab_help_says_what_it_needs() -> None:
+    out = subprocess.run([LVSTUI, "lab", "--help"], capture_output=True, text=True, timeout=60).stdout
+    text = " ".join(out.split())
+    for expected in ("User-Mode Linux", "scripts/setup.sh", "lvstui --demo", "--check", "lvstui lab ctl"):
+        assert expected in text, expected
+
+
+def test_lab_ctl_without_a_lab(tmp_path: Path) -> None:
+    proc = subprocess.run([LVSTUI, "lab", "ctl", "status"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "LVSTUI_LAB_CONTROL": str(tmp_path / "none.sock")})
+    assert proc.returncode == 1 and "no lab is running" in proc.stderr
