@@ -73,6 +73,9 @@ LB2_CONF = CONF.replace("router_id lb1", "router_id lb2").replace("state MASTER"
 BASE = {f"-A -t {VIP}:9000 -s wrr", f"-a -t {VIP}:9000 -r {RS1} -g -w 3",
         f"-a -t {VIP}:9000 -r {RS2} -g -w 2", f"-a -t {VIP}:9000 -r {RS3} -g -w 1"}
 
+PROBE = ("rm -f /tmp/probe.stop; while [ ! -e /tmp/probe.stop ]; do "
+         f"ipvsadm -Ln | grep -F ' {RS1} ' | awk '{{print $4}}'; done > /tmp/probe.txt")
+
 CLIENT = """
 import os, socket, time
 held = []
@@ -160,8 +163,17 @@ def test_drain_survives_reload_and_checker_transition_and_keeps_connections(ka: 
             return any(RS1 in line and int(line.split()[4]) >= 3 for line in out.splitlines())
 
         lab.wait_for(held_on_rs1, timeout=30, what="held connections on rs1")
+        probe = lab.spawn("lb1", ["/bin/sh", "-c", PROBE])  # rs1's weight, as often as ipvsadm can
+        time.sleep(0.5)
         r = lvstui(lab, "drain", VS, RS1)
+        lab.sh("lb1", "touch /tmp/probe.stop").check()
+        lab.wait(probe, timeout=10)
         assert r.rc == 0, r.describe()
+        weights = lab.read_file("lb1", "/tmp/probe.txt").split()
+        first_zero = weights.index("0")
+        # the reload that set up the FILE_CHECK never put the weight back, not even for a moment
+        assert set(weights[:first_zero]) == {"3"} and set(weights[first_zero:]) == {"0"}, weights
+        assert len(weights) - first_zero >= 10, weights  # sampled through the reload and the settle time
         assert f"keepalived manages {VS} -> {RS1} (keepalived.conf:23)" in r.stdout, r.stdout
         assert "keepalived: keepalived.conf:" in r.stdout and ": + FILE_CHECK {" in r.stdout, r.stdout
         assert "keepalived: reloaded keepalived" in r.stdout, r.stdout
