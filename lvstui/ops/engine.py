@@ -153,6 +153,8 @@ class Operations:
             raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
         if durable.reload and site.parent_pid is not None:
             plan.warnings += _unloaded_edits(d, site, durable, force)
+        if change.verb in ("restore", "restore-host") and plan.steps and site.parent_pid is not None:
+            _hold_failing_servers(site, plan)
         plan.warnings += durable.warnings
         plan.durable = durable
         return plan
@@ -318,3 +320,31 @@ def _unloaded_edits(d: Any, site: Any, durable: Any, force: bool) -> list[str]:
             f"{site.config_path.name} holds edits keepalived has not loaded: " + "; ".join(found)
             + ". lvstui's reload would apply them too: check them and reload keepalived first, or --force")
     return [f"the reload also applies: {line}" for line in found]
+
+
+def _hold_failing_servers(site: Any, plan: Plan) -> None:
+    """Restore under keepalived: a real server whose other checkers fail stays at weight 0 (keepalived
+    gives it its weight back when they pass, the track file now says 0); setting the weight in the
+    kernel would send clients to a server keepalived knows is down, and nothing would undo it."""
+    from lvstui.keepalived.runtime import request_state
+
+    state = request_state(site.parent_pid, want_vrrp=False, timeout=3.0)
+    if state.errors:
+        plan.warnings.append(f"could not ask keepalived whether the real servers pass their checks "
+                             f"({'; '.join(state.errors)})")
+        return
+    by_key = {vs.key: vs for vs in state.servers}
+    kept = []
+    for step in plan.steps:
+        vs_state = by_key.get(step.vs.id)
+        rs_state = next((r for r in vs_state.real_servers if r.key == step.rs.id), None) \
+            if vs_state is not None and step.rs is not None else None
+        failing = [c.type for c in rs_state.checkers if not c.up and "FILE" not in c.type.upper()] \
+            if rs_state is not None else []
+        if failing:
+            plan.warnings.append(f"{step.rs.id} in {step.vs.id} fails its {', '.join(failing)}: "  # type: ignore
+                                 f"left at weight 0; keepalived gives it weight {step.rs.weight} "  # type: ignore
+                                 "when the check passes")
+        else:
+            kept.append(step)
+    plan.steps = kept

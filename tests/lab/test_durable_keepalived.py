@@ -352,3 +352,18 @@ def test_edits_keepalived_has_not_loaded_are_not_reloaded_silently(ka: Lab) -> N
     expected = BASE - {f"-a -t {VIP}:9000 -r {RS2} -g -w 2", f"-a -t {VIP}:9000 -r {RS3} -g -w 1"} | {
         f"-a -t {VIP}:9000 -r {RS2} -g -w 7", f"-a -t {VIP}:9000 -r {RS3} -g -w 4"}
     lab.wait_for(lambda: saved(lab) == expected, timeout=10, what="both weights after the reload")
+
+
+def test_restore_of_a_failing_real_server_waits_for_its_check(ka: Lab) -> None:
+    lab = ka
+    assert lvstui(lab, "drain", VS, RS1).rc == 0
+    drained = saved(lab)
+    lab.stop_services("rs1")
+    time.sleep(4)  # TCP_CHECK fails
+    r = lvstui(lab, "restore", VS, RS1)
+    assert r.rc == 0, r.describe()
+    assert f"{RS1} in {VS} fails its TCP_CHECK: left at weight 0" in r.stderr, r.stderr
+    time.sleep(2)
+    assert saved(lab) == drained, "a failing real server got its weight back"
+    lab.start_services("rs1")
+    lab.wait_for(lambda: saved(lab) == BASE, timeout=15, what="keepalived to restore rs1 when its check passes")
