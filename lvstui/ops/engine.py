@@ -153,7 +153,7 @@ class Operations:
             raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
         if durable.reload and site.parent_pid is not None:
             plan.warnings += _unloaded_edits(d, site, durable, force)
-        if change.verb in ("restore", "restore-host") and plan.steps and site.parent_pid is not None:
+        if change.verb in ("restore", "restore-host", "weight") and plan.steps and site.parent_pid is not None:
             _hold_failing_servers(site, plan)
         plan.warnings += durable.warnings
         plan.durable = durable
@@ -323,9 +323,10 @@ def _unloaded_edits(d: Any, site: Any, durable: Any, force: bool) -> list[str]:
 
 
 def _hold_failing_servers(site: Any, plan: Plan) -> None:
-    """Restore under keepalived: a real server whose other checkers fail stays at weight 0 (keepalived
-    gives it its weight back when they pass, the track file now says 0); setting the weight in the
-    kernel would send clients to a server keepalived knows is down, and nothing would undo it."""
+    """Restore or weight under keepalived: a real server whose other checkers fail stays at weight 0
+    (keepalived gives it its weight when they pass; a drain's track file now says 0).  Setting the
+    weight in the kernel would send clients to a server keepalived knows is down, and nothing would
+    undo it."""
     from lvstui.keepalived.runtime import request_state
 
     state = request_state(site.parent_pid, want_vrrp=False, timeout=3.0)
@@ -336,15 +337,17 @@ def _hold_failing_servers(site: Any, plan: Plan) -> None:
     by_key = {vs.key: vs for vs in state.servers}
     kept = []
     for step in plan.steps:
+        if step.rs is None or step.rs.weight == 0:
+            kept.append(step)
+            continue
         vs_state = by_key.get(step.vs.id)
         rs_state = next((r for r in vs_state.real_servers if r.key == step.rs.id), None) \
             if vs_state is not None and step.rs is not None else None
         failing = [c.type for c in rs_state.checkers if not c.up and "FILE" not in c.type.upper()] \
             if rs_state is not None else []
-        if failing:
-            plan.warnings.append(f"{step.rs.id} in {step.vs.id} fails its {', '.join(failing)}: "  # type: ignore
-                                 f"left at weight 0; keepalived gives it weight {step.rs.weight} "  # type: ignore
-                                 "when the check passes")
+        if failing and step.rs is not None:
+            plan.warnings.append(f"{step.rs.id} in {step.vs.id} fails its {', '.join(failing)}: left at "
+                                 f"weight 0; keepalived gives it weight {step.rs.weight} when the check passes")
         else:
             kept.append(step)
     plan.steps = kept

@@ -367,3 +367,17 @@ def test_restore_of_a_failing_real_server_waits_for_its_check(ka: Lab) -> None:
     assert saved(lab) == drained, "a failing real server got its weight back"
     lab.start_services("rs1")
     lab.wait_for(lambda: saved(lab) == BASE, timeout=15, what="keepalived to restore rs1 when its check passes")
+    # a new weight for a drained real server that fails its check: the file and the track file change,
+    # the kernel keeps 0 until the check passes
+    assert lvstui(lab, "drain", VS, RS1).rc == 0
+    lab.stop_services("rs1")
+    time.sleep(4)
+    r = lvstui(lab, "weight", VS, RS1, "6")
+    assert r.rc == 0, r.describe()
+    assert f"{RS1} in {VS} fails its TCP_CHECK: left at weight 0" in r.stderr, r.stderr
+    assert "keepalived: reloaded keepalived" in r.stdout and "weight 6" in conf(lab)
+    time.sleep(2)
+    assert saved(lab) == drained
+    lab.start_services("rs1")
+    lab.wait_for(lambda: f"-a -t {VIP}:9000 -r {RS1} -g -w 6" in saved(lab), timeout=15,
+                 what="keepalived to give rs1 its new weight when its check passes")
