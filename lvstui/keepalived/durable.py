@@ -473,7 +473,13 @@ def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: ob
             p.plan.warnings.append(f"{rs_id} in {vs_id} has weight {kernel_rs.weight}; "
                                    f"keepalived's is {rs.weight}")
     elif verb == "weight":
-        target = step.rs.weight if step is not None else (kernel_rs.weight if kernel_rs else rs.weight)
+        if step is not None:
+            target = step.rs.weight
+        elif kernel_rs is not None:
+            target = kernel_rs.weight
+        else:  # keepalived took it out of IPVS: the file still gets the weight
+            wanted = getattr(change, "weight", None)
+            target = wanted if wanted is not None else max(0, rs.weight + getattr(change, "delta", 0))
         if target != rs.weight:
             p.edited = edit.set_weight(p.edited, rs, target)
         name = our_file_check(rs)

@@ -121,7 +121,12 @@ class Operations:
                 raise KeepalivedRefused(f"keepalived's configuration cannot be used: {exc}; nothing was "
                                         "changed (--runtime-only changes the kernel anyway)") from exc
             config, unreadable = None, exc
-        plan = change.plan(snap, memory, self._eqt())
+        try:
+            plan = change.plan(snap, memory, self._eqt())
+        except Refused:
+            plan = _configured_only(d, site, config, change, snap)
+            if plan is None:
+                raise
         plan.warnings += notes
         if unreadable is not None:
             plan.runtime_only = True
@@ -153,7 +158,7 @@ class Operations:
             raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
         if durable.reload and site.parent_pid is not None:
             plan.warnings += _unloaded_edits(d, site, durable, force)
-        if change.verb in ("restore", "restore-host", "weight") and plan.steps and site.parent_pid is not None:
+        if change.verb in ("restore", "restore-host", "weight") and plan.steps and site.parent_pid:
             _hold_failing_servers(site, plan)
         plan.warnings += durable.warnings
         plan.durable = durable
@@ -347,7 +352,28 @@ def _hold_failing_servers(site: Any, plan: Plan) -> None:
             if rs_state is not None else []
         if failing and step.rs is not None:
             plan.warnings.append(f"{step.rs.id} in {step.vs.id} fails its {', '.join(failing)}: left at "
-                                 f"weight 0; keepalived gives it weight {step.rs.weight} when the check passes")
+                                 f"weight 0; keepalived gives it weight {step.rs.weight} when the check "
+                                 "passes")
         else:
             kept.append(step)
     plan.steps = kept
+
+
+def _configured_only(d: Any, site: Any, config: Any, change: Change, snap: Snapshot) -> Plan | None:
+    """drain, restore or weight of a real server keepalived took out of IPVS (a failed check, no
+    inhibit_on_failure): nothing to change in the kernel, but keepalived's side still applies (a
+    drained server then stays out when its check passes again)."""
+    if config is None or change.verb not in ("drain", "restore", "weight"):
+        return None
+    vs = snap.service(change.service.id)  # type: ignore[union-attr]
+    server = change.server  # type: ignore[union-attr]
+    if vs is None or vs.real_server(server.id) is not None:
+        return None
+    conf_vs = d.managed_service(d.build_view(config, site.config_id), vs.id, vs.protocol, vs.address, vs.port,
+                                vs.fwmark)
+    if conf_vs is None or d.managed_server(conf_vs, server.address, server.port) is None:
+        return None
+    plan = Plan(f"{change.verb} {server.id} in {vs.id}: keepalived's configuration and track file only")
+    plan.warnings.append(f"{server.id} is not in the kernel's {vs.id} (keepalived took it out after a failed "
+                         "check): nothing to change there")
+    return plan

@@ -381,3 +381,19 @@ def test_restore_of_a_failing_real_server_waits_for_its_check(ka: Lab) -> None:
     lab.start_services("rs1")
     lab.wait_for(lambda: f"-a -t {VIP}:9000 -r {RS1} -g -w 6" in saved(lab), timeout=15,
                  what="keepalived to give rs1 its new weight when its check passes")
+
+
+def test_drain_of_a_real_server_keepalived_took_out_keeps_it_out(ka: Lab) -> None:
+    lab = ka
+    lab.stop_services("rs2")
+    lab.wait_for(lambda: saved(lab) == BASE - {f"-a -t {VIP}:9000 -r {RS2} -g -w 2"}, timeout=15,
+                 what="keepalived's TCP_CHECK to take rs2 out")
+    r = lvstui(lab, "drain", VS, RS2)
+    assert r.rc == 0, r.describe()
+    assert "not in the kernel" in r.stderr and "keepalived: reloaded keepalived" in r.stdout, r.describe()
+    lab.start_services("rs2")
+    time.sleep(5)  # its TCP_CHECK passes again; the FILE_CHECK keeps it at weight 0
+    assert f"-a -t {VIP}:9000 -r {RS2} -g -w 2" not in saved(lab)
+    assert saved(lab) - BASE <= {f"-a -t {VIP}:9000 -r {RS2} -g -w 0"}
+    assert lvstui(lab, "restore", VS, RS2).rc == 0
+    lab.wait_for(lambda: saved(lab) == BASE, timeout=15, what="rs2 back at weight 2")

@@ -426,3 +426,21 @@ def test_service_in_an_included_file_is_edited_there(env: dict, monkeypatch: pyt
     result = keepalived_test(load(env["conf"]))
     assert result is not None and result.ok, result.messages
 
+
+
+def test_real_server_keepalived_took_out_can_still_be_drained(
+        env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    reloads = no_reload(monkeypatch)
+    director = env["director"]
+    director.services[VS] = dataclasses.replace(director.services[VS],
+                                                real_servers=(rs("192.168.1.21", 3),))  # RS2 failed its check
+    outcome = env["ops"].apply(c.Drain(*key(server=RS2)))
+    assert director.calls == [] and len(reloads) == 1
+    assert (env["tmp"] / "track" / track_name(VS, RS2)).read_text() == "1\n"
+    assert any("not in the kernel" in w for w in outcome.plan.warnings)
+    env["ops"].apply(c.SetWeight(*key(server=RS2), weight=5))
+    assert "weight 5    # the bigger one" in env["conf"].read_text() and director.calls == []
+    assert (env["tmp"] / "track" / track_name(VS, RS2)).read_text() == "0\n"
+    # a real server keepalived does not know stays refused as before
+    with pytest.raises(c.Refused, match="is not in"):
+        env["ops"].apply(c.Drain(*key(server=RS3)))
