@@ -31,8 +31,16 @@ VIP = "192.168.1.100"
 
 
 def uml_processes(pid: int) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "linux.uml" in line and f"umid=lvstui-{pid}-" in line]
+    """Command lines of the linux.uml processes of the lab started by process ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"linux.uml") and any(a.startswith(f"umid=lvstui-{pid}-".encode()) for a in argv):
+            found.append(b" ".join(argv).decode(errors="replace"))
+    return found
 
 
 def temp_dirs(pid: int) -> list[Path]:
@@ -117,9 +125,9 @@ def active(words: list[str]) -> int:
 
 def test_lab_check_passes() -> None:
     started = time.monotonic()
-    proc = subprocess.run([LVSTUI, "lab", "--check"], capture_output=True, text=True, timeout=400)
-    out = proc.stdout
-    assert proc.returncode == 0, out + proc.stderr
+    proc = subprocess.Popen([LVSTUI, "lab", "--check"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=400)
+    assert proc.returncode == 0, out + err
     lines = out.splitlines()
     assert not [line for line in lines if line.startswith("FAIL")]
     for expected in ("ok   boot: guest up", "ok   keepalived: lb1 MASTER (150), lb2 BACKUP (100)",
@@ -143,6 +151,7 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
 
     screen = str(wait_until(dashboard, 180, "the dashboard"))
     boot_to_dashboard = time.monotonic() - started
+    assert uml_processes(t.pid), "the lab's linux.uml is not found: the leftover checks below would prove nothing"
     assert "lvstui lb1" in screen and "DEMO" not in screen
     assert set(rows(screen, f"tcp:{VIP}:")) == {f"tcp:{VIP}:80", f"tcp:{VIP}:9000"}
 
@@ -196,6 +205,7 @@ def test_lab_cleans_up_after_signals(tmux_lab: Callable[..., Tmux], how: str) ->
     t = tmux_lab()
     if how == "SIGINT while booting":
         wait_until(lambda: uml_processes(t.pid), 30, "linux.uml to start")
+        assert temp_dirs(t.pid)
         os.kill(t.pid, signal.SIGINT)
     else:
         wait_until(lambda: "Virtual services" in t.screen(), 180, "the dashboard")
