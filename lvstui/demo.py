@@ -17,15 +17,25 @@ incidents that repeat every two minutes:
 * ``10.3.0.13:3306`` is drained (weight 0) all the time.
 
 ``DemoSource.scaled()`` builds a synthetic director of any size for benchmarks.
+
+It also implements the operations layer's ``Director`` protocol (add/edit/delete of
+services and real servers) *in memory*, so ``--demo`` and the UI tests can drive every
+operation: changes are overlaid on the simulation (a real server drained by the operator
+loses its connections over the following seconds, its persistence templates more slowly),
+refused as the kernel refuses them (EEXIST, ESRCH, ENOENT), and never touch a kernel.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import math
+import os
 import random
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from lvstui.model import (
@@ -112,6 +122,10 @@ class DemoSource:
         self._t0 = clock()
         self.director = director
         self._plans = plans if plans is not None else _default_plans(random.Random(seed))
+        self._plan_ids = {_plan_id(p): {_rs_id(r) for r in p.real_servers} for p in self._plans}
+        self._edits = _Edits()
+        self._lock = threading.Lock()
+        self.writes = 0  # director writes so far (tests and the keypress benchmark count them)
 
     @classmethod
     def scaled(cls, services: int, per_service: int, seed: int = 7,
@@ -141,11 +155,112 @@ class DemoSource:
     def close(self) -> None:
         return None
 
+    # --- the Director protocol (lvstui.ops.changes.Director), in memory ------------------
+
+    def _now(self) -> float:
+        return self._clock() - self._t0
+
+    def _services_now(self) -> dict[str, set[str]]:
+        """Service id -> real-server ids as the simulated kernel holds them (under the lock)."""
+        e = self._edits
+        out = {vs_id: set(ids) for vs_id, ids in self._plan_ids.items() if vs_id not in e.removed_vs}
+        for vs_id in e.added_vs:
+            out[vs_id] = set()
+        for vs_id, ids in out.items():
+            ids -= {rs_id for v, rs_id in e.removed_rs if v == vs_id}
+            ids |= set(e.added_rs.get(vs_id, {}))
+        return out
+
+    def _write(self) -> None:
+        self.writes += 1
+
+    def add_service(self, vs: VirtualService) -> None:
+        with self._lock:
+            if vs.id in self._services_now():
+                raise _kernel_error(errno.EEXIST)
+            bare = dataclasses.replace(vs, real_servers=(), stats=Stats(), rates=Rates())
+            self._edits.added_vs[vs.id] = bare
+            self._write()
+
+    def edit_service(self, vs: VirtualService) -> None:
+        with self._lock:
+            if vs.id not in self._services_now():
+                raise _kernel_error(errno.ESRCH)
+            if vs.id in self._edits.added_vs:
+                self._edits.added_vs[vs.id] = _settings_of(self._edits.added_vs[vs.id], vs)
+            else:
+                self._edits.vs_settings[vs.id] = vs
+            self._write()
+
+    def delete_service(self, vs: VirtualService) -> None:
+        with self._lock:
+            if vs.id not in self._services_now():
+                raise _kernel_error(errno.ESRCH)
+            e = self._edits
+            if e.added_vs.pop(vs.id, None) is None:
+                e.removed_vs.add(vs.id)
+            e.vs_settings.pop(vs.id, None)
+            e.added_rs.pop(vs.id, None)
+            for key in [k for k in e.rs_settings if k[0] == vs.id]:
+                del e.rs_settings[key]
+            e.removed_rs = {k for k in e.removed_rs if k[0] != vs.id}
+            self._write()
+
+    def add_dest(self, vs: VirtualService, rs: RealServer) -> None:
+        with self._lock:
+            held = self._services_now().get(vs.id)
+            if held is None:
+                raise _kernel_error(errno.ESRCH)
+            if rs.id in held:
+                raise _kernel_error(errno.EEXIST)
+            e, key = self._edits, (vs.id, rs.id)
+            if key in e.removed_rs and vs.id not in e.added_vs:  # a simulated server comes back
+                e.removed_rs.discard(key)
+                e.rs_settings[key] = (rs, self._now())
+            else:
+                e.added_rs.setdefault(vs.id, {})[rs.id] = _fresh(rs)
+            self._write()
+
+    def edit_dest(self, vs: VirtualService, rs: RealServer) -> None:
+        with self._lock:
+            held = self._services_now().get(vs.id)
+            if held is None:
+                raise _kernel_error(errno.ESRCH)
+            if rs.id not in held:
+                raise _kernel_error(errno.ENOENT)
+            e, key = self._edits, (vs.id, rs.id)
+            added = e.added_rs.get(vs.id, {})
+            if rs.id in added:
+                added[rs.id] = _settings_of_rs(added[rs.id], rs)
+            else:
+                previous = e.rs_settings.get(key)
+                # the drain clock starts when the weight drops to 0, not at every later edit
+                since = previous[1] if previous and previous[0].weight == 0 and rs.weight == 0 else self._now()
+                e.rs_settings[key] = (rs, since)
+            self._write()
+
+    def delete_dest(self, vs: VirtualService, rs: RealServer) -> None:
+        with self._lock:
+            held = self._services_now().get(vs.id)
+            if held is None:
+                raise _kernel_error(errno.ESRCH)
+            if rs.id not in held:
+                raise _kernel_error(errno.ENOENT)
+            e, key = self._edits, (vs.id, rs.id)
+            if e.added_rs.get(vs.id, {}).pop(rs.id, None) is None:
+                e.removed_rs.add(key)
+            e.rs_settings.pop(key, None)
+            self._write()
+
     # --- the simulation -------------------------------------------------------------
 
     def snapshot_at(self, t: float, monotonic: float | None = None) -> Snapshot:
         """The director as it is ``t`` seconds after the demo started."""
         services = tuple(self._service(plan, t) for plan in self._plans)
+        with self._lock:
+            edits = self._edits.copy() if self._edits else None
+        if edits is not None:
+            services = _apply_edits(services, edits, t)
         total_pps = sum(vs.rates.inpps + vs.rates.outpps for vs in services)
         total_bps = sum(vs.rates.inbps + vs.rates.outbps for vs in services)
         return Snapshot(
@@ -282,3 +397,99 @@ def _default_plans(rng: random.Random) -> tuple[_VsPlan, ...]:
         _VsPlan(None, "inet", None, None, 42, "wrr", 600, mark),
         _VsPlan("tcp", "inet", "198.51.100.20", 3306, None, "lc", 0, db),
     )
+
+
+# --- operator changes overlaid on the simulation --------------------------------------
+
+#: how fast an operator-drained server's connections finish (seconds, e-folding time)
+DRAIN_ACTIVE_S = 6.0
+DRAIN_INACTIVE_S = 12.0
+DRAIN_TEMPLATES_S = 60.0  # persistence templates outlive the connections (expire_quiescent_template=0)
+
+
+@dataclass
+class _Edits:
+    removed_vs: set[str] = field(default_factory=set)
+    added_vs: dict[str, VirtualService] = field(default_factory=dict)
+    vs_settings: dict[str, VirtualService] = field(default_factory=dict)
+    removed_rs: set[tuple[str, str]] = field(default_factory=set)
+    added_rs: dict[str, dict[str, RealServer]] = field(default_factory=dict)
+    rs_settings: dict[tuple[str, str], tuple[RealServer, float]] = field(default_factory=dict)  # (rs, since)
+
+    def __bool__(self) -> bool:
+        return bool(self.removed_vs or self.added_vs or self.vs_settings or self.removed_rs or self.added_rs
+                    or self.rs_settings)
+
+    def copy(self) -> _Edits:
+        return _Edits(set(self.removed_vs), dict(self.added_vs), dict(self.vs_settings), set(self.removed_rs),
+                      {k: dict(v) for k, v in self.added_rs.items()}, dict(self.rs_settings))
+
+
+def _kernel_error(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+def _plan_id(p: _VsPlan) -> str:
+    return VirtualService(protocol=p.protocol, family=p.family, address=p.address, port=p.port,
+                          fwmark=p.fwmark).id
+
+
+def _rs_id(p: _RsPlan) -> str:
+    return RealServer(address=p.address, port=p.port).id
+
+
+def _settings_of(base: VirtualService, new: VirtualService) -> VirtualService:
+    return dataclasses.replace(base, scheduler=new.scheduler, flags=new.flags,
+                               persistence_timeout=new.persistence_timeout, netmask=new.netmask,
+                               persistence_engine=new.persistence_engine)
+
+
+def _settings_of_rs(base: RealServer, new: RealServer) -> RealServer:
+    return dataclasses.replace(base, weight=new.weight, forward=new.forward,
+                               upper_threshold=new.upper_threshold, lower_threshold=new.lower_threshold)
+
+
+def _fresh(rs: RealServer) -> RealServer:
+    """A real server the operator just added: no traffic, no health check."""
+    return RealServer(address=rs.address, port=rs.port, family=rs.family, forward=rs.forward, weight=rs.weight,
+                      upper_threshold=rs.upper_threshold, lower_threshold=rs.lower_threshold,
+                      tun_type=rs.tun_type, tun_port=rs.tun_port, tun_flags=rs.tun_flags)
+
+
+def _edited_rs(rs: RealServer, new: RealServer, elapsed: float) -> RealServer:
+    out = _settings_of_rs(rs, new)
+    if new.weight == 0 and rs.weight != 0:  # drained by the operator: no new connections, the rest finish
+        fade_a = math.exp(-max(elapsed, 0.0) / DRAIN_ACTIVE_S)
+        fade_i = math.exp(-max(elapsed, 0.0) / DRAIN_INACTIVE_S)
+        fade_p = math.exp(-max(elapsed, 0.0) / DRAIN_TEMPLATES_S)
+        # counted down from what the server held when it was drained (``new`` is that reading)
+        out = dataclasses.replace(out, active_conns=int(new.active_conns * fade_a),
+                                  inactive_conns=int(new.inactive_conns * fade_i),
+                                  persistent_conns=int(new.persistent_conns * fade_p),
+                                  rates=Rates(), stats=new.stats)
+    return out
+
+
+def _apply_edits(services: tuple[VirtualService, ...], e: _Edits, t: float) -> tuple[VirtualService, ...]:
+    out = []
+    touched_ids = set(e.added_rs) | {k[0] for k in e.rs_settings} | {k[0] for k in e.removed_rs}
+    for vs in services:
+        if vs.id in e.removed_vs:
+            continue
+        settings = e.vs_settings.get(vs.id)
+        if settings is not None:
+            vs = _settings_of(vs, settings)
+        if vs.id in touched_ids:
+            servers = []
+            for rs in vs.real_servers:
+                key = (vs.id, rs.id)
+                if key in e.removed_rs:
+                    continue
+                edited = e.rs_settings.get(key)
+                servers.append(_edited_rs(rs, edited[0], t - edited[1]) if edited else rs)
+            servers += e.added_rs.get(vs.id, {}).values()
+            vs = dataclasses.replace(vs, real_servers=tuple(servers))
+        out.append(vs)
+    for vs_id, vs in e.added_vs.items():
+        out.append(dataclasses.replace(vs, real_servers=tuple(e.added_rs.get(vs_id, {}).values())))
+    return tuple(out)

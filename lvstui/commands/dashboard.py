@@ -1,8 +1,13 @@
 """``lvstui`` with no verb: the live dashboard.  (Not a verb: cli.py calls run_dashboard.)
 
-The source is the kernel unless ``--demo`` is given; the demo is never a
+The source is the kernel composed with keepalived's view
+(:func:`lvstui.backend.director.make_source`) unless ``--demo`` is given; the demo is never a
 fallback.  When IPVS cannot be read, the error and a hint are printed and the
 exit status is non-zero.
+
+Operations (drain, weights...) write through a kernel client of their own: the poller's
+client (its netlink socket) belongs to the poller thread, and IpvsClient is not thread-safe.
+The demo source is its own (in-memory) director.  In --readonly no writing client is opened.
 """
 
 from __future__ import annotations
@@ -32,17 +37,37 @@ def choose_source(args: argparse.Namespace) -> tuple[Any, Any | None]:
     from lvstui.backend import BackendError
 
     try:
-        from lvstui.backend.ipvs import KernelSource  # type: ignore[import-not-found]
+        from lvstui.backend.director import make_source
+
+        source = make_source(args)
     except ImportError as exc:
         raise SourceUnavailable(f"the kernel reader is not available in this build ({exc})") from None
+    except BackendError as exc:
+        raise SourceUnavailable(str(exc)) from None
     try:
-        source = KernelSource()
         source.read()  # fail here, before the screen opens, if IPVS is not readable
     except BackendError as exc:
+        source.close()
         raise SourceUnavailable(str(exc)) from None
     from lvstui.backend.host import HostReader
 
     return source, HostReader()
+
+
+def choose_director(args: argparse.Namespace, source: Any) -> Any | None:
+    """What operations write to: the demo itself, or a kernel client of their own (None in --readonly)."""
+    if getattr(args, "readonly", False):
+        return None
+    if getattr(source, "name", "") == "demo":
+        return source
+    from lvstui.backend import BackendError
+    from lvstui.backend.ipvs import IpvsClient
+
+    try:
+        return IpvsClient()
+    except BackendError as exc:
+        print(f"lvstui: operations unavailable: {exc}", file=sys.stderr)
+        return None
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
@@ -79,13 +104,15 @@ def run_dashboard(args: argparse.Namespace) -> int:
         return 1
     from lvstui.ui.app import DashboardApp
 
+    director = choose_director(args, source)
     app = DashboardApp(source, readonly=bool(getattr(args, "readonly", False)), interval=interval, theme=theme,
                        config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader,
-                       keymap=dict(config.keys))
+                       keymap=dict(config.keys), director=director)
     try:
         app.run()
     finally:
-        close = getattr(source, "close", None)
-        if callable(close):
-            close()
+        for owned in dict.fromkeys((source, director)):
+            close = getattr(owned, "close", None)
+            if callable(close):
+                close()
     return int(app.return_code or 0)

@@ -3,9 +3,9 @@
 Bindings, the footer, the command palette and the help screen are all built
 from :data:`ACTIONS`, so ``--readonly`` can hide every mutating action by
 checking :data:`MUTATING_ACTIONS` in one ``check_action``.  The operations
-layer (drain, restore, weight, add, remove) adds its actions here with
-``mutating=True``; until it lands the set is empty rather than holding
-placeholders.
+(drain, restore, weight, add, remove, tag; see :mod:`lvstui.ui.app_ops`) are
+``mutating=True``; those that act on the real server under the cursor (or on the
+tagged ones) are ``on_rs_row`` and show only there.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class ActionSpec:
     show: bool = True  # in the footer
     mutating: bool = False  # changes the director: hidden and refused in --readonly
     on_rs_row: bool = False  # only offered when the cursor is on a real server
+    needs_service: bool = False  # only offered when a virtual service is selected
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -46,6 +47,34 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("back", "escape", "Back", "Back to the services table; clear the filter", show=False),
     ActionSpec("poll_now", "f5", "Poll now", "Poll the director now instead of waiting", show=False),
     ActionSpec("quit", "q", "Quit", "Quit lvstui"),
+    # --- operations: every one confirmed in a dialog naming the service and real server ---
+    ActionSpec("drain", "x", "Drain", "Drain the real server (weight 0: its connections finish, no new ones "
+               "arrive); every tagged one if any are tagged", mutating=True, on_rs_row=True),
+    ActionSpec("restore", "u", "Restore", "Restore a drained real server to the weight it had before the drain "
+               "(tagged ones too)", mutating=True, on_rs_row=True),
+    ActionSpec("weight_up", "plus", "Weight +1", "Raise the real server's weight by 1 (tagged ones too)",
+               show=False, mutating=True, on_rs_row=True),
+    ActionSpec("weight_down", "minus", "Weight -1", "Lower the real server's weight by 1 (tagged ones too)",
+               show=False, mutating=True, on_rs_row=True),
+    ActionSpec("set_weight", "w", "Weight", "Set the real server's weight: N, +N or -N (tagged ones too)",
+               mutating=True, on_rs_row=True),
+    ActionSpec("tag", "space", "Tag", "Tag or untag the real server (then x, u, w, +, - act on every tagged "
+               "one; Esc clears the tags)", show=False, mutating=True, on_rs_row=True),
+    ActionSpec("drain_host", "X", "Drain host", "Drain every real server on this address, in every virtual "
+               "service", show=False, mutating=True, on_rs_row=True),
+    ActionSpec("restore_host", "U", "Restore host", "Restore every real server on this address, in every "
+               "virtual service", show=False, mutating=True, on_rs_row=True),
+    ActionSpec("add_rs", "a", "Add server", "Add a real server to the selected virtual service (form)",
+               show=False, mutating=True, needs_service=True),
+    ActionSpec("remove_rs", "delete", "Remove server", "Remove the real server from its service (refused "
+               "while it has active connections unless forced)", show=False, mutating=True, on_rs_row=True),
+    ActionSpec("add_vs", "A", "Add service", "Add a virtual service (form: protocol, address, scheduler, "
+               "persistence, flags)", show=False, mutating=True),
+    ActionSpec("edit_vs", "E", "Edit service", "Edit the selected virtual service's scheduler, persistence "
+               "and flags", show=False, mutating=True, needs_service=True),
+    ActionSpec("remove_vs", "D", "Remove service", "Remove the selected virtual service and its real servers",
+               show=False, mutating=True, needs_service=True),
+    ActionSpec("setup", "f2", "Setup", "Set up real servers and directors over SSH", show=False, mutating=True),
 )
 
 #: actions that change the director's state; hidden from bindings, footer, palette and help in --readonly
@@ -53,7 +82,8 @@ MUTATING_ACTIONS: frozenset[str] = frozenset(spec.action for spec in ACTIONS if 
 
 _KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", "tab": "Tab",
               "space": "Space", "pageup": "PgUp", "pagedown": "PgDn", "home": "Home", "end": "End",
-              "up": "↑", "down": "↓", "f1": "F1", "f5": "F5"}
+              "up": "↑", "down": "↓", "f1": "F1", "f2": "F2", "f5": "F5", "plus": "+",
+              "minus": "-", "delete": "Del"}
 
 
 def key_label(keys: str) -> str:

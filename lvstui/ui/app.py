@@ -33,6 +33,7 @@ from lvstui.config import ConfigError, save_theme
 from lvstui.rates import rs_key
 from lvstui.ui.actions import app_bindings, known_binding_ids
 from lvstui.ui.app_actions import ActionsMixin
+from lvstui.ui.app_ops import OpsMixin
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, RateView, RsRow, rs_cell, service_cell
 from lvstui.ui.feed import ChangeEvent, Feed
 from lvstui.ui.poller import Frame, Poller
@@ -90,7 +91,7 @@ class RealServersReady(Message):
         return isinstance(message, RealServersReady)
 
 
-class DashboardApp(ActionsMixin, App[None]):
+class DashboardApp(ActionsMixin, OpsMixin, App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "lvstui"
     BINDINGS = app_bindings()
@@ -99,7 +100,11 @@ class DashboardApp(ActionsMixin, App[None]):
                  theme: str | None = None, config_dir: Path | None = None, config_file: Path | None = None,
                  clock: Callable[[], float] = time.monotonic, autopoll: bool = True,
                  host_reader: object | None = None, tune_gc: bool = True,
-                 keymap: dict[str, str] | None = None) -> None:
+                 keymap: dict[str, str] | None = None, director: object | None = None,
+                 operations: object | None = None) -> None:
+        """``director``: what operations write to (lvstui.ops.changes.Director); None: the source
+        itself when it can be written (the demo), else no operations.  ``operations``: a ready
+        lvstui.ops.engine.Operations (tests, benchmarks)."""
         super().__init__()
         self._user_keymap = dict(keymap or {})
         self._tune_gc = tune_gc
@@ -128,6 +133,7 @@ class DashboardApp(ActionsMixin, App[None]):
         self._director_forced: bool | None = None
         self.frames_applied = 0
         self._base_screen: Screen[Any] | None = None
+        self.setup_operations(director, operations)
 
     # --- theme ------------------------------------------------------------------------
 
@@ -299,6 +305,7 @@ class DashboardApp(ActionsMixin, App[None]):
             self._rebuild()
         self._q(DirectorPanel).set_host(frame.snapshot.director, frame.snapshot.host)
         self._refresh_header(frame)
+        self.watch_drains(frame.snapshot)
 
     def _take_events(self, events: Sequence[ChangeEvent]) -> None:
         until = self.clock() + HIGHLIGHT_SECONDS
@@ -421,9 +428,13 @@ class DashboardApp(ActionsMixin, App[None]):
         names = [f"vtable--{state}"] if state != "up" else []
         if rs_key(row.vs_id, key) in self.highlights:
             names.append("vtable--changed")
+        if (row.vs_id, key) in self.tags:
+            names.append("vtable--tagged")
         return names
 
     def _rs_marker(self, key: str, row: Any) -> str:
+        if (row.vs_id, key) in self.tags:
+            return "*"
         return "»" if rs_key(row.vs_id, key) in self.highlights else " "
 
     # --- titles, header, trends ---------------------------------------------------------
@@ -447,6 +458,7 @@ class DashboardApp(ActionsMixin, App[None]):
             rs_title = (f"Real servers of {vs.id} · {vs.scheduler}"
                         f"{f' persistent {vs.persistence_timeout}s' if vs.persistent else ''}"
                         f" · {row.up}/{row.total} up")
+        rs_title += self.tags_note() + self.drain_note()
         self._q("#rs-title", Static).update(mark[self.focused is self.real_servers] + rs_title)
 
     def _watch(self) -> None:
@@ -495,6 +507,8 @@ class DashboardApp(ActionsMixin, App[None]):
     def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         if event.table is self.real_servers:
             self._watch()
+            self._refresh_titles()  # the drained server's counts, under the cursor
+            self.refresh_bindings()  # row actions (drain...) depend on the row
         if event.table is self.services:
             if event.key != self.spec.selected and self.frame is not None:
                 row = self.services.items.get(event.key) if event.key else None

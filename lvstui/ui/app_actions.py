@@ -87,7 +87,9 @@ class ActionsMixin(_Base):
 
     def action_back(self) -> None:
         box = self._q("#filter", Input)
-        if box.has_focus or (self.spec.filter and self.focused is self.services):
+        if not box.has_focus and self.clear_tags():
+            self.notify("tags cleared", timeout=2)
+        elif box.has_focus or (self.spec.filter and self.focused is self.services):
             box.value = ""
             box.display = False
             self.set_filter("")
@@ -150,13 +152,23 @@ class ActionsMixin(_Base):
         if action in MUTATING_ACTIONS and self.readonly:
             return False
         spec = next((s for s in ACTIONS if s.action == action), None)
-        if spec is not None and spec.on_rs_row and self.focused is not self.real_servers:
+        if spec is not None and spec.on_rs_row:
+            row = self.real_servers.cursor_item
+            if self.focused is not self.real_servers or row is None or getattr(row, "gone", False):
+                return False
+        if spec is not None and spec.needs_service and self.services.cursor_item is None:
             return False
         return True
 
     def allowed_actions(self) -> list[tuple[str, str]]:
-        return [(key_label(self.keys_for(f"app.{spec.action}", spec.keys)), spec.help) for spec in ACTIONS
-                if self.check_action(spec.action, ()) is not False]
+        """Every action this mode allows (for help): row-dependent ones too, saying where they apply."""
+        out = []
+        for spec in ACTIONS:
+            if spec.action in MUTATING_ACTIONS and self.readonly:
+                continue
+            where = " (on a real-server row)" if spec.on_rs_row else ""
+            out.append((key_label(self.keys_for(f"app.{spec.action}", spec.keys)), spec.help + where))
+        return out
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -85,7 +85,7 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
         Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
-        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="table.page_down"),
         Binding("home,g", "first", "First row", show=False, id="table.first"),
         Binding("end,G", "last", "Last row", show=False, id="table.last"),
         Binding("enter", "select", "Open", show=False, id="table.select"),
@@ -93,7 +93,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {
         "vtable--header", "vtable--cursor", "vtable--cursor-blur", "vtable--down", "vtable--drained",
-        "vtable--inhibited", "vtable--gone", "vtable--changed", "vtable--stale", "vtable--empty",
+        "vtable--inhibited", "vtable--gone", "vtable--changed", "vtable--stale", "vtable--empty", "vtable--tagged",
     }
 
     class RowHighlighted(Message):

@@ -442,6 +442,11 @@ async def test_palette_lists_every_allowed_action(demo: DemoSource, clock: Manua
                                                   isolated_config: Path) -> None:
     app = make_app(demo, clock, isolated_config)
     async with app.run_test(size=(120, 40)) as pilot:
+        feed(app, clock, 2)
+        await pilot.pause()
+        titles = {cmd.title for cmd in app.get_system_commands(app.screen)}
+        assert "Drain" not in titles and "Add server" in titles  # row actions only on a real-server row
+        await pilot.press("enter")
         titles = {cmd.title for cmd in app.get_system_commands(app.screen)}
         for spec in ACTIONS:
             if spec.action not in ("help", "quit"):

@@ -1,0 +1,138 @@
+"""The confirmation of every change to the director: exactly what will change, focus on "No".
+
+``y`` applies (only when the preview holds something applicable), ``n`` or ``Esc`` cancels.
+Where it makes sense the operator may choose *force* (a busy real server, keepalived's
+quorum/sorry-server/last-healthy refusals) and *runtime only* (keepalived manages the
+director: change the kernel only).  Either choice re-plans in a thread and shows the new
+preview before anything can be applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Static
+
+from lvstui.ui.op_runner import Preview
+
+__all__ = ["ConfirmScreen", "Decision"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    force: bool = False
+    runtime_only: bool = False
+
+
+Replan = Callable[[bool, bool], Preview]
+
+
+def preview_content(preview: Preview) -> Content:
+    parts: list[Content] = []
+    if preview.lines:
+        parts.append(Content.styled("Will change:", "bold"))
+        parts += [Content(f"  • {line}") for line in preview.lines]
+    if preview.keepalived:
+        parts.append(Content.styled("For keepalived:", "bold"))
+        parts += [Content(f"  • {line}") for line in preview.keepalived]
+    if preview.warnings:
+        parts.append(Content.styled("Warnings:", "bold $text-warning"))
+        parts += [Content.styled(f"  ! {line}", "$text-warning") for line in preview.warnings]
+    if preview.error:
+        parts.append(Content.styled(f"Refused: {preview.error}", "bold $text-error"))
+    return Content("\n").join(parts) if parts else Content("(nothing)")
+
+
+class ConfirmScreen(ModalScreen[Decision | None]):
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 90%; max-width: 110; height: auto; max-height: 90%;
+                               border: thick $warning; background: $surface; padding: 0 1; }
+    ConfirmScreen #confirm-title { text-style: bold; color: $text-warning; margin-bottom: 1; }
+    ConfirmScreen VerticalScroll { height: auto; max-height: 20; }
+    ConfirmScreen #confirm-options { height: auto; }
+    ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    ConfirmScreen Button { margin-left: 2; min-width: 10; }
+    """
+    BINDINGS = [
+        Binding("y", "yes", "Yes, apply", id="confirm.yes"),
+        Binding("n,escape", "no", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, preview: Preview, replan: Replan | None = None) -> None:
+        super().__init__()
+        self.preview = preview
+        self._replan = replan
+        self.replans = 0  # tests wait on this
+
+    def compose(self) -> ComposeResult:
+        p = self.preview
+        with Vertical():
+            yield Static(f"{p.title[:1].upper()}{p.title[1:]}?", id="confirm-title")
+            with VerticalScroll():
+                yield Static(preview_content(p), id="confirm-body")
+            with Vertical(id="confirm-options"):
+                if p.forceable:
+                    yield Checkbox("Force (drop active connections / override keepalived's refusal)",
+                                   p.force, id="force")
+                if p.keepalived_managed:
+                    yield Checkbox("Runtime only: change the kernel, not keepalived's configuration "
+                                   "(keepalived may undo it)", p.runtime_only, id="runtime-only")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Yes (y)", id="yes", variant="error", disabled=not p.applicable)
+                yield Button("No (n)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def show(self, preview: Preview) -> None:
+        self.preview = preview
+        self.query_one("#confirm-body", Static).update(preview_content(preview))
+        self.query_one("#yes", Button).disabled = not preview.applicable
+        self.replans += 1
+
+    def _choice(self) -> Decision:
+        force = self.query("#force")
+        runtime = self.query("#runtime-only")
+        return Decision(force=bool(force and force.first(Checkbox).value),
+                        runtime_only=bool(runtime and runtime.first(Checkbox).value))
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        if self._replan is None:
+            return
+        self.query_one("#yes", Button).disabled = True  # until the new preview is in
+        choice = self._choice()
+        replan = self._replan
+
+        def work() -> None:
+            preview = replan(choice.force, choice.runtime_only)
+            self.app.call_from_thread(self._replanned, preview, choice)
+
+        self.run_worker(work, name="replan", group="replan", thread=True, exclusive=True, exit_on_error=False)
+
+    def _replanned(self, preview: Preview, choice: Decision) -> None:
+        if self.is_attached and choice == self._choice():
+            self.show(preview)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "yes":
+            self.action_yes()
+        else:
+            self.action_no()
+
+    def action_yes(self) -> None:
+        if self.query_one("#yes", Button).disabled:
+            self.app.bell()
+            return
+        self.dismiss(self._choice())
+
+    def action_no(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,145 @@
+"""The dashboard's side of the operations layer: preview a batch of changes, then apply it.
+
+No Textual here: the screens call :class:`OpRunner` from thread workers (planning reads the
+director, and under keepalived runs ``keepalived -t``; applying writes and reads back), and
+show its plain results.  Every change goes through :class:`lvstui.ops.engine.Operations`:
+the same validation, refusals, keepalived durability, journal and remembered weights as the
+CLI verbs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lvstui.backend import BackendError
+from lvstui.ops.changes import Change, Refused
+from lvstui.ops.engine import KeepalivedRefused, OperationFailed, Operations
+from lvstui.ops.targets import InvalidInput
+
+__all__ = ["Preview", "Result", "OpRunner", "with_force"]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a batch would do, for the confirmation screen."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)  # kernel changes, each naming service and server
+    keepalived: list[str] = field(default_factory=list)  # what keepalived's files get
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None  # refused or invalid: nothing can be applied as it stands
+    forceable: bool = False  # a "force" choice makes sense (busy server, keepalived quorum...)
+    keepalived_managed: bool = False  # keepalived manages this director: offer "runtime only"
+    force: bool = False
+    runtime_only: bool = False
+
+    @property
+    def applicable(self) -> bool:
+        return self.error is None and bool(self.lines)
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    message: str  # one line: what was done, or why not
+    lines: list[str] = field(default_factory=list)  # what changed (kernel and keepalived)
+    applied: int = 0  # changes applied (of the batch)
+    seconds: float = 0.0
+
+
+def with_force(change: Change, force: bool) -> Change:
+    """The change with its own ``force`` (remove-rs, remove-vs) set as the operator chose."""
+    if "force" in getattr(change, "__dataclass_fields__", {}):
+        return dataclasses.replace(change, force=force)  # type: ignore[type-var]
+    return change
+
+
+def _mentions_force(text: str) -> bool:
+    return "force" in text.lower()
+
+
+class OpRunner:
+    """Preview and apply batches of changes (one change, or one per tagged row) through Operations."""
+
+    def __init__(self, ops: Operations) -> None:
+        self.ops = ops
+
+    def keepalived_managed(self) -> bool:
+        try:
+            return self.ops.keepalived_site() is not None
+        except Exception:  # noqa: BLE001 - no view of keepalived: behave as without it
+            return False
+
+    def preview(self, changes: Sequence[Change], title: str, *, force: bool = False,
+                runtime_only: bool = False) -> Preview:
+        managed = self.keepalived_managed()
+        lines: list[str] = []
+        kept: list[str] = []
+        warnings: list[str] = []
+        forceable = any("force" in getattr(c, "__dataclass_fields__", {}) for c in changes)
+        try:
+            snap = self.ops.director.read()
+            for change in changes:
+                plan = self.ops.plan(with_force(change, force), snap, force=force, runtime_only=runtime_only)
+                lines += plan.lines()
+                kept += plan.keepalived_lines()
+                warnings += [w for w in plan.warnings if w not in warnings]
+                if plan.runtime_only:
+                    managed = True
+        except KeepalivedRefused as exc:
+            return Preview(title, lines, kept, warnings, error=str(exc), forceable=forceable or _mentions_force(
+                str(exc)), keepalived_managed=True, force=force, runtime_only=runtime_only)
+        except (Refused, InvalidInput) as exc:
+            return Preview(title, lines, kept, warnings, error=str(exc),
+                           forceable=forceable or (_mentions_force(str(exc)) and managed),
+                           keepalived_managed=managed, force=force, runtime_only=runtime_only)
+        except (BackendError, OSError) as exc:
+            return Preview(title, lines, kept, warnings, error=f"cannot read the director: {exc}",
+                           keepalived_managed=managed, force=force, runtime_only=runtime_only)
+        if not lines:
+            warnings.append("nothing to change: the director already matches")
+        return Preview(title, lines, kept, warnings, forceable=forceable, keepalived_managed=managed,
+                       force=force, runtime_only=runtime_only)
+
+    def apply(self, changes: Sequence[Change], *, force: bool = False, runtime_only: bool = False) -> Result:
+        """Apply each change in turn (each re-planned against a fresh read); stop at the first failure."""
+        started = time.perf_counter()
+        done: list[str] = []
+        applied = 0
+        for change in changes:
+            try:
+                outcome = self.ops.apply(with_force(change, force), force=force,
+                                         runtime_only=runtime_only or None)
+            except (Refused, InvalidInput, OperationFailed, BackendError, OSError) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                prefix = f"applied {applied} of {len(changes)}, then " if applied else ""
+                return Result(False, f"{prefix}{change.verb} failed: {reason}", done, applied,
+                              time.perf_counter() - started)
+            applied += 1
+            done += outcome.plan.lines()
+            if outcome.plan.durable is not None:
+                done += [f"keepalived: {line}" for line in outcome.plan.durable.lines]
+            done += outcome.messages
+        seconds = time.perf_counter() - started
+        verb = changes[0].verb if changes else "nothing"
+        what = f"{verb} ({applied} changes)" if applied > 1 else verb
+        changed = [line for line in done if not line.startswith("keepalived")]
+        summary = changed[0] if len(changed) == 1 else f"{len(changed)} changes"
+        if not changed:
+            summary = "nothing to change"
+        return Result(True, f"{what} done: {summary}", done, applied, seconds)
+
+
+def make_operations(director: Any, *, readonly: bool, keepalived: Any = None, demo: bool = False) -> Operations:
+    """Operations for the dashboard: ``actor="tui"``; the demo has no keepalived and no sysctl."""
+    from lvstui.ops.engine import AUTO
+
+    if demo:
+        return Operations(director, readonly=readonly, actor="tui", keepalived=None, eqt=lambda: 0,
+                          settle_seconds=0.0)
+    return Operations(director, readonly=readonly, actor="tui", keepalived=AUTO if keepalived is None
+                      else keepalived)
