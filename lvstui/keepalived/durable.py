@@ -21,8 +21,16 @@ operation:
   reload that removes a real server drops its connections, so remove-rs is refused until
   the real server is drained (weight 0 and no active connections) unless forced.
 
-Nothing here touches the kernel; :mod:`lvstui.ops.engine` orders the steps and rolls the
-kernel back when the durable part cannot be written.
+Nothing here touches the kernel; :mod:`lvstui.ops.engine` orders the steps: plan (with
+``keepalived -t`` on the file as it will be), refuse a reload that would also apply edits keepalived
+has not loaded (:mod:`lvstui.keepalived.pending`), keep a real server failing its other checkers at
+weight 0 on restore/weight, change the kernel, write (refusing a file changed on disk since it was
+read) and reload, and roll the kernel back when the durable part cannot be written.
+
+Measured in the lab (UML, so slow syscalls): a drain through an existing track file takes about
+0.33 s of lvstui's time (keepalived -t alone is about 0.23 s of it), one with an edit and a reload
+about 2.6 s (2 s of it waiting for keepalived to settle before reading IPVS back); sampled
+continuously, the weight never went back up during the reload that sets up the FILE_CHECK.
 """
 
 from __future__ import annotations
