@@ -108,6 +108,12 @@ def run_dashboard(args: argparse.Namespace) -> int:
     app = DashboardApp(source, readonly=bool(getattr(args, "readonly", False)), interval=interval, theme=theme,
                        config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader,
                        keymap=dict(config.keys), director=director)
+    import os
+
+    if os.environ.get("LVSTUI_LAB_CONTROL"):  # inside `lvstui lab`: the lab panel on L (lvstui/ui/lab_panel.py)
+        from lvstui.ui.lab_panel import install_lab_panel
+
+        install_lab_panel(app, os.environ["LVSTUI_LAB_CONTROL"])
     try:
         app.run()
     finally:

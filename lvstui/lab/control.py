@@ -221,6 +221,23 @@ class Control:
             lines.append(f"answers: {s.get('ok', 0)} ok ({hosts}), {s.get('failed', 0)} failed")
         return "\n".join(lines)
 
+    def menu(self) -> str:
+        """The actions a panel offers, one per line: WORDS<TAB>label."""
+        items = []
+        for host in self.real_servers:
+            for kind, label in (("http", "HTTP (port 80)"), ("tcp", "TCP echo (port 9000)")):
+                items.append((f"stop {host} {kind}", f"{host}: stop {label}"))
+                items.append((f"start {host} {kind}", f"{host}: start {label}"))
+        for host in self.directors:
+            items.append((f"stop keepalived {host}", f"{host}: stop keepalived"))
+            items.append((f"start keepalived {host}", f"{host}: start keepalived"))
+        items += [("burst 15", f"client: burst, +{self.load['burst_rate']:g} HTTP requests/s for 15 s"),
+                  ("load 20", "client: steady HTTP load 20 requests/s"),
+                  ("load 5", "client: steady HTTP load 5 requests/s (the start)"),
+                  ("hold 30", "client: hold 30 long-lived TCP connections"),
+                  ("hold 9", "client: hold 9 long-lived TCP connections (the start)")]
+        return "\n".join(f"{words}\t{label}" for words, label in items)
+
     # -- requests -----------------------------------------------------------------------
     def _rs(self, name: str) -> str:
         if name not in self.real_servers:
@@ -248,6 +265,8 @@ class Control:
         verb, rest = words[0], words[1:]
         if verb == "status" and not rest:
             return self.status()
+        if verb == "menu" and not rest:
+            return self.menu()
         if verb == "start-traffic" and not rest:
             return self.start_traffic()
         if verb in ("stop", "start", "restart") and rest:

@@ -190,5 +190,9 @@ def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
 
 
 def _size() -> tuple[int, int]:
-    size = shutil.get_terminal_size((120, 40))
+    """This terminal's size: asked of the terminal itself (COLUMNS/LINES may be stale), else them."""
+    try:
+        size = os.get_terminal_size(sys.stdout.fileno())
+    except (OSError, ValueError):
+        size = shutil.get_terminal_size((120, 40))
     return max(size.lines, 10), max(size.columns, 40)

@@ -47,14 +47,16 @@ def temp_dirs(pid: int) -> list[Path]:
     return list(Path(tempfile.gettempdir()).glob(f"lvstui-{pid}-*"))
 
 
-def wait_until(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
+def wait_until(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.5,
+               show: Callable[[], str] | None = None) -> object:
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            shown = f"\n{show()}" if show is not None else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{shown}")
         time.sleep(interval)
 
 
@@ -80,6 +82,10 @@ class Tmux:
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "lab")
+
+    def wait(self, condition: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
+        """wait_until, with the screen in the failure message."""
+        return wait_until(condition, timeout, what, interval, show=self.screen)
 
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", "lab", *keys)
@@ -123,6 +129,14 @@ def active(words: list[str]) -> int:
     return int(words[5])
 
 
+def dashboard_can_drain() -> bool:
+    """Whether this checkout's dashboard has its drain key (an operation confirmed with y)."""
+    from lvstui.ui.actions import ACTIONS
+    from lvstui.ui.app import DashboardApp
+
+    return any(a.action == "drain" for a in ACTIONS) and hasattr(DashboardApp, "action_drain")
+
+
 def test_lab_check_passes() -> None:
     started = time.monotonic()
     proc = subprocess.Popen([LVSTUI, "lab", "--check"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -144,12 +158,12 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
     started = time.monotonic()
     t = tmux_lab()
     # progress lines while it boots
-    wait_until(lambda: "lvstui lab: booting User-Mode Linux" in t.screen(), 30, "the first progress line")
+    t.wait(lambda: "lvstui lab: booting User-Mode Linux" in t.screen(), 30, "the first progress line")
     def dashboard() -> str | None:
         s = t.screen()
         return s if "Virtual services" in s and f"tcp:{VIP}:9000" in s else None
 
-    screen = str(wait_until(dashboard, 180, "the dashboard"))
+    screen = str(t.wait(dashboard, 180, "the dashboard"))
     boot_to_dashboard = time.monotonic() - started
     assert uml_processes(t.pid), "the lab's linux.uml is not found: the leftover checks below would prove nothing"
     assert "lvstui lb1" in screen and "DEMO" not in screen
@@ -160,38 +174,69 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
         svc = rows(t.screen(), f"tcp:{VIP}:9000").get(f"tcp:{VIP}:9000")
         return int(svc[3]) if svc else 0  # id sched up/rs active ...
 
-    wait_until(lambda: held() > 0, 60, "held connections on the services table")
+    t.wait(lambda: held() > 0, 60, "held connections on the services table")
+
+    # the lab panel (L): stop rs1's HTTP service; keepalived's HTTP_GET takes it out of port 80
+    def up_of(vs: str) -> str:
+        row = rows(t.screen(), vs).get(vs)
+        return row[2] if row else ""
+
+    web = f"tcp:{VIP}:80"
+    assert "L Lab" in t.screen()
+    t.wait(lambda: up_of(web) == "3/3", 60, "3/3 real servers up on port 80")
+    t.keys("L")
+    t.wait(lambda: "rs1: stop HTTP (port 80)" in t.screen() and "lb1: keepalived pid" in t.screen(), 30,
+               "the lab panel with its actions and the lab's status")
+    t.keys("Enter")  # the first action: rs1: stop HTTP
+    t.wait(lambda: "rs1 http stopped" in t.screen(), 60, "the panel to say rs1's HTTP service stopped")
+    t.keys("Escape")
+    t.wait(lambda: up_of(web) not in ("", "3/3"), 60, "port 80 to lose rs1 on the dashboard")
+    t.keys("L")
+    t.wait(lambda: "rs1: start HTTP (port 80)" in t.screen(), 30, "the lab panel again")
+    t.keys("Down", "Enter")  # rs1: start HTTP
+    t.wait(lambda: "rs1 http started" in t.screen(), 60, "the panel to say rs1's HTTP service started")
+    t.keys("Escape")
+    t.wait(lambda: up_of(web) == "3/3", 60, "rs1 back on port 80")
+
     # open the real servers of the TCP service (second row), as a user would
     t.keys("j", "Enter")
-    wait_until(lambda: f"Real servers of tcp:{VIP}:9000" in t.screen(), 30, "the TCP service's real servers")
+    t.wait(lambda: f"Real servers of tcp:{VIP}:9000" in t.screen(), 30, "the TCP service's real servers")
     target = "192.168.1.21:9000"
     servers = rows(t.screen(), "192.168.1.2")
     assert set(servers) == {"192.168.1.21:9000", "192.168.1.22:9000", "192.168.1.23:9000"}, t.screen()
-    before = int(wait_until(lambda: active(rows(t.screen(), target)[target]), 90,  # type: ignore[arg-type]
+    before = int(t.wait(lambda: active(rows(t.screen(), target)[target]), 90,  # type: ignore[arg-type]
                             f"{target} to hold connections"))
 
-    # the dashboard has no drain key yet: drain through the lab's control path (lvstui drain-host in lb1)
-    ctl = subprocess.run([LVSTUI, "lab", "ctl", "drain", "rs1"], capture_output=True, text=True, timeout=180,
-                         env={**os.environ, "LVSTUI_LAB_CONTROL": str(tmp_path / "ctl.sock")})
-    assert ctl.returncode == 0, ctl.stdout + ctl.stderr
-    assert f"tcp:{VIP}:9000 -> {target}: weight 1 -> 0" in ctl.stdout
-    wait_until(lambda: (r := rows(t.screen(), target).get(target)) and r[2] == "0" and "drained" in r[4], 30,
-               "the drained real server on screen")
+    if dashboard_can_drain():
+        # the dashboard's drain key on the real server under the cursor (the first row), confirmed with y
+        t.keys("x")
+        t.wait(lambda: "Yes (y)" in t.screen(), 30, "the drain confirmation")
+        assert target in t.screen(), t.screen()
+        t.keys("y")
+    else:
+        # no drain key in this dashboard: lvstui drain-host in lb1 through the lab's control path
+        ctl = subprocess.run([LVSTUI, "lab", "ctl", "drain", "rs1"], capture_output=True, text=True, timeout=180,
+                             env={**os.environ, "LVSTUI_LAB_CONTROL": str(tmp_path / "ctl.sock")})
+        assert ctl.returncode == 0, ctl.stdout + ctl.stderr
+        assert f"tcp:{VIP}:9000 -> {target}: weight 1 -> 0" in ctl.stdout
+    # weight 0 on screen; the state is "drained", or "inhibited" where keepalived's FILE_CHECK holds the drain
+    t.wait(lambda: (r := rows(t.screen(), target).get(target)) and r[2] == "0" and r[4] in ("drained", "inhibited"),
+           60, "the drained real server on screen")
     seen = [before]
 
     def fell_to_zero() -> bool:
         seen.append(active(rows(t.screen(), target)[target]))
         return seen[-1] == 0
 
-    wait_until(fell_to_zero, 90, f"{target}'s active count to fall to 0 (seen {seen})", interval=1)
+    t.wait(fell_to_zero, 90, f"{target}'s active count to fall to 0 (seen {seen})", interval=1)
     others = rows(t.screen(), "192.168.1.2")
     assert sum(active(w) for k, w in others.items() if k != target) > 0, t.screen()
 
     # q: the dashboard ends, the lab powers off, nothing is left
     t.keys("q")
     quit_at = time.monotonic()
-    wait_until(lambda: "LAB-EXITED" in t.screen(), 30, "lvstui lab to exit")
-    wait_until(lambda: not uml_processes(t.pid) and not temp_dirs(t.pid), 10, "no linux.uml and no temp dir left")
+    t.wait(lambda: "LAB-EXITED" in t.screen(), 30, "lvstui lab to exit")
+    t.wait(lambda: not uml_processes(t.pid) and not temp_dirs(t.pid), 10, "no linux.uml and no temp dir left")
     gone = time.monotonic() - quit_at
     assert "LAB-EXITED 0" in t.screen()
     assert "lab stopped and cleaned up" in t.screen()

@@ -1,0 +1,112 @@
+"""The lab panel (key ``L``): break things in ``lvstui lab`` from inside the dashboard.
+
+Only installed when ``LVSTUI_LAB_CONTROL`` names the lab's control socket (``lvstui lab``
+sets it for the dashboard it runs in lb1).  The actions (stop/start a real server's HTTP or
+TCP service, stop/start keepalived in a director, more load, a burst, more long-lived
+connections) and their results come from the lab's control server (lvstui/lab/control.py);
+nothing here knows the lab's hosts.  Requests run in a thread: the dashboard keeps polling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from lvstui.lab.control import send
+
+__all__ = ["LabPanel", "install_lab_panel", "LAB_KEY"]
+
+LAB_KEY = "L"
+
+
+class LabPanel(ModalScreen[None]):
+    DEFAULT_CSS = """
+    LabPanel { align: center middle; }
+    LabPanel > Vertical { width: 80%; max-width: 90; height: auto; max-height: 100%;
+                          border: thick $accent; background: $surface; padding: 0 1; }
+    LabPanel #lab-title { text-style: bold; margin-bottom: 1; }
+    LabPanel OptionList { height: auto; max-height: 12; }
+    LabPanel #lab-result { margin-top: 1; height: auto; }
+    LabPanel #lab-status { margin-top: 1; height: auto; color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape,L", "close", "Close", id="lab.close")]
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.busy = False
+        self.replies = 0  # tests and the status line count them
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Lab: break things (Enter runs, Esc closes)", id="lab-title")
+            yield OptionList(id="lab-actions")
+            yield Static("", id="lab-result")
+            yield Static("", id="lab-status")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        self.request("menu")
+        self.request("status")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.busy:
+            self.app.bell()
+            return
+        words = str(event.option.id)
+        self.query_one("#lab-result", Static).update(Text(f"… {words}"))
+        self.request(words)
+        self.request("status")
+
+    @work(thread=True, group="lab", exit_on_error=False)
+    def request(self, words: str) -> None:
+        self.app.call_from_thread(self._set_busy, True)
+        try:
+            ok, message = send(self.path, words.split())
+        except (OSError, ValueError) as exc:
+            ok, message = False, f"the lab control server at {self.path} did not answer: {exc}"
+        self.app.call_from_thread(self._reply, words, ok, message)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+
+    def _reply(self, words: str, ok: bool, message: str) -> None:
+        self.busy = False
+        self.replies += 1
+        if not self.is_attached:
+            return
+        if words == "menu" and ok:
+            options = self.query_one(OptionList)
+            options.clear_options()
+            for line in message.splitlines():
+                action, _, label = line.partition("\t")
+                options.add_option(Option(label or action, id=action))
+            options.highlighted = 0
+        elif words == "status":
+            self.query_one("#lab-status", Static).update(Text(message))
+        else:
+            result = self.query_one("#lab-result", Static)
+            result.update(Text(message) if ok else Text.assemble(("refused: ", "bold"), message))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def install_lab_panel(app: App[Any], path: str) -> None:
+    """Binds ``L`` on ``app`` to open the lab panel talking to the control socket ``path``."""
+
+    def action_lab_panel() -> None:
+        if not isinstance(app.screen, LabPanel):
+            app.push_screen(LabPanel(path))
+
+    app.action_lab_panel = action_lab_panel  # type: ignore[attr-defined]
+    app.bind(LAB_KEY, "lab_panel", description="Lab")
