@@ -20,11 +20,13 @@ The cluster: directors lb1 (VRRP MASTER, priority 150) and lb2 (BACKUP, 100) run
 keepalived with VIP 192.168.1.100 on eth0 and two LVS-DR services, HTTP on port 80
 (HTTP_GET checks) and a TCP echo service on 9000 (TCP_CHECK), each over real servers
 rs1, rs2 and rs3; a client sends a steady HTTP load that drifts, bursts and long-lived TCP
-connections. Quitting the dashboard (q) powers the lab off; so do Ctrl-C, SIGTERM and
-closing the terminal. Nothing on this machine changes: the guest writes to an overlay.
+connections. Quitting the dashboard (q) powers the lab off; so do Ctrl-C while it boots,
+SIGTERM and closing the terminal. Nothing on this machine changes: the guest writes to an overlay.
 
-Break things from a second terminal while the dashboard runs: `lvstui lab ctl stop rs1 http`,
-`lvstui lab ctl stop keepalived lb1`, `lvstui lab ctl burst`, `lvstui lab ctl help` for all.
+Break things and watch lvstui react: in the dashboard press L (the Lab panel: stop or start a
+real server's HTTP or TCP service, stop keepalived on the master, more load, a burst), or
+from a second terminal: `lvstui lab ctl stop rs1 http`, `lvstui lab ctl stop keepalived lb1`,
+`lvstui lab ctl burst`, `lvstui lab ctl help` for all.
 
 Needs User-Mode Linux (linux.uml) with keepalived and ipvsadm: `scripts/setup.sh` installs
 them on Debian/Ubuntu. Elsewhere, `lvstui --demo` shows a simulated director instead."""
@@ -47,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(handler=run)
     p.add_argument("--check", action="store_true",
-                   help="self-test: boot, cluster, keepalived pair, traffic through the VIP, lvstui snapshot in "
-                        "lb1, the control path; print each check and exit 0 if all pass")
+                   help="self-test: boot, cluster, keepalived pair, traffic through the VIP, lvstui snapshot "
+                        "in lb1, the control path; print each check and exit 0 if all pass")
     p.add_argument("--logs", metavar="DIR",
                    help="keep the guest's logs in DIR/<lab id>/ (default: a temp dir removed on exit)")
     p.add_argument("--mem", default="768M", metavar="SIZE", help="guest memory (default 768M)")
@@ -80,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
 
         return run_check(mem=args.mem, logs=args.logs)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("lvstui lab: the dashboard needs a terminal (stdin and stdout); `lvstui lab --check` runs without one",
-              file=sys.stderr)
+        print("lvstui lab: the dashboard needs a terminal (stdin and stdout); "
+              "`lvstui lab --check` runs without one", file=sys.stderr)
         return 2
     from lvstui.lab.session import run_session
 

@@ -173,7 +173,8 @@ class Control:
     def start_keepalived(self, host: str) -> str:
         if self.keepalived_pid(host) is not None:
             return f"keepalived is already running in {host}"
-        r = subprocess.run(in_host(host, self.cfg["keepalived_argv"]), capture_output=True, text=True, timeout=30)
+        argv = in_host(host, self.cfg["keepalived_argv"])
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             raise Refused(f"keepalived did not start in {host}: {(r.stderr or r.stdout).strip()[:300]}")
         deadline = time.monotonic() + 20
@@ -308,7 +309,8 @@ class Control:
             r = subprocess.run(in_host(lb, argv), capture_output=True, text=True, timeout=120, env=env)
             text = (r.stdout + r.stderr).strip()
             if r.returncode != 0:
-                raise Refused(f"lvstui {verb}-host {self.addresses[host]} in {lb} failed ({r.returncode}): {text}")
+                command = f"lvstui {verb}-host {self.addresses[host]}"
+                raise Refused(f"{command} in {lb} failed ({r.returncode}): {text}")
             return text or f"{verb} {host}: done"
         raise Refused(f"unknown action {' '.join(words)!r}; try 'help'")
 

@@ -178,7 +178,8 @@ def bring_up(lab: Lab, progress: Progress, traffic: bool = True) -> Cluster:
     cluster = Cluster(lab, control, timings)
     timings["services"] = time.monotonic() - started
     names = ", ".join(h.name for h in spec.real_servers)
-    progress(f"real servers {names}: HTTP on {HTTP_PORT}, TCP echo on {TCP_PORT} ({timings['services']:.1f} s)")
+    progress(f"real servers {names}: HTTP on {HTTP_PORT}, TCP echo on {TCP_PORT} "
+             f"({timings['services']:.1f} s)")
     started = time.monotonic()
     for lb in reversed(spec.directors):  # the backup first, so the master's arrival is seen
         ok, message = cluster.ctl("start", "keepalived", lb.name)
@@ -208,7 +209,9 @@ def _died(lab: Lab, proc: LabProcess) -> bool:
 def open_dashboard(cluster: Cluster, rows: int, cols: int, extra_args: tuple[str, ...] = ()) -> LabProcess:
     """The dashboard in lb1 on the guest console, sized like the caller's terminal."""
     lab = cluster.lab
-    flush = "import os,termios; fd=os.open('/dev/tty0',os.O_RDWR|os.O_NOCTTY); termios.tcflush(fd,termios.TCIFLUSH)"
+    # keys typed while it booted would reach the dashboard: forget them
+    flush = ("import os,termios; fd=os.open('/dev/tty0',os.O_RDWR|os.O_NOCTTY); "
+             "termios.tcflush(fd,termios.TCIFLUSH)")
     lab.sh(None, f"stty -F /dev/tty0 rows {rows} cols {cols} && {shlex.quote(lab.python)} -I -S -c "
                  f"{shlex.quote(flush)}").check()
     env = {

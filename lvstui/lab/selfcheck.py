@@ -32,7 +32,8 @@ for _ in range(n):
         data = b""
         while chunk := s.recv(4096):
             data += chunk
-    seen += [l.split(b":", 1)[1].strip().decode() for l in data.split(b"\\r\\n") if l.lower().startswith(b"x-lab-host:")]
+    seen += [l.split(b":", 1)[1].strip().decode() for l in data.split(b"\\r\\n")
+             if l.lower().startswith(b"x-lab-host:")]
 with socket.create_connection((vip, 9000), timeout=5) as s:
     s.sendall(b"echo\\n")
     echo = s.recv(100).decode().strip()
@@ -75,7 +76,8 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
             for port in (HTTP_PORT, TCP_PORT):
                 (servers,) = [v for k, v in table.items() if k.startswith(f"TCP {vip}:{port} ")] or [None]
                 if servers is None or len(servers) != len(rs_names):
-                    raise CheckFailed(f"{lb}'s IPVS table lacks {vip}:{port} with {len(rs_names)} real servers: "
+                    raise CheckFailed(f"{lb}'s IPVS table lacks {vip}:{port} with {len(rs_names)} "
+                                      "real servers: "
                                       f"{table}")
         return f"lb1 holds VIP {vip}; lb1 and lb2 both have {vip}:{HTTP_PORT} and :{TCP_PORT} over " \
                f"{len(rs_names)} real servers (DR)"
@@ -87,7 +89,8 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
         if set(seen) != set(rs_names) or echo != "echo":
             raise CheckFailed(f"HTTP through the VIP answered by {sorted(set(seen))} (want {rs_names}); "
                               f"TCP echo gave {echo!r}")
-        return f"{len(seen)} HTTP requests through the VIP answered by {', '.join(sorted(set(seen)))}; TCP echo on " \
+        answered = ", ".join(sorted(set(seen)))
+        return f"{len(seen)} HTTP requests through the VIP answered by {answered}; TCP echo on " \
                f"{TCP_PORT} answers"
 
     def snapshot() -> str:
@@ -164,7 +167,8 @@ def run_check(*, mem: str, logs: str | None) -> int:
     try:
         try:
             lab.start()
-            line("ok", f"boot: guest up in {lab.boot_seconds:.1f} s, 6 hosts on a bridge in {lab.setup_seconds:.1f} s")
+            line("ok", f"boot: guest up in {lab.boot_seconds:.1f} s, "
+                       f"6 hosts on a bridge in {lab.setup_seconds:.1f} s")
             cluster = bring_up(lab, lambda message: line("ok", message))
         except LabError as exc:
             line("FAIL", f"bring-up: {exc}")

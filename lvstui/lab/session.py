@@ -64,6 +64,40 @@ def terminal_kept() -> Iterator[None]:
             pass
 
 
+class CtrlCWorks:
+    """While the lab boots, keeps Ctrl-C a signal to us although UML put the terminal in raw mode
+    (it would go to the guest's console, where nothing reads it). Stopped before the dashboard
+    opens: from then on keys, Ctrl-C included, belong to the dashboard, as on a real director."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lab-isig", daemon=True)
+
+    def __enter__(self) -> CtrlCWorks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        try:
+            import termios
+
+            fd = sys.stdin.fileno()
+            while not self._stop.wait(0.1):
+                attrs = termios.tcgetattr(fd)
+                if not attrs[3] & termios.ISIG:
+                    attrs[3] |= termios.ISIG
+                    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+            attrs = termios.tcgetattr(fd)
+            attrs[3] &= ~termios.ISIG  # raw again, as UML wants it
+            termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        except (ImportError, OSError, ValueError):
+            return
+
+
 class HostControl:
     """A unix socket on the real host: each request line is passed to the guest's control server."""
 
@@ -142,13 +176,15 @@ def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
     try:
         with terminal_kept():
             try:
-                say("booting User-Mode Linux with IPVS (the host is not changed: the guest writes to an overlay)")
+                say("booting User-Mode Linux with IPVS "
+                    "(the host is not changed: the guest writes to an overlay)")
                 # loglevel=1: UML's early kernel warnings (SELinux, ubd) would land on the terminal
                 lab = Lab(lab_spec(), console="tty", mem=mem, workdir=logs, kernel_args=("loglevel=1",))
-                lab.start()
-                say(f"guest up in {lab.boot_seconds:.1f} s; hosts lb1 lb2 rs1 rs2 rs3 client on a bridge "
-                    f"({lab.setup_seconds:.1f} s)")
-                cluster = bring_up(lab, say)
+                with CtrlCWorks():
+                    lab.start()
+                    say(f"guest up in {lab.boot_seconds:.1f} s; hosts lb1 lb2 rs1 rs2 rs3 client on a bridge "
+                        f"({lab.setup_seconds:.1f} s)")
+                    cluster = bring_up(lab, say)
                 control = HostControl(cluster, socket_path)
                 if control.start():
                     say(f"break things from another terminal: lvstui lab ctl help  (socket {socket_path})")
@@ -156,7 +192,8 @@ def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
                     say(f"another lab owns {socket_path}: `lvstui lab ctl` talks to that one, not this one")
                     control = None
                 rows, cols = _size()
-                say(f"opening the dashboard on lb1 ({cols}x{rows}), {time.monotonic() - started:.1f} s after start; "
+                say(f"opening the dashboard on lb1 ({cols}x{rows}), "
+                    f"{time.monotonic() - started:.1f} s after start; "
                     "q quits and powers the lab off")
                 dashboard = open_dashboard(cluster, rows, cols)
                 while True:

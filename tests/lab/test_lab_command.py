@@ -38,7 +38,8 @@ def uml_processes(pid: int) -> list[str]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"linux.uml") and any(a.startswith(f"umid=lvstui-{pid}-".encode()) for a in argv):
+        umid = f"umid=lvstui-{pid}-".encode()
+        if argv and argv[0].endswith(b"linux.uml") and any(a.startswith(umid) for a in argv):
             found.append(b" ".join(argv).decode(errors="replace"))
     return found
 
@@ -70,7 +71,8 @@ class Tmux:
         script = f"{prefix} {command}; echo LAB-EXITED $?; sleep 120"
         self.tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", "lab", script)
         shell = int(self.tmux("list-panes", "-t", "lab", "-F", "#{pane_pid}").strip())
-        self.pid = int(wait_until(lambda: self._child(shell), 20, "the lvstui process in the pane"))  # type: ignore[arg-type]
+        child = wait_until(lambda: self._child(shell), 20, "the lvstui process in the pane")
+        self.pid = int(child)  # type: ignore[call-overload]
 
     @staticmethod
     def _child(shell: int) -> int | None:
@@ -78,12 +80,14 @@ class Tmux:
         return int(out[0]) if out else None
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, check=True).stdout
+        argv = ["tmux", "-L", self.name, *args]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "lab")
 
-    def wait(self, condition: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
+    def wait(self, condition: Callable[[], object], timeout: float, what: str,
+             interval: float = 0.5) -> object:
         """wait_until, with the screen in the failure message."""
         return wait_until(condition, timeout, what, interval, show=self.screen)
 
@@ -139,7 +143,8 @@ def dashboard_can_drain() -> bool:
 
 def test_lab_check_passes() -> None:
     started = time.monotonic()
-    proc = subprocess.Popen([LVSTUI, "lab", "--check"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([LVSTUI, "lab", "--check"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     out, err = proc.communicate(timeout=400)
     assert proc.returncode == 0, out + err
     lines = out.splitlines()
@@ -165,7 +170,7 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
 
     screen = str(t.wait(dashboard, 180, "the dashboard"))
     boot_to_dashboard = time.monotonic() - started
-    assert uml_processes(t.pid), "the lab's linux.uml is not found: the leftover checks below would prove nothing"
+    assert uml_processes(t.pid), "the lab's linux.uml is not found: the leftover checks would prove nothing"
     assert "lvstui lb1" in screen and "DEMO" not in screen
     assert set(rows(screen, f"tcp:{VIP}:")) == {f"tcp:{VIP}:80", f"tcp:{VIP}:9000"}
 
@@ -215,13 +220,17 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
         t.keys("y")
     else:
         # no drain key in this dashboard: lvstui drain-host in lb1 through the lab's control path
-        ctl = subprocess.run([LVSTUI, "lab", "ctl", "drain", "rs1"], capture_output=True, text=True, timeout=180,
+        ctl = subprocess.run([LVSTUI, "lab", "ctl", "drain", "rs1"], capture_output=True, text=True,
+                             timeout=180,
                              env={**os.environ, "LVSTUI_LAB_CONTROL": str(tmp_path / "ctl.sock")})
         assert ctl.returncode == 0, ctl.stdout + ctl.stderr
         assert f"tcp:{VIP}:9000 -> {target}: weight 1 -> 0" in ctl.stdout
     # weight 0 on screen; the state is "drained", or "inhibited" where keepalived's FILE_CHECK holds the drain
-    t.wait(lambda: (r := rows(t.screen(), target).get(target)) and r[2] == "0" and r[4] in ("drained", "inhibited"),
-           60, "the drained real server on screen")
+    def drained() -> bool:
+        row = rows(t.screen(), target).get(target)
+        return bool(row) and row[2] == "0" and row[4] in ("drained", "inhibited")
+
+    t.wait(drained, 60, "the drained real server on screen")
     seen = [before]
 
     def fell_to_zero() -> bool:
@@ -245,13 +254,14 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
     print(f"boot to dashboard {boot_to_dashboard:.1f} s; q to nothing left {gone:.1f} s", file=sys.stderr)
 
 
-@pytest.mark.parametrize("how", ["SIGINT while booting", "SIGTERM at the dashboard", "terminal closed"])
+@pytest.mark.parametrize("how", ["Ctrl-C while booting", "SIGTERM at the dashboard", "terminal closed"])
 def test_lab_cleans_up_after_signals(tmux_lab: Callable[..., Tmux], how: str) -> None:
     t = tmux_lab()
-    if how == "SIGINT while booting":
-        wait_until(lambda: uml_processes(t.pid), 30, "linux.uml to start")
+    if how == "Ctrl-C while booting":
+        # typed in the terminal after UML put it in raw mode: it must still stop the lab
+        t.wait(lambda: uml_processes(t.pid) and "guest up in" in t.screen(), 60, "the guest to be up")
         assert temp_dirs(t.pid)
-        os.kill(t.pid, signal.SIGINT)
+        t.keys("C-c")
     else:
         wait_until(lambda: "Virtual services" in t.screen(), 180, "the dashboard")
         if how == "SIGTERM at the dashboard":
@@ -259,9 +269,14 @@ def test_lab_cleans_up_after_signals(tmux_lab: Callable[..., Tmux], how: str) ->
         else:
             t.kill()  # the pane's terminal goes away: SIGHUP
     stopped = time.monotonic()
-    wait_until(lambda: not uml_processes(t.pid) and not temp_dirs(t.pid), 20, "no linux.uml and no temp dir left")
+    wait_until(lambda: not uml_processes(t.pid) and not temp_dirs(t.pid), 20,
+               "no linux.uml and no temp dir left")
     wait_until(lambda: subprocess.run(["kill", "-0", str(t.pid)], capture_output=True).returncode != 0, 10,
                "lvstui lab to exit")
+    if how != "terminal closed":
+        status = 128 + (signal.SIGINT if how.startswith("Ctrl-C") else signal.SIGTERM)
+        t.wait(lambda: f"LAB-EXITED {status}" in t.screen(), 10, f"exit status {status}")
+        assert "lab stopped and cleaned up" in t.screen()
     print(f"{how}: nothing left after {time.monotonic() - stopped:.1f} s", file=sys.stderr)
 
 
@@ -284,3 +299,22 @@ def test_lab_ctl_without_a_lab(tmp_path: Path) -> None:
     proc = subprocess.run([LVSTUI, "lab", "ctl", "status"], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "LVSTUI_LAB_CONTROL": str(tmp_path / "none.sock")})
     assert proc.returncode == 1 and "no lab is running" in proc.stderr
+
+
+def test_control_refuses_bad_actions_and_changes_nothing(tmp_path: Path) -> None:
+    """The control server's parser, without a lab: every bad request is one clear refusal."""
+    from lvstui.lab.control import Control, Refused
+
+    control = Control({"vip": VIP, "addresses": {"rs1": "192.168.1.21", "lb1": "192.168.1.11"},
+                       "real_servers": ["rs1"], "directors": ["lb1"], "client": "client",
+                       "log": str(tmp_path / "control.log")})
+    bad = {"stop rs9 http": "no real server 'rs9'", "stop rs1 ftp": "takes http, tcp or nothing",
+           "stop keepalived lb7": "no director 'lb7'", "load many": "must be a number",
+           "load 500": "between 0 and 200", "burst 0": "between 1 and 600", "hold -1": "between 0 and 200",
+           "drain rs5": "no real server 'rs5'", "reboot everything": "unknown action",
+           "restart lb1": "no real server"}
+    for words, message in bad.items():
+        with pytest.raises(Refused, match=re.escape(message)):
+            control.handle(words.split())
+    assert control.load["rate"] == 5 and control.load["hold"] == 9 and not control.procs
+    assert "stop rs1 http" in control.handle(["menu"]) and "status" in control.handle(["help"])
