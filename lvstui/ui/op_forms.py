@@ -35,9 +35,10 @@ class FormScreen(ModalScreen[list[Change] | None]):
     FormScreen > Vertical { width: 90%; max-width: 90; height: auto; max-height: 95%;
                             border: thick $primary; background: $surface; padding: 0 1; }
     FormScreen .form-title { text-style: bold; margin-bottom: 1; }
-    FormScreen .form-row { height: auto; }
-    FormScreen .form-row Label { width: 22; padding: 1 1 0 0; }
+    FormScreen .form-row { height: auto; margin-bottom: 1; }
+    FormScreen .form-row Label { width: 22; padding: 0 1 0 0; }
     FormScreen .form-row Input, FormScreen .form-row Select { width: 1fr; }
+    FormScreen .form-row Input.-textual-compact { background: $boost; }
     FormScreen .form-error { color: $text-error; height: auto; padding-left: 22; }
     FormScreen #form-problem { color: $text-error; text-style: bold; padding-left: 0; }
     FormScreen #form-buttons { height: auto; align-horizontal: right; }
@@ -108,8 +109,12 @@ class FormScreen(ModalScreen[list[Change] | None]):
         for static in self.query(".form-error"):
             if static.id and static.id.startswith("err-"):
                 assert isinstance(static, Static)
-                static.update(self.errors.get(static.id[4:], ""))
-        self.query_one("#form-problem", Static).update(self.problem or "")
+                text = self.errors.get(static.id[4:], "")
+                static.update(text)
+                static.display = bool(text)
+        problem = self.query_one("#form-problem", Static)
+        problem.update(self.problem or "")
+        problem.display = bool(self.problem)
         self.query_one("#submit", Button).disabled = result is None
         return result
 
@@ -159,8 +164,9 @@ class WeightScreen(FormScreen):
             self.title_text = f"Weight of {len(self.targets)} tagged real servers"
 
     def fields(self) -> ComposeResult:
-        yield from self.row("Weight (N, +N, -N)", Input(str(self.current if self.current is not None else ""),
-                                                        id="weight", placeholder="0-2147483647 or +1/-1"))
+        current = str(self.current if self.current is not None else "")
+        yield from self.row("Weight (N, +N, -N)", Input(current, compact=True, id="weight",
+                                                        placeholder="0-2147483647 or +1/-1"))
 
     def build(self) -> list[Change]:
         text = self.value("weight").strip()
@@ -189,12 +195,13 @@ class AddServerScreen(FormScreen):
 
     def fields(self) -> ComposeResult:
         port = self.vs.port or 0
-        yield from self.row("Address:port", Input("", id="server", placeholder=f"10.0.0.5:{port} or [2001:db8::5]:{port}"))
+        yield from self.row("Address:port", Input("", compact=True, id="server",
+                                                  placeholder=f"10.0.0.5:{port} or [2001:db8::5]:{port}"))
         yield from self.row("Forwarding", Select(_FORWARDS, value=self.default_forward, allow_blank=False,
-                                                 id="forward"))
-        yield from self.row("Weight", Input("1", id="weight"))
-        yield from self.row("Upper threshold", Input("0", id="upper", placeholder="0: none"))
-        yield from self.row("Lower threshold", Input("0", id="lower", placeholder="0: none"))
+                                                 compact=True, id="forward"))
+        yield from self.row("Weight", Input("1", compact=True, id="weight"))
+        yield from self.row("Upper threshold", Input("0", compact=True, id="upper", placeholder="0: none"))
+        yield from self.row("Lower threshold", Input("0", compact=True, id="lower", placeholder="0: none"))
 
     def build(self) -> list[Change]:
         service = t.parse_service_id(self.vs.id)
@@ -233,18 +240,19 @@ class ServiceFormScreen(FormScreen):
         vs = self.existing
         if vs is None:
             yield from self.row("Protocol", Select([(p, p) for p in (*t.PROTOCOLS, "fwmark")], value="tcp",
-                                                   allow_blank=False, id="protocol"))
-            yield from self.row("Address:port / mark", Input("", id="address",
+                                                   allow_blank=False, compact=True, id="protocol"))
+            yield from self.row("Address:port / mark", Input("", compact=True, id="address",
                                                              placeholder="192.0.2.10:80, [2001:db8::1]:80, or 7"))
         scheduler = vs.scheduler if vs and vs.scheduler in t.SCHEDULERS else "wlc"
         yield from self.row("Scheduler", Select([(s, s) for s in t.SCHEDULERS], value=scheduler,
-                                                allow_blank=False, id="scheduler"))
-        yield from self.row("Persistence (s)", Input(str(vs.persistence_timeout if vs else 0), id="persistent",
+                                                allow_blank=False, compact=True, id="scheduler"))
+        timeout = str(vs.persistence_timeout if vs else 0)
+        yield from self.row("Persistence (s)", Input(timeout, compact=True, id="persistent",
                                                      placeholder="0: not persistent"))
         netmask = vs.netmask if vs and vs.persistence_timeout else ""
-        yield from self.row("Persistence netmask", Input(netmask, id="netmask",
+        yield from self.row("Persistence netmask", Input(netmask, compact=True, id="netmask",
                                                          placeholder="255.255.255.255 (IPv6: 128)"))
-        yield from self.row("Flags", Input(_flags_text(vs) if vs else "", id="flags",
+        yield from self.row("Flags", Input(_flags_text(vs) if vs else "", compact=True, id="flags",
                                            placeholder="ops, sh-fallback, sh-port, mh-fallback, mh-port"))
 
     def _service_key(self) -> ServiceKey | None:
