@@ -116,21 +116,32 @@ def tmux_lab(tmp_path: Path) -> Iterator[Callable[..., Tmux]]:
             os.kill(t.pid, signal.SIGKILL)
 
 
-def rows(screen: str, prefix: str) -> dict[str, list[str]]:
-    """Table rows whose first cell starts with ``prefix``: {id: the row's words}."""
-    found = {}
+def rows(screen: str, prefix: str) -> dict[str, dict[str, str]]:
+    """Rows of the dashboard's tables whose id starts with ``prefix``: {id: {column: cell}}.
+
+    Columns come from the table's header line (which columns show depends on the width);
+    the State cell is two words (glyph and name)."""
+    found: dict[str, dict[str, str]] = {}
+    header: list[str] = []
     for line in screen.splitlines():
         words = line.split("▏")[0].split()
-        if words and words[0] in ("»", "!", "▶"):
+        while words and len(words[0]) == 1:  # row markers: changed, cursor, tagged
             words = words[1:]
-        if words and words[0].startswith(prefix):
-            found[words[0]] = words
+        if len(words) > 4 and words[0] in ("Virtual", "Real") and "Active" in words:
+            header = [w.rstrip("▲▼") for w in words[2:]]
+            continue
+        if not words or not header or not words[0].startswith(prefix):
+            continue
+        cells, values = {}, words[1:]
+        for name in header:
+            take = 2 if name == "State" else 1
+            cells[name], values = " ".join(values[:take]), values[take:]
+        found[words[0]] = cells
     return found
 
 
-def active(words: list[str]) -> int:
-    """The Active cell of a real-server row: Id Fwd Weight State(2 words) Active ..."""
-    return int(words[5])
+def active(cells: dict[str, str]) -> int:
+    return int(cells["Active"])
 
 
 def dashboard_can_drain() -> bool:
@@ -177,14 +188,26 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
     # the services table: live, non-zero connection counts (Active of the held TCP connections)
     def held() -> int:
         svc = rows(t.screen(), f"tcp:{VIP}:9000").get(f"tcp:{VIP}:9000")
-        return int(svc[3]) if svc else 0  # id sched up/rs active ...
+        return active(svc) if svc else 0
 
     t.wait(lambda: held() > 0, 60, "held connections on the services table")
+
+    # the terminal shrinks: the guest console follows and the dashboard redraws at the new size
+    t.tmux("resize-window", "-t", "lab", "-x", "100", "-y", "30")
+
+    def footer_at_bottom() -> bool:
+        lines = t.screen().splitlines()
+        return len(lines) == 30 and "q Quit" in lines[-1]
+
+    t.wait(footer_at_bottom, 30, "the dashboard redrawn at 100x30")
+    t.tmux("resize-window", "-t", "lab", "-x", "120", "-y", "40")
+    t.wait(lambda: len(lines := t.screen().splitlines()) == 40 and "q Quit" in lines[-1], 30,
+           "the dashboard redrawn at 120x40")
 
     # the lab panel (L): stop rs1's HTTP service; keepalived's HTTP_GET takes it out of port 80
     def up_of(vs: str) -> str:
         row = rows(t.screen(), vs).get(vs)
-        return row[2] if row else ""
+        return row["Up/RS"] if row else ""
 
     web = f"tcp:{VIP}:80"
     assert "L Lab" in t.screen()
@@ -228,7 +251,8 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
     # weight 0 on screen; the state is "drained", or "inhibited" where keepalived's FILE_CHECK holds the drain
     def drained() -> bool:
         row = rows(t.screen(), target).get(target)
-        return bool(row) and row[2] == "0" and row[4] in ("drained", "inhibited")
+        state = row["State"].split()[-1] if row else ""
+        return row is not None and row["Weight"] == "0" and state in ("drained", "inhibited")
 
     t.wait(drained, 60, "the drained real server on screen")
     seen = [before]
