@@ -235,7 +235,8 @@ class DemoSource:
             else:
                 previous = e.rs_settings.get(key)
                 # the drain clock starts when the weight drops to 0, not at every later edit
-                since = previous[1] if previous and previous[0].weight == 0 and rs.weight == 0 else self._now()
+                still_drained = previous is not None and previous[0].weight == 0 and rs.weight == 0
+                since = previous[1] if previous is not None and still_drained else self._now()
                 e.rs_settings[key] = (rs, since)
             self._write()
 
@@ -451,7 +452,8 @@ def _settings_of_rs(base: RealServer, new: RealServer) -> RealServer:
 
 def _fresh(rs: RealServer) -> RealServer:
     """A real server the operator just added: no traffic, no health check."""
-    return RealServer(address=rs.address, port=rs.port, family=rs.family, forward=rs.forward, weight=rs.weight,
+    return RealServer(address=rs.address, port=rs.port, family=rs.family, forward=rs.forward,
+                      weight=rs.weight,
                       upper_threshold=rs.upper_threshold, lower_threshold=rs.lower_threshold,
                       tun_type=rs.tun_type, tun_port=rs.tun_port, tun_flags=rs.tun_flags)
 

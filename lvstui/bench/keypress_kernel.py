@@ -76,13 +76,14 @@ def _ops(director: TimedDirector) -> TimedOperations:
     return TimedOperations(director, actor="bench", keepalived=None, eqt=lambda: None, settle_seconds=0.0)
 
 
-async def from_keyboard(source: Any, director: TimedDirector, reps: int, config: Path) -> dict[str, list[float]]:
+async def from_keyboard(source: Any, director: TimedDirector, reps: int,
+                        config: Path) -> dict[str, list[float]]:
     from lvstui.ui.app import DashboardApp
     from lvstui.ui.confirm import ConfirmScreen
 
     ops = _ops(director)
-    app = DashboardApp(source, autopoll=False, operations=ops, config_dir=config, config_file=config / "c.toml",
-                       tune_gc=True)
+    app = DashboardApp(source, autopoll=False, operations=ops, config_dir=config,
+                       config_file=config / "c.toml", tune_gc=True)
     out: dict[str, list[float]] = {"x_to_confirm": [], "y_to_apply": [], "y_to_write": [], "y_to_written": [],
                                    "write": []}
     async with app.run_test(size=(200, 50)) as pilot:
@@ -165,7 +166,10 @@ def report(title: str, keyboard: dict[str, list[float]], path: dict[str, list[fl
     ]
 
 
-def run(director_factory: Any, source: Any, reps: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+Figures = dict[str, list[float]]
+
+
+def run(director_factory: Any, source: Any, reps: int) -> tuple[Figures, Figures]:
     with tempfile.TemporaryDirectory() as state:
         os.environ["LVSTUI_STATE_DIR"] = state  # never the machine's journal
         keyboard = asyncio.run(from_keyboard(source, TimedDirector(director_factory()), reps, Path(state)))
@@ -201,8 +205,9 @@ def lab_main(services: int, per_service: int, reps: int) -> list[str]:
     require_uml()
     root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as work, Lab(LabSpec(mem="1024M"), workdir=Path(work)) as lab:
-        r = lab.run(None, [lab.venv_python, "-m", "lvstui.bench.keypress_kernel", "--guest",  # type: ignore
-                           "--services", str(services), "--per-service", str(per_service), "--reps", str(reps)],
+        argv = [lab.venv_python, "-m", "lvstui.bench.keypress_kernel", "--guest", "--services", str(services),
+                "--per-service", str(per_service), "--reps", str(reps)]
+        r = lab.run(None, argv,
                     env={"PYTHONPATH": str(root), "LVSTUI_STATE_DIR": str(Path(work) / "state"),
                          "TEXTUAL_ANIMATIONS": "none"}, timeout=1800)
         r.check()

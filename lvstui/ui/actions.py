@@ -50,8 +50,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # --- operations: every one confirmed in a dialog naming the service and real server ---
     ActionSpec("drain", "x", "Drain", "Drain the real server (weight 0: its connections finish, no new ones "
                "arrive); every tagged one if any are tagged", mutating=True, on_rs_row=True),
-    ActionSpec("restore", "u", "Restore", "Restore a drained real server to the weight it had before the drain "
-               "(tagged ones too)", mutating=True, on_rs_row=True),
+    ActionSpec("restore", "u", "Restore", "Restore a drained real server to the weight it had before the "
+               "drain (tagged ones too)", mutating=True, on_rs_row=True),
     ActionSpec("weight_up", "plus", "Weight +1", "Raise the real server's weight by 1 (tagged ones too)",
                show=False, mutating=True, on_rs_row=True),
     ActionSpec("weight_down", "minus", "Weight -1", "Lower the real server's weight by 1 (tagged ones too)",
@@ -74,7 +74,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "and flags", show=False, mutating=True, needs_service=True),
     ActionSpec("remove_vs", "D", "Remove service", "Remove the selected virtual service and its real servers",
                show=False, mutating=True, needs_service=True),
-    ActionSpec("setup", "f2", "Setup", "Set up real servers and directors over SSH", show=False, mutating=True),
+    ActionSpec("setup", "f2", "Setup", "Set up real servers and directors over SSH", show=False,
+               mutating=True),
 )
 
 #: actions that change the director's state; hidden from bindings, footer, palette and help in --readonly

@@ -49,7 +49,8 @@ def describe_change(change: Change) -> str:
         amount = str(change.weight) if change.weight is not None else f"{change.delta:+d}"
         return f"weight {amount} for {server.id} in {service.id}"  # type: ignore[union-attr]
     if isinstance(change, c.AddServer):
-        return f"add {change.server.id} to {change.service.id} ({change.forward.value}, weight {change.weight})"
+        return (f"add {change.server.id} to {change.service.id} "
+                f"({change.forward.value}, weight {change.weight})")
     if server is not None and service is not None:
         return f"{verb} {server.id} in {service.id}"
     if service is not None:
@@ -101,7 +102,8 @@ class OpsMixin(_Base):
         if not targets:
             return
         changes = [make(*_keys(vs_id, rs_id)) for vs_id, rs_id in targets]
-        title = describe_change(changes[0]) if len(changes) == 1 else f"{verb} {len(changes)} tagged real servers"
+        title = (describe_change(changes[0]) if len(changes) == 1
+                 else f"{verb} {len(changes)} tagged real servers")
         self.propose(changes, title, tagged=bool(self.tags))
 
     # --- actions --------------------------------------------------------------------------

@@ -159,7 +159,8 @@ class WeightScreen(FormScreen):
         self.current = current
         if len(self.targets) == 1:
             vs, rs = self.targets[0]
-            self.title_text = f"Weight of {rs.id} in {vs.id}" + (f" (now {current})" if current is not None else "")
+            now = f" (now {current})" if current is not None else ""
+            self.title_text = f"Weight of {rs.id} in {vs.id}{now}"
         else:
             self.title_text = f"Weight of {len(self.targets)} tagged real servers"
 
@@ -210,7 +211,8 @@ class AddServerScreen(FormScreen):
         if not text.strip():
             self.errors["server"] = "required: the real server's ADDRESS:PORT"
         else:
-            server = self.check("server", lambda: t.parse_server_id(text, allow_port_zero=self.vs.fwmark is not None))
+            fwmark = self.vs.fwmark is not None
+            server = self.check("server", lambda: t.parse_server_id(text, allow_port_zero=fwmark))
         forward = self.check("forward", lambda: t.parse_forward(self.value("forward") or "DR"))
         weight = self.check("weight", lambda: t.parse_weight(self.value("weight")))
         upper = self.check("upper", lambda: t.parse_threshold(self.value("upper") or "0", "upper"))
@@ -241,8 +243,8 @@ class ServiceFormScreen(FormScreen):
         if vs is None:
             yield from self.row("Protocol", Select([(p, p) for p in (*t.PROTOCOLS, "fwmark")], value="tcp",
                                                    allow_blank=False, compact=True, id="protocol"))
-            yield from self.row("Address:port / mark", Input("", compact=True, id="address",
-                                                             placeholder="192.0.2.10:80, [2001:db8::1]:80, or 7"))
+            hint = "192.0.2.10:80, [2001:db8::1]:80, or 7"
+            yield from self.row("Address:port / mark", Input("", compact=True, id="address", placeholder=hint))
         scheduler = vs.scheduler if vs and vs.scheduler in t.SCHEDULERS else "wlc"
         yield from self.row("Scheduler", Select([(s, s) for s in t.SCHEDULERS], value=scheduler,
                                                 allow_blank=False, compact=True, id="scheduler"))

@@ -91,8 +91,9 @@ class OpRunner:
                 if plan.runtime_only:
                     managed = True
         except KeepalivedRefused as exc:
-            return Preview(title, lines, kept, warnings, error=str(exc), forceable=forceable or _mentions_force(
-                str(exc)), keepalived_managed=True, force=force, runtime_only=runtime_only)
+            return Preview(title, lines, kept, warnings, error=str(exc),
+                           forceable=forceable or _mentions_force(str(exc)), keepalived_managed=True,
+                           force=force, runtime_only=runtime_only)
         except (Refused, InvalidInput) as exc:
             return Preview(title, lines, kept, warnings, error=str(exc),
                            forceable=forceable or (_mentions_force(str(exc)) and managed),
@@ -134,7 +135,8 @@ class OpRunner:
         return Result(True, f"{what} done: {summary}", done, applied, seconds)
 
 
-def make_operations(director: Any, *, readonly: bool, keepalived: Any = None, demo: bool = False) -> Operations:
+def make_operations(director: Any, *, readonly: bool, keepalived: Any = None,
+                    demo: bool = False) -> Operations:
     """Operations for the dashboard: ``actor="tui"``; the demo has no keepalived and no sysctl."""
     from lvstui.ops.engine import AUTO
 

@@ -52,13 +52,16 @@ SCENES: dict[str, Scene] = {
     "theme-light": Scene(theme="light", description="the light theme"),
     "theme-high-contrast": Scene(theme="high-contrast",
                                  description="high contrast: states are words and symbols, never only colour"),
-    "confirm-drain": Scene(size=(120, 36), press=("enter", "j", "x"),
-                           description="x drains the real server under the cursor: the confirmation names the "
-                                       "service and server, focus on No"),
-    "confirm-drain-persistent": Scene(size=(120, 36), press=("j", "enter", "x"),
-                                      description="draining in a persistent service: why the count may not fall"),
-    "form-add-rs": Scene(size=(100, 32), press=("a", "1", "0", ".", "1", ".", "0", ".", "5", "0", ":", "8"),
-                         description="a adds a real server: a form validated as you type"),
+    "confirm-drain": Scene(
+        press=("enter", "j", "x"),
+        description="x drains the real server under the cursor: the confirmation names the service and "
+                    "server, focus on No"),
+    "confirm-drain-persistent": Scene(
+        press=("j", "enter", "x"),
+        description="draining in a persistent service: why the count may not fall"),
+    "form-add-rs": Scene(
+        size=(100, 32), press=("a", "1", "0", ".", "1", ".", "0", ".", "5", "0", ":", "8"),
+        description="a adds a real server: a form validated as you type"),
 }
 
 

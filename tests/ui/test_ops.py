@@ -54,7 +54,8 @@ async def press(app, pilot, *keys: str) -> None:  # type: ignore[no-untyped-def]
     await settle(app, pilot)
 
 
-async def open_rs(app, pilot, clock: ManualClock, vs_id: str = WEB, rs_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
+async def open_rs(app, pilot, clock: ManualClock, vs_id: str = WEB,  # type: ignore[no-untyped-def]
+                  rs_id: str | None = None) -> None:
     feed(app, clock, 3)
     await pilot.pause()
     app.services.move_to_key(vs_id)
@@ -73,7 +74,8 @@ async def test_drain_confirm_no_changes_nothing_yes_drains_and_counts_fall(
         await press(app, pilot, "x")
         assert isinstance(app.screen, ConfirmScreen)
         assert app.focused is app.screen.query_one("#no", Button)  # focus on No
-        assert "Drain 10.1.0.12:80 in tcp:192.0.2.10:80?" in str(app.screen.query_one("#confirm-title").render())
+        question = str(app.screen.query_one("#confirm-title").render())
+        assert "Drain 10.1.0.12:80 in tcp:192.0.2.10:80?" in question
         assert "tcp:192.0.2.10:80 -> 10.1.0.12:80: weight 100 -> 0" in body(app)
         await press(app, pilot, "enter")  # Enter presses the focused button: No
         assert not isinstance(app.screen, ConfirmScreen)
@@ -190,7 +192,8 @@ async def test_add_real_server_form_validates_inline_then_adds(demo: DemoSource,
         form.query_one("#upper", Input).value = "10"
         form.query_one("#lower", Input).value = "20"
         await pilot.pause()
-        assert "lower threshold 20 is above upper threshold 10" in str(form.query_one("#form-problem").render())
+        problem = str(form.query_one("#form-problem").render())
+        assert "lower threshold 20 is above upper threshold 10" in problem
         form.query_one("#lower", Input).value = "2"
         form.query_one("#forward", Select).value = "NAT"
         server.value = "10.1.0.50:8080"  # NAT may map the port
@@ -211,7 +214,8 @@ async def test_add_real_server_form_validates_inline_then_adds(demo: DemoSource,
         assert demo.read().service(WEB).real_server("10.1.0.50:8080") is None
 
 
-async def test_remove_busy_server_needs_force(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+async def test_remove_busy_server_needs_force(demo: DemoSource, clock: ManualClock,
+                                             isolated_config: Path) -> None:
     app = make_app(demo, clock, isolated_config)
     async with app.run_test(size=(140, 45)) as pilot:
         await open_rs(app, pilot, clock, WEB, "10.1.0.16:80")
@@ -246,7 +250,8 @@ async def test_drain_and_restore_host_across_services(demo: DemoSource, clock: M
         assert [e["verb"] for e in journal()] == ["drain-host", "restore-host"]
 
 
-async def test_tagged_rows_drain_together(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+async def test_tagged_rows_drain_together(demo: DemoSource, clock: ManualClock,
+                                          isolated_config: Path) -> None:
     app = make_app(demo, clock, isolated_config)
     async with app.run_test(size=(140, 45)) as pilot:
         await open_rs(app, pilot, clock, WEB, "10.1.0.11:80")
@@ -275,7 +280,8 @@ async def test_tagged_rows_drain_together(demo: DemoSource, clock: ManualClock, 
         assert app.tags == set()
 
 
-async def test_add_edit_remove_virtual_service(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+async def test_add_edit_remove_virtual_service(demo: DemoSource, clock: ManualClock,
+                                               isolated_config: Path) -> None:
     app = make_app(demo, clock, isolated_config)
     async with app.run_test(size=(140, 45)) as pilot:
         feed(app, clock, 2)
@@ -288,7 +294,8 @@ async def test_add_edit_remove_virtual_service(demo: DemoSource, clock: ManualCl
                             ("nonsense", "not a valid")):
             address.value = text
             await pilot.pause()
-            shown = str(form.query_one("#err-address").render()) + str(form.query_one("#form-problem").render())
+            shown = (str(form.query_one("#err-address").render())
+                     + str(form.query_one("#form-problem").render()))
             assert error in shown, text
         form.query_one("#protocol", Select).value = "udp"
         address.value = "192.0.2.99:53"
@@ -315,7 +322,8 @@ async def test_add_edit_remove_virtual_service(demo: DemoSource, clock: ManualCl
         form.query_one("#netmask", Input).value = "24"
         await pilot.pause()
         await press(app, pilot, "enter")
-        assert "udp:192.0.2.99:53: rr flags ops -> wrr persistent 60s mask 255.255.255.0 flags ops" in body(app)
+        expected = "udp:192.0.2.99:53: rr flags ops -> wrr persistent 60s mask 255.255.255.0 flags ops"
+        assert expected in body(app)
         await press(app, pilot, "y")
         vs = demo.read().service("udp:192.0.2.99:53")
         assert (vs.scheduler, vs.persistence_timeout, vs.netmask) == ("wrr", 60, "255.255.255.0")
@@ -400,8 +408,9 @@ async def test_readonly_hides_and_refuses_every_operation(demo: DemoSource, cloc
             from lvstui.ops.changes import Drain
             from lvstui.ops.targets import parse_server_id, parse_service_id
 
-            preview = app.runner.preview([Drain(parse_service_id(WEB), parse_server_id("10.1.0.11:80"))], "drain")
+            drain = Drain(parse_service_id(WEB), parse_server_id("10.1.0.11:80"))
+            preview = app.runner.preview([drain], "drain")
             assert preview.error and "read-only" in preview.error
-            result = app.runner.apply([Drain(parse_service_id(WEB), parse_server_id("10.1.0.11:80"))])
+            result = app.runner.apply([drain])
             assert not result.ok and "read-only" in result.message
             assert demo.writes == 0 and {e["result"] for e in journal()} == {"refused"}

@@ -48,7 +48,8 @@ class KeepalivedLikeOps(Operations):
         plan.warnings.append("10.1.0.11:80 is the last healthy real server of tcp:192.0.2.10:80")
         return plan
 
-    def apply(self, change: Any, plan: Any = None, *, force: bool = False, runtime_only: bool | None = None) -> Any:
+    def apply(self, change: Any, plan: Any = None, *, force: bool = False,
+              runtime_only: bool | None = None) -> Any:
         self.applied_with.append({"force": force, "runtime_only": bool(runtime_only)})
         return super().apply(change, plan, force=force, runtime_only=runtime_only)
 
@@ -63,7 +64,8 @@ async def _drain_dialog(app, pilot, clock) -> ConfirmScreen:  # type: ignore[no-
     return screen
 
 
-async def test_keepalived_refusal_then_force(demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+async def test_keepalived_refusal_then_force(demo: DemoSource, clock: ManualClock,
+                                            isolated_config: Path) -> None:
     ops = KeepalivedLikeOps(demo)
     app = make_app(demo, clock, isolated_config, operations=ops)
     async with app.run_test(size=(140, 45)) as pilot:
