@@ -100,10 +100,14 @@ def key_label(keys: str) -> str:
 
 
 def app_bindings() -> list[Binding]:
+    """Bindings in footer order: help, then the real-server row's operations (shown only there, and
+    first, so a narrow footer cuts a theme toggle rather than Drain), then the rest."""
+    first = [s for s in ACTIONS if s.action == "help"] + [s for s in ACTIONS if s.on_rs_row and s.show]
+    ordered = first + [s for s in ACTIONS if s not in first]
     return [
         Binding(spec.keys, spec.action, spec.label, show=spec.show, id=f"app.{spec.action}",
                 tooltip=spec.help)
-        for spec in ACTIONS
+        for spec in ordered
     ]
 
 

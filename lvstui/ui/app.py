@@ -455,10 +455,10 @@ class DashboardApp(ActionsMixin, OpsMixin, App[None]):
             rs_title = "Real servers"
         else:
             vs = row.vs
-            rs_title = (f"Real servers of {vs.id} · {vs.scheduler}"
+            # what the operator acts on first (a drained server's falling counts, tags), then the rest
+            rs_title = (f"Real servers of {vs.id}{self.drain_note()}{self.tags_note()} · {vs.scheduler}"
                         f"{f' persistent {vs.persistence_timeout}s' if vs.persistent else ''}"
                         f" · {row.up}/{row.total} up")
-        rs_title += self.tags_note() + self.drain_note()
         self._q("#rs-title", Static).update(mark[self.focused is self.real_servers] + rs_title)
 
     def _watch(self) -> None:

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
-from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, key_label
+from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, ActionSpec, key_label
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, RateView
 from lvstui.ui.help import HelpScreen, help_sections
 from lvstui.ui.themes import DEFAULT_THEME
@@ -144,7 +144,10 @@ class ActionsMixin(_Base):
             return
         tables = [dataclasses.replace(b, key=self.keys_for(b.id, b.key)) if b.id else b
                   for b in VirtualTable.BINDINGS if isinstance(b, Binding)]
-        self.push_screen(HelpScreen(help_sections(self.allowed_actions(), tables, self.readonly)))
+        actions = self.allowed_actions()
+        operations = [(keys, text) for spec, (keys, text) in zip(self._allowed_specs(), actions) if spec.mutating]
+        others = [(keys, text) for spec, (keys, text) in zip(self._allowed_specs(), actions) if not spec.mutating]
+        self.push_screen(HelpScreen(help_sections(others, tables, self.readonly, operations)))
 
     # --- readonly, palette ------------------------------------------------------------
 
@@ -160,15 +163,13 @@ class ActionsMixin(_Base):
             return False
         return True
 
+    def _allowed_specs(self) -> list[ActionSpec]:
+        return [spec for spec in ACTIONS if not (spec.action in MUTATING_ACTIONS and self.readonly)]
+
     def allowed_actions(self) -> list[tuple[str, str]]:
-        """Every action this mode allows (for help): row-dependent ones too, saying where they apply."""
-        out = []
-        for spec in ACTIONS:
-            if spec.action in MUTATING_ACTIONS and self.readonly:
-                continue
-            where = " (on a real-server row)" if spec.on_rs_row else ""
-            out.append((key_label(self.keys_for(f"app.{spec.action}", spec.keys)), spec.help + where))
-        return out
+        """Every action this mode allows (for help): row-dependent ones too, wherever the cursor is."""
+        return [(key_label(self.keys_for(f"app.{spec.action}", spec.keys)), spec.help)
+                for spec in self._allowed_specs()]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -328,8 +328,7 @@ class OpsMixin(_Base):
         vs = snap.service(row.vs_id) if snap is not None else None
         text = f" · {rs.id} drained: {rs.active_conns} active, {rs.inactive_conns} inactive"
         if vs is not None and vs.persistent:
-            text += (f", {rs.persistent_conns} persistent (templates keep sending their clients until they "
-                     "expire)")
+            text += f", {rs.persistent_conns} persistent (templates keep their clients until they expire)"
         return text
 
     def tags_note(self) -> str:

@@ -20,11 +20,13 @@ Section = tuple[str, list[tuple[str, str]]]
 
 
 def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterable[Binding],
-                  readonly: bool) -> list[Section]:
+                  readonly: bool, operations: Iterable[tuple[str, str]] = ()) -> list[Section]:
     """(title, [(keys, description)]) for the help screen; the caller already dropped forbidden actions."""
     tables = [(key_label(b.key), b.description) for b in table_bindings]
+    ops = list(operations)
     return [
         ("Dashboard", list(app_actions) + [("^p", "Command palette: every action, sort by any column, themes")]),
+    ] + ([("Operations (each one shown and confirmed before it is applied)", ops)] if ops else []) + [
         ("Tables (services on top, real servers below)", tables),
         ("Filter bar", [("Enter", "Keep the filter and go back to the table"),
                         ("Esc", "Clear the filter"),
@@ -40,6 +42,9 @@ def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterab
         ("Reading the screen", [
             ("● ◐ ✖ ▽ ⌫", "up, drained (weight 0), DOWN (health check), inhibited, gone (left IPVS)"),
             ("»", "changed in the last seconds (down, back, appeared, vanished, weight)"),
+            ("*", "tagged with Space: drain, restore and weight act on every tagged real server"),
+            ("drained:", "in the real servers' title: the drained server under the cursor, its active and "
+                         "inactive connections counting down, persistence templates apart"),
             ("!", "a service with some real servers not up"),
             ("Flags", "p300 = persistent for 300 s; ops = one-packet scheduling; shfb/shport = sh flags"),
             ("rates", "'kernel estimator' = IPVS's own ~2 s average; 'lvstui Δ' = counter deltas "

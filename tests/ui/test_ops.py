@@ -123,7 +123,7 @@ async def test_persistent_service_drain_explains_templates(demo: DemoSource, clo
         feed(app, clock, 2)
         await pilot.pause()
         title = str(app.query_one("#rs-title").render())
-        assert "persistent (templates keep sending their clients" in title
+        assert "persistent (templates keep their clients until they expire)" in title
 
 
 async def test_weight_plus_minus_and_the_weight_form(demo: DemoSource, clock: ManualClock,
