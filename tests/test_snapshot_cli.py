@@ -13,8 +13,6 @@ REPO = str(Path(__file__).resolve().parents[1])
 
 def test_no_ipvs_in_this_kernel_is_a_clear_one_line_error() -> None:
     """The host kernel of this project's machines has no IPVS (see shared/LAB.md)."""
-    import subprocess
-    import sys
 
     if Path("/proc/net/ip_vs").exists():
         pytest.skip("this host's kernel has IPVS; the message is checked where it has none")

@@ -218,7 +218,7 @@ def test_edits_change_only_their_lines(spec: tuple[str, int], data: st.DataObjec
         removed = edit.remove_real_server(cfg, vs, rs)
         changes = diff(text, removed.main_file.text)
         assert all(c.startswith("-") for c in changes)
-        assert f"real_server" in changes[0] and f"10.9.1.{i + 1}" in changes[0]
+        assert "real_server" in changes[0] and f"10.9.1.{i + 1}" in changes[0]
         kept = [r.address for r in build_view(removed).virtual_servers[0].real_servers]
         assert kept == [r.address for r in vs.real_servers if r is not rs]
 

@@ -338,7 +338,7 @@ def test_drain_host_covers_every_service_in_one_edit(env: dict, monkeypatch: pyt
     env["director"].services[vs443.id] = vs443
     plan = env["ops"].plan(c.DrainHost("192.168.1.21"))
     assert len(plan.durable.track_writes) == 2 and plan.durable.reload
-    assert sorted(plan.durable.managed) == [f"tcp:192.168.1.100:443 -> 192.168.1.21:443 (keepalived.conf:31)",
+    assert sorted(plan.durable.managed) == ["tcp:192.168.1.100:443 -> 192.168.1.21:443 (keepalived.conf:31)",
                                             f"{VS} -> {RS1} (keepalived.conf:12)"]
     env["ops"].apply(c.DrainHost("192.168.1.21"))
     assert len(reloads) == 1

@@ -7,9 +7,7 @@ and a keepalived director pair from scratch.  Nothing here touches this machine.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
