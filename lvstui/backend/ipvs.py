@@ -89,7 +89,7 @@ F_SCHED3 = 0x0020
 
 PROTOCOLS = {socket.IPPROTO_TCP: "tcp", socket.IPPROTO_UDP: "udp", 132: "sctp"}
 PROTOCOL_NUMBERS = {v: k for k, v in PROTOCOLS.items()}
-FAMILIES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6"}
+FAMILIES: dict[int, str] = {socket.AF_INET: "inet", socket.AF_INET6: "inet6"}
 FAMILY_NUMBERS = {v: k for k, v in FAMILIES.items()}
 TUN_TYPES = {0: "ipip", 1: "gue", 2: "gre"}
 TUN_TYPE_NUMBERS = {v: k for k, v in TUN_TYPES.items()}
@@ -242,7 +242,6 @@ _DEST_NESTS = frozenset({DEST_STATS, DEST_STATS64})
 _DEST_REQUIRED = (DEST_ADDR, DEST_PORT, DEST_FWD_METHOD, DEST_WEIGHT, DEST_U_THRESH, DEST_L_THRESH,
                   DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS)
 _FWD_BY_VALUE = {f.kernel_value: f for f in Forward}
-_FAMILY_NAMES = {socket.AF_INET: "inet", socket.AF_INET6: "inet6"}
 
 
 def new_dest_decoder() -> LayoutDecoder:
@@ -267,7 +266,7 @@ def _decode_dest(buf: Buf, start: int, end: int, service_af: int,
                 return RealServer(
                     address=address,
                     port=be16_fix(v[f[DEST_PORT][1]]),
-                    family=_FAMILY_NAMES.get(af, str(af)),
+                    family=FAMILIES.get(af, str(af)),
                     forward=forward,
                     weight=v[f[DEST_WEIGHT][1]],
                     upper_threshold=v[f[DEST_U_THRESH][1]],

@@ -153,9 +153,10 @@ class LayoutDecoder:
                     return layout, values
         if len(self.layouts) >= self.max_layouts:
             return None
-        layout = compile_layout(buf, start, end, self.schema, self.nest_types)
-        if layout is None:
+        compiled = compile_layout(buf, start, end, self.schema, self.nest_types)
+        if compiled is None:
             return None
+        layout = compiled
         values = layout.struct.unpack_from(buf, start)
         if layout.check(values) != layout.expected:
             return None

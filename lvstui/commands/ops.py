@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from lvstui.ops.changes import Director
 
 EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 124
 
@@ -156,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if args.readonly:
         from lvstui.ops.engine import ReadOnly
 
-        ops = Operations(_NoDirector(), readonly=True)
+        ops = Operations(cast("Director", _NoDirector()), readonly=True)
         try:
             ops.plan(change)
         except ReadOnly as exc:
