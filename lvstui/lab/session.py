@@ -184,7 +184,7 @@ def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
                     lab.start()
                     say(f"guest up in {lab.boot_seconds:.1f} s; hosts lb1 lb2 rs1 rs2 rs3 client on a bridge "
                         f"({lab.setup_seconds:.1f} s)")
-                    cluster = bring_up(lab, say)
+                    cluster = bring_up(lab, say, wait_master=False)
                 control = HostControl(cluster, socket_path)
                 if control.start():
                     say(f"break things from another terminal: lvstui lab ctl help  (socket {socket_path})")

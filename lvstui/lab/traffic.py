@@ -29,7 +29,14 @@ lock = threading.Lock()
 tickets: queue.Queue[None] = queue.Queue()
 
 
+answered = threading.Event()  # failures before the first answer (the VIP not up yet) are not counted
+
+
 def count(key: str, host: str | None = None) -> None:
+    if host:
+        answered.set()
+    elif key != "skipped" and not answered.is_set():
+        return
     with lock:
         stats[key] += 1
         if host:

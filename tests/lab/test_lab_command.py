@@ -191,6 +191,8 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
         return active(svc) if svc else 0
 
     t.wait(lambda: held() > 0, 60, "held connections on the services table")
+    # the dashboard opens while VRRP settles: lb1 becomes MASTER under the user's eyes
+    t.wait(lambda: "VI_1 MASTER" in t.screen().splitlines()[0], 60, "lb1 MASTER in the dashboard's header")
 
     # the terminal shrinks: the guest console follows and the dashboard redraws at the new size
     t.tmux("resize-window", "-t", "lab", "-x", "100", "-y", "30")
