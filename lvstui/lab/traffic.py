@@ -113,6 +113,9 @@ def held_connection() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
     state_path, stats_path = argv
     for _ in range(WORKERS):
         threading.Thread(target=worker, daemon=True).start()

@@ -344,3 +344,21 @@ def test_control_refuses_bad_actions_and_changes_nothing(tmp_path: Path) -> None
             control.handle(words.split())
     assert control.load["rate"] == 5 and control.load["hold"] == 9 and not control.procs
     assert "stop rs1 http" in control.handle(["menu"]) and "status" in control.handle(["help"])
+
+
+def test_lab_modules_do_not_import_textual() -> None:
+    """Only lvstui/ui/lab_panel.py (in the dashboard) may; the verb, the host side and the guest
+    side stay light, and control.py/traffic.py run in the guest with -I -S (stdlib only)."""
+    modules = ["lvstui.commands.lab", "lvstui.lab.scenario", "lvstui.lab.session", "lvstui.lab.selfcheck",
+               "lvstui.lab.control", "lvstui.lab.traffic"]
+    code = ("import importlib, sys\n"
+            f"for m in {modules!r}: importlib.import_module(m)\n"
+            "print(sorted(k for k in sys.modules if k.split('.')[0] in ('textual', 'rich')))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       cwd=Path(__file__).resolve().parents[2])
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+    here = Path(__file__).resolve().parents[2] / "lvstui" / "lab"
+    for script in ("control.py", "traffic.py"):
+        r = subprocess.run([os.path.realpath(sys.executable), "-I", "-S", str(here / script)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, (script, r.stderr)
