@@ -172,6 +172,7 @@ def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
     lab: Lab | None = None
     control: HostControl | None = None
     status = 0
+    drawn = False  # the dashboard was started: it may leave the terminal in its modes if killed
     started = time.monotonic()
     try:
         with terminal_kept():
@@ -196,10 +197,12 @@ def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
                     f"{time.monotonic() - started:.1f} s after start; "
                     "q quits and powers the lab off")
                 dashboard = open_dashboard(cluster, rows, cols)
+                drawn = True
                 while True:
                     result = lab.poll(dashboard, timeout=30)
-                    if result is not None:
+                    if result is not None:  # it quit and put the terminal back itself
                         status = result.rc
+                        drawn = False
                         break
                     if resized.is_set():
                         resized.clear()
@@ -218,12 +221,27 @@ def run_session(*, mem: str, logs: str | None, socket_path: str) -> int:
                     control.close()
                 if lab is not None:
                     lab.close()
+                if drawn:
+                    reset_screen()
     finally:
         signal.signal(signal.SIGWINCH, previous_winch)
         for s, handler in previous.items():
             signal.signal(s, handler)
     say(f"lab stopped and cleaned up ({time.monotonic() - started:.0f} s in all)")
     return status
+
+
+# Leave the alternate screen, show the cursor, stop mouse/focus reports and bracketed paste: what
+# the dashboard undoes when it quits, but not when the lab is killed under it (SIGTERM, SIGHUP).
+RESET = "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?1004l\x1b[?2004l\x1b[?25h\x1b[?1049l"
+
+
+def reset_screen() -> None:
+    try:
+        sys.stdout.write(RESET)
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _size() -> tuple[int, int]:

@@ -274,6 +274,7 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
     t.wait(lambda: not uml_processes(t.pid) and not temp_dirs(t.pid), 10, "no linux.uml and no temp dir left")
     gone = time.monotonic() - quit_at
     assert "LAB-EXITED 0" in t.screen()
+    assert t.tmux("display-message", "-p", "-t", "lab", "#{alternate_on} #{mouse_any_flag}").split() == ["0", "0"]
     assert "lab stopped and cleaned up" in t.screen()
     assert gone < 10, gone
     assert not os.path.exists(tmp_path / "ctl.sock")
@@ -303,6 +304,9 @@ def test_lab_cleans_up_after_signals(tmux_lab: Callable[..., Tmux], how: str) ->
         status = 128 + (signal.SIGINT if how.startswith("Ctrl-C") else signal.SIGTERM)
         t.wait(lambda: f"LAB-EXITED {status}" in t.screen(), 10, f"exit status {status}")
         assert "lab stopped and cleaned up" in t.screen()
+        # the terminal is back to normal: main screen, no mouse reports
+        modes = t.tmux("display-message", "-p", "-t", "lab", "#{alternate_on} #{mouse_any_flag}").split()
+        assert modes == ["0", "0"], modes
     print(f"{how}: nothing left after {time.monotonic() - stopped:.1f} s", file=sys.stderr)
 
 
