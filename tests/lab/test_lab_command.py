@@ -274,7 +274,8 @@ def test_lab_in_tmux_dashboard_drain_and_quit(tmux_lab: Callable[..., Tmux], tmp
     t.wait(lambda: not uml_processes(t.pid) and not temp_dirs(t.pid), 10, "no linux.uml and no temp dir left")
     gone = time.monotonic() - quit_at
     assert "LAB-EXITED 0" in t.screen()
-    assert t.tmux("display-message", "-p", "-t", "lab", "#{alternate_on} #{mouse_any_flag}").split() == ["0", "0"]
+    modes = t.tmux("display-message", "-p", "-t", "lab", "#{alternate_on} #{mouse_any_flag}").split()
+    assert modes == ["0", "0"], modes  # the dashboard put the terminal back
     assert "lab stopped and cleaned up" in t.screen()
     assert gone < 10, gone
     assert not os.path.exists(tmp_path / "ctl.sock")
