@@ -4,7 +4,7 @@ Checks, in order (each needs the ones before it; the first failure ends the run)
 boot, the real servers' services, the keepalived pair (lb1 MASTER holding the VIP, lb2
 BACKUP, both with the DR services), traffic through the VIP answered by every real server,
 ``lvstui snapshot --json`` in lb1 (MASTER, non-zero connections), and the control path a
-user breaks things with (a stopped HTTP service taken out by keepalived's check and back,
+user breaks things with (more long-lived connections counted by lb1's IPVS, a stopped HTTP service taken out by keepalived's check and back,
 keepalived stopped on lb1 so lb2 takes the VIP, and back).
 """
 
@@ -150,7 +150,24 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
         return f"lab ctl stop keepalived lb1: lb2 took the VIP in {over:.1f} s; start: lb1 MASTER again in " \
                f"{time.monotonic() - t0:.1f} s"
 
-    return [("keepalived pair", pair), ("traffic", traffic), ("snapshot", snapshot),
+    def more_load() -> str:
+        def held() -> int:
+            out = lab.run("lb1", ["ipvsadm", "-Ln", "-t", f"{vip}:{TCP_PORT}"]).check().stdout
+            return sum(int(words[4]) for words in (line.split() for line in out.splitlines())
+                       if words[:1] == ["->"] and words[1][0].isdigit())
+
+        t0 = time.monotonic()
+        ok, message = cluster.ctl("hold", "18")
+        if not ok:
+            raise CheckFailed(message)
+        lab.wait_for(lambda: held() >= 18, timeout=60, interval=0.5, what="18 held connections in lb1's IPVS")
+        up = time.monotonic() - t0
+        ok, message = cluster.ctl("hold", "9")
+        if not ok:
+            raise CheckFailed(message)
+        return f"lab ctl hold 18: lb1's IPVS counts 18 active connections on :{TCP_PORT} after {up:.1f} s"
+
+    return [("keepalived pair", pair), ("traffic", traffic), ("snapshot", snapshot), ("more load", more_load),
             ("break a real server", rs_down_and_back), ("fail over", failover_and_back)]
 
 

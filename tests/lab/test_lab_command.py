@@ -162,7 +162,8 @@ def test_lab_check_passes() -> None:
     assert not [line for line in lines if line.startswith("FAIL")]
     for expected in ("ok   boot: guest up", "ok   keepalived: lb1 MASTER (150), lb2 BACKUP (100)",
                      "answered by rs1, rs2, rs3", "VRRP MASTER, connections",
-                     "keepalived took it out", "lb2 took the VIP", "lvstui lab --check passed"):
+                     "keepalived took it out", "lb2 took the VIP", "18 active connections",
+                     "lvstui lab --check passed"):
         assert any(expected in line for line in lines), (expected, out)
     conns = re.search(r"tcp:192\.168\.1\.100:9000 (\d+)", out)
     assert conns and int(conns.group(1)) > 0, out
