@@ -75,6 +75,7 @@ class OpsMixin(_Base):
         self.tags = set()
         self.last_result = None
         self._op_running = False
+        self._previewing = False
         self._draining: set[Target] = set()
         if operations is None:
             if director is None and callable(getattr(self.source, "add_dest", None)):
@@ -239,14 +240,21 @@ class OpsMixin(_Base):
         if self._op_running:
             self.notify("an operation is still being applied: wait for its result", severity="warning")
             return
+        if self._previewing:
+            return  # a key pressed twice: one confirmation is enough
+        self._previewing = True
 
         def work() -> None:
-            preview = runner.preview(changes, title)
+            try:
+                preview = runner.preview(changes, title)
+            except Exception as exc:  # noqa: BLE001 - a bug must still end as a message
+                preview = Preview(title, error=f"{type(exc).__name__}: {exc}")
             self.call_from_thread(self._ask, list(changes), title, preview, tagged)
 
         self.run_worker(work, name="preview", group="ops-preview", thread=True, exit_on_error=False)
 
     def _ask(self, changes: list[Change], title: str, preview: Preview, tagged: bool) -> None:
+        self._previewing = False
         runner = self.runner
         assert runner is not None
 

@@ -10,6 +10,7 @@ CLI verbs.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ class OpRunner:
 
     def __init__(self, ops: Operations) -> None:
         self.ops = ops
+        # one call at a time: the director (a netlink socket) is not thread-safe, and previews,
+        # re-plans and applies run in different worker threads
+        self._lock = threading.Lock()
 
     def keepalived_managed(self) -> bool:
         try:
@@ -76,6 +80,10 @@ class OpRunner:
 
     def preview(self, changes: Sequence[Change], title: str, *, force: bool = False,
                 runtime_only: bool = False) -> Preview:
+        with self._lock:
+            return self._preview(changes, title, force, runtime_only)
+
+    def _preview(self, changes: Sequence[Change], title: str, force: bool, runtime_only: bool) -> Preview:
         managed = self.keepalived_managed()
         lines: list[str] = []
         kept: list[str] = []
@@ -108,6 +116,10 @@ class OpRunner:
 
     def apply(self, changes: Sequence[Change], *, force: bool = False, runtime_only: bool = False) -> Result:
         """Apply each change in turn (each re-planned against a fresh read); stop at the first failure."""
+        with self._lock:
+            return self._apply(changes, force, runtime_only)
+
+    def _apply(self, changes: Sequence[Change], force: bool, runtime_only: bool) -> Result:
         started = time.perf_counter()
         done: list[str] = []
         applied = 0

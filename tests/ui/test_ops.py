@@ -7,6 +7,7 @@ on No, No changes nothing), inline validation, tagging and --readonly.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -414,3 +415,22 @@ async def test_readonly_hides_and_refuses_every_operation(demo: DemoSource, cloc
             result = app.runner.apply([drain])
             assert not result.ok and "read-only" in result.message
             assert demo.writes == 0 and {e["result"] for e in journal()} == {"refused"}
+
+
+async def test_a_key_pressed_twice_opens_one_confirmation(demo: DemoSource, clock: ManualClock,
+                                                          isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_rs(app, pilot, clock, WEB, "10.1.0.12:80")
+        slow_read = demo.read
+
+        def read():  # type: ignore[no-untyped-def]
+            time.sleep(0.3)  # a large director: the preview is still running when the key comes again
+            return slow_read()
+
+        demo.read = read  # type: ignore[method-assign]
+        await pilot.press("x", "x")
+        await settle(app, pilot)
+        assert sum(isinstance(s, ConfirmScreen) for s in app.screen_stack) == 1
+        await press(app, pilot, "n")
+        assert app.screen is app._base_screen and demo.writes == 0
