@@ -100,9 +100,10 @@ def key_label(keys: str) -> str:
 
 
 def app_bindings() -> list[Binding]:
-    """Bindings in footer order: help, then the real-server row's operations (shown only there, and
-    first, so a narrow footer cuts a theme toggle rather than Drain), then the rest."""
-    first = [s for s in ACTIONS if s.action == "help"] + [s for s in ACTIONS if s.on_rs_row and s.show]
+    """Bindings in footer order: help, the real-server row's operations (shown only there), quit, then
+    the rest, so a narrow footer (80 columns) cuts a theme toggle rather than Drain or Quit."""
+    first = ([s for s in ACTIONS if s.action == "help"] + [s for s in ACTIONS if s.on_rs_row and s.show]
+             + [s for s in ACTIONS if s.action == "quit"])
     ordered = first + [s for s in ACTIONS if s not in first]
     return [
         Binding(spec.keys, spec.action, spec.label, show=spec.show, id=f"app.{spec.action}",
