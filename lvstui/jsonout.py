@@ -33,7 +33,8 @@ def _rates(r: Rates) -> dict[str, int]:
 def _check(c: CheckState | None) -> dict[str, Any] | None:
     if c is None:
         return None
-    return {"checker": c.checker, "alive": c.alive, "failed_checkers": c.failed_checkers, "detail": c.detail}
+    return {"checker": c.checker, "alive": c.alive, "failed_checkers": c.failed_checkers, "detail": c.detail,
+            "drained": c.drained}
 
 
 def real_server_dict(rs: RealServer) -> dict[str, Any]:

@@ -149,6 +149,8 @@ class CheckState:
     alive: bool
     failed_checkers: int = 0
     detail: str = ""
+    # the only failing checker is lvstui's own drain (a FILE_CHECK on an lvstui track file)
+    drained: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,8 @@ class RealServer:
     def state(self) -> str:
         """``up``, ``drained``, ``down`` or ``inhibited``."""
         if self.check is not None and not self.check.alive:
+            if self.check.drained and self.in_kernel:
+                return "drained"
             return "inhibited" if self.in_kernel else "down"
         if not self.in_kernel:
             return "down"

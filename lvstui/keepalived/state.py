@@ -74,11 +74,24 @@ def check_state(conf: ConfRealServer, state: RealServerState | None) -> CheckSta
     else:
         checker = conf.checkers[0].type if conf.checkers else "none"
         detail = ""
+    drained = False
     if not state.alive and failed:
+        # A drain made durable by lvstui fails only the FILE_CHECK reading lvstui's track file:
+        # that real server is drained by an operator, not inhibited by a failed health check.
+        drained = all(c.type == "FILE_CHECK" for c in failed) and _has_lvstui_drain_check(conf)
         detail = f"{', '.join(c.type for c in failed)} failed" + (f" ({detail})" if detail else "")
+        if drained:
+            detail = "drained by lvstui (track file)"
     return CheckState(
-        checker=checker, alive=state.alive, failed_checkers=state.failed_checkers, detail=detail
+        checker=checker, alive=state.alive, failed_checkers=state.failed_checkers, detail=detail,
+        drained=drained,
     )
+
+
+def _has_lvstui_drain_check(conf: ConfRealServer) -> bool:
+    from lvstui.keepalived.durable import our_file_check
+
+    return our_file_check(conf) is not None
 
 
 def vrrp_instances(states: Iterable[VrrpState]) -> tuple[VrrpInstance, ...]:
