@@ -18,8 +18,18 @@ class Refused(Exception):
     """The change is valid in form but not allowed now (missing target, duplicate, busy, read-only)."""
 
 
+def scope(change: object) -> list[ServiceKey] | None:
+    """The services a change reads and writes, or None when it needs the whole table (a host)."""
+    key = getattr(change, "service", None)
+    return [key] if isinstance(key, ServiceKey) else None
+
+
 class Director(Protocol):
-    """What the operations layer needs of a backend (the kernel, or the demo)."""
+    """What the operations layer needs of a backend (the kernel, or the demo).
+
+    A director may also offer ``read_services(keys) -> Snapshot`` (only those services):
+    the engine then reads just what a change touches instead of the whole table.
+    """
 
     def read(self) -> Snapshot: ...
     def add_service(self, vs: VirtualService) -> None: ...

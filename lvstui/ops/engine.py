@@ -15,7 +15,7 @@ from typing import Any
 
 from lvstui.backend import BackendError
 from lvstui.model import Snapshot
-from lvstui.ops.changes import Change, Director, Plan, Refused
+from lvstui.ops.changes import Change, Director, Plan, Refused, scope
 from lvstui.ops.journal import Journal, WeightMemory
 from lvstui.ops.targets import InvalidInput
 
@@ -82,6 +82,14 @@ class Operations:
                 self._keepalived = None
         return self._keepalived
 
+    def _read_for(self, change: Change) -> Snapshot:
+        """Read what the change touches: its one service where the director can, else the whole table."""
+        keys = scope(change)
+        read_services = getattr(self.director, "read_services", None)
+        if keys is not None and read_services is not None:
+            return read_services(keys)  # type: ignore[no-any-return]
+        return self.director.read()
+
     def _guard(self, change: Change) -> None:
         if self.readonly:
             self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="refused",
@@ -97,7 +105,7 @@ class Operations:
         """
         self._guard(change)
         if snap is None:
-            snap = self.director.read()
+            snap = self._read_for(change)
         try:
             memory = self.memory.all()
         except OSError as exc:
@@ -226,7 +234,7 @@ class Operations:
         if plan.runtime_only:
             extra["runtime_only"] = True
             messages.append("RUNTIME ONLY: the kernel was changed, keepalived's configuration was not")
-        snap = self.director.read()
+        snap = self._read_for(change)
         problems = [p for p in (s.check(snap) for s in plan.steps) if p]
         if problems:
             message = "applied, but the kernel reads back differently: " + "; ".join(problems)
