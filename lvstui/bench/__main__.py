@@ -41,7 +41,7 @@ def report(d: dict[str, object]) -> list[str]:
         f"  ipvsadm -Ln --stats --exact   cpu {ipv:.3f} s   wall {ipv_wall:.3f} s   (median of {d['rounds']})",
         f"  lvstui poll (in a running process) cpu {poll:.3f} s   wall {poll_wall:.3f} s   "
         f"ratio to ipvsadm {poll / ipv:.2f}",
-        f"  lvstui poll + JSON encode      cpu {poll + _median(d['json_cpu']):.3f} s",  # type: ignore[arg-type]
+        f"  lvstui poll + JSON (all new)   cpu {poll + _median(d['json_cpu']):.3f} s",  # type: ignore[arg-type]
         f"  `lvstui snapshot --json` whole process cpu {cli:.3f} s (start-up alone "
         f"{float(d['startup_cpu']):.3f} s; reader import {float(d['reader_import_cpu']):.3f} s)",
         f"  `snapshot --json --repeat {d['repeat']}` steady state: {steady:.3f} s cpu per snapshot; "
