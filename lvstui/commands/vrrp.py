@@ -58,7 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _listen_window(advert_int: float) -> float:
-    return min(max(3 * advert_int + 0.5, 1.5), 10.0)
+    from lvstui.keepalived.toggle_flow import listen_window
+
+    return listen_window(advert_int)
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -171,19 +173,9 @@ def _confirm(question: str) -> bool:
 
 
 def run_toggle(args: argparse.Namespace) -> int:
-    import time
-
     from lvstui.cli import CliError
-    from lvstui.keepalived.toggle import (
-        ToggleError,
-        current_state,
-        find_target,
-        read_track_value,
-        wait_for,
-        write_track_value,
-    )
-    from lvstui.keepalived.vrrp_adverts import AdvertListener
-    from lvstui.ops.journal import Journal
+    from lvstui.keepalived.toggle import ToggleError
+    from lvstui.keepalived.toggle_flow import execute, prepare, record_refusal
 
     action = args.vrrp_action
     if args.readonly:
@@ -191,105 +183,32 @@ def run_toggle(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise CliError("--timeout must be a positive number of seconds", 2)
     try:
-        target, _view = find_target(args.instance)
+        plan = prepare(action, args.instance, force=args.force)
     except ToggleError as exc:
         raise CliError(str(exc), exc.status) from None
-    name = target.instance.name
-    vrid = target.instance.virtual_router_id or 0
-    journal = Journal()
-    base = {"op": f"vrrp {action}", "instance": name, "vrid": vrid, "file": target.track.file}
-    with AdvertListener() as listener:
-        try:
-            state = current_state(target)
-        except ToggleError as exc:
-            raise CliError(str(exc), exc.status) from None
-        old = read_track_value(target.path)
-        new = 1 if action == "demote" else 0
-        window = _listen_window(target.instance.advert_int)
-        time.sleep(window)
-        now = time.monotonic()
-        others = [p for p in listener.peers() if p.vrid == vrid and not p.local and p.current(now)]
-        if listener.error and not args.force:
-            raise CliError(
-                f"{listener.error}: cannot confirm the change on the wire (--force to proceed blind)", 3
-            )
-        problems = []
-        if state.state == "FAULT":
-            problems.append(f"{name} is in FAULT here")
-        target_eff = state.effective_priority + (new - old) * target.weight
-        if action == "demote":
-            if state.state == "BACKUP" and not others:
-                problems.append(
-                    f"no router seen advertising VRID {vrid} in {window:g} s: the peer is not healthy"
-                )
-            if state.state == "MASTER" and others:
-                problems.append(
-                    "another router advertises VRID "
-                    + str(vrid)
-                    + " while this one is MASTER: "
-                    + ", ".join(f"{p.source} priority {p.priority}" for p in others)
-                )
-            peer_note = (
-                ", ".join(f"{p.source} (MASTER, priority {p.priority})" for p in others)
-                if others
-                else "the backup (silent: backups do not advertise; if it does not take over, this is undone)"
-            )
-        else:
-            peer_note = (
-                ", ".join(f"{p.source} priority {p.priority}" for p in others) or "none seen advertising"
-            )
-        if old == new:
-            print(
-                f"{target.track.file} already holds {new}: {name} is {state.state} "
-                f"(effective priority {state.effective_priority}); checking it is seen so"
-            )
-        if problems and not args.force:
-            journal.record(**base, result="refused", reason="; ".join(problems))
-            raise CliError("refused: " + "; ".join(problems) + " (--force to proceed)", 3)
-        plan = (
-            f"{action} {name} (VRID {vrid}, {state.state}, effective priority {state.effective_priority} "
-            f"-> {target_eff}) by writing {new} to {target.track.file}; peer: {peer_note}"
-        )
-        print(plan)
+    with plan:
+        if plan.listener_error and plan.refused:
+            raise CliError(plan.refused, 3)
+        if plan.notice:
+            print(plan.notice)
+        reason = record_refusal(plan)
+        if reason:
+            raise CliError(reason, 3)
+        print(plan.text)
         if not args.yes:
             if not sys.stdin.isatty():
                 raise CliError("no terminal to confirm on: add --yes", 3)
             if not _confirm("Proceed?"):
                 print("nothing changed")
                 return 3
-        since = time.monotonic()
-        try:
-            write_track_value(target.path, new)
-        except OSError as exc:
-            journal.record(**base, result="failed", reason=str(exc))
-            raise CliError(f"cannot write {target.track.file}: {exc.strerror or exc}") from None
-        journal.record(
-            **base, result="applied", value=new, previous=old, priority_from=state.effective_priority
-        )
-        want = "BACKUP" if action == "demote" else "MASTER"
-        outcome = wait_for(target, listener, want, since, args.timeout, progress=print)
-        if outcome.done:
-            masters = ", ".join(f"{p.source} priority {p.priority}" for p in outcome.masters)
-            msg = f"done in {outcome.seconds:.1f} s: {name} is {want}" + (
-                f"; MASTER seen on the wire: {masters}" if action == "demote" else ""
-            )
-            journal.record(
-                **base,
-                result="done",
-                seconds=round(outcome.seconds, 2),
-                masters=[p.source for p in outcome.masters],
-            )
-            print(msg)
+        result = execute(plan, args.timeout, progress=print)
+        if result.done:
+            print(result.message)
             return 0
-        write_track_value(target.path, old)
-        journal.record(
-            **base, result="undone", reason=f"not {want} within {args.timeout:g} s", seen=outcome.seen
-        )
-        sys.stderr.write(
-            f"lvstui: not confirmed within {args.timeout:g} s; {target.track.file} put back to {old}. "
-            f"Seen: {outcome.seen[-1] if outcome.seen else 'nothing'}\n"
-        )
-        return 124
+        if result.undone:
+            sys.stderr.write(f"lvstui: {result.message}\n")
+            return 124
+        raise CliError(result.message, result.status)
 
 
 def run_setup(args: argparse.Namespace) -> int:
