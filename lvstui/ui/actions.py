@@ -3,7 +3,8 @@
 Bindings, the footer, the command palette and the help screen are all built
 from :data:`ACTIONS`, so ``--readonly`` can hide every mutating action by
 checking :data:`MUTATING_ACTIONS` in one ``check_action``.  The operations
-(drain, restore, weight, add, remove, tag; see :mod:`lvstui.ui.app_ops`) are
+(drain, restore, weight, add, remove, tag; see :mod:`lvstui.ui.app_ops`; VRRP demote and
+promote, :mod:`lvstui.ui.app_vrrp`) are
 ``mutating=True``; those that act on the real server under the cursor (or on the
 tagged ones) are ``on_rs_row`` and show only there.
 """
@@ -74,6 +75,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "and flags", show=False, mutating=True, needs_service=True),
     ActionSpec("remove_vs", "D", "Remove service", "Remove the selected virtual service and its real servers",
                show=False, mutating=True, needs_service=True),
+    ActionSpec("vrrp_demote", "ctrl+d", "VRRP demote", "Demote this director (keepalived): its VIPs move to "
+               "the peer, through lvstui's track file, as `lvstui vrrp demote`; undone unless seen on the wire",
+               show=False, mutating=True),
+    ActionSpec("vrrp_promote", "ctrl+u", "VRRP promote", "Promote this director back to keepalived MASTER, "
+               "as `lvstui vrrp promote`; undone unless seen on the wire", show=False, mutating=True),
     ActionSpec("setup", "f2", "Setup", "Set up real servers and directors over SSH", show=False,
                mutating=True),
 )

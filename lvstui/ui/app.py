@@ -34,6 +34,7 @@ from lvstui.rates import rs_key
 from lvstui.ui.actions import app_bindings, known_binding_ids
 from lvstui.ui.app_actions import ActionsMixin
 from lvstui.ui.app_ops import OpsMixin
+from lvstui.ui.app_vrrp import VrrpMixin
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, RateView, RsRow, rs_cell, service_cell
 from lvstui.ui.feed import ChangeEvent, Feed
 from lvstui.ui.poller import Frame, Poller
@@ -91,7 +92,7 @@ class RealServersReady(Message):
         return isinstance(message, RealServersReady)
 
 
-class DashboardApp(ActionsMixin, OpsMixin, App[None]):
+class DashboardApp(ActionsMixin, OpsMixin, VrrpMixin, App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "lvstui"
     BINDINGS = app_bindings()
