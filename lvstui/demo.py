@@ -206,13 +206,19 @@ class DemoSource:
             e.removed_rs = {k for k in e.removed_rs if k[0] != vs.id}
             self._write()
 
+    def _check_dest(self, vs: VirtualService, rs: RealServer, present: bool) -> None:
+        """Fail as the kernel does: no such service (ESRCH), a duplicate (EEXIST), a missing server (ENOENT)."""
+        held = self._services_now().get(vs.id)
+        if held is None:
+            raise _kernel_error(errno.ESRCH)
+        if present and rs.id not in held:
+            raise _kernel_error(errno.ENOENT)
+        if not present and rs.id in held:
+            raise _kernel_error(errno.EEXIST)
+
     def add_dest(self, vs: VirtualService, rs: RealServer) -> None:
         with self._lock:
-            held = self._services_now().get(vs.id)
-            if held is None:
-                raise _kernel_error(errno.ESRCH)
-            if rs.id in held:
-                raise _kernel_error(errno.EEXIST)
+            self._check_dest(vs, rs, present=False)
             e, key = self._edits, (vs.id, rs.id)
             if key in e.removed_rs and vs.id not in e.added_vs:  # a simulated server comes back
                 e.removed_rs.discard(key)
@@ -223,11 +229,7 @@ class DemoSource:
 
     def edit_dest(self, vs: VirtualService, rs: RealServer) -> None:
         with self._lock:
-            held = self._services_now().get(vs.id)
-            if held is None:
-                raise _kernel_error(errno.ESRCH)
-            if rs.id not in held:
-                raise _kernel_error(errno.ENOENT)
+            self._check_dest(vs, rs, present=True)
             e, key = self._edits, (vs.id, rs.id)
             added = e.added_rs.get(vs.id, {})
             if rs.id in added:
@@ -242,11 +244,7 @@ class DemoSource:
 
     def delete_dest(self, vs: VirtualService, rs: RealServer) -> None:
         with self._lock:
-            held = self._services_now().get(vs.id)
-            if held is None:
-                raise _kernel_error(errno.ESRCH)
-            if rs.id not in held:
-                raise _kernel_error(errno.ENOENT)
+            self._check_dest(vs, rs, present=True)
             e, key = self._edits, (vs.id, rs.id)
             if e.added_rs.get(vs.id, {}).pop(rs.id, None) is None:
                 e.removed_rs.add(key)
