@@ -401,8 +401,8 @@ class IpvsClient:
         """
         sock = self._sock
         old_services, new_services = self._service_cache, {}
-        old_dests, new_dests = self._dest_cache, {}
-        decoder = self._dest_decoder
+        old_dests: dict[bytes, tuple[int, RealServer]] = self._dest_cache
+        new_dests: dict[bytes, tuple[int, RealServer]] = {}
         raw_services: list[bytes] = []
         for buf, off, end in sock.dump(CMD_GET_SERVICE, GENL_VERSION):
             span = _nested_of(buf, off, end, CMD_ATTR_SERVICE)
@@ -416,24 +416,12 @@ class IpvsClient:
             else:
                 key, fields = _decode_service(raw_service, 0, len(raw_service))
                 previous = None
-            dests = []
-            request = nla_nested(CMD_ATTR_SERVICE, key.encode())
             try:
-                for buf, off, end in sock.dump(CMD_GET_DEST, GENL_VERSION, request):
-                    length, attr_type = _NLA_HEADER(buf, off)
-                    if attr_type & 0x3FFF != CMD_ATTR_DEST:
-                        continue
-                    raw = bytes(buf[off + 4:off + length])
-                    hit = old_dests.get(raw)
-                    if hit is None or hit[0] != key.af:
-                        hit = (key.af, _decode_dest(raw, 0, len(raw), key.af, decoder))
-                    new_dests[raw] = hit
-                    dests.append(hit[1])
+                dests = self._dump_dests(key, old_dests, new_dests)
             except NetlinkError as exc:
                 if exc.errno == errno.ESRCH:  # the service went away between the two dumps
                     continue
                 raise
-            dests.sort(key=_dest_order)
             if previous is not None and len(previous.real_servers) == len(dests) and all(
                     a is b for a, b in zip(previous.real_servers, dests)):
                 vs = previous
@@ -494,13 +482,27 @@ class IpvsClient:
             raise
         if fields is None:
             return None
-        dests = []
-        for buf, off, end in self._sock.dump(CMD_GET_DEST, GENL_VERSION, nla_nested(CMD_ATTR_SERVICE, key.encode())):
-            span = _nested_of(buf, off, end, CMD_ATTR_DEST)
-            if span is not None:
-                dests.append(_decode_dest(buf, span[0], span[1], key.af, self._dest_decoder))
-        dests.sort(key=_dest_order)
+        dests = self._dump_dests(key, self._dest_cache, {})
         return VirtualService(real_servers=tuple(dests), **fields)  # type: ignore[arg-type]
+
+    def _dump_dests(self, key: _ServiceKey, old: dict[bytes, tuple[int, RealServer]],
+                    new: dict[bytes, tuple[int, RealServer]]) -> list[RealServer]:
+        """One service's real servers in ipvsadm's order; objects from ``old`` reused where the
+        kernel's bytes are the same, and every one recorded in ``new`` for the next poll."""
+        dests = []
+        request = nla_nested(CMD_ATTR_SERVICE, key.encode())
+        for buf, off, end in self._sock.dump(CMD_GET_DEST, GENL_VERSION, request):
+            length, attr_type = _NLA_HEADER(buf, off)
+            if attr_type & 0x3FFF != CMD_ATTR_DEST:
+                continue
+            raw = bytes(buf[off + 4:off + length])
+            hit = old.get(raw)
+            if hit is None or hit[0] != key.af:
+                hit = (key.af, _decode_dest(raw, 0, len(raw), key.af, self._dest_decoder))
+            new[raw] = hit
+            dests.append(hit[1])
+        dests.sort(key=_dest_order)
+        return dests
 
     def _info(self) -> tuple[str, int]:
         for buf, off, end in self._sock.request(CMD_GET_INFO, GENL_VERSION):
