@@ -6,15 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lvstui.model import Snapshot
-
-
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return str(n)
+from lvstui.ui.formatting import bytes_h as human_bytes
 
 
 def print_snapshot(snap: Snapshot, console: Console | None = None) -> None:
