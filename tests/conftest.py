@@ -15,12 +15,21 @@ from lvstui.lab.userland import host_path
 os.environ["PATH"] = host_path()
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Names the lab's guest kernel in every test run (the probe's verdict is cached)."""
+def _lab_kernel() -> str:
     try:
-        return [f"lab kernel: {require_uml().describe()}"]
+        return f"lab kernel: {require_uml().describe()}"
     except LabUnavailable as exc:
-        return [f"lab kernel: none ({exc})"]
+        return f"lab kernel: none ({exc})"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Names the lab's guest kernel at the top of every test run (the probe's verdict is cached)."""
+    return [_lab_kernel()]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """... and again at the end, beside the counts."""
+    terminalreporter.write_line(_lab_kernel())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

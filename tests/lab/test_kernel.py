@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from lvstui.cli import main
 from lvstui.lab import Lab, LabSpec, LabUnavailable, kernel
 from lvstui.lab.kernel import candidates, choose, modules_to_load, probe
 
@@ -140,3 +141,15 @@ def test_each_kernel_that_boots_here_runs_ipvs_with_its_own_modules(index: int, 
         lab.sh(None, "ipvsadm -A --sctp-service 10.9.0.1:80 -s rr && ipvsadm -C").check()
         lab.sh(None, "test -e /proc/net/if_inet6").check()  # ipv6, built in or loaded
         assert lab.run(None, ["touch", "/lab/lower/lvstui-must-not-exist"]).rc != 0
+
+
+def test_lvstui_lab_with_no_kernel_that_boots_prints_one_line_and_fails(
+        only: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    binary, _ = panicking_uml(only)
+    for argv in (["lab", "--check", "--uml", str(binary)], ["lab", "--uml", str(binary)]):
+        assert main(argv) == 1
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert len(err.strip().splitlines()) == 1, err
+        assert err.startswith("lvstui lab: no User-Mode Linux boots on this machine: ")
+        assert "panics before its init runs" in err and "run scripts/setup.sh" in err
