@@ -97,9 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_ctl(args: argparse.Namespace) -> int:
-    import socket
-
-    from lvstui.lab.control import send
+    from lvstui.lab.control import send  # lazy: the lab's modules load only for this verb
 
     words = list(args.words)
     path = control_socket()
@@ -109,7 +107,7 @@ def run_ctl(args: argparse.Namespace) -> int:
         print(f"lvstui lab ctl: no lab is running (nothing listens on {path}); start one with `lvstui lab`",
               file=sys.stderr)
         return 1
-    except (OSError, socket.timeout, ValueError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         print(f"lvstui lab ctl: {path}: {exc}", file=sys.stderr)
         return 1
     print(message, file=sys.stdout if ok else sys.stderr)
