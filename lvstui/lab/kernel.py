@@ -272,11 +272,12 @@ _TOOLS = (
 def require_uml(explicit: str | None = None) -> Kernel:
     """The kernel the lab boots here, once every tool it needs is present; else LabUnavailable
     with one line saying what is missing and what to run."""
+    kernel = choose(explicit)
     for label, binary, package in _TOOLS:
         if tool_path(binary) is None:
             raise LabUnavailable(f"{label} is not installed: run scripts/setup.sh "
                                  f"(it provides {package} for the lab without installing a service)")
-    return choose(explicit)
+    return kernel
 
 
 def _module_names(path: Path) -> set[str]:

@@ -160,7 +160,7 @@ def test_lab_check_passes() -> None:
     assert proc.returncode == 0, out + err
     lines = out.splitlines()
     assert not [line for line in lines if line.startswith("FAIL")]
-    for expected in ("ok   boot: guest up", "ok   keepalived: lb1 MASTER (150), lb2 BACKUP (100)",
+    for expected in ("ok   boot: User-Mode Linux ", "guest up in", "ok   keepalived: lb1 MASTER (150), lb2 BACKUP (100)",
                      "answered by rs1, rs2, rs3", "VRRP MASTER, connections",
                      "keepalived took it out", "lb2 took the VIP", "18 active connections",
                      "lvstui lab --check passed"):
@@ -313,9 +313,14 @@ def test_lab_cleans_up_after_signals(tmux_lab: Callable[..., Tmux], how: str) ->
 
 
 def test_lab_without_uml_says_what_to_do(tmp_path: Path) -> None:
-    proc = subprocess.run([LVSTUI, "lab"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PATH": str(tmp_path)})
+    # No distribution kernel (its path pointed elsewhere), an empty cache, nothing on PATH.
+    script = ("import sys; from lvstui.lab import kernel; from lvstui.cli import main; "
+              f"kernel.DISTRIBUTION_UML = {str(tmp_path / 'linux.uml')!r}; sys.exit(main(['lab']))")
+    env = {k: v for k, v in os.environ.items() if k != "LVSTUI_UML"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**env, "PATH": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert proc.returncode == 1
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "User-Mode Linux is not installed" in proc.stderr
     assert "scripts/setup.sh" in proc.stderr and "lvstui --demo" in proc.stderr
 
