@@ -15,8 +15,8 @@ import socket
 import struct
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Self
 
 from lvstui.backend import BackendError
 from lvstui.backend.layout import LayoutDecoder, be16_fix
@@ -177,7 +177,7 @@ def _string(buf: Buf, off: int, length: int) -> str:
 class _ServiceKey:
     """What the kernel needs to find a service again (for dest dumps and changes)."""
 
-    __slots__ = ("af", "protocol", "addr", "port", "fwmark")
+    __slots__ = ("addr", "af", "fwmark", "port", "protocol")
 
     def __init__(self, af: int, protocol: int, addr: bytes, port: int, fwmark: int) -> None:
         self.af, self.protocol, self.addr, self.port, self.fwmark = af, protocol, addr, port, fwmark
@@ -378,7 +378,7 @@ class IpvsClient:
     def close(self) -> None:
         self._sock.close()
 
-    def __enter__(self) -> IpvsClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -434,7 +434,7 @@ class IpvsClient:
         version, tab_size = self._info()
         return Snapshot(
             director=self.director,
-            taken_at=datetime.now(timezone.utc),
+            taken_at=datetime.now(UTC),
             monotonic=time.monotonic(),
             virtual_services=tuple(result),
             sync_daemons=self._daemons(),
@@ -460,7 +460,7 @@ class IpvsClient:
                     services.append(vs)
         except OSError as exc:
             raise BackendError(explain(exc)) from exc
-        return Snapshot(director=self.director, taken_at=datetime.now(timezone.utc), monotonic=time.monotonic(),
+        return Snapshot(director=self.director, taken_at=datetime.now(UTC), monotonic=time.monotonic(),
                         virtual_services=tuple(services), source="kernel", extra={"partial": True})
 
     def _read_one(self, k: Any) -> VirtualService | None:
@@ -491,7 +491,7 @@ class IpvsClient:
         kernel's bytes are the same, and every one recorded in ``new`` for the next poll."""
         dests = []
         request = nla_nested(CMD_ATTR_SERVICE, key.encode())
-        for buf, off, end in self._sock.dump(CMD_GET_DEST, GENL_VERSION, request):
+        for buf, off, _end in self._sock.dump(CMD_GET_DEST, GENL_VERSION, request):
             length, attr_type = _NLA_HEADER(buf, off)
             if attr_type & 0x3FFF != CMD_ATTR_DEST:
                 continue
@@ -515,12 +515,10 @@ class IpvsClient:
     def _timeouts(self) -> Timeouts | None:
         for buf, off, end in self._sock.request(CMD_GET_CONFIG, GENL_VERSION):
             t = attr_table(buf, off, end)
-
-            def get(attr: int) -> int:
-                return _U32(buf, t[attr][0])[0] if attr in t else 0
-
-            return Timeouts(tcp=get(CMD_ATTR_TIMEOUT_TCP), tcp_fin=get(CMD_ATTR_TIMEOUT_TCP_FIN),
-                            udp=get(CMD_ATTR_TIMEOUT_UDP))
+            tcp, tcp_fin, udp = (_U32(buf, t[attr][0])[0] if attr in t else 0
+                                 for attr in (CMD_ATTR_TIMEOUT_TCP, CMD_ATTR_TIMEOUT_TCP_FIN,
+                                              CMD_ATTR_TIMEOUT_UDP))
+            return Timeouts(tcp=tcp, tcp_fin=tcp_fin, udp=udp)
         return None
 
     def _daemons(self) -> tuple[SyncDaemon, ...]:
@@ -636,9 +634,3 @@ def encode_dest(rs: RealServer, full: bool) -> bytes:
                     flag_bits = TUN_FLAG_REMCSUM
                 parts.append(nla_u16(DEST_TUN_FLAGS, flag_bits))
     return nla_nested(CMD_ATTR_DEST, *parts)
-
-
-def read_snapshot(director: str | None = None) -> Snapshot:
-    """Open a socket, read one snapshot, close it."""
-    with IpvsClient(director) as client:
-        return client.read()

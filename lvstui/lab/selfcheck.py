@@ -74,13 +74,13 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
         for lb in ("lb1", "lb2"):
             table = ipvs_table(lab, lb)
             for port in (HTTP_PORT, TCP_PORT):
-                (servers,) = [v for k, v in table.items() if k.startswith(f"TCP {vip}:{port} ")] or [None]
-                if servers is None or len(servers) != len(rs_names):
+                matching = [v for k, v in table.items() if k.startswith(f"TCP {vip}:{port} ")]
+                if len(matching) != 1 or len(matching[0]) != len(rs_names):
                     raise CheckFailed(f"{lb}'s IPVS table lacks {vip}:{port} with {len(rs_names)} "
                                       "real servers: "
                                       f"{table}")
-        return f"lb1 holds VIP {vip}; lb1 and lb2 both have {vip}:{HTTP_PORT} and :{TCP_PORT} over " \
-               f"{len(rs_names)} real servers (DR)"
+        return (f"lb1 holds VIP {vip}; lb1 and lb2 both have {vip}:{HTTP_PORT} and :{TCP_PORT} over "
+                f"{len(rs_names)} real servers (DR)")
 
     def traffic() -> str:
         r = lab.run("client", [lab.python, "-I", "-S", "-c", CLIENT_PROBE, vip, str(3 * len(rs_names))],
@@ -90,8 +90,8 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
             raise CheckFailed(f"HTTP through the VIP answered by {sorted(set(seen))} (want {rs_names}); "
                               f"TCP echo gave {echo!r}")
         answered = ", ".join(sorted(set(seen)))
-        return f"{len(seen)} HTTP requests through the VIP answered by {answered}; TCP echo on " \
-               f"{TCP_PORT} answers"
+        return (f"{len(seen)} HTTP requests through the VIP answered by {answered}; TCP echo on "
+                f"{TCP_PORT} answers")
 
     def snapshot() -> str:
         def busy() -> dict[str, Any] | None:
@@ -130,8 +130,8 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
             raise CheckFailed(message)
         t0 = time.monotonic()
         lab.wait_for(present, timeout=60, interval=0.5, what="keepalived to put rs1 back")
-        return f"lab ctl stop rs1 http: keepalived took it out in {out:.1f} s; start: back in " \
-               f"{time.monotonic() - t0:.1f} s"
+        return (f"lab ctl stop rs1 http: keepalived took it out in {out:.1f} s; start: back in "
+                f"{time.monotonic() - t0:.1f} s")
 
     def failover_and_back() -> str:
         t0 = time.monotonic()
@@ -147,8 +147,8 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
         t0 = time.monotonic()
         lab.wait_for(lambda: cluster.vip_holder() == ["lb1"], timeout=60, interval=0.3,
                      what="lb1 to take the VIP back")
-        return f"lab ctl stop keepalived lb1: lb2 took the VIP in {over:.1f} s; start: lb1 MASTER again in " \
-               f"{time.monotonic() - t0:.1f} s"
+        return (f"lab ctl stop keepalived lb1: lb2 took the VIP in {over:.1f} s; start: lb1 MASTER again in "
+                f"{time.monotonic() - t0:.1f} s")
 
     def more_load() -> str:
         def held() -> int:

@@ -96,7 +96,7 @@ def test_ipvs_is_in_the_guest_and_not_on_the_host(lab_root: Lab) -> None:
         "veth",
         "bridge",
     ):
-        assert re.search(rf"^{module} ", modules, re.M), f"{module} not loaded"
+        assert re.search(rf"^{module} ", modules, re.MULTILINE), f"{module} not loaded"
 
 
 def test_run_returns_exact_output_status_and_input(lab_root: Lab) -> None:
@@ -368,16 +368,15 @@ def _read_until(stream: IO[bytes], marker: bytes, timeout: float) -> bytes:
 
 def test_console_pipe_and_exit_on_an_exception(tmp_path: Path) -> None:
     umid = ""
-    with pytest.raises(KeyboardInterrupt):
-        with Lab(LabSpec(), workdir=tmp_path, console="pipe") as lab:
-            umid = lab.umid
-            assert uml_processes(umid)
-            assert lab.console_stdout is not None
-            proc = lab.spawn(None, ["sh", "-c", "tty; echo hello-$((6*7))"], console=True)
-            assert lab.wait(proc).rc == 0
-            seen = _read_until(lab.console_stdout, b"hello-42", timeout=10)
-            assert b"/dev/tty0" in seen and b"hello-42" in seen, seen
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), Lab(LabSpec(), workdir=tmp_path, console="pipe") as lab:
+        umid = lab.umid
+        assert uml_processes(umid)
+        assert lab.console_stdout is not None
+        proc = lab.spawn(None, ["sh", "-c", "tty; echo hello-$((6*7))"], console=True)
+        assert lab.wait(proc).rc == 0
+        seen = _read_until(lab.console_stdout, b"hello-42", timeout=10)
+        assert b"/dev/tty0" in seen and b"hello-42" in seen, seen
+        raise KeyboardInterrupt
     assert umid and uml_processes(umid) == []
     assert not lab.alive
     with pytest.raises(LabError, match="shut down"):
