@@ -266,7 +266,7 @@ def test_dr_traffic_reaches_every_real_server_and_bypasses_the_director(dr_lab: 
             return tuple(int(x) for x in line.split()[2:5])
 
         # the kernel folds its per-CPU counters into what ipvsadm reads every 2 s
-        conns, inpkts, outpkts = dr_lab.wait_for(
+        _conns, inpkts, outpkts = dr_lab.wait_for(
             lambda: (c := counters())[0] == 6 and c, timeout=10, what="IPVS counters of the 6 requests"
         )
         assert inpkts > 0 and outpkts == 0
@@ -343,7 +343,7 @@ def test_a_killed_guest_fails_fast_and_leaves_nothing(tmp_path: Path) -> None:
         assert lab.process is not None
         os.kill(lab.process.pid, signal.SIGKILL)
         started = time.monotonic()
-        with pytest.raises(LabError, match="exited|not running"):
+        with pytest.raises(LabError, match=r"exited|not running"):
             for _ in range(50):  # the first call may race the death; none may hang
                 lab.run(None, ["sleep", "5"], timeout=10)
         assert time.monotonic() - started < 5
