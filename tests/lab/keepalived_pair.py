@@ -14,35 +14,13 @@ from typing import Any
 
 from lvstui.lab import Lab, LabProcess
 from lvstui.lab.lab import KEEPALIVED_PIDS
+from lvstui.lab.scenario import TRACK as TRACK  # the track file lvstui's VRRP toggle writes
+from lvstui.lab.scenario import vrrp_conf
 
-TRACK = "/etc/keepalived/lvstui-maint"
-
+# the lab's own VRRP part (vrrp_conf); the test pair differs in its virtual server
 CONF = """\
 ! lvstui VRRP/state lab test ({name})
-global_defs {{
-    router_id {name}
-}}
-
-track_file lvstui_maint {{
-    file "{track}"
-    weight -60
-    init_file 0 overwrite
-}}
-
-vrrp_instance VI_1 {{
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 1
-    track_file {{
-        lvstui_maint
-    }}
-    virtual_ipaddress {{
-        192.168.1.100/24 dev eth0
-    }}
-}}
-
+{vrrp}
 virtual_server 192.168.1.100 80 {{
     delay_loop 1
     lb_algo rr
@@ -91,7 +69,7 @@ while True:
 
 
 def conf(name: str, priority: int) -> str:
-    return CONF.format(name=name, priority=priority, track=TRACK)
+    return CONF.format(name=name, vrrp=vrrp_conf(name, priority, "BACKUP", "192.168.1.100"))
 
 
 def start_pair(lab: Lab) -> LabProcess:
