@@ -16,6 +16,7 @@ runs this file by itself (``python -I -S control.py``: no package, no sys.path).
 
     control.py serve CONFIG.json        # the server
     control.py send SOCKET WORD...      # one request, prints the message; exit 0 ok, 1 refused
+    control.py syslog SOCKET FILE       # only the syslog receiver (into FILE; FILE.ready once bound)
 """
 
 from __future__ import annotations
@@ -392,26 +393,34 @@ class Control:
         serve_lines(path, self.answer)
 
     def syslog(self, path: str = "/dev/log") -> None:
-        sock = bind_unix(path, socket.SOCK_DGRAM, 0o666)
-        files = [f"{host_root(h)}/var/log/syslog" for h in self.directors]
-        for f in files:
-            os.makedirs(os.path.dirname(f), exist_ok=True)
-
-        def receive() -> None:
-            while True:
-                msg = sock.recv(65536).decode("utf-8", "replace")
-                msg = re.sub(r"^<\d+>", "", msg).rstrip("\n\0")
-                line = msg[:15] + " lab " + msg[16:] if len(msg) > 16 else msg
-                for f in files:
-                    with open(f, "a") as fh:
-                        fh.write(line + "\n")
-
-        threading.Thread(target=receive, daemon=True).start()
+        relay_syslog(path, [f"{host_root(h)}/var/log/syslog" for h in self.directors])
 
     def shutdown(self, *_: object) -> None:
         for proc in [*self.procs.values(), *([self.traffic] if self.traffic else [])]:
             self._end(proc, grace=1)
         sys.exit(0)
+
+
+def relay_syslog(path: str, files: list[str]) -> threading.Thread:
+    """A syslog receiver on the unix datagram socket ``path`` (``/dev/log``): each message is
+    appended to every file of ``files`` as a syslog line from host "lab".  Returns its thread,
+    started once the socket is bound."""
+    sock = bind_unix(path, socket.SOCK_DGRAM, 0o666)
+    for f in files:
+        os.makedirs(os.path.dirname(f), exist_ok=True)
+
+    def receive() -> None:
+        while True:
+            msg = sock.recv(65536).decode("utf-8", "replace")
+            msg = re.sub(r"^<\d+>", "", msg).rstrip("\n\0")
+            line = msg[:15] + " lab " + msg[16:] if len(msg) > 16 else msg
+            for f in files:
+                with open(f, "a") as fh:
+                    fh.write(line + "\n")
+
+    thread = threading.Thread(target=receive, name="lab-syslog", daemon=True)
+    thread.start()
+    return thread
 
 
 def serve(config_path: str) -> int:
@@ -450,6 +459,11 @@ def send(path: str, words: list[str], timeout: float = 150.0) -> tuple[bool, str
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "serve":
         return serve(argv[1])
+    if len(argv) == 3 and argv[0] == "syslog":  # syslog alone, for lab tests without the server
+        receiver = relay_syslog(argv[1], [argv[2]])
+        open(argv[2] + ".ready", "w").close()
+        receiver.join()
+        return 0
     if len(argv) >= 2 and argv[0] == "send":
         try:
             ok, message = send(argv[1], argv[2:])

@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -393,6 +394,31 @@ def test_one_line_server_for_the_guest_and_the_host_relay(tmp_path: Path) -> Non
     assert not os.path.exists(relay_path)
     with pytest.raises(OSError):
         send(relay_path, ["ok"])
+
+
+def test_syslog_receiver_alone_writes_lab_lines(tmp_path: Path) -> None:
+    """``control.py syslog SOCKET FILE`` (the VRRP/state tests' syslog, run as the guest runs it):
+    each datagram becomes a line from host "lab" in FILE; FILE.ready once it listens."""
+    here = Path(__file__).resolve().parents[2] / "lvstui" / "lab"
+    path, out = tmp_path / "log.sock", tmp_path / "var" / "syslog"
+    proc = subprocess.Popen([os.path.realpath(sys.executable), "-I", "-S", str(here / "control.py"), "syslog",
+                             str(path), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not Path(f"{out}.ready").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as log:
+            log.sendto(b"<30>Dec  1 20:00:00 Keepalived_vrrp[12]: VRRP_Instance(VI_1) Entering MASTER STATE\n",
+                       str(path))
+        deadline = time.monotonic() + 10
+        while not out.exists() or not out.read_text():
+            assert time.monotonic() < deadline, "nothing written"
+            time.sleep(0.05)
+        assert out.read_text() == "Dec  1 20:00:00 lab Keepalived_vrrp[12]: VRRP_Instance(VI_1) Entering MASTER STATE\n"
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_lab_modules_do_not_import_textual() -> None:
