@@ -15,10 +15,9 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from lvstui.lab import Lab
+from lvstui.lab import Lab, LabSpec, require_uml
 
 
 def _median(values: list[float]) -> float:
@@ -61,8 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="only the 1,000 x 10 table")
     args = parser.parse_args(argv)
-    from lvstui.lab import Lab, LabSpec, require_uml
-
     require_uml()
     print(f"lvstui benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{platform.machine()}, {_cpu_model()}, host kernel {platform.release()}, guest: User-Mode Linux")
