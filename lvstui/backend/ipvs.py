@@ -16,7 +16,7 @@ import struct
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 from lvstui.backend import BackendError
 from lvstui.backend.layout import LayoutDecoder, be16_fix
@@ -191,7 +191,24 @@ class _ServiceKey:
         return b"".join(parts)
 
 
-def _decode_service(buf: Buf, start: int, end: int) -> tuple[_ServiceKey, dict[str, object]]:
+class _ServiceFields(TypedDict):
+    """A virtual service's fields as the kernel sends them (all but its real servers)."""
+
+    protocol: str | None
+    family: str
+    address: str | None
+    port: int | None
+    fwmark: int | None
+    scheduler: str
+    flags: tuple[str, ...]
+    persistence_timeout: int
+    netmask: str
+    persistence_engine: str | None
+    stats: Stats
+    rates: Rates
+
+
+def _decode_service(buf: Buf, start: int, end: int) -> tuple[_ServiceKey, _ServiceFields]:
     t = attr_table(buf, start, end)
     af = _U16(buf, t[SVC_AF][0])[0]
     fwmark = _U32(buf, t[SVC_FWMARK][0])[0] if SVC_FWMARK in t else 0
@@ -217,20 +234,20 @@ def _decode_service(buf: Buf, start: int, end: int) -> tuple[_ServiceKey, dict[s
     pe_name = _string(buf, *t[SVC_PE_NAME]) if SVC_PE_NAME in t else None
     stats, rates = _stats_from(buf, t, SVC_STATS64, SVC_STATS)
     key = _ServiceKey(af, protocol, raw_addr, port, fwmark)
-    fields: dict[str, object] = dict(
-        protocol=None if fwmark else PROTOCOLS.get(protocol, str(protocol)),
-        family=FAMILIES.get(af, str(af)),
-        address=address,
-        port=None if fwmark else port,
-        fwmark=fwmark or None,
-        scheduler=scheduler,
-        flags=service_flag_names(flags, scheduler),
-        persistence_timeout=timeout if flags & F_PERSISTENT else 0,
-        netmask=netmask,
-        persistence_engine=pe_name or None,
-        stats=stats,
-        rates=rates,
-    )
+    fields: _ServiceFields = {
+        "protocol": None if fwmark else PROTOCOLS.get(protocol, str(protocol)),
+        "family": FAMILIES.get(af, str(af)),
+        "address": address,
+        "port": None if fwmark else port,
+        "fwmark": fwmark or None,
+        "scheduler": scheduler,
+        "flags": service_flag_names(flags, scheduler),
+        "persistence_timeout": timeout if flags & F_PERSISTENT else 0,
+        "netmask": netmask,
+        "persistence_engine": pe_name or None,
+        "stats": stats,
+        "rates": rates,
+    }
     return key, fields
 
 
@@ -372,7 +389,7 @@ class IpvsClient:
             raise BackendError(explain(exc)) from exc
         self.director = director or socket.gethostname()
         self._dest_decoder = new_dest_decoder()
-        self._service_cache: dict[bytes, tuple[_ServiceKey, dict[str, object], VirtualService]] = {}
+        self._service_cache: dict[bytes, tuple[_ServiceKey, _ServiceFields, VirtualService]] = {}
         self._dest_cache: dict[bytes, tuple[int, RealServer]] = {}
 
     def close(self) -> None:
@@ -426,7 +443,7 @@ class IpvsClient:
                     a is b for a, b in zip(previous.real_servers, dests)):
                 vs = previous
             else:
-                vs = VirtualService(real_servers=tuple(dests), **fields)  # type: ignore[arg-type]
+                vs = VirtualService(real_servers=tuple(dests), **fields)
             new_services[raw_service] = (key, fields, vs)
             result.append(vs)
         result.sort(key=_service_order)
@@ -483,7 +500,7 @@ class IpvsClient:
         if fields is None:
             return None
         dests = self._dump_dests(key, self._dest_cache, {})
-        return VirtualService(real_servers=tuple(dests), **fields)  # type: ignore[arg-type]
+        return VirtualService(real_servers=tuple(dests), **fields)
 
     def _dump_dests(self, key: _ServiceKey, old: dict[bytes, tuple[int, RealServer]],
                     new: dict[bytes, tuple[int, RealServer]]) -> list[RealServer]:

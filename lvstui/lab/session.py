@@ -18,12 +18,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Self
+from typing import Protocol, Self
 
 from lvstui.lab.control import serve_lines
 from lvstui.lab.lab import Lab
 from lvstui.lab.results import LabError
-from lvstui.lab.scenario import Cluster, bring_up, lab_spec, open_dashboard, resize
+from lvstui.lab.scenario import bring_up, lab_spec, open_dashboard, resize
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -99,10 +99,16 @@ class CtrlCWorks:
             return
 
 
+class Relayed(Protocol):
+    """Where HostControl passes each request: the running cluster (``Cluster.ctl``)."""
+
+    def ctl(self, *words: str) -> tuple[bool, str]: ...
+
+
 class HostControl:
     """A unix socket on the real host: each request line is passed to the guest's control server."""
 
-    def __init__(self, cluster: Cluster, path: str) -> None:
+    def __init__(self, cluster: Relayed, path: str) -> None:
         self.cluster = cluster
         self.path = path
         self.sock: socket.socket | None = None

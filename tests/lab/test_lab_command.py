@@ -383,7 +383,7 @@ def test_one_line_server_for_the_guest_and_the_host_relay(tmp_path: Path) -> Non
     path2 = str(tmp_path / "guest2.sock")
     sock2 = serve_lines(path2, handle)
     relay_path = str(tmp_path / "host.sock")
-    relay = HostControl(Cluster(), relay_path)  # type: ignore[arg-type]
+    relay = HostControl(Cluster(), relay_path)
     assert relay.start()
     assert stat.S_IMODE(os.stat(relay_path).st_mode) == 0o600
     assert not HostControl(Cluster(), relay_path).start()  # a live lab owns the path
