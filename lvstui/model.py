@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
 __all__ = [
@@ -50,10 +50,6 @@ class Forward(str, Enum):
     def kernel_value(self) -> int:
         return _FORWARD_TO_KERNEL[self]
 
-    @property
-    def ipvsadm_name(self) -> str:
-        return _FORWARD_TO_IPVSADM[self]
-
     @classmethod
     def from_kernel(cls, value: int) -> Forward:
         try:
@@ -79,7 +75,6 @@ class Forward(str, Enum):
 
 _FORWARD_TO_KERNEL = {Forward.NAT: 0, Forward.LOCAL: 1, Forward.TUN: 2, Forward.DR: 3}
 _KERNEL_TO_FORWARD = {v: k for k, v in _FORWARD_TO_KERNEL.items()}
-_FORWARD_TO_IPVSADM = {Forward.NAT: "Masq", Forward.LOCAL: "Local", Forward.TUN: "Tunnel", Forward.DR: "Route"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +344,7 @@ class Snapshot:
 
 EMPTY_SNAPSHOT = Snapshot(
     director="",
-    taken_at=datetime.fromtimestamp(0, tz=timezone.utc),
+    taken_at=datetime.fromtimestamp(0, tz=UTC),
     source="empty",
 )
 

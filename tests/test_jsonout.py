@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lvstui.jsonout import CompactEncoder, dumps, real_server_dict, real_server_json
 from lvstui.model import Forward, Rates, RealServer, Snapshot, Stats, VirtualService
 
 
 def _snap(services: tuple[VirtualService, ...]) -> Snapshot:
-    return Snapshot(director="lb1", taken_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+    return Snapshot(director="lb1", taken_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
                     virtual_services=services)
 
 

@@ -10,6 +10,7 @@ Plain Python: no Textual here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -26,16 +27,16 @@ class HostReader:
     def __init__(self, clock: Callable[[], float] = time.monotonic,
                  psutil_module: Any | None = None) -> None:
         if psutil_module is None:
-            import psutil as psutil_module  # heavy-ish: only imported by who reads host stats
-        self._ps = psutil_module
+            import psutil  # heavy-ish: a lazy import for start-up speed, only for who reads host stats
+
+            psutil_module = psutil
+        self._ps: Any = psutil_module
         self._clock = clock
         self._last_nics: dict[str, Any] | None = None
         self._last_time = 0.0
         # prime the per-CPU counters so the first read reports the time since construction
-        try:
+        with contextlib.suppress(Exception):  # a failure here is reported by read()
             self._ps.cpu_times_percent(interval=None, percpu=True)
-        except Exception:  # noqa: BLE001 - reported on read
-            pass
 
     def read(self) -> HostStats:
         errors: list[str] = []

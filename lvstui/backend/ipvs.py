@@ -15,8 +15,8 @@ import socket
 import struct
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Self, TypedDict
 
 from lvstui.backend import BackendError
 from lvstui.backend.layout import LayoutDecoder, be16_fix
@@ -177,7 +177,7 @@ def _string(buf: Buf, off: int, length: int) -> str:
 class _ServiceKey:
     """What the kernel needs to find a service again (for dest dumps and changes)."""
 
-    __slots__ = ("af", "protocol", "addr", "port", "fwmark")
+    __slots__ = ("addr", "af", "fwmark", "port", "protocol")
 
     def __init__(self, af: int, protocol: int, addr: bytes, port: int, fwmark: int) -> None:
         self.af, self.protocol, self.addr, self.port, self.fwmark = af, protocol, addr, port, fwmark
@@ -191,7 +191,24 @@ class _ServiceKey:
         return b"".join(parts)
 
 
-def _decode_service(buf: Buf, start: int, end: int) -> tuple[_ServiceKey, dict[str, object]]:
+class _ServiceFields(TypedDict):
+    """A virtual service's fields as the kernel sends them (all but its real servers)."""
+
+    protocol: str | None
+    family: str
+    address: str | None
+    port: int | None
+    fwmark: int | None
+    scheduler: str
+    flags: tuple[str, ...]
+    persistence_timeout: int
+    netmask: str
+    persistence_engine: str | None
+    stats: Stats
+    rates: Rates
+
+
+def _decode_service(buf: Buf, start: int, end: int) -> tuple[_ServiceKey, _ServiceFields]:
     t = attr_table(buf, start, end)
     af = _U16(buf, t[SVC_AF][0])[0]
     fwmark = _U32(buf, t[SVC_FWMARK][0])[0] if SVC_FWMARK in t else 0
@@ -217,20 +234,20 @@ def _decode_service(buf: Buf, start: int, end: int) -> tuple[_ServiceKey, dict[s
     pe_name = _string(buf, *t[SVC_PE_NAME]) if SVC_PE_NAME in t else None
     stats, rates = _stats_from(buf, t, SVC_STATS64, SVC_STATS)
     key = _ServiceKey(af, protocol, raw_addr, port, fwmark)
-    fields: dict[str, object] = dict(
-        protocol=None if fwmark else PROTOCOLS.get(protocol, str(protocol)),
-        family=FAMILIES.get(af, str(af)),
-        address=address,
-        port=None if fwmark else port,
-        fwmark=fwmark or None,
-        scheduler=scheduler,
-        flags=service_flag_names(flags, scheduler),
-        persistence_timeout=timeout if flags & F_PERSISTENT else 0,
-        netmask=netmask,
-        persistence_engine=pe_name or None,
-        stats=stats,
-        rates=rates,
-    )
+    fields: _ServiceFields = {
+        "protocol": None if fwmark else PROTOCOLS.get(protocol, str(protocol)),
+        "family": FAMILIES.get(af, str(af)),
+        "address": address,
+        "port": None if fwmark else port,
+        "fwmark": fwmark or None,
+        "scheduler": scheduler,
+        "flags": service_flag_names(flags, scheduler),
+        "persistence_timeout": timeout if flags & F_PERSISTENT else 0,
+        "netmask": netmask,
+        "persistence_engine": pe_name or None,
+        "stats": stats,
+        "rates": rates,
+    }
     return key, fields
 
 
@@ -372,13 +389,13 @@ class IpvsClient:
             raise BackendError(explain(exc)) from exc
         self.director = director or socket.gethostname()
         self._dest_decoder = new_dest_decoder()
-        self._service_cache: dict[bytes, tuple[_ServiceKey, dict[str, object], VirtualService]] = {}
+        self._service_cache: dict[bytes, tuple[_ServiceKey, _ServiceFields, VirtualService]] = {}
         self._dest_cache: dict[bytes, tuple[int, RealServer]] = {}
 
     def close(self) -> None:
         self._sock.close()
 
-    def __enter__(self) -> IpvsClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -426,7 +443,7 @@ class IpvsClient:
                     a is b for a, b in zip(previous.real_servers, dests)):
                 vs = previous
             else:
-                vs = VirtualService(real_servers=tuple(dests), **fields)  # type: ignore[arg-type]
+                vs = VirtualService(real_servers=tuple(dests), **fields)
             new_services[raw_service] = (key, fields, vs)
             result.append(vs)
         result.sort(key=_service_order)
@@ -434,7 +451,7 @@ class IpvsClient:
         version, tab_size = self._info()
         return Snapshot(
             director=self.director,
-            taken_at=datetime.now(timezone.utc),
+            taken_at=datetime.now(UTC),
             monotonic=time.monotonic(),
             virtual_services=tuple(result),
             sync_daemons=self._daemons(),
@@ -460,7 +477,7 @@ class IpvsClient:
                     services.append(vs)
         except OSError as exc:
             raise BackendError(explain(exc)) from exc
-        return Snapshot(director=self.director, taken_at=datetime.now(timezone.utc), monotonic=time.monotonic(),
+        return Snapshot(director=self.director, taken_at=datetime.now(UTC), monotonic=time.monotonic(),
                         virtual_services=tuple(services), source="kernel", extra={"partial": True})
 
     def _read_one(self, k: Any) -> VirtualService | None:
@@ -483,7 +500,7 @@ class IpvsClient:
         if fields is None:
             return None
         dests = self._dump_dests(key, self._dest_cache, {})
-        return VirtualService(real_servers=tuple(dests), **fields)  # type: ignore[arg-type]
+        return VirtualService(real_servers=tuple(dests), **fields)
 
     def _dump_dests(self, key: _ServiceKey, old: dict[bytes, tuple[int, RealServer]],
                     new: dict[bytes, tuple[int, RealServer]]) -> list[RealServer]:
@@ -491,7 +508,7 @@ class IpvsClient:
         kernel's bytes are the same, and every one recorded in ``new`` for the next poll."""
         dests = []
         request = nla_nested(CMD_ATTR_SERVICE, key.encode())
-        for buf, off, end in self._sock.dump(CMD_GET_DEST, GENL_VERSION, request):
+        for buf, off, _end in self._sock.dump(CMD_GET_DEST, GENL_VERSION, request):
             length, attr_type = _NLA_HEADER(buf, off)
             if attr_type & 0x3FFF != CMD_ATTR_DEST:
                 continue
@@ -515,12 +532,10 @@ class IpvsClient:
     def _timeouts(self) -> Timeouts | None:
         for buf, off, end in self._sock.request(CMD_GET_CONFIG, GENL_VERSION):
             t = attr_table(buf, off, end)
-
-            def get(attr: int) -> int:
-                return _U32(buf, t[attr][0])[0] if attr in t else 0
-
-            return Timeouts(tcp=get(CMD_ATTR_TIMEOUT_TCP), tcp_fin=get(CMD_ATTR_TIMEOUT_TCP_FIN),
-                            udp=get(CMD_ATTR_TIMEOUT_UDP))
+            tcp, tcp_fin, udp = (_U32(buf, t[attr][0])[0] if attr in t else 0
+                                 for attr in (CMD_ATTR_TIMEOUT_TCP, CMD_ATTR_TIMEOUT_TCP_FIN,
+                                              CMD_ATTR_TIMEOUT_UDP))
+            return Timeouts(tcp=tcp, tcp_fin=tcp_fin, udp=udp)
         return None
 
     def _daemons(self) -> tuple[SyncDaemon, ...]:
@@ -636,9 +651,3 @@ def encode_dest(rs: RealServer, full: bool) -> bytes:
                     flag_bits = TUN_FLAG_REMCSUM
                 parts.append(nla_u16(DEST_TUN_FLAGS, flag_bits))
     return nla_nested(CMD_ATTR_DEST, *parts)
-
-
-def read_snapshot(director: str | None = None) -> Snapshot:
-    """Open a socket, read one snapshot, close it."""
-    with IpvsClient(director) as client:
-        return client.read()

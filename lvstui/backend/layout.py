@@ -41,7 +41,7 @@ be16_fix = _swap16 if sys.byteorder == "little" else _same16
 
 
 class Layout:
-    __slots__ = ("size", "struct", "check", "expected", "fields", "stats")
+    __slots__ = ("check", "expected", "fields", "size", "stats", "struct")
 
     def __init__(self, size: int, fmt: str, header_idx: list[int], expected: tuple[int, ...],
                  fields: dict[int, tuple[str, int]], stats: list[int] | None) -> None:
@@ -127,7 +127,7 @@ def compile_layout(buf: Any, start: int, end: int, schema: Mapping[int, str], ne
             if padded - 4:
                 fmt.append(f"{padded - 4}x")
         off += padded
-    if off != end and off != ((end + 3) & ~3) or not header_idx:
+    if (off != end and off != ((end + 3) & ~3)) or not header_idx:
         return None
     layout = Layout(end - start, "".join(fmt), header_idx, tuple(expected), fields, stats)
     if layout.struct.size != end - start:

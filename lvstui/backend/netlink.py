@@ -17,6 +17,7 @@ import os
 import socket
 import struct
 from collections.abc import Iterator
+from typing import Self
 
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 0x10
@@ -127,7 +128,7 @@ class GenlSocket:
     def close(self) -> None:
         self._sock.close()
 
-    def __enter__(self) -> GenlSocket:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -13,39 +13,44 @@ import platform
 import statistics
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from lvstui.lab import Lab, LabSpec, require_uml
 
 
 def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def run_case(lab: object, services: int, servers: int, rounds: int) -> dict[str, object]:
-    r = lab.run(None, [lab.venv_python, "-m", "lvstui.bench.guest", str(services), str(servers),  # type: ignore
+def run_case(lab: Lab, services: int, servers: int, rounds: int) -> dict[str, Any]:
+    """The guest's figures, as the JSON object ``lvstui.bench.guest`` prints."""
+    r = lab.run(None, [lab.venv_python, "-m", "lvstui.bench.guest", str(services), str(servers),
                        str(rounds)], env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])}, timeout=1800)
     r.check()
-    return json.loads(r.stdout)  # type: ignore[no-any-return]
+    figures: dict[str, Any] = json.loads(r.stdout)
+    return figures
 
 
-def report(d: dict[str, object]) -> list[str]:
-    ipv = _median(d["ipvsadm_cpu"])  # type: ignore[arg-type]
-    poll = _median(d["poll_cpu"])  # type: ignore[arg-type]
-    poll_wall = _median(d["poll_wall"])  # type: ignore[arg-type]
-    ipv_wall = _median(d["ipvsadm_wall"])  # type: ignore[arg-type]
-    cli = _median(d["cli_cpu"])  # type: ignore[arg-type]
-    steady = (float(d["repeat_cpu"]) - cli) / (int(d["repeat"]) - 1)  # type: ignore[arg-type]
+def report(d: dict[str, Any]) -> list[str]:
+    ipv = _median(d["ipvsadm_cpu"])
+    poll = _median(d["poll_cpu"])
+    poll_wall = _median(d["poll_wall"])
+    ipv_wall = _median(d["ipvsadm_wall"])
+    cli = _median(d["cli_cpu"])
+    steady = (float(d["repeat_cpu"]) - cli) / (int(d["repeat"]) - 1)
     return [
-        f"table: {d['services']} services x {d['real_servers_per_service']} real servers "
-        f"(built with ipvsadm -R in {float(d['ipvsadm_restore_seconds']):.1f} s)",
+        (f"table: {d['services']} services x {d['real_servers_per_service']} real servers "
+         f"(built with ipvsadm -R in {float(d['ipvsadm_restore_seconds']):.1f} s)"),
         f"  ipvsadm -Ln --stats --exact   cpu {ipv:.3f} s   wall {ipv_wall:.3f} s   (median of {d['rounds']})",
-        f"  lvstui poll (in a running process) cpu {poll:.3f} s   wall {poll_wall:.3f} s   "
-        f"ratio to ipvsadm {poll / ipv:.2f}",
-        f"  lvstui poll + JSON (all new)   cpu {poll + _median(d['json_cpu']):.3f} s",  # type: ignore[arg-type]
-        f"  `lvstui snapshot --json` whole process cpu {cli:.3f} s (start-up alone "
-        f"{float(d['startup_cpu']):.3f} s; reader import {float(d['reader_import_cpu']):.3f} s)",
-        f"  `snapshot --json --repeat {d['repeat']}` steady state: {steady:.3f} s cpu per snapshot; "
-        f"peak RSS {float(d['repeat_maxrss_mib']):.0f} MiB",
+        (f"  lvstui poll (in a running process) cpu {poll:.3f} s   wall {poll_wall:.3f} s   "
+         f"ratio to ipvsadm {poll / ipv:.2f}"),
+        f"  lvstui poll + JSON (all new)   cpu {poll + _median(d['json_cpu']):.3f} s",
+        (f"  `lvstui snapshot --json` whole process cpu {cli:.3f} s (start-up alone "
+         f"{float(d['startup_cpu']):.3f} s; reader import {float(d['reader_import_cpu']):.3f} s)"),
+        (f"  `snapshot --json --repeat {d['repeat']}` steady state: {steady:.3f} s cpu per snapshot; "
+         f"peak RSS {float(d['repeat_maxrss_mib']):.0f} MiB"),
         f"  peak RSS of the measuring process (reader + {d['rounds']} polls) {float(d['maxrss_mib']):.0f} MiB",
     ]
 
@@ -55,10 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="only the 1,000 x 10 table")
     args = parser.parse_args(argv)
-    from lvstui.lab import Lab, LabSpec, require_uml
-
     require_uml()
-    print(f"lvstui benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+    print(f"lvstui benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{platform.machine()}, {_cpu_model()}, host kernel {platform.release()}, guest: User-Mode Linux")
     cases = [(1000, 10)] if args.quick else [(1000, 10), (10000, 5)]
     with tempfile.TemporaryDirectory() as work, Lab(LabSpec(mem="2048M"), workdir=Path(work)) as lab:

@@ -50,6 +50,7 @@ def child_usage(argv: list[str], env: dict[str, str] | None = None) -> tuple[flo
 def main() -> int:
     services, servers, rounds = (int(a) for a in sys.argv[1:4])
     import_started = time.process_time()
+    # imported here on purpose: the reader's import time is one of the figures
     from lvstui.backend.ipvs import IpvsClient
     from lvstui.jsonout import CompactEncoder
 

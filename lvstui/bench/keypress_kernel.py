@@ -34,7 +34,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lvstui.backend.ipvs import IpvsClient
+from lvstui.bench.guest import build_table
+from lvstui.demo import DemoSource
+from lvstui.lab import Lab, LabSpec, require_uml
+from lvstui.ops.changes import Drain, Restore
 from lvstui.ops.engine import Operations
+from lvstui.ops.targets import parse_server_id, parse_service_id
+from lvstui.ui.app import DashboardApp
+from lvstui.ui.confirm import ConfirmScreen
 
 
 class TimedDirector:
@@ -89,9 +97,6 @@ def _ops(director: TimedDirector) -> TimedOperations:
 
 async def from_keyboard(source: Any, director: TimedDirector, reps: int,
                         config: Path) -> dict[str, list[float]]:
-    from lvstui.ui.app import DashboardApp
-    from lvstui.ui.confirm import ConfirmScreen
-
     ops = _ops(director)
     app = DashboardApp(source, autopoll=False, operations=ops, config_dir=config,
                        config_file=config / "c.toml", tune_gc=True)
@@ -129,9 +134,6 @@ async def from_keyboard(source: Any, director: TimedDirector, reps: int,
 
 
 def ops_path(director: TimedDirector, reps: int) -> dict[str, list[float]]:
-    from lvstui.ops.changes import Drain, Restore
-    from lvstui.ops.targets import parse_server_id, parse_service_id
-
     ops = _ops(director)
     snap = director.read()
     vs = snap.virtual_services[0]
@@ -189,8 +191,6 @@ def run(director_factory: Any, source: Any, reps: int) -> tuple[Figures, Figures
 
 
 def demo_main(services: int, per_service: int, reps: int) -> list[str]:
-    from lvstui.demo import DemoSource
-
     now = [1000.0]
     demo = DemoSource.scaled(services, per_service, clock=lambda: now[0])
     keyboard, path = run(lambda: demo, demo, reps)
@@ -200,9 +200,6 @@ def demo_main(services: int, per_service: int, reps: int) -> list[str]:
 
 def guest_main(services: int, per_service: int, reps: int) -> int:
     """Inside the lab guest: build the table, measure against the kernel, print JSON."""
-    from lvstui.backend.ipvs import IpvsClient
-    from lvstui.bench.guest import build_table
-
     build_table(services, per_service)
     source = IpvsClient()
     keyboard, path = run(IpvsClient, source, reps)
@@ -211,8 +208,6 @@ def guest_main(services: int, per_service: int, reps: int) -> int:
 
 
 def lab_main(services: int, per_service: int, reps: int) -> list[str]:
-    from lvstui.lab import Lab, LabSpec, require_uml
-
     require_uml()
     root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as work, Lab(LabSpec(mem="1024M"), workdir=Path(work)) as lab:

@@ -9,10 +9,14 @@ reaches it with ``LVSTUI_LAB_CONTROL=/run/lvstui-lab.sock``.  It also receives s
 so keepalived's log lines reach the dashboard's log pane.
 
 Protocol: one line of words per connection (``stop rs1 http``), one JSON line back:
-``{"ok": true, "message": "..."}``.  Usage::
+``{"ok": true, "message": "..."}``.  ``serve_lines`` and ``send`` are its one server and
+client: ``lvstui lab``'s relay on the real host (session.py), ``lvstui lab ctl`` and the
+lab panel use them too.  They live here, not in a module of their own, because the guest
+runs this file by itself (``python -I -S control.py``: no package, no sys.path).  Usage::
 
     control.py serve CONFIG.json        # the server
     control.py send SOCKET WORD...      # one request, prints the message; exit 0 ok, 1 refused
+    control.py syslog SOCKET FILE       # only the syslog receiver (into FILE; FILE.ready once bound)
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
 SOCKET_NAME = "/run/lvstui-lab.sock"
 TRAFFIC_STATE = "/run/lvstui-traffic.json"
@@ -46,6 +51,61 @@ actions:
 
 class Refused(Exception):
     pass
+
+
+# -- the line protocol: one request line of words, one JSON line back ------------------
+Handler = Callable[[list[str]], tuple[bool, str]]
+MAX_REQUEST = 4096
+
+
+def bind_unix(path: str, kind: socket.SocketKind, mode: int) -> socket.socket:
+    """A unix socket bound at ``path`` (a stale socket file there is replaced), mode ``mode``."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, kind)
+    sock.bind(path)
+    os.chmod(path, mode)
+    return sock
+
+
+def answer_one(conn: socket.socket, handle: Handler) -> None:
+    """Reads one request line (at most MAX_REQUEST bytes, 30 s), answers ``handle(words)``
+    as ``{"ok": ..., "message": ...}``, closes the connection.  A client that goes away
+    is not an error of the server."""
+    with conn:
+        try:
+            conn.settimeout(30)
+            data = b""
+            while b"\n" not in data and len(data) < MAX_REQUEST:
+                chunk = conn.recv(MAX_REQUEST)
+                if not chunk:
+                    break
+                data += chunk
+            ok, message = handle(data.decode("utf-8", "replace").split())
+            conn.settimeout(None)  # the answer may take as long as the action did
+            conn.sendall((json.dumps({"ok": ok, "message": message}) + "\n").encode())
+        except OSError:
+            pass
+
+
+def serve_lines(path: str, handle: Handler, mode: int = 0o666, name: str = "lab-control") -> socket.socket:
+    """Listens on the unix socket ``path``; each connection is answered in its own thread.
+    Closing the returned socket stops the accepting thread."""
+    sock = bind_unix(path, socket.SOCK_STREAM, mode)
+    sock.listen(16)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=answer_one, args=(conn, handle), daemon=True).start()
+
+    threading.Thread(target=accept, name=name, daemon=True).start()
+    return sock
 
 
 def host_root(host: str) -> str:
@@ -93,7 +153,8 @@ class Control:
                      "burst_rate": float(config.get("burst_rate", 30)), "hold": int(config.get("hold", 9)),
                      "life": config.get("life", [8, 30])}
         self.lock = threading.Lock()
-        self.log = open(config.get("log", "/run/labout/control.log"), "a", buffering=1)
+        # open for the server's life: the services' and keepalived's output go here too
+        self.log: TextIO = open(config.get("log", "/run/labout/control.log"), "a", buffering=1)  # noqa: SIM115
 
     def say(self, message: str) -> None:
         self.log.write(f"{time.monotonic():.3f} {message}\n")
@@ -314,75 +375,52 @@ class Control:
             return text or f"{verb} {host}: done"
         raise Refused(f"unknown action {' '.join(words)!r}; try 'help'")
 
-    def serve_client(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.settimeout(30)
-                data = b""
-                while b"\n" not in data and len(data) < 4096:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                words = data.decode("utf-8", "replace").split()
-                self.say(f"request: {words}")
-                try:
-                    with self.lock:
-                        reply = {"ok": True, "message": self.handle(words)}
-                except Refused as exc:
-                    reply = {"ok": False, "message": str(exc)}
-                except Exception as exc:  # noqa: BLE001 - reported to the caller
-                    reply = {"ok": False, "message": f"{type(exc).__name__}: {exc}"}
-                self.say(f"reply: {reply}")
-                conn.settimeout(None)
-                conn.sendall((json.dumps(reply) + "\n").encode())
-            except OSError:
-                pass
+    def answer(self, words: list[str]) -> tuple[bool, str]:
+        """One request, one at a time: (ok, message); a refusal or a failure is the message."""
+        self.say(f"request: {words}")
+        try:
+            with self.lock:
+                ok, message = True, self.handle(words)
+        except Refused as exc:
+            ok, message = False, str(exc)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            ok, message = False, f"{type(exc).__name__}: {exc}"
+        reply = {"ok": ok, "message": message}
+        self.say(f"reply: {reply}")
+        return ok, message
 
     def listen(self, path: str) -> None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(path)
-        os.chmod(path, 0o666)
-        sock.listen(16)
-
-        def accept() -> None:
-            while True:
-                conn, _ = sock.accept()
-                threading.Thread(target=self.serve_client, args=(conn,), daemon=True).start()
-
-        threading.Thread(target=accept, daemon=True).start()
+        serve_lines(path, self.answer)
 
     def syslog(self, path: str = "/dev/log") -> None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        os.chmod(path, 0o666)
-        files = [f"{host_root(h)}/var/log/syslog" for h in self.directors]
-        for f in files:
-            os.makedirs(os.path.dirname(f), exist_ok=True)
-
-        def receive() -> None:
-            while True:
-                msg = sock.recv(65536).decode("utf-8", "replace")
-                msg = re.sub(r"^<\d+>", "", msg).rstrip("\n\0")
-                line = msg[:15] + " lab " + msg[16:] if len(msg) > 16 else msg
-                for f in files:
-                    with open(f, "a") as fh:
-                        fh.write(line + "\n")
-
-        threading.Thread(target=receive, daemon=True).start()
+        relay_syslog(path, [f"{host_root(h)}/var/log/syslog" for h in self.directors])
 
     def shutdown(self, *_: object) -> None:
         for proc in [*self.procs.values(), *([self.traffic] if self.traffic else [])]:
             self._end(proc, grace=1)
         sys.exit(0)
+
+
+def relay_syslog(path: str, files: list[str]) -> threading.Thread:
+    """A syslog receiver on the unix datagram socket ``path`` (``/dev/log``): each message is
+    appended to every file of ``files`` as a syslog line from host "lab".  Returns its thread,
+    started once the socket is bound."""
+    sock = bind_unix(path, socket.SOCK_DGRAM, 0o666)
+    for f in files:
+        os.makedirs(os.path.dirname(f), exist_ok=True)
+
+    def receive() -> None:
+        while True:
+            msg = sock.recv(65536).decode("utf-8", "replace")
+            msg = re.sub(r"^<\d+>", "", msg).rstrip("\n\0")
+            line = msg[:15] + " lab " + msg[16:] if len(msg) > 16 else msg
+            for f in files:
+                with open(f, "a") as fh:
+                    fh.write(line + "\n")
+
+    thread = threading.Thread(target=receive, name="lab-syslog", daemon=True)
+    thread.start()
+    return thread
 
 
 def serve(config_path: str) -> int:
@@ -421,6 +459,11 @@ def send(path: str, words: list[str], timeout: float = 150.0) -> tuple[bool, str
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "serve":
         return serve(argv[1])
+    if len(argv) == 3 and argv[0] == "syslog":  # syslog alone, for lab tests without the server
+        receiver = relay_syslog(argv[1], [argv[2]])
+        open(argv[2] + ".ready", "w").close()
+        receiver.join()
+        return 0
     if len(argv) >= 2 and argv[0] == "send":
         try:
             ok, message = send(argv[1], argv[2:])

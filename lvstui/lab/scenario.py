@@ -39,6 +39,36 @@ def lab_spec() -> LabSpec:
     return LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=())
 
 
+def vrrp_conf(name: str, priority: int, state: str, vip: str) -> str:
+    """The part of keepalived.conf every lab director shares (the lab and the VRRP/state lab
+    tests): global_defs, the track file lvstui's VRRP toggle writes, and VI_1 holding ``vip``."""
+    return f"""\
+global_defs {{
+    router_id {name}
+}}
+
+track_file lvstui_maint {{
+    file "{TRACK}"
+    weight -60
+    init_file 0 overwrite
+}}
+
+vrrp_instance VI_1 {{
+    state {state}
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    track_file {{
+        lvstui_maint
+    }}
+    virtual_ipaddress {{
+        {vip}/24 dev eth0
+    }}
+}}
+"""
+
+
 def keepalived_conf(spec: LabSpec, name: str, priority: int) -> str:
     """keepalived.conf of director ``name``: the VRRP instance and both DR virtual services."""
     vip = spec.vip
@@ -68,32 +98,10 @@ def keepalived_conf(spec: LabSpec, name: str, priority: int) -> str:
     }}"""
         for rs in spec.real_servers
     )
+    state = "MASTER" if priority == max(PRIORITIES.values()) else "BACKUP"
     return f"""\
 ! lvstui lab: director {name}
-global_defs {{
-    router_id {name}
-}}
-
-track_file lvstui_maint {{
-    file "{TRACK}"
-    weight -60
-    init_file 0 overwrite
-}}
-
-vrrp_instance VI_1 {{
-    state {"MASTER" if priority == max(PRIORITIES.values()) else "BACKUP"}
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 1
-    track_file {{
-        lvstui_maint
-    }}
-    virtual_ipaddress {{
-        {vip}/24 dev eth0
-    }}
-}}
-
+{vrrp_conf(name, priority, state, vip)}
 virtual_server {vip} {HTTP_PORT} {{
     delay_loop 2
     lb_algo rr

@@ -68,19 +68,25 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
     vip = spec.vip
     rs_names = [h.name for h in spec.real_servers]
 
+    def ctl(*words: str) -> None:
+        """``lvstui lab ctl WORDS``; a refusal fails the check."""
+        ok, message = cluster.ctl(*words)
+        if not ok:
+            raise CheckFailed(message)
+
     def pair() -> str:
         if cluster.vip_holder() != ["lb1"]:
             raise CheckFailed(f"the VIP is on {cluster.vip_holder() or 'no director'}, not on lb1 alone")
         for lb in ("lb1", "lb2"):
             table = ipvs_table(lab, lb)
             for port in (HTTP_PORT, TCP_PORT):
-                (servers,) = [v for k, v in table.items() if k.startswith(f"TCP {vip}:{port} ")] or [None]
-                if servers is None or len(servers) != len(rs_names):
+                matching = [v for k, v in table.items() if k.startswith(f"TCP {vip}:{port} ")]
+                if len(matching) != 1 or len(matching[0]) != len(rs_names):
                     raise CheckFailed(f"{lb}'s IPVS table lacks {vip}:{port} with {len(rs_names)} "
                                       "real servers: "
                                       f"{table}")
-        return f"lb1 holds VIP {vip}; lb1 and lb2 both have {vip}:{HTTP_PORT} and :{TCP_PORT} over " \
-               f"{len(rs_names)} real servers (DR)"
+        return (f"lb1 holds VIP {vip}; lb1 and lb2 both have {vip}:{HTTP_PORT} and :{TCP_PORT} over "
+                f"{len(rs_names)} real servers (DR)")
 
     def traffic() -> str:
         r = lab.run("client", [lab.python, "-I", "-S", "-c", CLIENT_PROBE, vip, str(3 * len(rs_names))],
@@ -90,8 +96,8 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
             raise CheckFailed(f"HTTP through the VIP answered by {sorted(set(seen))} (want {rs_names}); "
                               f"TCP echo gave {echo!r}")
         answered = ", ".join(sorted(set(seen)))
-        return f"{len(seen)} HTTP requests through the VIP answered by {answered}; TCP echo on " \
-               f"{TCP_PORT} answers"
+        return (f"{len(seen)} HTTP requests through the VIP answered by {answered}; TCP echo on "
+                f"{TCP_PORT} answers")
 
     def snapshot() -> str:
         def busy() -> dict[str, Any] | None:
@@ -119,36 +125,28 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
             return any(target in v for k, v in ipvs_table(lab, "lb1").items() if k.startswith(key))
 
         t0 = time.monotonic()
-        ok, message = cluster.ctl("stop", "rs1", "http")
-        if not ok:
-            raise CheckFailed(message)
+        ctl("stop", "rs1", "http")
         lab.wait_for(lambda: not present(), timeout=60, interval=0.5,
                      what="keepalived's HTTP_GET to take rs1 out of lb1's table")
         out = time.monotonic() - t0
-        ok, message = cluster.ctl("start", "rs1", "http")
-        if not ok:
-            raise CheckFailed(message)
+        ctl("start", "rs1", "http")
         t0 = time.monotonic()
         lab.wait_for(present, timeout=60, interval=0.5, what="keepalived to put rs1 back")
-        return f"lab ctl stop rs1 http: keepalived took it out in {out:.1f} s; start: back in " \
-               f"{time.monotonic() - t0:.1f} s"
+        return (f"lab ctl stop rs1 http: keepalived took it out in {out:.1f} s; start: back in "
+                f"{time.monotonic() - t0:.1f} s")
 
     def failover_and_back() -> str:
         t0 = time.monotonic()
-        ok, message = cluster.ctl("stop", "keepalived", "lb1")
-        if not ok:
-            raise CheckFailed(message)
+        ctl("stop", "keepalived", "lb1")
         lab.wait_for(lambda: cluster.vip_holder() == ["lb2"], timeout=60, interval=0.3,
                      what="lb2 to take the VIP")
         over = time.monotonic() - t0
-        ok, message = cluster.ctl("start", "keepalived", "lb1")
-        if not ok:
-            raise CheckFailed(message)
+        ctl("start", "keepalived", "lb1")
         t0 = time.monotonic()
         lab.wait_for(lambda: cluster.vip_holder() == ["lb1"], timeout=60, interval=0.3,
                      what="lb1 to take the VIP back")
-        return f"lab ctl stop keepalived lb1: lb2 took the VIP in {over:.1f} s; start: lb1 MASTER again in " \
-               f"{time.monotonic() - t0:.1f} s"
+        return (f"lab ctl stop keepalived lb1: lb2 took the VIP in {over:.1f} s; start: lb1 MASTER again in "
+                f"{time.monotonic() - t0:.1f} s")
 
     def more_load() -> str:
         def held() -> int:
@@ -157,14 +155,10 @@ def checks(cluster: Cluster) -> list[tuple[str, Callable[[], str]]]:
                        if words[:1] == ["->"] and words[1][0].isdigit())
 
         t0 = time.monotonic()
-        ok, message = cluster.ctl("hold", "18")
-        if not ok:
-            raise CheckFailed(message)
+        ctl("hold", "18")
         lab.wait_for(lambda: held() >= 18, timeout=60, interval=0.5, what="18 held connections in lb1's IPVS")
         up = time.monotonic() - t0
-        ok, message = cluster.ctl("hold", "9")
-        if not ok:
-            raise CheckFailed(message)
+        ctl("hold", "9")
         return f"lab ctl hold 18: lb1's IPVS counts 18 active connections on :{TCP_PORT} after {up:.1f} s"
 
     return [("keepalived pair", pair), ("traffic", traffic), ("snapshot", snapshot), ("more load", more_load),

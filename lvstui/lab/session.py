@@ -8,7 +8,6 @@ put back (UML puts the terminal in raw mode while it owns it).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -19,10 +18,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Protocol, Self
 
+from lvstui.lab.control import serve_lines
 from lvstui.lab.lab import Lab
 from lvstui.lab.results import LabError
-from lvstui.lab.scenario import Cluster, bring_up, lab_spec, open_dashboard, resize
+from lvstui.lab.scenario import bring_up, lab_spec, open_dashboard, resize
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -73,7 +74,7 @@ class CtrlCWorks:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lab-isig", daemon=True)
 
-    def __enter__(self) -> CtrlCWorks:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -98,10 +99,16 @@ class CtrlCWorks:
             return
 
 
+class Relayed(Protocol):
+    """Where HostControl passes each request: the running cluster (``Cluster.ctl``)."""
+
+    def ctl(self, *words: str) -> tuple[bool, str]: ...
+
+
 class HostControl:
     """A unix socket on the real host: each request line is passed to the guest's control server."""
 
-    def __init__(self, cluster: Cluster, path: str) -> None:
+    def __init__(self, cluster: Relayed, path: str) -> None:
         self.cluster = cluster
         self.path = path
         self.sock: socket.socket | None = None
@@ -115,39 +122,14 @@ class HostControl:
                 return False  # someone answers: another lab runs
             except OSError:
                 os.unlink(self.path)  # left by a lab that was killed
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(self.path)
-        os.chmod(self.path, 0o600)
-        self.sock.listen(8)
-        threading.Thread(target=self._accept, name="lab-ctl", daemon=True).start()
+        self.sock = serve_lines(self.path, self._relay, mode=0o600, name="lab-ctl")
         return True
 
-    def _accept(self) -> None:
-        assert self.sock is not None
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                data = b""
-                while b"\n" not in data and len(data) < 4096:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                words = data.decode("utf-8", "replace").split()
-                try:
-                    ok, message = self.cluster.ctl(*words)
-                except LabError as exc:
-                    ok, message = False, f"the lab did not answer: {str(exc).splitlines()[0]}"
-                conn.sendall((json.dumps({"ok": ok, "message": message}) + "\n").encode())
-            except OSError:
-                pass
+    def _relay(self, words: list[str]) -> tuple[bool, str]:
+        try:
+            return self.cluster.ctl(*words)
+        except LabError as exc:
+            return False, f"the lab did not answer: {str(exc).splitlines()[0]}"
 
     def close(self) -> None:
         if self.sock is not None:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from lvstui.lab import Lab, LabSpec, LabUnavailable, require_uml
+from lvstui.lab import Lab
 from lvstui.lab.lab import KEEPALIVED_CONF, KEEPALIVED_PIDS, REPO_DIR
+from tests.lab.cluster import module_cluster
 
 pytestmark = pytest.mark.lab
 
@@ -81,17 +82,14 @@ def python(lab: Lab, host: str | None, code: str, timeout: float = 60) -> str:
     return result.stdout
 
 
+def start_pair(lab: Lab) -> None:
+    lab.start_keepalived("lb1", conf("lb1", 150))
+    lab.start_keepalived("lb2", conf("lb2", 100, LB2_EXTRA))
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    try:
-        require_uml()
-    except LabUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("http",))
-    with Lab(spec, workdir=tmp_path_factory.mktemp("kalab")) as lab:
-        lab.start_keepalived("lb1", conf("lb1", 150))
-        lab.start_keepalived("lb2", conf("lb2", 100, LB2_EXTRA))
-        yield lab
+    yield from module_cluster(tmp_path_factory, "kalab", ("http",), start=start_pair)
 
 
 def dump(lab: Lab, host: str, kind: str, path: str) -> str:

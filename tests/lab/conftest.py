@@ -7,13 +7,13 @@ lab that silently does not run would hide every IPVS test.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from lvstui.lab import Lab, LabError, LabSpec, LabUnavailable, require_uml
+from lvstui.lab import Lab, LabError, LabSpec
+from tests.lab.cluster import boot, cluster_spec
 
-DR_SPEC = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("http", "tcp"))
+DR_SPEC = cluster_spec(("http", "tcp"))
 
 # Between tests: empty IPVS and stop ipvsadm's sync daemons, unless keepalived runs in that
 # host (a module that starts keepalived once owns that host's table).
@@ -21,14 +21,6 @@ FLUSH = (
     '[ -e /run/keepalived.pid ] && kill -0 "$(cat /run/keepalived.pid)" 2>/dev/null && exit 0; '
     "ipvsadm -C; ipvsadm --stop-daemon master 2>/dev/null; ipvsadm --stop-daemon backup 2>/dev/null; true"
 )
-
-
-def _boot(spec: LabSpec, workdir: Path) -> Lab:
-    try:
-        require_uml()
-        return Lab(spec, workdir=workdir).start()
-    except LabUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
 
 
 def _flush(lab: Lab, hosts: list[str | None]) -> None:
@@ -47,7 +39,7 @@ def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
     Session-scoped; its IPVS table is emptied after every test that uses it.
     """
-    lab = _boot(LabSpec(), tmp_path_factory.mktemp("lab-root"))
+    lab = boot(LabSpec(), tmp_path_factory.mktemp("lab-root"))
     try:
         yield lab
     finally:
@@ -61,7 +53,7 @@ def dr_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     Session-scoped; tests that use it get the directors' IPVS emptied afterwards by the
     autouse fixture below.
     """
-    lab = _boot(DR_SPEC, tmp_path_factory.mktemp("dr-lab"))
+    lab = boot(DR_SPEC, tmp_path_factory.mktemp("dr-lab"))
     try:
         yield lab
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from lvstui.backend import ipvs
 from lvstui.backend.ipvs import IpvsClient
@@ -44,12 +45,17 @@ def pyroute2_view() -> dict[str, object]:
     sock = GenlSocket("IPVS")
     services = []
     keys = []
-    for buf, off, end in sock.dump(ipvs.CMD_GET_SERVICE, 1):
+    def reference(buf: bytearray, off: int, attr: str) -> Any:
+        """The reply's ``attr`` decoded by pyroute2: its whole message starts 20 bytes before
+        ``off`` (nlmsghdr 16 + genlmsghdr 4) with its own length."""
         start = off - 20
         length = int.from_bytes(buf[start:start + 4], sys.byteorder)
         msg = ipvsmsg(bytes(buf[start:start + length]))
         msg.decode()
-        svc = msg.get_attr("IPVS_CMD_ATTR_SERVICE")
+        return msg.get_attr(attr)
+
+    for buf, off, end in sock.dump(ipvs.CMD_GET_SERVICE, 1):
+        svc = reference(buf, off, "IPVS_CMD_ATTR_SERVICE")
         for attr_type, a_off, a_len in iter_attrs(buf, off, end):
             if attr_type == ipvs.CMD_ATTR_SERVICE:
                 keys.append(ipvs._decode_service(buf, a_off, a_off + a_len)[0])
@@ -67,11 +73,7 @@ def pyroute2_view() -> dict[str, object]:
         from lvstui.backend.netlink import nla_nested
 
         for buf, off, end in sock.dump(ipvs.CMD_GET_DEST, 1, nla_nested(ipvs.CMD_ATTR_SERVICE, key.encode())):
-            start = off - 20
-            length = int.from_bytes(buf[start:start + 4], sys.byteorder)
-            msg = ipvsmsg(bytes(buf[start:start + length]))
-            msg.decode()
-            d = msg.get_attr("IPVS_CMD_ATTR_DEST")
+            d = reference(buf, off, "IPVS_CMD_ATTR_DEST")
             for attr_type, a_off, a_len in iter_attrs(buf, off, end):
                 if attr_type == ipvs.CMD_ATTR_DEST:
                     # lvstui's one-struct-per-message fast path must agree with its attribute walk

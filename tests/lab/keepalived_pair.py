@@ -2,9 +2,9 @@
 
 VIP 192.168.1.100 on eth0, a DR virtual_server 192.168.1.100:80 with TCP_CHECKs
 (connect_timeout 1, delay_loop 1) on rs1..rs3 (rs2 with inhibit_on_failure), and the
-track file lvstui's toggle writes.  A tiny syslog receiver on /dev/log (shared by every
-lab host, as one machine's syslog would be for several keepalived) writes lb1's
-/var/log/syslog, so the log pane's syslog path is exercised for real.
+track file lvstui's toggle writes.  The lab's syslog receiver (``control.py syslog``) on
+/dev/log (shared by every lab host, as one machine's syslog would be for several
+keepalived) writes lb1's /var/log/syslog, so the log pane's syslog path is exercised for real.
 """
 
 from __future__ import annotations
@@ -14,35 +14,13 @@ from typing import Any
 
 from lvstui.lab import Lab, LabProcess
 from lvstui.lab.lab import KEEPALIVED_PIDS
+from lvstui.lab.scenario import CONTROL_PY, vrrp_conf
+from lvstui.lab.scenario import TRACK as TRACK  # the track file lvstui's VRRP toggle writes
 
-TRACK = "/etc/keepalived/lvstui-maint"
-
+# the lab's own VRRP part (vrrp_conf); the test pair differs in its virtual server
 CONF = """\
 ! lvstui VRRP/state lab test ({name})
-global_defs {{
-    router_id {name}
-}}
-
-track_file lvstui_maint {{
-    file "{track}"
-    weight -60
-    init_file 0 overwrite
-}}
-
-vrrp_instance VI_1 {{
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 1
-    track_file {{
-        lvstui_maint
-    }}
-    virtual_ipaddress {{
-        192.168.1.100/24 dev eth0
-    }}
-}}
-
+{vrrp}
 virtual_server 192.168.1.100 80 {{
     delay_loop 1
     lb_algo rr
@@ -71,32 +49,14 @@ virtual_server 192.168.1.100 80 {{
 }}
 """
 
-SYSLOG = r"""
-import os, re, socket, sys, time
-path, out = sys.argv[1], sys.argv[2]
-try:
-    os.unlink(path)
-except FileNotFoundError:
-    pass
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-os.chmod(path, 0o666)
-open(out + ".ready", "w").close()
-while True:
-    msg = s.recv(65536).decode("utf-8", "replace")
-    msg = re.sub(r"^<\d+>", "", msg).rstrip("\n\0")
-    with open(out, "a") as fh:
-        fh.write(msg[:15] + " lab " + msg[16:] + "\n" if len(msg) > 16 else msg + "\n")
-"""
-
-
 def conf(name: str, priority: int) -> str:
-    return CONF.format(name=name, priority=priority, track=TRACK)
+    return CONF.format(name=name, vrrp=vrrp_conf(name, priority, "BACKUP", "192.168.1.100"))
 
 
 def start_pair(lab: Lab) -> LabProcess:
     """syslog on /dev/log (into lb1's /var/log/syslog), then keepalived in lb1 and lb2; lb1 MASTER."""
-    syslog = lab.spawn("lb1", [lab.python, "-c", SYSLOG, "/dev/log", "/var/log/syslog"])
+    syslog = lab.spawn("lb1", [lab.python, "-I", "-S", str(CONTROL_PY), "syslog",
+                               "/dev/log", "/var/log/syslog"])
     lab.wait_for(
         lambda: lab.run("lb1", ["test", "-e", "/var/log/syslog.ready"]).ok,
         timeout=20,

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from lvstui.lab import Lab, LabSpec, LabUnavailable, require_uml
+from lvstui.lab import Lab
 from lvstui.lab.lab import KEEPALIVED_CONF, KEEPALIVED_PIDS, REPO_DIR
+from tests.lab.cluster import module_cluster
 
 pytestmark = pytest.mark.lab
 
@@ -99,14 +100,8 @@ print("alive", alive, flush=True)
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    try:
-        require_uml()
-    except LabUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("tcp",))
-    with Lab(spec, workdir=tmp_path_factory.mktemp("durable")) as lab:
-        lab.start_keepalived("lb2", LB2_CONF)
-        yield lab
+    yield from module_cluster(tmp_path_factory, "durable", ("tcp",),
+                              start=lambda lab: lab.start_keepalived("lb2", LB2_CONF))
 
 
 def saved(lab: Lab) -> set[str]:

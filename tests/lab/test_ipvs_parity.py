@@ -185,18 +185,19 @@ ipvsadm -A -t {vip}:9000 -s wlc
     dr_lab.sh("lb1", setup).check()
     client = """
 import socket, sys, time, urllib.request
+vip = sys.argv[1]
 seen = {}
 for _ in range(30):
-    who = urllib.request.urlopen("http://%(vip)s/", timeout=5).read().decode().strip()
+    who = urllib.request.urlopen(f"http://{vip}/", timeout=5).read().decode().strip()
     seen[who] = seen.get(who, 0) + 1
-held = [socket.create_connection(("%(vip)s", 9000), timeout=5) for _ in range(6)]
+held = [socket.create_connection((vip, 9000), timeout=5) for _ in range(6)]
 for s in held:
     s.sendall(b"hello\\n")
     s.recv(100)
 print(sorted(seen.items()), flush=True)
 time.sleep(600)
-""" % {"vip": vip}
-    handle = dr_lab.spawn("client", [dr_lab.venv_python, "-c", client])
+"""
+    handle = dr_lab.spawn("client", [dr_lab.venv_python, "-c", client, vip])
     try:
         def held_connections() -> int:
             table = ipvsadm_text.parse(dr_lab.run("lb1", ["ipvsadm", "-Ln", "--exact"]).check().stdout, "")

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from lvstui.lab import Lab, LabSpec, LabUnavailable, require_uml
+from lvstui.lab import Lab
 from lvstui.lab.lab import REPO_DIR
+from tests.lab.cluster import module_cluster
 from tests.lab.keepalived_pair import pids, real_server, snapshot, start_pair
 
 pytestmark = pytest.mark.lab
@@ -27,14 +28,7 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    try:
-        require_uml()
-    except LabUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("http",))
-    with Lab(spec, workdir=tmp_path_factory.mktemp("kastate")) as lab:
-        start_pair(lab)
-        yield lab
+    yield from module_cluster(tmp_path_factory, "kastate", ("http",), start=start_pair)
 
 
 def settled(lab: Lab) -> dict:  # type: ignore[type-arg]

@@ -96,7 +96,7 @@ def test_ipvs_is_in_the_guest_and_not_on_the_host(lab_root: Lab) -> None:
         "veth",
         "bridge",
     ):
-        assert re.search(rf"^{module} ", modules, re.M), f"{module} not loaded"
+        assert re.search(rf"^{module} ", modules, re.MULTILINE), f"{module} not loaded"
 
 
 def test_run_returns_exact_output_status_and_input(lab_root: Lab) -> None:
@@ -266,7 +266,7 @@ def test_dr_traffic_reaches_every_real_server_and_bypasses_the_director(dr_lab: 
             return tuple(int(x) for x in line.split()[2:5])
 
         # the kernel folds its per-CPU counters into what ipvsadm reads every 2 s
-        conns, inpkts, outpkts = dr_lab.wait_for(
+        _conns, inpkts, outpkts = dr_lab.wait_for(
             lambda: (c := counters())[0] == 6 and c, timeout=10, what="IPVS counters of the 6 requests"
         )
         assert inpkts > 0 and outpkts == 0
@@ -343,7 +343,7 @@ def test_a_killed_guest_fails_fast_and_leaves_nothing(tmp_path: Path) -> None:
         assert lab.process is not None
         os.kill(lab.process.pid, signal.SIGKILL)
         started = time.monotonic()
-        with pytest.raises(LabError, match="exited|not running"):
+        with pytest.raises(LabError, match=r"exited|not running"):
             for _ in range(50):  # the first call may race the death; none may hang
                 lab.run(None, ["sleep", "5"], timeout=10)
         assert time.monotonic() - started < 5
@@ -368,16 +368,15 @@ def _read_until(stream: IO[bytes], marker: bytes, timeout: float) -> bytes:
 
 def test_console_pipe_and_exit_on_an_exception(tmp_path: Path) -> None:
     umid = ""
-    with pytest.raises(KeyboardInterrupt):
-        with Lab(LabSpec(), workdir=tmp_path, console="pipe") as lab:
-            umid = lab.umid
-            assert uml_processes(umid)
-            assert lab.console_stdout is not None
-            proc = lab.spawn(None, ["sh", "-c", "tty; echo hello-$((6*7))"], console=True)
-            assert lab.wait(proc).rc == 0
-            seen = _read_until(lab.console_stdout, b"hello-42", timeout=10)
-            assert b"/dev/tty0" in seen and b"hello-42" in seen, seen
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), Lab(LabSpec(), workdir=tmp_path, console="pipe") as lab:
+        umid = lab.umid
+        assert uml_processes(umid)
+        assert lab.console_stdout is not None
+        proc = lab.spawn(None, ["sh", "-c", "tty; echo hello-$((6*7))"], console=True)
+        assert lab.wait(proc).rc == 0
+        seen = _read_until(lab.console_stdout, b"hello-42", timeout=10)
+        assert b"/dev/tty0" in seen and b"hello-42" in seen, seen
+        raise KeyboardInterrupt
     assert umid and uml_processes(umid) == []
     assert not lab.alive
     with pytest.raises(LabError, match="shut down"):

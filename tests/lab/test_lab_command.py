@@ -13,6 +13,8 @@ import os
 import re
 import shlex
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -355,6 +357,73 @@ def test_control_refuses_bad_actions_and_changes_nothing(tmp_path: Path) -> None
             control.handle(words.split())
     assert control.load["rate"] == 5 and control.load["hold"] == 9 and not control.procs
     assert "stop rs1 http" in control.handle(["menu"]) and "status" in control.handle(["help"])
+
+
+def test_one_line_server_for_the_guest_and_the_host_relay(tmp_path: Path) -> None:
+    """control.py's line server is the one both sides use: the guest's control server and
+    ``lvstui lab``'s relay on the real host (session.HostControl), over real unix sockets."""
+    from lvstui.lab.control import send, serve_lines
+    from lvstui.lab.results import LabError
+    from lvstui.lab.session import HostControl
+
+    seen: list[list[str]] = []
+
+    def handle(words: list[str]) -> tuple[bool, str]:
+        seen.append(words)
+        return words[:1] == ["ok"], "answer: " + " ".join(words)
+
+    path = str(tmp_path / "guest.sock")
+    sock = serve_lines(path, handle)
+    assert send(path, ["ok", "ünïcode"]) == (True, "answer: ok ünïcode")
+    assert send(path, ["no"]) == (False, "answer: no") and seen == [["ok", "ünïcode"], ["no"]]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666
+    sock.close()
+
+    class Cluster:  # the relay's only use of the cluster: ctl(*words) -> (ok, message)
+        def ctl(self, *words: str) -> tuple[bool, str]:
+            if words == ("hang",):
+                raise LabError("guest gone\ndetail")
+            return send(path2, list(words))
+
+    path2 = str(tmp_path / "guest2.sock")
+    sock2 = serve_lines(path2, handle)
+    relay_path = str(tmp_path / "host.sock")
+    relay = HostControl(Cluster(), relay_path)
+    assert relay.start()
+    assert stat.S_IMODE(os.stat(relay_path).st_mode) == 0o600
+    assert not HostControl(Cluster(), relay_path).start()  # a live lab owns the path
+    assert send(relay_path, ["ok", "status"]) == (True, "answer: ok status")
+    assert send(relay_path, ["hang"]) == (False, "the lab did not answer: guest gone")
+    relay.close()
+    sock2.close()
+    assert not os.path.exists(relay_path)
+    with pytest.raises(OSError):
+        send(relay_path, ["ok"])
+
+
+def test_syslog_receiver_alone_writes_lab_lines(tmp_path: Path) -> None:
+    """``control.py syslog SOCKET FILE`` (the VRRP/state tests' syslog, run as the guest runs it):
+    each datagram becomes a line from host "lab" in FILE; FILE.ready once it listens."""
+    here = Path(__file__).resolve().parents[2] / "lvstui" / "lab"
+    path, out = tmp_path / "log.sock", tmp_path / "var" / "syslog"
+    proc = subprocess.Popen([os.path.realpath(sys.executable), "-I", "-S", str(here / "control.py"), "syslog",
+                             str(path), str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not Path(f"{out}.ready").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as log:
+            log.sendto(b"<30>Dec  1 20:00:00 Keepalived_vrrp[12]: VRRP_Instance(VI_1) Entering MASTER STATE\n",
+                       str(path))
+        deadline = time.monotonic() + 10
+        while not out.exists() or not out.read_text():
+            assert time.monotonic() < deadline, "nothing written"
+            time.sleep(0.05)
+        assert out.read_text() == "Dec  1 20:00:00 lab Keepalived_vrrp[12]: VRRP_Instance(VI_1) Entering MASTER STATE\n"
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_lab_modules_do_not_import_textual() -> None:

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lvstui.lab import Lab, LabSpec, LabUnavailable, require_uml
+from lvstui.lab import Lab
 from lvstui.lab.lab import KEEPALIVED_PIDS
 from lvstui.lab.results import CommandResult
+from tests.lab.cluster import module_cluster
 from tests.lab.keepalived_pair import TRACK, snapshot, start_pair
 
 pytestmark = pytest.mark.lab
@@ -43,14 +44,7 @@ while True:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    try:
-        require_uml()
-    except LabUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=("http",))
-    with Lab(spec, workdir=tmp_path_factory.mktemp("vrrptoggle")) as lab:
-        start_pair(lab)
-        yield lab
+    yield from module_cluster(tmp_path_factory, "vrrptoggle", ("http",), start=start_pair)
 
 
 def vrrp(lab: Lab, host: str, *args: str, timeout: float = 90) -> CommandResult:

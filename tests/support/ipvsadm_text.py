@@ -76,7 +76,7 @@ def parse(text: str, mode: str) -> dict[str, Row]:
     services: dict[str, Row] = {}
     current: Row | None = None
     for line in text.splitlines():
-        if not line.strip() or line.startswith("IP Virtual Server") or line.startswith("Prot "):
+        if not line.strip() or line.startswith(("IP Virtual Server", "Prot ")):
             continue
         if line.lstrip().startswith("-> RemoteAddress"):
             continue
