@@ -13,7 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
@@ -68,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             body = self.exporter.scrape()
-            ctype = CONTENT_TYPE_LATEST
+            ctype = CONTENT_TYPE_PLAIN_0_0_4  # what generate_latest writes (classic names, no escaping)
         elif path == "/":
             body, ctype = INDEX, "text/html; charset=utf-8"
         else:
