@@ -9,6 +9,31 @@ from prometheus_client.parser import text_string_to_metric_families
 from lvstui.demo import DemoSource
 from lvstui.exporter.poll import PollLoop, PollState
 
+# Run with `python -c CHECK % EXTRA` (EXTRA: more code before the check; "" for none): prints JSON
+# {"bad": forbidden modules loaded, "error": the director poll's error, "vrrp": its VRRP instances,
+#  "loaded": lvstui modules}.
+CHECK = """
+import json, sys
+import lvstui.exporter.server, lvstui.exporter.collector, lvstui.commands.exporter, lvstui.cli
+from lvstui.exporter import FORBIDDEN
+from lvstui.exporter.poll import PollLoop
+from lvstui.exporter.render import render
+from lvstui.exporter.metrics import families
+from lvstui.exporter.source import Reopening, director_source
+from lvstui.demo import DemoSource
+states = []
+for source in (Reopening(director_source), DemoSource()):
+    loop = PollLoop(source)
+    states.append(loop.poll_once())
+    render(states[-1]); families(states[-1])
+    loop.stop()
+%s
+bad = sorted(m for m in sys.modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+first = states[0].snapshot
+print(json.dumps({"bad": bad, "error": states[0].error, "vrrp": len(first.vrrp) if first else 0,
+                  "loaded": sorted(m for m in sys.modules if m.startswith("lvstui"))}))
+"""
+
 
 class Clock:
     def __init__(self, t: float = 0.0) -> None:

@@ -14,27 +14,10 @@ import sys
 from pathlib import Path
 
 from lvstui.exporter import FORBIDDEN
+from tests.exporter.support import CHECK
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHECK = """
-import json, sys
-import lvstui.exporter.server, lvstui.exporter.collector, lvstui.commands.exporter, lvstui.cli
-from lvstui.exporter import FORBIDDEN
-from lvstui.exporter.poll import PollLoop
-from lvstui.exporter.render import render
-from lvstui.exporter.metrics import families
-from lvstui.exporter.source import Reopening, director_source
-from lvstui.demo import DemoSource
-for source in (Reopening(director_source), DemoSource()):
-    loop = PollLoop(source)
-    state = loop.poll_once()
-    render(state); families(state)
-    loop.stop()
-%s
-bad = sorted(m for m in sys.modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
-print(json.dumps({"bad": bad, "error": state.error, "loaded": sorted(m for m in sys.modules if m.startswith("lvstui"))}))
-"""
 
 
 def _run(extra: str = "") -> dict[str, object]:
