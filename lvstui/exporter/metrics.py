@@ -8,7 +8,7 @@ byte for byte what ``generate_latest`` makes of :func:`families` (a test holds i
 because at 10,000 x 5 ``generate_latest`` needs seconds per scrape.
 
 Labels are bounded by the configuration: ``service`` (the virtual service's stable key,
-``tcp:192.168.1.100:80``, ``fwmark:7``), ``real_server`` (``192.168.1.21:80``), ``instance``
+``tcp:192.168.1.100:80``, ``fwmark:7``), ``real_server`` (``192.168.1.21:80``), ``vrrp_instance``
 (a VRRP instance's name), a state word from a fixed set.  Nothing per connection or client.
 Names and types are listed in README ("Metrics (Prometheus)").
 """
@@ -209,11 +209,11 @@ def tail_families(state: PollState) -> list[Metric]:
 
 def _vrrp(snap: Snapshot) -> list[Metric]:
     """Every VRRP family, declared even when empty (no keepalived, adverts not watched)."""
-    inst = ("instance",)
+    inst = ("vrrp_instance",)  # not "instance": Prometheus gives that label to the target
     info = _gauge("lvstui_vrrp_instance_info", "A VRRP instance of this director's keepalived",
-                  labels=("instance", "interface", "vrid"))
+                  labels=("vrrp_instance", "interface", "vrid"))
     state = _gauge("lvstui_vrrp_state", "1 for the VRRP instance's state, 0 for the others",
-                   labels=("instance", "state"))
+                   labels=("vrrp_instance", "state"))
     prio = _gauge("lvstui_vrrp_priority", "The instance's configured priority", labels=inst)
     eff = _gauge("lvstui_vrrp_effective_priority", "The instance's priority after tracked scripts and files",
                  labels=inst)

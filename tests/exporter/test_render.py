@@ -117,11 +117,11 @@ def test_vrrp_keepalived_and_split_brain(peer_vrid: int, split: float) -> None:
     assert text == reference(state)
     _, samples = parse(text)
     (vi,) = state.snapshot.vrrp  # type: ignore[union-attr]
-    assert value(samples, "lvstui_vrrp_state", instance=vi.name, state=vi.state) == 1.0
+    assert value(samples, "lvstui_vrrp_state", vrrp_instance=vi.name, state=vi.state) == 1.0
     assert sum(v for k, v in samples.items() if k[0] == "lvstui_vrrp_state") == 1.0
-    assert value(samples, "lvstui_vrrp_priority", instance=vi.name) == vi.priority
-    assert value(samples, "lvstui_vrrp_effective_priority", instance=vi.name) == vi.effective_priority
-    assert value(samples, "lvstui_vrrp_split_brain", instance=vi.name) == split
+    assert value(samples, "lvstui_vrrp_priority", vrrp_instance=vi.name) == vi.priority
+    assert value(samples, "lvstui_vrrp_effective_priority", vrrp_instance=vi.name) == vi.effective_priority
+    assert value(samples, "lvstui_vrrp_split_brain", vrrp_instance=vi.name) == split
     peers = {dict(k[1])["source"]: v for k, v in samples.items() if k[0] == "lvstui_vrrp_peer_priority"}
     assert peers == {"192.0.2.2": 100.0}  # neither our own adverts nor a router gone quiet
     assert value(samples, "lvstui_keepalived_up") == 0.0  # degraded: the checker died

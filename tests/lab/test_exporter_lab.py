@@ -176,10 +176,10 @@ def test_scrape_equals_snapshot_json_with_traffic_then_settled(lab: Lab, exporte
         assert value(samples, "lvstui_real_server_connections_inactive", service=vs_id, real_server=rs_id) == \
             rs["inactive_conns"]
     (vi,) = doc["vrrp"]
-    assert value(samples, "lvstui_vrrp_state", instance=vi["name"], state="MASTER") == 1.0
-    assert value(samples, "lvstui_vrrp_priority", instance=vi["name"]) == vi["priority"] == 150
-    assert value(samples, "lvstui_vrrp_effective_priority", instance=vi["name"]) == vi["effective_priority"]
-    assert value(samples, "lvstui_vrrp_split_brain", instance=vi["name"]) == 0.0
+    assert value(samples, "lvstui_vrrp_state", vrrp_instance=vi["name"], state="MASTER") == 1.0
+    assert value(samples, "lvstui_vrrp_priority", vrrp_instance=vi["name"]) == vi["priority"] == 150
+    assert value(samples, "lvstui_vrrp_effective_priority", vrrp_instance=vi["name"]) == vi["effective_priority"]
+    assert value(samples, "lvstui_vrrp_split_brain", vrrp_instance=vi["name"]) == 0.0
     assert value(samples, "lvstui_keepalived_up") == 1.0 and value(samples, "lvstui_up") == 1.0
     assert value(samples, "lvstui_poll_errors_total") == 0.0
 
