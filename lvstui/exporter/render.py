@@ -9,7 +9,7 @@ The result is byte-identical to ``generate_latest`` over :func:`~lvstui.exporter
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from prometheus_client import generate_latest
@@ -20,7 +20,7 @@ from lvstui.exporter.metrics import RS_KEY, RS_SPECS, VS_KEY, VS_SPECS, Spec, he
 from lvstui.exporter.poll import PollState
 from lvstui.model import RealServer, VirtualService
 
-__all__ = ["Families", "render"]
+__all__ = ["Families", "render", "render_chunks"]
 
 T = TypeVar("T")
 
@@ -58,10 +58,10 @@ def _template(spec: Spec[T], key: tuple[str, ...]) -> str:
     return spec.name + "{{" + inner + "}} "
 
 
-def _lines(specs: Sequence[Spec[T]], key: tuple[str, ...], rows: list[tuple[list[str], T]]) -> list[str]:
-    out: list[str] = []
+def _chunks(specs: Sequence[Spec[T]], key: tuple[str, ...], rows: list[tuple[list[str], T]]) -> Iterator[bytes]:
+    """One encoded chunk per family (so that only one family's lines are held as str at a time)."""
     for spec in specs:
-        out.append(_header(spec))
+        out = [_header(spec)]
         template = _template(spec, key).format
         values = spec.values
         for labels, obj in rows:
@@ -70,19 +70,23 @@ def _lines(specs: Sequence[Spec[T]], key: tuple[str, ...], rows: list[tuple[list
                     out.append(template(*labels, *map(_esc, extra)) + _num(value) + "\n")
                 else:
                     out.append(template(*labels) + _num(value) + "\n")
-    return out
+        yield "".join(out).encode()
 
 
-def render(state: PollState) -> bytes:
-    """The whole text format for ``state``."""
+def render_chunks(state: PollState) -> list[bytes]:
+    """The text format for ``state`` in pieces, to be written one after the other."""
     head = generate_latest(Families(head_families(state)))
     tail = generate_latest(Families(tail_families(state)))
     snap = state.snapshot
     if snap is None:
-        return head + tail
+        return [head, tail]
     services: list[tuple[list[str], VirtualService]] = [([_esc(vs.id)], vs) for vs in snap.virtual_services]
     servers: list[tuple[list[str], RealServer]] = [
         (labels + [_esc(rs.id)], rs) for labels, vs in services for rs in vs.real_servers
     ]
-    body = _lines(VS_SPECS, VS_KEY, services) + _lines(RS_SPECS, RS_KEY, servers)
-    return head + "".join(body).encode() + tail
+    return [head, *_chunks(VS_SPECS, VS_KEY, services), *_chunks(RS_SPECS, RS_KEY, servers), tail]
+
+
+def render(state: PollState) -> bytes:
+    """The whole text format for ``state``."""
+    return b"".join(render_chunks(state))

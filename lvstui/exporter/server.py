@@ -20,7 +20,7 @@ from prometheus_client.registry import CollectorRegistry
 from lvstui.backend import SnapshotSource
 from lvstui.exporter import DEFAULT_ADDRESS, DEFAULT_PORT
 from lvstui.exporter.poll import PollLoop, PollState
-from lvstui.exporter.render import render
+from lvstui.exporter.render import render_chunks
 
 __all__ = ["Exporter", "parse_listen"]
 
@@ -53,12 +53,12 @@ class _Cache:
     """The latest rendered text, replaced whole by the poll thread."""
 
     def __init__(self) -> None:
-        self.body = b""
+        self.body: tuple[bytes, ...] = ()
         self.seq = -1
 
     def update(self, state: PollState) -> None:
-        body = render(state)
-        self.body, self.seq = body, state.seq
+        body = tuple(render_chunks(state))
+        self.body, self.seq = body, state.seq  # a scrape holds the old tuple until it has written it
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -67,18 +67,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
-            body = self.exporter.scrape()
+            parts = self.exporter.scrape()
             ctype = CONTENT_TYPE_PLAIN_0_0_4  # what generate_latest writes (classic names, no escaping)
         elif path == "/":
-            body, ctype = INDEX, "text/html; charset=utf-8"
+            parts, ctype = (INDEX,), "text/html; charset=utf-8"
         else:
             self.send_error(404)
             return
         self.send_response(200)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(sum(len(p) for p in parts)))
         self.end_headers()
-        self.wfile.write(body)
+        for part in parts:  # no copy of the whole text per scrape
+            self.wfile.write(part)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -97,11 +98,12 @@ class Exporter:
         ProcessCollector(registry=self._process)
         self._httpd: ThreadingHTTPServer | None = None
 
-    def scrape(self) -> bytes:
+    def scrape(self) -> tuple[bytes, ...]:
+        """The latest poll's text, then the process metrics (measured now)."""
         self.scrapes += 1
         if self.cache.seq != self.loop.state.seq:  # before the poll thread rendered it (the first poll)
             self.cache.update(self.loop.state)
-        return self.cache.body + generate_latest(self._process)
+        return (*self.cache.body, generate_latest(self._process))
 
     def start(self) -> Exporter:
         """Bind (OSError if it cannot), poll once, then poll and serve in background threads."""
