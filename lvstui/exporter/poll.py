@@ -45,7 +45,7 @@ class PollState:
     error: str | None = None  # the last poll's failure, one line
     duration: float = 0.0  # seconds the last poll took
     success_at: float | None = None  # time.time() of the last good poll
-    seq: int = 0  # bumped by every poll (renderers cache on it)
+    seq: int = 0  # bumped by every poll
 
 
 def _one_line(exc: BaseException) -> str:

@@ -50,15 +50,14 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class _Cache:
-    """The latest rendered text, replaced whole by the poll thread."""
+    """The latest rendered text, replaced whole by the poll thread (one reference: a scrape
+    writes the tuple it took, whole, while the next one is being rendered)."""
 
     def __init__(self) -> None:
         self.body: tuple[bytes, ...] = ()
-        self.seq = -1
 
     def update(self, state: PollState) -> None:
-        body = tuple(render_chunks(state))
-        self.body, self.seq = body, state.seq  # a scrape holds the old tuple until it has written it
+        self.body = tuple(render_chunks(state))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -101,12 +100,10 @@ class Exporter:
     def scrape(self) -> tuple[bytes, ...]:
         """The latest poll's text, then the process metrics (measured now)."""
         self.scrapes += 1
-        if self.cache.seq != self.loop.state.seq:  # before the poll thread rendered it (the first poll)
-            self.cache.update(self.loop.state)
-        return (*self.cache.body, generate_latest(self._process))
+        return (*self.cache.body, generate_latest(self._process))  # never renders: the poll thread does
 
     def start(self) -> Exporter:
-        """Bind (OSError if it cannot), poll once, then poll and serve in background threads."""
+        """Bind (OSError if it cannot), poll and render once, then poll and serve in background threads."""
         host, port = self.listen
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         server_class = type("_Server", (ThreadingHTTPServer,), {"address_family": family, "daemon_threads": True})

@@ -10,6 +10,7 @@ import pytest
 
 from lvstui.backend import BackendError
 from lvstui.demo import DemoSource
+from lvstui.exporter import server
 from lvstui.exporter.poll import PollLoop
 from lvstui.exporter.server import Exporter, parse_listen
 from lvstui.exporter.source import Reopening
@@ -97,7 +98,10 @@ def _get(url: str) -> bytes:
         return r.read()  # type: ignore[no-any-return]
 
 
-def test_many_scrapes_one_poll_over_http() -> None:
+def test_many_scrapes_one_poll_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    renders: list[int] = []
+    real = server.render_chunks
+    monkeypatch.setattr(server, "render_chunks", lambda state: renders.append(state.seq) or real(state))
     source = Flaky(set())
     exporter = Exporter(source, interval=3600.0, listen=("127.0.0.1", 0)).start()
     try:
@@ -109,6 +113,7 @@ def test_many_scrapes_one_poll_over_http() -> None:
         for t in threads:
             t.join()
         assert source.reads == 1  # nine scrapes, one kernel read
+        assert renders == [1]  # and one rendering, by the poll
         types, samples = parse(bodies[-1])
         assert value(samples, "lvstui_up") == 1.0 and value(samples, "lvstui_polls_total") == 1.0
         assert types["process_resident_memory_bytes"] == "gauge"
