@@ -62,20 +62,23 @@ def test_the_source_is_held_read_only() -> None:
     assert hasattr(DemoSource(), "add_dest")  # the check above can fail: the demo itself can write
 
 
-def test_reopening_retries_a_source_that_failed_to_open() -> None:
-    opens: list[int] = []
+def test_reopening_retries_a_source_that_failed_to_open_or_to_read() -> None:
+    calls: list[int] = []
+    opened: list[Flaky] = []
 
-    def open_source() -> DemoSource:
-        opens.append(1)
-        if len(opens) == 1:
+    def open_source() -> Flaky:
+        calls.append(1)
+        if len(calls) == 1:
             raise BackendError("IPVS is not available in this kernel")
-        return DemoSource(clock=Clock(3.0))
+        opened.append(Flaky({2} if len(calls) == 2 else set()))  # the first source fails its 2nd read
+        return opened[-1]
 
-    loop = PollLoop(Reopening(open_source))
-    assert loop.poll_once().error == "IPVS is not available in this kernel"
-    assert loop.poll_once().snapshot is not None
-    assert loop.poll_once().snapshot is not None
-    assert len(opens) == 2
+    source = Reopening(open_source)
+    loop = PollLoop(source)
+    results = [loop.poll_once().error for _ in range(5)]
+    assert results == ["IPVS is not available in this kernel", None,
+                       "reading IPVS failed: netlink: [Errno 1] Operation not permitted", None, None]
+    assert source.opened == 2 and [s.reads for s in opened] == [2, 2]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
