@@ -13,4 +13,5 @@ COMMAND_MODULES = (
     "lvstui.commands.vrrp",
     "lvstui.commands.setup",
     "lvstui.commands.lab",
+    "lvstui.commands.exporter",
 )

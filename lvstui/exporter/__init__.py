@@ -1,0 +1,32 @@
+"""``lvstui exporter``: the director's IPVS table and keepalived's view as Prometheus metrics.
+
+One poll thread (:mod:`lvstui.exporter.poll`) reads a :class:`~lvstui.model.Snapshot` every
+interval; every scrape renders the latest one (:mod:`lvstui.exporter.metrics`), so scrapes never
+read the kernel.  Read-only by construction: this package imports the read path only (the
+snapshot source), never :mod:`lvstui.ops`, :mod:`lvstui.setup` or a keepalived writer, and it
+holds its source behind :class:`~lvstui.exporter.poll.ReadOnly`, which exposes ``read`` and
+``close`` alone.  Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_ADDRESS", "DEFAULT_PORT", "FORBIDDEN"]
+
+#: 9100-9999 of Prometheus' default port allocations is used up and allocations go on above
+#: 10000; 10560 is outside the listed ones (README, "Metrics (Prometheus)").
+DEFAULT_PORT = 10560
+DEFAULT_ADDRESS = "127.0.0.1"
+
+#: modules that write (operations, set-up, keepalived edits) or draw: never loaded by the exporter
+FORBIDDEN = (
+    "lvstui.ops",
+    "lvstui.setup",
+    "lvstui.ui",
+    "lvstui.keepalived.writer",
+    "lvstui.keepalived.edit",
+    "lvstui.keepalived.durable",
+    "lvstui.keepalived.toggle",
+    "lvstui.keepalived.toggle_flow",
+    "textual",
+    "paramiko",
+)
