@@ -143,8 +143,8 @@ def op_spawn(req: dict[str, Any]) -> dict[str, Any]:
     else:
         streams = (
             subprocess.DEVNULL,
-            open(f"{SPAWN_DIR}/{handle}.out", "wb"),
-            open(f"{SPAWN_DIR}/{handle}.err", "wb"),
+            open(f"{SPAWN_DIR}/{handle}.out", "wb"),  # noqa: SIM115 - closed after Popen has them
+            open(f"{SPAWN_DIR}/{handle}.err", "wb"),  # noqa: SIM115
         )
     try:
         proc = subprocess.Popen(
@@ -429,7 +429,7 @@ def serve(req: dict[str, Any], shared_dir: str) -> None:
 def main() -> int:
     global _out_fd, _log
     device, shared_dir = sys.argv[1], sys.argv[2]
-    _log = open(os.path.join(shared_dir, "agent.log"), "a", buffering=1)
+    _log = open(os.path.join(shared_dir, "agent.log"), "a", buffering=1)  # noqa: SIM115 - the agent's life
     fd = os.open(device, os.O_RDWR | os.O_NOCTTY)
     tty.setraw(fd)
     _out_fd = fd

@@ -142,7 +142,7 @@ class Guest:
         env["TMPDIR"] = memory_dir(self.mem, self.temp_dir)
         stdio: dict[str, Any]
         if self.console_mode is None:
-            self._console_log = open(self.workdir / "console.log", "wb")
+            self._console_log = open(self.workdir / "console.log", "wb")  # noqa: SIM115 - closed in close()
             stdio = {"stdin": subprocess.DEVNULL, "stdout": self._console_log, "stderr": subprocess.STDOUT}
         elif self.console_mode == "pipe":
             stdio = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}

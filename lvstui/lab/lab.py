@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import lvstui
 from lvstui.lab import topology
@@ -87,7 +87,7 @@ class Lab:
         self.python = os.path.realpath(sys.executable)
 
     # -- life cycle ---------------------------------------------------------------------
-    def __enter__(self) -> Lab:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -224,7 +224,7 @@ class Lab:
         argv: list[str] | tuple[str, ...],
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        input: str | bytes | None = None,  # noqa: A002 - like subprocess.run
+        input: str | bytes | None = None,  # like subprocess.run
         env: dict[str, str] | None = None,
     ) -> CommandResult:
         """Runs ``argv`` in ``host`` (None: the guest's root namespace) and waits for it."""
