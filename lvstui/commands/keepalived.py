@@ -42,7 +42,7 @@ def _config_id_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _load(path: str) -> Any:
-    from lvstui.cli import CliError
+    from lvstui.commands.errors import CliError
     from lvstui.keepalived.errors import ConfigError
     from lvstui.keepalived.loader import load
 
@@ -53,7 +53,7 @@ def _load(path: str) -> Any:
 
 
 def run_parse(args: argparse.Namespace) -> int:
-    from lvstui.cli import CliError
+    from lvstui.commands.errors import CliError
     from lvstui.keepalived.errors import ConfigError
     from lvstui.keepalived.expand import default_config_id
     from lvstui.keepalived.view import build_view
@@ -124,7 +124,7 @@ def _print_view(view: Any, files: list[str]) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from lvstui.cli import CliError
+    from lvstui.commands.errors import CliError
     from lvstui.keepalived.validate import find_keepalived, keepalived_test
 
     config = _load(args.file)

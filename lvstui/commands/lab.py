@@ -94,8 +94,10 @@ def run_ctl(args: argparse.Namespace) -> int:
     import socket
 
     from lvstui.lab.control import send
+    from lvstui.ops.policy import check_lab_action
 
     words = list(args.words)
+    check_lab_action(words, actor="cli")  # --readonly: refused (exit 3, journaled) unless it only reads
     path = control_socket()
     try:
         ok, message = send(path, words)

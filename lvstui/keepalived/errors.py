@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ConfigError", "ConfigChangedError", "EditError", "location"]
+__all__ = ["ConfigChangedError", "ConfigError", "EditError", "location"]
 
 
 def location(path: str | Path | None, line: int | None) -> str:

@@ -28,7 +28,7 @@ from lvstui.keepalived.lexer import GENERATOR_RE, LineScan, scan_line
 from lvstui.keepalived.loader import KeepalivedConfig
 from lvstui.keepalived.syntax import _definition_end
 
-__all__ = ["Node", "expand", "default_config_id"]
+__all__ = ["Node", "default_config_id", "expand"]
 
 # $NAME ends at a blank, ',', ')' or the end of the line; ${NAME} anywhere; only the
 # predefined ${_RANDOM MIN MAX} and ${_ENV VAR} take parameters (lib/parser.c find_definition)

@@ -18,8 +18,14 @@ import select
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["VrrpEvent", "LvsEvent", "parse_vrrp_fifo_line", "parse_lvs_fifo_line", "parse_fifo_line",
-           "FifoTail"]
+__all__ = [
+    "FifoTail",
+    "LvsEvent",
+    "VrrpEvent",
+    "parse_fifo_line",
+    "parse_lvs_fifo_line",
+    "parse_vrrp_fifo_line",
+]
 
 
 @dataclass(frozen=True, slots=True)

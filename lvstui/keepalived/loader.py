@@ -22,7 +22,7 @@ from pathlib import Path
 from lvstui.keepalived.errors import ConfigError
 from lvstui.keepalived.syntax import ConfigFile, Statement
 
-__all__ = ["KeepalivedConfig", "load", "brace_expand", "resolve_include"]
+__all__ = ["KeepalivedConfig", "brace_expand", "load", "resolve_include"]
 
 MAX_INCLUDE_DEPTH = 32
 

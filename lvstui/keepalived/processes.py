@@ -19,8 +19,14 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["KeepalivedProcess", "find_keepalived_processes", "signal_number", "parse_cmdline",
-           "DEFAULT_PID_FILES", "netns_name"]
+__all__ = [
+    "DEFAULT_PID_FILES",
+    "KeepalivedProcess",
+    "find_keepalived_processes",
+    "netns_name",
+    "parse_cmdline",
+    "signal_number",
+]
 
 ROLES = ("parent", "vrrp", "checker", "bfd")
 DEFAULT_PID_FILES = {
@@ -180,7 +186,7 @@ def find_keepalived_processes() -> list[KeepalivedProcess]:
     return result
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def signal_number(name: str, keepalived: str | None = None) -> int:
     """``keepalived --signum=NAME`` (DATA, STATS, JSON, RELOAD, STOP...): real-time ones differ per build."""
     from lvstui.keepalived.validate import find_keepalived

@@ -32,14 +32,27 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = [
-    "VrrpState", "CheckerState", "RealServerState", "VirtualServerState",
-    "parse_vrrp_data", "parse_check_data", "parse_vrrp_json", "read_dump",
-    "VRRP_DATA", "CHECK_DATA", "PARENT_DATA", "VRRP_JSON", "JSON_STATES",
-    "RuntimeState", "request_state", "dump_dir", "dump_names",
+    "CHECK_DATA",
+    "JSON_STATES",
+    "PARENT_DATA",
+    "VRRP_DATA",
+    "VRRP_JSON",
+    "CheckerState",
+    "RealServerState",
+    "RuntimeState",
+    "VirtualServerState",
+    "VrrpState",
+    "dump_dir",
+    "dump_names",
+    "parse_check_data",
+    "parse_vrrp_data",
+    "parse_vrrp_json",
+    "read_dump",
+    "request_state",
 ]
 
 VRRP_DATA = Path("/tmp/keepalived.data")
@@ -159,7 +172,7 @@ def _when(text: str | None) -> datetime | None:
         stamp = float((text or "").split()[0])
     except (ValueError, IndexError):
         return None
-    return datetime.fromtimestamp(stamp, tz=timezone.utc) if stamp > 0 else None
+    return datetime.fromtimestamp(stamp, tz=UTC) if stamp > 0 else None
 
 
 def parse_vrrp_data(text: str) -> tuple[VrrpState, ...]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from lvstui.keepalived.errors import ConfigError
 from lvstui.keepalived.lexer import LineScan, Piece, scan_line
 
-__all__ = ["Block", "Statement", "ConfigFile", "parse_text", "INCLUDE_RE"]
+__all__ = ["INCLUDE_RE", "Block", "ConfigFile", "Statement", "parse_text"]
 
 INCLUDE_RE = re.compile(r"include[rmwba]?[ \t]")
 MAX_DEPTH = 64  # keepalived's deepest real blocks are 4 levels; this only stops runaway input

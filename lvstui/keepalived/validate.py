@@ -138,7 +138,7 @@ def keepalived_test(config: KeepalivedConfig, netns: str | None = None, timeout:
 
 
 def validator(netns: str | None = None, config_id: str | None = None) -> Callable[[KeepalivedConfig], None]:
-    """A ``validate`` callable for :func:`~lvstui.keepalived.writer.write_config`: raises ConfigError."""
+    """A ``validate`` callable for :func:`~lvstui.ops.files.write_config`: raises ConfigError."""
 
     def validate(config: KeepalivedConfig) -> None:
         result = keepalived_test(config, netns=netns, config_id=config_id)

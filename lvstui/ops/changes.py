@@ -152,7 +152,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     remember: dict[tuple[str, str], int] = field(default_factory=dict)  # weights to keep for restore
     forget: list[tuple[str, str]] = field(default_factory=list)
-    # keepalived: what makes the change durable (a lvstui.keepalived.durable.DurablePlan), or the
+    # keepalived: what makes the change durable (a lvstui.ops.keepalived.DurablePlan), or the
     # operator's choice to change the kernel only although keepalived manages the service.
     durable: Any = None
     runtime_only: bool = False

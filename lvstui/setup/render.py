@@ -1,4 +1,4 @@
-"""Plan previews and results as plain text (CLI without colour, logs) or rich text."""
+"""Setup plan previews and results as plain text (CLI without colour, logs) or rich text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Plan steps: a command, a sysctl, an address, a file, a verification.
+"""Setup plan steps: a command, a sysctl, an address, a file, a verification.
 
 Each step can *probe* the host read-only (is its effect already there? for a
 file, the diff against what the host has) and *apply* itself, returning the
@@ -18,7 +18,7 @@ from typing import Any
 from lvstui.setup.runner import Command, Runner, RunResult, Script, command_text
 from lvstui.setup.validate import ValidationError, abs_path
 
-__all__ = ["Status", "StepFailed", "Probe", "Step", "CommandStep", "SysctlStep", "AddressStep", "FileStep",
+__all__ = ["Status", "StepFailed", "Probe", "SetupStep", "CommandStep", "SysctlStep", "AddressStep", "FileStep",
            "VerifyStep", "ApplyContext", "STATE_DIR"]
 
 STATE_DIR = "/var/lib/lvstui"
@@ -49,7 +49,7 @@ class Probe:
     detail: str = ""
 
 
-class Step:
+class SetupStep:
     """One step.  Subclasses implement ``probe`` (read-only) and ``_apply``.
 
     When *check_after* is set, the probe runs again after ``_apply``: a step whose
@@ -83,7 +83,7 @@ def _must(result: RunResult, what: str) -> RunResult:
 
 
 @dataclass
-class CommandStep(Step):
+class CommandStep(SetupStep):
     """Run *command* unless *check* succeeds (rc 0 means "already done").
 
     *undo* commands run (in order) when the step is undone; *also_after*
@@ -123,7 +123,7 @@ def _run_action(command: Command) -> dict[str, Any]:
 
 
 @dataclass
-class SysctlStep(Step):
+class SysctlStep(SetupStep):
     """Set a sysctl live; undo puts back the value it had."""
 
     name: str
@@ -158,7 +158,7 @@ class SysctlStep(Step):
 
 
 @dataclass
-class AddressStep(Step):
+class AddressStep(SetupStep):
     """An address on an interface (``ip addr add``); undo removes it."""
 
     cidr: str
@@ -186,7 +186,7 @@ class AddressStep(Step):
 
 
 @dataclass
-class FileStep(Step):
+class FileStep(SetupStep):
     """A file with this content, mode and owner; backed up on the host before writing.
 
     *validate* is an argv with ``{}`` for a temporary copy of the new content
@@ -249,7 +249,7 @@ class FileStep(Step):
 
 
 @dataclass
-class VerifyStep(Step):
+class VerifyStep(SetupStep):
     """A check after the changes: *expect* returns None when fine, else why not.
 
     Retried *attempts* times, *delay* seconds apart (a service may need a moment).

@@ -14,7 +14,7 @@ from lvstui.keepalived.errors import ConfigChangedError, ConfigError, EditError
 from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.validate import find_keepalived, keepalived_test, validator
 from lvstui.keepalived.view import build_view
-from lvstui.keepalived.writer import BACKUP_SUFFIX, write_config
+from lvstui.ops.files import BACKUP_SUFFIX, write_config
 
 CONF = """\
 ! lvstui test configuration

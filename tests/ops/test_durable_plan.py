@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lvstui.keepalived.durable import KeepalivedSite, track_name
+from lvstui.keepalived.site import KeepalivedSite, track_name
 from lvstui.keepalived.validate import keepalived_test
 from lvstui.keepalived.loader import load
 from lvstui.model import Forward, RealServer, Snapshot, VirtualService
@@ -127,7 +127,7 @@ def journal(env: dict) -> list[dict]:  # type: ignore[type-arg]
 
 def no_reload(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     calls: list[object] = []
-    monkeypatch.setattr("lvstui.keepalived.durable.reload_keepalived", lambda site: calls.append(site))
+    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", lambda site: calls.append(site))
     return calls
 
 
@@ -368,7 +368,7 @@ def test_reload_failure_keeps_file_and_kernel_and_says_so(env: dict, monkeypatch
     def fail(site: object) -> None:
         raise ProcessLookupError(3, "No such process")
 
-    monkeypatch.setattr("lvstui.keepalived.durable.reload_keepalived", fail)
+    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", fail)
     with pytest.raises(OperationFailed, match="could not reload keepalived.*reload it by hand"):
         env["ops"].apply(c.SetWeight(*key(), weight=5))
     assert "weight 5" in env["conf"].read_text() and env["director"].weights()[RS1] == 5
@@ -378,7 +378,7 @@ def test_reload_failure_keeps_file_and_kernel_and_says_so(env: dict, monkeypatch
 def test_find_site_picks_the_keepalived_of_this_network_namespace() -> None:
     import os
 
-    from lvstui.keepalived.durable import find_site
+    from lvstui.keepalived.site import find_site
     from lvstui.keepalived.processes import KeepalivedProcess
 
     mine = os.stat("/proc/self/ns/net").st_ino

@@ -21,7 +21,7 @@ from pathlib import Path
 from lvstui.keepalived.errors import ConfigChangedError, ConfigError
 from lvstui.keepalived.loader import KeepalivedConfig, load
 
-__all__ = ["BACKUP_SUFFIX", "write_config", "write_atomic"]
+__all__ = ["BACKUP_SUFFIX", "write_atomic", "write_config"]
 
 BACKUP_SUFFIX = ".lvstui-bak"
 
