@@ -25,7 +25,8 @@ def test_no_textual_or_rich_import() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
         "print(','.join(bad))\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO,
+                       timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ""
 
@@ -39,6 +40,7 @@ def test_keepalived_imports_neither_ops_nor_backend() -> None:
         + "bad = sorted(m for m in sys.modules if m.startswith(('lvstui.ops', 'lvstui.backend', 'lvstui.ui')))\n"
         "print(','.join(bad))\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO,
+                       timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ""
