@@ -43,18 +43,18 @@ def _config_id_arg(p: argparse.ArgumentParser) -> None:
 
 def _load(path: str) -> Any:
     from lvstui.commands.errors import CliError
-    from lvstui.keepalived.errors import ConfigError
+    from lvstui.keepalived.errors import KeepalivedConfigError
     from lvstui.keepalived.loader import load
 
     try:
         return load(path)
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise CliError(str(exc)) from exc
 
 
 def run_parse(args: argparse.Namespace) -> int:
     from lvstui.commands.errors import CliError
-    from lvstui.keepalived.errors import ConfigError
+    from lvstui.keepalived.errors import KeepalivedConfigError
     from lvstui.keepalived.expand import default_config_id
     from lvstui.keepalived.view import build_view
 
@@ -62,7 +62,7 @@ def run_parse(args: argparse.Namespace) -> int:
     config_id = args.config_id if args.config_id is not None else default_config_id()
     try:
         view = build_view(config, config_id)
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise CliError(str(exc)) from exc
     if args.json:
         import json

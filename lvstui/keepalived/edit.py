@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError, EditError
+from lvstui.keepalived.errors import KeepalivedConfigError, EditError
 from lvstui.keepalived.lexer import quote_word
 from lvstui.keepalived.loader import KeepalivedConfig
 from lvstui.keepalived.syntax import ConfigFile, Statement
@@ -71,7 +71,7 @@ def locate(config: KeepalivedConfig, source: Source | None, keyword: str,
 def _apply(config: KeepalivedConfig, cfile: ConfigFile, lines: list[str]) -> KeepalivedConfig:
     try:
         new = cfile.with_text("\n".join(lines))
-    except ConfigError as exc:  # a bug in an edit must never reach the disk
+    except KeepalivedConfigError as exc:  # a bug in an edit must never reach the disk
         raise EditError(f"edit would break the file: {exc.reason}", cfile.path, exc.line) from None
     return config.with_file(new)
 
@@ -258,7 +258,7 @@ def _check_snippet(lines: list[str]) -> None:
 
     try:
         parse_text("\n".join(lines) + "\n", "<snippet>")
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise EditError(f"the text to insert is not valid: {exc.reason} (snippet line {exc.line})") from None
 
 

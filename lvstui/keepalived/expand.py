@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.lexer import GENERATOR_RE, LineScan, scan_line
 from lvstui.keepalived.loader import KeepalivedConfig
 from lvstui.keepalived.syntax import _definition_end
@@ -104,7 +104,7 @@ def _def_value_line(scan: LineScan) -> str:
 
 def _run_file(state: _State, path: Path, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise ConfigError("includes nested too deeply", path)
+        raise KeepalivedConfigError("includes nested too deeply", path)
     cfile = state.config.files[path]
     lines = cfile.lines
     scans = cfile.scans
@@ -189,7 +189,7 @@ def _substitute(state: _State, text: str) -> list[str] | None:
         out.append(text[pos:])
         text = "".join(out)
         changed = True
-    raise ConfigError(f"parameter substitution does not end: {text[:60]!r}")
+    raise KeepalivedConfigError(f"parameter substitution does not end: {text[:60]!r}")
 
 
 def _generators(spec: str) -> list[tuple[str, str]] | None:
@@ -256,7 +256,7 @@ def _lst_rows(inner: str) -> list[list[tuple[str, str]]] | None:
 
 def _process(state: _State, scan: LineScan, path: Path, line: int, exact: bool, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise ConfigError("parameter substitution nested too deeply", path, line)
+        raise KeepalivedConfigError("parameter substitution nested too deeply", path, line)
     if not state.cond_ok(scan.condition):
         return
     if scan.definition is not None:
@@ -267,7 +267,7 @@ def _process(state: _State, scan: LineScan, path: Path, line: int, exact: bool, 
         rows = _generators(scan.raw[scan.code_start:scan.generator_end])
         rest = scan.raw[scan.generator_end:scan.code_end]
         if rows is None:
-            raise ConfigError("invalid ~SEQ/~LST specification", path, line)
+            raise KeepalivedConfigError("invalid ~SEQ/~LST specification", path, line)
         for row in rows:
             for name, value in row:
                 state.defs[name] = [value]

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.loader import load
 from lvstui.keepalived.runtime import VrrpState, request_state
 from lvstui.keepalived.site import local_keepalived, proc_path
@@ -134,7 +134,7 @@ def find_target(instance_name: str | None = None) -> tuple[Target, ConfigView]:
     conf = proc.config_file
     try:
         view = build_view(load(proc_path(pid, conf)), proc.config_id)
-    except (ConfigError, OSError) as exc:
+    except (KeepalivedConfigError, OSError) as exc:
         raise ToggleError(f"cannot read keepalived's configuration: {exc}", 1) from None
     if not view.vrrp_instances:
         raise NoVrrpInstance(f"{conf} has no vrrp_instance")

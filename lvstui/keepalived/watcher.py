@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.fifo import FifoTail
 from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.processes import KeepalivedProcess
@@ -124,7 +124,7 @@ class KeepalivedWatcher:
             view = build_view(cfg, proc.config_id)
             self._view, self._view_error = view, None
             self._cfg = cfg
-        except ConfigError as exc:
+        except KeepalivedConfigError as exc:
             self._view, self._view_error = None, f"configuration: {exc}"
         except OSError as exc:
             self._view, self._view_error = None, f"configuration: {exc.strerror or exc}"

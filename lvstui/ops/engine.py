@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from lvstui.backend import BackendError
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.pending import running_differences
 from lvstui.keepalived.runtime import request_state
@@ -155,7 +155,7 @@ class Operations:
                 config = load(site.config_path)
             if isinstance(change, (Restore, RestoreHost)):
                 memory = _keepalived_weights(site, config, change, snap, memory, notes)
-        except (ConfigError, durable.DurableRefused) as exc:
+        except (KeepalivedConfigError, durable.DurableRefused) as exc:
             if not runtime_only:
                 raise KeepalivedRefused(f"keepalived's configuration cannot be used: {exc}; nothing was "
                                         "changed (--runtime-only changes the kernel anyway)") from exc
@@ -176,7 +176,7 @@ class Operations:
         try:
             kept = durable.plan_durable(site, change, plan.steps, snap, track_dir=self._track_dir(), force=force,
                                         config=config) if config is not None else None
-        except (ConfigError, durable.DurableRefused) as exc:
+        except (KeepalivedConfigError, durable.DurableRefused) as exc:
             if not runtime_only:
                 raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
             plan.runtime_only = True
@@ -249,7 +249,7 @@ class Operations:
                 self._record(change, "failed", steps=plan.lines(), message=f"keepalived: {exc}",
                              keepalived=plan.durable.to_dict(), **extra)
                 raise OperationFailed(f"keepalived: {exc}") from exc
-            except (ConfigError, durable.DurableRefused, OSError) as exc:
+            except (KeepalivedConfigError, durable.DurableRefused, OSError) as exc:
                 undo_errors = self._undo(applied)
                 message = f"keepalived: {exc}; nothing was written for keepalived"
                 message += ("; the kernel change was undone" if not undo_errors

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lvstui.keepalived import edit
-from lvstui.keepalived.errors import ConfigChangedError, ConfigError
+from lvstui.keepalived.errors import ConfigChangedError, KeepalivedConfigError
 from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.processes import signal_number
 from lvstui.keepalived.site import KeepalivedSite, managed_server, managed_service, our_file_check, track_name
@@ -262,11 +262,11 @@ def plan_durable(site: KeepalivedSite, change: Change, steps: list[Step], snap: 
     """What keepalived needs for ``change`` (whose kernel plan is ``steps``); None if nothing it manages.
 
     Raises :class:`DurableRefused` when the configuration cannot be read or edited, and
-    :class:`ConfigError` subclasses with file and line.  Never writes.
+    :class:`KeepalivedConfigError` subclasses with file and line.  Never writes.
     """
     try:
         config = config or load(site.config_path)
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise DurableRefused(f"keepalived's configuration cannot be read: {exc}") from None
     p = _Planner(site, config, track_dir)
     view = p.view()
@@ -375,7 +375,7 @@ def _plan_add(p: _Planner, change: AddServer, t: _Target) -> None:
     template = next((r for r in vs.real_servers if r.source and r.source.exact), None)
     try:
         p.edited = edit.add_real_server(p.edited, vs, t.address, t.port, change.weight, template)
-    except ConfigError:
+    except KeepalivedConfigError:
         p.edited = edit.add_real_server(p.edited, vs, t.address, t.port, change.weight)
     vs2, new = p.find(vs, t.address, t.port)
     assert new is not None
@@ -450,7 +450,7 @@ def apply_durable(plan: DurablePlan) -> list[str]:
     """Write the track files, the configuration (checking it is unchanged on disk), then reload.
 
     On a failure before the reload, the track files written are put back and the error
-    (:class:`ConfigError` or :class:`OSError`) propagates: the caller rolls the kernel back.
+    (:class:`KeepalivedConfigError` or :class:`OSError`) propagates: the caller rolls the kernel back.
     Returns what was done.
     """
     done: list[TrackWrite] = []

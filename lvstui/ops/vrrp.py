@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from lvstui.keepalived import edit
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.loader import load
 from lvstui.keepalived.processes import signal_number
 from lvstui.keepalived.runtime import VrrpState
@@ -290,7 +290,7 @@ def add_track_file(instance_name: str | None, weight: int = -60, reload_timeout:
         assert instance is not None
         config = edit.insert_block(config, instance, f"track_file {{\n    {SUGGESTED_NAME}\n}}\n")
         write_config(config, validate=validator(None, proc.config_id))
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise ToggleError(f"nothing written: {exc}", 1) from None
     os.kill(proc.parent_pid, signal_number("RELOAD"))
     made = proc_path(proc.parent_pid, SUGGESTED_FILE)
