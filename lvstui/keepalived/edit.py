@@ -14,13 +14,15 @@ conditional (``@id``) lines unless the config-id says which one.
 
 from __future__ import annotations
 
+import textwrap
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from lvstui.keepalived.errors import KeepalivedConfigError, EditError
+from lvstui.keepalived.errors import EditError, KeepalivedConfigError
 from lvstui.keepalived.lexer import quote_word
 from lvstui.keepalived.loader import KeepalivedConfig
-from lvstui.keepalived.syntax import ConfigFile, Statement
+from lvstui.keepalived.syntax import ConfigFile, Statement, parse_text
 from lvstui.keepalived.view import (
     Checker,
     ConfRealServer,
@@ -106,8 +108,6 @@ def _line_indent(line: str) -> str:
 
 def _indent_unit(cfile: ConfigFile, near: Statement | None = None) -> str:
     """The indentation step: the one used inside ``near`` if any, else the file's most common."""
-    from collections import Counter
-
     lines = cfile.lines
 
     def steps(stmts: list[Statement]) -> Counter[str]:
@@ -243,8 +243,6 @@ def _item(config: KeepalivedConfig, item: Item) -> tuple[ConfigFile, Statement]:
 
 def _relative_lines(text: str) -> list[str]:
     """Lines of a snippet with each level of indentation (4 spaces or a tab) as one tab."""
-    import textwrap
-
     out = []
     for line in textwrap.dedent(text.expandtabs(4)).strip("\n").split("\n"):
         stripped = line.lstrip(" ")
@@ -254,8 +252,6 @@ def _relative_lines(text: str) -> list[str]:
 
 
 def _check_snippet(lines: list[str]) -> None:
-    from lvstui.keepalived.syntax import parse_text
-
     try:
         parse_text("\n".join(lines) + "\n", "<snippet>")
     except KeepalivedConfigError as exc:

@@ -19,6 +19,7 @@ produced by a substitution (its line is where the definition was used).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +40,6 @@ MAX_DEPTH = 40
 
 def default_config_id() -> str:
     """keepalived's default config-id: the node name up to its first dot."""
-    import os
-
     return os.uname().nodename.split(".")[0]
 
 

@@ -15,8 +15,11 @@ from __future__ import annotations
 import os
 import re
 import select
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from lvstui.model import format_endpoint
 
 __all__ = [
     "FifoTail",
@@ -53,8 +56,6 @@ class LvsEvent:
 
     @property
     def vs_key(self) -> str:
-        from lvstui.model import format_endpoint
-
         if self.fwmark is not None:
             return f"fwmark:{self.fwmark}"
         return f"{self.protocol}:{format_endpoint(self.vs_address or '', self.vs_port or 0)}"
@@ -155,8 +156,6 @@ class FifoTail:
         try:
             self.open()
         except FileNotFoundError:
-            import time
-
             time.sleep(timeout)
             return []
         assert self._fd is not None

@@ -19,6 +19,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lvstui.keepalived.validate import find_keepalived
+
 __all__ = [
     "DEFAULT_PID_FILES",
     "KeepalivedProcess",
@@ -119,7 +121,7 @@ def _read_pid(pid: int, path: str) -> int | None:
 
 
 def _is_keepalived(proc: object) -> bool:
-    import psutil
+    import psutil  # lazy for start-up speed: only the process scan needs it
 
     assert isinstance(proc, psutil.Process)
     try:
@@ -133,7 +135,7 @@ def _is_keepalived(proc: object) -> bool:
 
 def find_keepalived_processes() -> list[KeepalivedProcess]:
     """Every keepalived parent running on this machine with its children's roles."""
-    import psutil
+    import psutil  # lazy for start-up speed: only the process scan needs it
 
     procs = {}
     for proc in psutil.process_iter():
@@ -189,8 +191,6 @@ def find_keepalived_processes() -> list[KeepalivedProcess]:
 @functools.cache
 def signal_number(name: str, keepalived: str | None = None) -> int:
     """``keepalived --signum=NAME`` (DATA, STATS, JSON, RELOAD, STOP...): real-time ones differ per build."""
-    from lvstui.keepalived.validate import find_keepalived
-
     binary = keepalived or find_keepalived()
     if binary is None:
         raise RuntimeError("keepalived is not installed: cannot resolve its signal numbers")

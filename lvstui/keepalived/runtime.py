@@ -30,10 +30,15 @@ the FIFOs, when configured, to poll at once after an event.
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from lvstui.keepalived.processes import signal_number
+from lvstui.model import format_endpoint
 
 __all__ = [
     "CHECK_DATA",
@@ -103,8 +108,6 @@ class RealServerState:
 
     @property
     def key(self) -> str:
-        from lvstui.model import format_endpoint
-
         return format_endpoint(self.address, self.port)
 
     @property
@@ -126,8 +129,6 @@ class VirtualServerState:
 
     @property
     def key(self) -> str:
-        from lvstui.model import format_endpoint
-
         if self.group is not None:
             return f"group:{self.group}"
         if self.fwmark is not None:
@@ -356,7 +357,6 @@ def dump_names(namespace: str | None = None, instance: str | None = None,
 
 
 def _fresh(path: Path, before: int | None, timeout: float) -> str | None:
-    import time
 
     deadline = time.monotonic() + timeout
     while True:
@@ -381,9 +381,6 @@ def request_state(parent_pid: int, want_vrrp: bool = True, want_check: bool = Tr
     one process at a time.  Needs the right to signal the process and to read the
     0600 dumps (root).
     """
-    import os
-
-    from lvstui.keepalived.processes import signal_number
 
     names = names or dump_names()
     base = dump_dir(parent_pid)

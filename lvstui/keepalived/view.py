@@ -14,6 +14,7 @@ from typing import Any
 
 from lvstui.keepalived.expand import Node, expand
 from lvstui.keepalived.loader import KeepalivedConfig
+from lvstui.model import format_endpoint
 
 __all__ = [
     "CHECKER_TYPES",
@@ -117,8 +118,6 @@ class ConfRealServer:
 
     @property
     def key(self) -> str:
-        from lvstui.model import format_endpoint
-
         return format_endpoint(self.address, self.port or 0)
 
 
@@ -148,8 +147,6 @@ class VirtualServer:
     @property
     def key(self) -> str:
         """``tcp:192.168.1.100:80``, ``fwmark:1`` or ``group:NAME`` (the model's service ids)."""
-        from lvstui.model import format_endpoint
-
         if self.kind == "fwmark":
             return f"fwmark:{self.fwmark}"
         if self.kind == "group":

@@ -171,7 +171,7 @@ def build_vrrp(
 def local_addresses() -> frozenset[str]:
     """The addresses of this network namespace's interfaces (psutil)."""
     try:
-        import psutil
+        import psutil  # lazy for start-up speed (and optional): only this needs it
 
         return frozenset(
             a.address.split("%")[0]

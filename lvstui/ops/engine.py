@@ -31,8 +31,10 @@ from lvstui.ops.changes import (
     Refused,
     Restore,
     RestoreHost,
+    ServiceReader,
     SetWeight,
     Step,
+    forced,
     scope,
 )
 from lvstui.ops.journal import Journal, WeightMemory, state_dir
@@ -116,9 +118,8 @@ class Operations:
     def read_for(self, change: Change) -> Snapshot:
         """Read what the change touches: its one service where the director can, else the whole table."""
         keys = scope(change)
-        read_services = getattr(self.director, "read_services", None)
-        if keys is not None and read_services is not None:
-            return read_services(keys)  # type: ignore[no-any-return]
+        if keys is not None and isinstance(self.director, ServiceReader):
+            return self.director.read_services(keys)
         return self.director.read()
 
     _read_for = read_for
@@ -149,7 +150,7 @@ class Operations:
             return change.plan(snap, memory, self._eqt())
         notes: list[str] = []
         unreadable: Exception | None = None
-        force = force or bool(getattr(change, "force", False))
+        force = force or forced(change)
         try:
             if config is None:
                 config = load(site.config_path)

@@ -18,7 +18,7 @@ from typing import Any
 from lvstui.setup.runner import Command, Runner, RunResult, Script, command_text
 from lvstui.setup.validate import ValidationError, abs_path
 
-__all__ = ["Status", "StepFailed", "Probe", "SetupStep", "CommandStep", "SysctlStep", "AddressStep", "FileStep",
+__all__ = ["Status", "StepFailed", "StepProbe", "SetupStep", "CommandStep", "SysctlStep", "AddressStep", "FileStep",
            "VerifyStep", "ApplyContext", "STATE_DIR"]
 
 STATE_DIR = "/var/lib/lvstui"
@@ -43,7 +43,7 @@ class StepFailed(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Probe:
+class StepProbe:
     needed: bool
     diff: str = ""
     detail: str = ""
@@ -65,7 +65,7 @@ class SetupStep:
         """The shell text this step would run, for the preview."""
         return []
 
-    def probe(self, runner: Runner) -> Probe:
+    def probe(self, runner: Runner) -> StepProbe:
         raise NotImplementedError
 
     def _apply(self, runner: Runner, ctx: ApplyContext) -> list[dict[str, Any]]:
@@ -105,10 +105,10 @@ class CommandStep(SetupStep):
     def forced_by(self) -> tuple[str, ...]:
         return self.also_after
 
-    def probe(self, runner: Runner) -> Probe:
+    def probe(self, runner: Runner) -> StepProbe:
         if self.check is None:
-            return Probe(True)
-        return Probe(not runner.run(self.check).ok)
+            return StepProbe(True)
+        return StepProbe(not runner.run(self.check).ok)
 
     def _apply(self, runner: Runner, ctx: ApplyContext) -> list[dict[str, Any]]:
         result = _must(runner.run(self.command, timeout=self.timeout), self.title)
@@ -147,9 +147,9 @@ class SysctlStep(SetupStep):
         result = _must(runner.run(["cat", self._path()]), f"reading {self.name}")
         return result.stdout.strip()
 
-    def probe(self, runner: Runner) -> Probe:
+    def probe(self, runner: Runner) -> StepProbe:
         current = self._current(runner)
-        return Probe(current != self.value, detail=f"now {current}")
+        return StepProbe(current != self.value, detail=f"now {current}")
 
     def _apply(self, runner: Runner, ctx: ApplyContext) -> list[dict[str, Any]]:
         old = self._current(runner)
@@ -177,8 +177,8 @@ class AddressStep(SetupStep):
         result = _must(runner.run(["ip", "-o", "addr", "show", "dev", self.ifname]), f"listing {self.ifname}")
         return any(f" {self.cidr} " in f" {line} " for line in result.stdout.splitlines())
 
-    def probe(self, runner: Runner) -> Probe:
-        return Probe(not self.present(runner))
+    def probe(self, runner: Runner) -> StepProbe:
+        return StepProbe(not self.present(runner))
 
     def _apply(self, runner: Runner, ctx: ApplyContext) -> list[dict[str, Any]]:
         _must(runner.run(["ip", "addr", "add", self.cidr, "dev", self.ifname]), self.title)
@@ -216,15 +216,15 @@ class FileStep(SetupStep):
                                      tofile=self.path)
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
-    def probe(self, runner: Runner) -> Probe:
+    def probe(self, runner: Runner) -> StepProbe:
         info = runner.read_file(self.path)
         if info is None:
-            return Probe(True, self.diff(None), "new file")
+            return StepProbe(True, self.diff(None), "new file")
         text = info.content.decode("utf-8", "replace")
         same = (text == self.content and info.mode == self.mode
                 and (info.owner, info.group) == (self.owner, self.group))
         detail = "" if info.mode == self.mode else f"mode {info.mode:o} -> {self.mode:o}"
-        return Probe(not same, self.diff(text), detail)
+        return StepProbe(not same, self.diff(text), detail)
 
     def commands(self) -> list[str]:
         if not self.validate:
@@ -266,8 +266,8 @@ class VerifyStep(SetupStep):
     def commands(self) -> list[str]:
         return [command_text(self.command)]
 
-    def probe(self, runner: Runner) -> Probe:
-        return Probe(False)
+    def probe(self, runner: Runner) -> StepProbe:
+        return StepProbe(False)
 
     def check(self, runner: Runner) -> tuple[str | None, str]:
         problem: str | None = "not run"
