@@ -331,7 +331,7 @@ def set_weight(config: KeepalivedConfig, rs: ConfRealServer, weight: int) -> Kee
 
 
 def _alias(config: KeepalivedConfig, vs: VirtualServer, names: tuple[str, str]) -> str:
-    cfile, stmt = _item(config, vs)
+    _cfile, stmt = _item(config, vs)
     present = [c.keyword for c in stmt.children if c.keyword in names]
     return present[-1] if present else names[0]
 

@@ -191,7 +191,7 @@ def _substitute(state: _State, text: str) -> list[str] | None:
     raise KeepalivedConfigError(f"parameter substitution does not end: {text[:60]!r}")
 
 
-def _generators(spec: str) -> list[tuple[str, str]] | None:
+def _generators(spec: str) -> list[list[tuple[str, str]]] | None:
     """Parse the ~SEQ/~LST prefix of a line into (name, value) rows, nested loops flattened."""
     specs: list[list[list[tuple[str, str]]]] = []
     i = 0
@@ -218,7 +218,7 @@ def _generators(spec: str) -> list[tuple[str, str]] | None:
     combos: list[list[tuple[str, str]]] = [[]]
     for rows in specs:
         combos = [c + r for c in combos for r in rows]
-    return [tuple(c) for c in combos]  # type: ignore[misc]
+    return combos
 
 
 def _seq_rows(inner: str, hexa: bool) -> list[list[tuple[str, str]]] | None:

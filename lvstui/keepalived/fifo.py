@@ -18,6 +18,7 @@ import select
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from lvstui.model import format_endpoint
 
@@ -128,7 +129,7 @@ class FifoTail:
         self._fd: int | None = None
         self._buf = b""
 
-    def __enter__(self) -> FifoTail:
+    def __enter__(self) -> Self:
         try:
             self.open()
         except FileNotFoundError:

@@ -53,9 +53,9 @@ def pending_edits(view: ConfigView, running: tuple[VirtualServerState, ...]) -> 
                            f"{rs.weight} in the file ({rs.source})")
         for key in running_rs.keys() - seen:
             out.append(f"{vs.key}: real server {format_endpoint(*key)} runs in keepalived, not in the file")
-    for key, state in by_key.items():
-        if key not in file_keys and state.group is None:
-            out.append(f"virtual server {key} runs in keepalived, not in the file")
+    for vs_key, vs_state in by_key.items():
+        if vs_key not in file_keys and vs_state.group is None:
+            out.append(f"virtual server {vs_key} runs in keepalived, not in the file")
     return out
 
 

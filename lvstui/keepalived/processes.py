@@ -170,11 +170,11 @@ def find_keepalived_processes() -> list[KeepalivedProcess]:
             if kid.pid in roles.values():
                 continue
             try:
-                role = _NAMES.get(kid.name())
+                named = _NAMES.get(kid.name())
             except psutil.Error:
-                role = None
-            if role and roles.get(role) is None:
-                roles[role] = kid.pid
+                named = None
+            if named and roles.get(named) is None:
+                roles[named] = kid.pid
         try:
             inode = os.stat(f"/proc/{pid}/ns/net").st_ino
         except OSError:
@@ -194,7 +194,7 @@ def signal_number(name: str, keepalived: str | None = None) -> int:
     binary = keepalived or find_keepalived()
     if binary is None:
         raise RuntimeError("keepalived is not installed: cannot resolve its signal numbers")
-    proc = subprocess.run([binary, f"--signum={name}"], capture_output=True, text=True, timeout=10)
+    proc = subprocess.run([binary, f"--signum={name}"], check=False, capture_output=True, text=True, timeout=10)
     text = proc.stdout.strip()
     if proc.returncode != 0 or not text.isdigit():
         raise RuntimeError(f"keepalived --signum={shlex.quote(name)} failed: "

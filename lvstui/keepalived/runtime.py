@@ -300,7 +300,7 @@ def parse_vrrp_json(text: str) -> tuple[VrrpState, ...]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"keepalived.json: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(doc, list):
-        raise ValueError("keepalived.json: expected a list of instances")
+        raise ValueError("keepalived.json: expected a list of instances")  # noqa: TRY004 - a bad file, as above
     states = []
     for item in doc:
         data = item.get("data", {}) if isinstance(item, dict) else {}
@@ -310,7 +310,8 @@ def parse_vrrp_json(text: str) -> tuple[VrrpState, ...]:
         states.append(VrrpState(
             name=str(data["iname"]), state=JSON_STATES.get(int(data.get("state", -1)), "UNKNOWN"),
             priority=int(data.get("base_priority", 0)),
-            effective_priority=int(data.get("effective_priority", data.get("base_priority", 0))),
+            effective_priority=int(data["effective_priority"] if "effective_priority" in data
+                                   else data.get("base_priority", 0)),
             vips=vips, interface=str(data.get("ifp_ifname", "")), virtual_router_id=int(data.get("vrid", 0)),
             last_transition=_when(str(data.get("last_transition", ""))),
             wantstate=JSON_STATES.get(int(data.get("wantstate", -1)), ""),
@@ -362,10 +363,9 @@ def _fresh(path: Path, before: int | None, timeout: float) -> str | None:
     while True:
         try:
             st = path.stat()
-            if before is None or st.st_mtime_ns != before:
-                if st.st_size > 0:
-                    time.sleep(0.05)  # let the writer finish its last fputs
-                    return path.read_text(errors="replace")
+            if (before is None or st.st_mtime_ns != before) and st.st_size > 0:
+                time.sleep(0.05)  # let the writer finish its last fputs
+                return path.read_text(errors="replace")
         except FileNotFoundError:
             pass
         if time.monotonic() >= deadline:

@@ -189,7 +189,8 @@ def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> C
         generator = scan.raw[scan.code_start:scan.generator_end].rstrip(" \t")
         group: list[Piece] = []
 
-        def flush() -> None:
+        def flush(group: list[Piece] = group, scan: LineScan = scan, i: int = i) -> None:
+            # this line's pieces, bound here: flush runs within the iteration that defines it
             nonlocal last, generator
             if not group:
                 return

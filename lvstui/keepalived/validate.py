@@ -109,7 +109,7 @@ def keepalived_test(config: KeepalivedConfig, netns: str | None = None, timeout:
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout,
                                   errors="replace", cwd=str(config.main.parent))
         except subprocess.TimeoutExpired:
             return KeepalivedTest(False, -1, (f"keepalived -t did not finish in {timeout:.0f} s",))

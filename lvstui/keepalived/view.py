@@ -280,7 +280,7 @@ def _to_jsonable(obj: Any) -> Any:
     if isinstance(obj, Source):
         return {"file": str(obj.path), "line": obj.line, "exact": obj.exact}
     if hasattr(obj, "__dataclass_fields__"):
-        out = {}
+        out: dict[str, Any] = {}
         for name in obj.__dataclass_fields__:
             value = getattr(obj, name)
             if name in ("params", "global_defs", "authentication") and isinstance(value, tuple):
