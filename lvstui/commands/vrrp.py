@@ -193,11 +193,10 @@ def run_toggle(args: argparse.Namespace) -> int:
 
 def run_setup(args: argparse.Namespace) -> int:
     from lvstui.keepalived.toggle import SUGGESTED_FILE, ToggleError, track_file_text
-    from lvstui.ops.journal import Journal
     from lvstui.ops.policy import current
     from lvstui.ops.vrrp import add_track_file
 
-    current().check("vrrp setup", actor="cli", instance=args.instance)  # before showing what it would add
+    current().check("vrrp setup", actor="cli", op="vrrp setup", instance=args.instance)  # before showing it
     print(
         f"adds to keepalived.conf, before the instance, and references it inside:\n{track_file_text(args.weight)}"
     )
@@ -208,15 +207,11 @@ def run_setup(args: argparse.Namespace) -> int:
             print("nothing changed")
             return 3
     try:
-        written = add_track_file(args.instance, args.weight)
+        written = add_track_file(args.instance, args.weight)  # journaled there
     except ToggleError as exc:
         if exc.status == 0:
             print(str(exc))
             return 0
-        Journal().record(op="vrrp setup", result="refused" if exc.status == 3 else "failed", reason=str(exc))
         raise CliError(str(exc), exc.status) from None
-    Journal().record(
-        op="vrrp setup", result="done", file=written, track_file=SUGGESTED_FILE, weight=args.weight
-    )
     print(f"written {written} (previous kept as a backup), keepalived reloaded; {SUGGESTED_FILE} holds 0")
     return 0

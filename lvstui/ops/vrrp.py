@@ -141,7 +141,7 @@ def prepare(action: str, instance: str | None = None, force: bool = False,
     """
     if action not in ACTIONS:
         raise ToggleError(f"unknown VRRP action {action!r}: demote or promote", 2)
-    (policy or current()).check(f"vrrp {action}", actor=actor, instance=instance)
+    (policy or current()).check(f"vrrp {action}", actor=actor, op=f"vrrp {action}", instance=instance)
     target, _view = find_target(instance)
     listener = AdvertListener().start()
     try:
@@ -210,7 +210,8 @@ def execute(plan: TogglePlan, timeout: float, progress: Callable[[str], None] = 
     if timeout <= 0:
         raise ToggleError("--timeout must be a positive number of seconds", 2)
     journal = journal if journal is not None else Journal()
-    (policy or current()).check(f"vrrp {plan.action}", actor=actor, journal=journal, instance=plan.name)
+    (policy or current()).check(f"vrrp {plan.action}", actor=actor, journal=journal, op=f"vrrp {plan.action}",
+                                instance=plan.name)
     target = plan.target
     base = plan.journal_base()
     since = time.monotonic()
@@ -252,15 +253,29 @@ def write_track_value(path: Path, value: int) -> None:
 
 
 def add_track_file(instance_name: str | None, weight: int = -60, reload_timeout: float = 15.0, *,
-                   policy: WritePolicy | None = None, actor: str = "cli") -> str:
+                   policy: WritePolicy | None = None, actor: str = "cli", journal: Journal | None = None) -> str:
     """Add lvstui's track file to keepalived.conf and reload: a validated, atomic edit.
 
     The declaration goes just before the instance (keepalived resolves the name while it
     reads), a ``track_file { lvstui_maint }`` block inside it; the edited configuration
     must pass ``keepalived -t`` before the file is replaced (the previous one is kept as
     a backup); then keepalived reloads and creates the file with 0.  Returns the path written.
+    Journaled: done, refused or failed (``ToggleError`` status 0, already set up, is not).
     """
-    (policy or current()).check("vrrp setup", actor=actor, instance=instance_name)
+    policy = policy or current()
+    policy.check("vrrp setup", actor=actor, journal=journal, op="vrrp setup", instance=instance_name)
+    journal = journal or policy.journal or Journal()
+    try:
+        written = _add_track_file(instance_name, weight, reload_timeout)
+    except ToggleError as exc:
+        if exc.status != 0:
+            journal.record(op="vrrp setup", result="refused" if exc.status == 3 else "failed", reason=str(exc))
+        raise
+    journal.record(op="vrrp setup", result="done", file=written, track_file=SUGGESTED_FILE, weight=weight)
+    return written
+
+
+def _add_track_file(instance_name: str | None, weight: int, reload_timeout: float) -> str:
     if weight >= 0:
         raise ToggleError("--weight must be negative (it lowers the priority)", 2)
     try:

@@ -38,12 +38,14 @@ __all__ = [
     "HostPlan",
     "UndoTarget",
     "apply_all",
+    "check_allowed",
     "close_all",
     "prepare_directors",
     "prepare_realservers",
     "prepare_undo",
     "ssh_connector",
     "undo_all",
+    "undo_applied",
 ]
 
 Connector = Callable[[str], Runner]
@@ -176,3 +178,21 @@ def undo_all(items: list[UndoTarget], progress: Progress | None = None, *, actor
         _record(journal, actor, f"setup {item.name} --undo", item.result)
         ok = ok and item.result.ok
     return ok
+
+
+def undo_applied(items: list[HostPlan], progress: Progress | None = None, *, actor: str = "cli",
+                 policy: WritePolicy | None = None, journal: Journal | None = None) -> list[ApplyResult]:
+    """Undo what this run just changed, host after host (the wizard screen's Undo after Apply).
+
+    Refused when read-only; each host's undo is journaled.  Raises RunnerError as undo_journal does.
+    """
+    journal = journal or Journal()
+    changed = [item for item in items if item.result is not None and item.result.changed]
+    names = sorted({f"setup {item.plan.name} --undo" for item in changed}) or ["setup --undo"]
+    check_allowed(", ".join(names), [i.target for i in changed], actor=actor, policy=policy, journal=journal)
+    results = []
+    for item in changed:
+        result = undo_journal(item.runner, item.plan.name, progress)
+        _record(journal, actor, f"setup {item.plan.name} --undo", result)
+        results.append(result)
+    return results

@@ -201,3 +201,16 @@ def test_journal_lines_are_json_with_an_id(tmp_path: Path) -> None:
     assert [json.loads(line)["id"] for line in lines] == [a["id"], b["id"]]
     assert journal.find(str(b["id"])) == b
     assert os.stat(tmp_path / "j.jsonl").st_mode & 0o777 == 0o640
+
+
+def test_setup_undo_of_this_run_is_refused_too(tmp_path: Path) -> None:
+    """The wizard screen's Undo after Apply goes through the same policy."""
+    journal = Journal(tmp_path / "j.jsonl")
+
+    class Result:
+        changed = 2
+
+    item = session.HostPlan("rs1", _Runner(), _Plan(), preview=None, result=Result())  # type: ignore[arg-type]
+    with pytest.raises(ReadOnly, match="setup realserver --undo refused"):
+        session.undo_applied([item], policy=WritePolicy(readonly=True), journal=journal, actor="tui")
+    assert [(e["verb"], e["actor"]) for e in journal.entries()] == [("setup realserver --undo", "tui")]
