@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def own_netns_inode() -> int | None:
 
 
 def local_keepalived(processes: list[KeepalivedProcess] | None = None,
-                     mine: int | None = None) -> list[KeepalivedProcess]:
+                     netns_inode: Callable[[], int | None] = own_netns_inode) -> list[KeepalivedProcess]:
     """The keepalived parents running in our network namespace, the surest first.
 
     A process whose namespace inode equals ours is ours.  When either inode cannot be read
@@ -43,8 +44,7 @@ def local_keepalived(processes: list[KeepalivedProcess] | None = None,
     """
     if processes is None:
         processes = find_keepalived_processes()
-    if mine is None:
-        mine = own_netns_inode()
+    mine = netns_inode()
     exact = [p for p in processes if mine is not None and p.netns_inode == mine]
     unknown = [p for p in processes if mine is None or p.netns_inode is None]
     return exact + [p for p in unknown if p not in exact]
