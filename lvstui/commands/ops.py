@@ -15,9 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT
+
+if TYPE_CHECKING:  # the verbs import the operations layer when they run (start-up speed)
+    from lvstui.backend.ipvs import IpvsClient
+    from lvstui.ops.changes import Change
 
 EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp:192.168.1.100:80, "
           "udp:[2001:db8::1]:53, sctp:..., fwmark:7, fwmark:7:inet6. RS is a real server: 192.168.1.13:80 "
@@ -89,7 +93,7 @@ def _wait_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="give up waiting after SECONDS")
 
 
-def build_change(args: argparse.Namespace) -> Any:
+def build_change(args: argparse.Namespace) -> Change:
     """Turn CLI arguments into a validated change object (raises InvalidInput)."""
     from lvstui.ops import changes as c
     from lvstui.ops import targets as t
@@ -196,13 +200,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait(director: Any, change: Any, timeout: float | None) -> int:
+def _wait(director: IpvsClient, change: Change, timeout: float | None) -> int:
     """Poll until every drained real server shows no active and no inactive connections."""
-    if hasattr(change, "address"):
+    from lvstui.ops.changes import Drain, DrainHost
+
+    if isinstance(change, DrainHost):
         targets = [(vs.id, rs.id) for vs in director.read().virtual_services for rs in vs.real_servers
                    if rs.address == change.address]
-    else:
+    elif isinstance(change, Drain):
         targets = [(change.service.id, change.server.id)]
+    else:
+        raise TypeError(f"--wait is a drain's option, not {change.verb}'s")
     deadline = None if timeout is None else time.monotonic() + timeout
     last: dict[tuple[str, str], tuple[int, int]] = {}
     while True:
