@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lvstui.commands.confirm import confirmed
 from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, CliError
 
 __all__ = ["register", "run_undo"]
@@ -32,12 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--force", action="store_true",
                    help="as the verbs' --force (below a keepalived quorum, last healthy real server...)")
     p.set_defaults(handler=run_undo)
-
-
-def _confirm(question: str) -> bool:
-    sys.stdout.write(question + " [y/N] ")
-    sys.stdout.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def run_undo(args: argparse.Namespace) -> int:
@@ -69,12 +64,9 @@ def run_undo(args: argparse.Namespace) -> int:
             print(f"  {line}")
         for warning in undo.warnings():
             print(f"lvstui: warning: {warning}", file=sys.stderr)
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise CliError("no terminal to confirm on: add --yes", EXIT_REFUSED)
-            if not _confirm("Undo it?"):
-                print("nothing changed")
-                return EXIT_REFUSED
+        if not confirmed("Undo it?", args.yes):
+            print("nothing changed")
+            return EXIT_REFUSED
         try:
             outcomes = apply_undo(ops, undo, force=args.force)
         except InvalidInput as exc:

@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any
 
+from lvstui.commands.confirm import confirmed
 from lvstui.commands.errors import CliError
 
 
@@ -148,13 +149,6 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm(question: str) -> bool:
-    sys.stdout.write(question + " [y/N] ")
-    sys.stdout.flush()
-    answer = sys.stdin.readline()
-    return answer.strip().lower() in ("y", "yes")
-
-
 def run_toggle(args: argparse.Namespace) -> int:
     from lvstui.keepalived.toggle import ToggleError
     from lvstui.ops.vrrp import execute, prepare, record_refusal
@@ -175,12 +169,9 @@ def run_toggle(args: argparse.Namespace) -> int:
         if reason:
             raise CliError(reason, 3)
         print(plan.text)
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise CliError("no terminal to confirm on: add --yes", 3)
-            if not _confirm("Proceed?"):
-                print("nothing changed")
-                return 3
+        if not confirmed("Proceed?", args.yes):
+            print("nothing changed")
+            return 3
         result = execute(plan, args.timeout, progress=print)
         if result.done:
             print(result.message)
@@ -200,12 +191,9 @@ def run_setup(args: argparse.Namespace) -> int:
     print(
         f"adds to keepalived.conf, before the instance, and references it inside:\n{track_file_text(args.weight)}"
     )
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CliError("no terminal to confirm on: add --yes", 3)
-        if not _confirm("Write it (after keepalived -t) and reload keepalived?"):
-            print("nothing changed")
-            return 3
+    if not confirmed("Write it (after keepalived -t) and reload keepalived?", args.yes):
+        print("nothing changed")
+        return 3
     try:
         written = add_track_file(args.instance, args.weight)  # journaled there
     except ToggleError as exc:

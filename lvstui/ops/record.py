@@ -12,28 +12,15 @@ from enum import Enum
 from typing import Any
 
 from lvstui.model import Forward, RealServer
-from lvstui.ops.changes import (
-    AddServer,
-    AddService,
-    Change,
-    Drain,
-    DrainHost,
-    EditService,
-    RemoveServer,
-    RemoveService,
-    Restore,
-    RestoreHost,
-    ServiceSettings,
-    SetWeight,
-    Step,
-)
+from lvstui.ops import changes as c
+from lvstui.ops.changes import Change, ServiceSettings, Step
 from lvstui.ops.targets import ServerKey, ServiceKey, parse_server_id, parse_service_id
 
 __all__ = ["change_from_record", "change_record", "describe_change", "rs_settings", "steps_record"]
 
 _KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
-    SetWeight, Drain, Restore, DrainHost, RestoreHost, AddServer, RemoveServer, AddService, EditService,
-    RemoveService)}
+    c.SetWeight, c.Drain, c.Restore, c.DrainHost, c.RestoreHost, c.AddServer, c.RemoveServer, c.AddService,
+    c.EditService, c.RemoveService)}
 
 
 def _plain(value: object) -> object:
