@@ -1,5 +1,7 @@
 """``lvstui keepalived parse|check FILE``: read a keepalived configuration as keepalived does."""
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse

@@ -10,6 +10,8 @@ also made durable for keepalived (see lvstui.ops.keepalived); --runtime-only cha
 kernel only, and says so.
 """
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse

@@ -13,6 +13,8 @@ terminal and no ``--yes`` the plan is printed and nothing is applied (exit 3).
 contacted; ``--dry-run`` still previews.
 """
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse

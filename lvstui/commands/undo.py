@@ -8,6 +8,8 @@ since the change.  Exit status as the operation verbs: 0 done, 1 failed, 2 inval
 3 refused (nothing to undo, moved on since, not confirmed, --readonly).
 """
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,8 @@ Exit status: 0 done, 1 failure, 2 invalid input, 3 refused (no track file, peer 
 seen, no terminal to confirm on, --readonly), 124 not confirmed within --timeout (undone).
 """
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse
