@@ -19,8 +19,18 @@ from lvstui.setup import validate as v
 from lvstui.setup.plan import CommandStep, FileStep, SetupPlan, SetupStep, VerifyStep
 from lvstui.setup.runner import Runner, RunResult, Script
 
-__all__ = ["RealServerEntry", "DirectorEntry", "DirectorSpec", "load_director_spec", "parse_director_spec",
-           "keepalived_conf", "director_plan", "probe_director_host", "HostFacts", "PLAN_NAME"]
+__all__ = [
+    "PLAN_NAME",
+    "DirectorEntry",
+    "DirectorSpec",
+    "HostFacts",
+    "RealServerEntry",
+    "director_plan",
+    "keepalived_conf",
+    "load_director_spec",
+    "parse_director_spec",
+    "probe_director_host",
+]
 
 PLAN_NAME = "director"
 CONF = "/etc/keepalived/keepalived.conf"

@@ -22,14 +22,41 @@ from dataclasses import dataclass
 from typing import Any
 
 from lvstui.setup.runner import Runner, RunnerError, RunResult, Script
-from lvstui.setup.steps import (STATE_DIR, AddressStep, ApplyContext, CommandStep, FileStep, StepProbe, Status, SetupStep,
-                                StepFailed, SysctlStep, VerifyStep)
+from lvstui.setup.steps import (
+    STATE_DIR,
+    AddressStep,
+    ApplyContext,
+    CommandStep,
+    FileStep,
+    SetupStep,
+    Status,
+    StepFailed,
+    StepProbe,
+    SysctlStep,
+    VerifyStep,
+)
 from lvstui.setup.validate import ValidationError, abs_path
 
 __all__ = [
-    "Status", "SetupStep", "CommandStep", "SysctlStep", "AddressStep", "FileStep", "VerifyStep", "StepProbe", "StepFailed",
-    "SetupPlan", "StepPreview", "PlanPreview", "StepReport", "ApplyResult", "StepEvent", "Progress",
-    "undo_journal", "read_journal", "STATE_DIR",
+    "STATE_DIR",
+    "AddressStep",
+    "ApplyResult",
+    "CommandStep",
+    "FileStep",
+    "PlanPreview",
+    "Progress",
+    "SetupPlan",
+    "SetupStep",
+    "Status",
+    "StepEvent",
+    "StepFailed",
+    "StepPreview",
+    "StepProbe",
+    "StepReport",
+    "SysctlStep",
+    "VerifyStep",
+    "read_journal",
+    "undo_journal",
 ]
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from lvstui.setup import validate
 from lvstui.setup.plan import AddressStep, CommandStep, FileStep, SetupPlan, SetupStep, SysctlStep, VerifyStep
 from lvstui.setup.runner import Runner, RunResult, Script
 
-__all__ = ["RealServerSpec", "PERSISTENCE", "detect_persistence", "realserver_plan", "PLAN_NAME"]
+__all__ = ["PERSISTENCE", "PLAN_NAME", "RealServerSpec", "detect_persistence", "realserver_plan"]
 
 PLAN_NAME = "realserver"
 PERSISTENCE = ("networkd", "ifupdown", "unit")

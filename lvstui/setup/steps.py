@@ -18,8 +18,19 @@ from typing import Any
 from lvstui.setup.runner import Command, Runner, RunResult, Script, command_text
 from lvstui.setup.validate import ValidationError, abs_path
 
-__all__ = ["Status", "StepFailed", "StepProbe", "SetupStep", "CommandStep", "SysctlStep", "AddressStep", "FileStep",
-           "VerifyStep", "ApplyContext", "STATE_DIR"]
+__all__ = [
+    "STATE_DIR",
+    "AddressStep",
+    "ApplyContext",
+    "CommandStep",
+    "FileStep",
+    "SetupStep",
+    "Status",
+    "StepFailed",
+    "StepProbe",
+    "SysctlStep",
+    "VerifyStep",
+]
 
 STATE_DIR = "/var/lib/lvstui"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_@-]+)+$")
