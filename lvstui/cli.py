@@ -1,7 +1,9 @@
 """Command-line entry point: ``lvstui`` starts the dashboard, ``lvstui VERB`` runs a verb.
 
-Only argparse and the standard library are imported here; each verb imports
-what it needs when it runs.
+Only argparse, the standard library and the small read-only policy are imported here; each
+verb imports what it needs when it runs.  ``--readonly`` installs a read-only
+:class:`~lvstui.ops.policy.WritePolicy` for the whole command: every write below any interface
+is refused there (journaled), reported here as one line with exit status 3.
 """
 
 from __future__ import annotations
@@ -13,14 +15,10 @@ from collections.abc import Sequence
 
 from lvstui import __version__
 from lvstui.commands import COMMAND_MODULES
+from lvstui.commands.errors import EXIT_REFUSED, CliError
+from lvstui.ops.policy import ReadOnly, WritePolicy, installed
 
-
-class CliError(Exception):
-    """A failure to report as one line on stderr with a non-zero exit status."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,11 +46,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     try:
-        if handler is None:
-            from lvstui.commands.dashboard import run_dashboard
+        with installed(WritePolicy(readonly=bool(args.readonly))):
+            if handler is None:
+                # lazy for start-up speed: the dashboard pulls in Textual, the verbs must not
+                from lvstui.commands.dashboard import run_dashboard
 
-            return run_dashboard(args)
-        return int(handler(args) or 0)
+                return run_dashboard(args)
+            return int(handler(args) or 0)
+    except ReadOnly as exc:
+        print(f"lvstui: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except CliError as exc:
         print(f"lvstui: {exc}", file=sys.stderr)
         return exc.status

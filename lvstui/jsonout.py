@@ -82,7 +82,8 @@ def virtual_service_dict(vs: VirtualService) -> dict[str, Any]:
     }
 
 
-def _vrrp(v: VrrpInstance) -> dict[str, Any]:
+def vrrp_dict(v: VrrpInstance) -> dict[str, Any]:
+    """One VRRP instance, as ``snapshot --json`` and ``vrrp status --json`` print it."""
     return {
         "name": v.name,
         "state": v.state,
@@ -96,7 +97,8 @@ def _vrrp(v: VrrpInstance) -> dict[str, Any]:
     }
 
 
-def _peer(p: VrrpPeer) -> dict[str, Any]:
+def peer_dict(p: VrrpPeer) -> dict[str, Any]:
+    """One router heard advertising a VRID, as ``snapshot --json`` and ``vrrp status --json`` print it."""
     return {"vrid": p.vrid, "source": p.source, "priority": p.priority, "interface": p.interface,
             "version": p.version, "advert_interval": p.advert_interval, "age": p.age, "current": p.current,
             "local": p.local}
@@ -133,8 +135,8 @@ def snapshot_dict(snap: Snapshot, services: bool = True) -> dict[str, Any]:
              "mcast_group": d.mcast_group, "mcast_port": d.mcast_port, "mcast_ttl": d.mcast_ttl}
             for d in snap.sync_daemons
         ],
-        "vrrp": [_vrrp(v) for v in snap.vrrp],
-        "vrrp_peers": [_peer(p) for p in snap.vrrp_peers],
+        "vrrp": [vrrp_dict(v) for v in snap.vrrp],
+        "vrrp_peers": [peer_dict(p) for p in snap.vrrp_peers],
         "keepalived": keepalived_dict(snap.keepalived),
         "drift": list(snap.drift),
         "error": snap.error,

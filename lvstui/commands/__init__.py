@@ -9,6 +9,7 @@ pay for Textual or other heavy imports it does not use.
 COMMAND_MODULES = (
     "lvstui.commands.snapshot",
     "lvstui.commands.ops",
+    "lvstui.commands.undo",
     "lvstui.commands.keepalived",
     "lvstui.commands.vrrp",
     "lvstui.commands.setup",

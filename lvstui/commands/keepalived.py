@@ -1,5 +1,7 @@
 """``lvstui keepalived parse|check FILE``: read a keepalived configuration as keepalived does."""
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse
@@ -42,19 +44,19 @@ def _config_id_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _load(path: str) -> Any:
-    from lvstui.cli import CliError
-    from lvstui.keepalived.errors import ConfigError
+    from lvstui.commands.errors import CliError
+    from lvstui.keepalived.errors import KeepalivedConfigError
     from lvstui.keepalived.loader import load
 
     try:
         return load(path)
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise CliError(str(exc)) from exc
 
 
 def run_parse(args: argparse.Namespace) -> int:
-    from lvstui.cli import CliError
-    from lvstui.keepalived.errors import ConfigError
+    from lvstui.commands.errors import CliError
+    from lvstui.keepalived.errors import KeepalivedConfigError
     from lvstui.keepalived.expand import default_config_id
     from lvstui.keepalived.view import build_view
 
@@ -62,7 +64,7 @@ def run_parse(args: argparse.Namespace) -> int:
     config_id = args.config_id if args.config_id is not None else default_config_id()
     try:
         view = build_view(config, config_id)
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise CliError(str(exc)) from exc
     if args.json:
         import json
@@ -124,7 +126,7 @@ def _print_view(view: Any, files: list[str]) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from lvstui.cli import CliError
+    from lvstui.commands.errors import CliError
     from lvstui.keepalived.validate import find_keepalived, keepalived_test
 
     config = _load(args.file)

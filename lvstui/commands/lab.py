@@ -98,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
 
 def run_ctl(args: argparse.Namespace) -> int:
     from lvstui.lab.control import send  # lazy: the lab's modules load only for this verb
+    from lvstui.ops.policy import check_lab_action  # lazy, as every verb's imports (cli start-up)
 
     words = list(args.words)
+    check_lab_action(words, actor="cli")  # --readonly: refused (exit 3, journaled) unless it only reads
     path = control_socket()
     try:
         ok, message = send(path, words)

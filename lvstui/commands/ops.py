@@ -6,21 +6,24 @@ configuration invalid or changed on disk; a quorum/sorry-server/last-healthy war
 --force), 124 --wait timed out (the drain itself stays in place).
 
 Where the keepalived of this network namespace declares the virtual service, the change is
-also made durable for keepalived (see lvstui.keepalived.durable); --runtime-only changes the
+also made durable for keepalived (see lvstui.ops.keepalived); --runtime-only changes the
 kernel only, and says so.
 """
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from lvstui.ops.changes import Director
+from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT
 
-EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 124
+if TYPE_CHECKING:  # the verbs import the operations layer when they run (start-up speed)
+    from lvstui.backend.ipvs import IpvsClient
+    from lvstui.ops.changes import Change
 
 EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp:192.168.1.100:80, "
           "udp:[2001:db8::1]:53, sctp:..., fwmark:7, fwmark:7:inet6. RS is a real server: 192.168.1.13:80 "
@@ -30,7 +33,8 @@ EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text + ".", epilog=EPILOG)
+        p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text + ".",
+                                                    epilog=EPILOG)
         p.set_defaults(handler=run, verb=name)
         p.add_argument("--runtime-only", action="store_true",
                        help="change the kernel only, even where keepalived manages the service "
@@ -91,7 +95,7 @@ def _wait_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="give up waiting after SECONDS")
 
 
-def build_change(args: argparse.Namespace) -> Any:
+def build_change(args: argparse.Namespace) -> Change:
     """Turn CLI arguments into a validated change object (raises InvalidInput)."""
     from lvstui.ops import changes as c
     from lvstui.ops import targets as t
@@ -156,14 +160,13 @@ def run(args: argparse.Namespace) -> int:
         change = build_change(args)
     except InvalidInput as exc:
         return _fail(str(exc), EXIT_INVALID)
-    if args.readonly:
-        from lvstui.ops.engine import ReadOnly
+    from lvstui.ops.policy import ReadOnly, current
+    from lvstui.ops.record import describe_change
 
-        ops = Operations(cast("Director", _NoDirector()), readonly=True)
-        try:
-            ops.plan(change)
-        except ReadOnly as exc:
-            return _fail(str(exc), EXIT_REFUSED)
+    try:  # the policy refuses (journaled) before the kernel is opened
+        current().check(change.verb, actor="cli", change=describe_change(change))
+    except ReadOnly as exc:
+        return _fail(str(exc), EXIT_REFUSED)
     try:
         from lvstui.backend.ipvs import IpvsClient
 
@@ -199,20 +202,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _NoDirector:
-    """Stands in for the kernel where --readonly refuses before anything is opened."""
-
-    def read(self) -> Any:
-        raise AssertionError("read-only refusal happens before any read")
-
-
-def _wait(director: Any, change: Any, timeout: float | None) -> int:
+def _wait(director: IpvsClient, change: Change, timeout: float | None) -> int:
     """Poll until every drained real server shows no active and no inactive connections."""
-    if hasattr(change, "address"):
+    from lvstui.ops.changes import Drain, DrainHost
+
+    if isinstance(change, DrainHost):
         targets = [(vs.id, rs.id) for vs in director.read().virtual_services for rs in vs.real_servers
                    if rs.address == change.address]
-    else:
+    elif isinstance(change, Drain):
         targets = [(change.service.id, change.server.id)]
+    else:
+        raise TypeError(f"--wait is a drain's option, not {change.verb}'s")
     deadline = None if timeout is None else time.monotonic() + timeout
     last: dict[tuple[str, str], tuple[int, int]] = {}
     while True:

@@ -9,8 +9,12 @@
 Without ``--yes`` the plan is shown and confirmed on the terminal; with no
 terminal and no ``--yes`` the plan is printed and nothing is applied (exit 3).
 ``--yes`` never accepts an unknown host key; ``--accept-new-host-key`` does.
+``--readonly`` refuses applying and ``--undo`` (exit 3, journaled) before any host is
+contacted; ``--dry-run`` still previews.
 """
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse
@@ -18,7 +22,7 @@ import os
 import sys
 from typing import Any
 
-EXIT_REFUSED = 3
+from lvstui.commands.errors import EXIT_REFUSED, CliError
 
 
 def register(subparsers: Any) -> None:
@@ -71,9 +75,16 @@ def _run_tui(args: argparse.Namespace) -> int:
 
 
 def _cli_error(message: str, status: int = 1) -> Exception:
-    from lvstui.cli import CliError
-
     return CliError(message, status)
+
+
+def _refuse_if_readonly(args: argparse.Namespace, hosts: list[str]) -> None:
+    """Applying or undoing under --readonly: refused (journaled) before any host is contacted."""
+    if args.dry_run:
+        return
+    from lvstui.setup.session import check_allowed
+
+    check_allowed(f"setup {args.setup_kind}" + (" --undo" if args.undo else ""), hosts)
 
 
 def _interactive() -> bool:
@@ -216,6 +227,7 @@ def _run_realserver(args: argparse.Namespace) -> int:
     from lvstui.setup.ssh import parse_target
 
     hosts = _prepare(lambda: [parse_target(h) and h for h in args.hosts])
+    _refuse_if_readonly(args, hosts)
     if args.undo:
         return _run_undo(args, hosts, PLAN_NAME)
     spec = _prepare(lambda: RealServerSpec.parse(args.vip, args.port, args.persist))
@@ -231,6 +243,7 @@ def _run_director(args: argparse.Namespace) -> int:
 
     spec = _prepare(lambda: load_director_spec(args.plan_file, args.hosts or None))
     hosts = _prepare(lambda: [parse_target(d.host) and d.host for d in spec.directors])
+    _refuse_if_readonly(args, hosts)
     if args.undo:
         return _run_undo(args, hosts, PLAN_NAME)
     connect = session.ssh_connector(_options(args), _host_key_prompt(args))

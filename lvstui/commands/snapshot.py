@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from lvstui.backend import BackendError
     from lvstui.backend.director import make_source
-    from lvstui.cli import CliError
+    from lvstui.commands.errors import CliError
 
     if args.repeat < 1:
         raise CliError("--repeat must be at least 1", 2)

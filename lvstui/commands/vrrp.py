@@ -4,10 +4,16 @@ Exit status: 0 done, 1 failure, 2 invalid input, 3 refused (no track file, peer 
 seen, no terminal to confirm on, --readonly), 124 not confirmed within --timeout (undone).
 """
 
+# The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
+# `lvstui VERB` loads what that one verb needs.
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
+
+from lvstui.commands.confirm import confirmed
+from lvstui.commands.errors import CliError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,32 +63,36 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         sp.add_argument("--instance", default=None, metavar="NAME", help="the vrrp_instance (if several)")
 
 
-def _listen_window(advert_int: float) -> float:
-    from lvstui.keepalived.toggle_flow import listen_window
-
-    return listen_window(advert_int)
-
-
 def run_status(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from lvstui.cli import CliError
-    from lvstui.keepalived.toggle import ToggleError, current_state, find_target, read_track_value
+    from lvstui.jsonout import peer_dict, vrrp_dict
+    from lvstui.keepalived.runtime import request_state
+    from lvstui.keepalived.site import local_keepalived
+    from lvstui.keepalived.state import vrrp_instances, vrrp_peers
+    from lvstui.keepalived.toggle import (
+        KeepalivedNotRunning,
+        NoVrrpInstance,
+        ToggleError,
+        current_state,
+        find_target,
+        read_track_value,
+    )
     from lvstui.keepalived.vrrp_adverts import AdvertListener
+    from lvstui.ops.vrrp import listen_window
 
     try:
         target, _view = find_target(args.instance)
         track_error = None
+    except (KeepalivedNotRunning, NoVrrpInstance) as exc:
+        raise CliError(str(exc), exc.status) from None
     except ToggleError as exc:
-        if exc.status == 2 or "not running" in str(exc) or "no vrrp_instance" in str(exc):
+        if exc.status == 2:
             raise CliError(str(exc), exc.status) from None
         target, track_error = None, str(exc)
-        from lvstui.backend.director import local_keepalived
-        from lvstui.keepalived.runtime import request_state
-
         proc = local_keepalived()[0]
-        runtime = request_state(proc.parent_pid, want_check=False)  # type: ignore[attr-defined]
+        runtime = request_state(proc.parent_pid, want_check=False)
         states = [s for s in runtime.vrrp if args.instance in (None, s.name)]
     with AdvertListener() as listener:
         if target is not None:
@@ -93,26 +103,13 @@ def run_status(args: argparse.Namespace) -> int:
         window = (
             args.listen
             if args.listen is not None
-            else _listen_window(target.instance.advert_int if target else 1.0)
+            else listen_window(target.instance.advert_int if target else 1.0)
         )
         time.sleep(max(0.0, window))
-        peers = listener.peers()
+        peers = vrrp_peers(listener.peers(), time.monotonic())
         error = listener.error
-    doc = {
-        "instances": [
-            {
-                "name": s.name,
-                "state": s.state,
-                "priority": s.priority,
-                "effective_priority": s.effective_priority,
-                "master_priority": s.master_priority,
-                "interface": s.interface,
-                "virtual_router_id": s.virtual_router_id,
-                "vips": list(s.vips),
-                "last_transition": s.last_transition.isoformat() if s.last_transition else None,
-            }
-            for s in states
-        ],
+    doc: dict[str, Any] = {
+        "instances": [vrrp_dict(v) for v in vrrp_instances(states)],
         "track_file": None
         if target is None
         else {
@@ -123,18 +120,7 @@ def run_status(args: argparse.Namespace) -> int:
             "demoted": read_track_value(target.path) != 0,
         },
         "track_file_problem": track_error,
-        "routers_advertising": [
-            {
-                "vrid": p.vrid,
-                "source": p.source,
-                "priority": p.priority,
-                "interface": p.interface,
-                "age": round(p.age(), 2),
-                "current": p.current(),
-                "local": p.local,
-            }
-            for p in peers
-        ],
+        "routers_advertising": [peer_dict(p) for p in peers],
         "adverts_error": error,
     }
     if args.json:
@@ -165,25 +151,15 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm(question: str) -> bool:
-    sys.stdout.write(question + " [y/N] ")
-    sys.stdout.flush()
-    answer = sys.stdin.readline()
-    return answer.strip().lower() in ("y", "yes")
-
-
 def run_toggle(args: argparse.Namespace) -> int:
-    from lvstui.cli import CliError
     from lvstui.keepalived.toggle import ToggleError
-    from lvstui.keepalived.toggle_flow import execute, prepare, record_refusal
+    from lvstui.ops.vrrp import execute, prepare, record_refusal
 
     action = args.vrrp_action
-    if args.readonly:
-        raise CliError(f"--readonly: vrrp {action} refused", 3)
     if args.timeout <= 0:
         raise CliError("--timeout must be a positive number of seconds", 2)
     try:
-        plan = prepare(action, args.instance, force=args.force)
+        plan = prepare(action, args.instance, force=args.force)  # refused here under --readonly
     except ToggleError as exc:
         raise CliError(str(exc), exc.status) from None
     with plan:
@@ -195,12 +171,9 @@ def run_toggle(args: argparse.Namespace) -> int:
         if reason:
             raise CliError(reason, 3)
         print(plan.text)
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise CliError("no terminal to confirm on: add --yes", 3)
-            if not _confirm("Proceed?"):
-                print("nothing changed")
-                return 3
+        if not confirmed("Proceed?", args.yes):
+            print("nothing changed")
+            return 3
         result = execute(plan, args.timeout, progress=print)
         if result.done:
             print(result.message)
@@ -212,31 +185,23 @@ def run_toggle(args: argparse.Namespace) -> int:
 
 
 def run_setup(args: argparse.Namespace) -> int:
-    from lvstui.cli import CliError
-    from lvstui.keepalived.toggle import SUGGESTED_FILE, ToggleError, add_track_file, track_file_text
-    from lvstui.ops.journal import Journal
+    from lvstui.keepalived.toggle import SUGGESTED_FILE, ToggleError, track_file_text
+    from lvstui.ops.policy import current
+    from lvstui.ops.vrrp import add_track_file
 
-    if args.readonly:
-        raise CliError("--readonly: vrrp setup refused", 3)
+    current().check("vrrp setup", actor="cli", op="vrrp setup", instance=args.instance)  # before showing it
     print(
         f"adds to keepalived.conf, before the instance, and references it inside:\n{track_file_text(args.weight)}"
     )
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CliError("no terminal to confirm on: add --yes", 3)
-        if not _confirm("Write it (after keepalived -t) and reload keepalived?"):
-            print("nothing changed")
-            return 3
+    if not confirmed("Write it (after keepalived -t) and reload keepalived?", args.yes):
+        print("nothing changed")
+        return 3
     try:
-        written = add_track_file(args.instance, args.weight)
+        written = add_track_file(args.instance, args.weight)  # journaled there
     except ToggleError as exc:
         if exc.status == 0:
             print(str(exc))
             return 0
-        Journal().record(op="vrrp setup", result="refused" if exc.status == 3 else "failed", reason=str(exc))
         raise CliError(str(exc), exc.status) from None
-    Journal().record(
-        op="vrrp setup", result="done", file=written, track_file=SUGGESTED_FILE, weight=args.weight
-    )
     print(f"written {written} (previous kept as a backup), keepalived reloaded; {SUGGESTED_FILE} holds 0")
     return 0

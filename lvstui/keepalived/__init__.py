@@ -15,5 +15,5 @@ Runtime:
   :mod:`processes` finds running keepalived processes, their roles and namespaces,
   and resolves signal numbers.
 
-Errors are :class:`errors.ConfigError` with a ``file:line: reason`` message.
+Errors are :class:`errors.KeepalivedConfigError` with a ``file:line: reason`` message.
 """

@@ -2,7 +2,7 @@
 
 Every function takes a :class:`KeepalivedConfig` and items of its view (which
 remember file and line) and returns a new configuration; nothing is written
-(see :mod:`lvstui.keepalived.writer`).  An edit replaces the value words of
+(written by :mod:`lvstui.ops.files`).  An edit replaces the value words of
 one statement in place, inserts whole lines indented like their siblings, or
 deletes the lines of one statement; comments, blank lines and the indentation
 of everything else are kept byte for byte.
@@ -14,30 +14,42 @@ conditional (``@id``) lines unless the config-id says which one.
 
 from __future__ import annotations
 
+import textwrap
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError, EditError
+from lvstui.keepalived.errors import EditError, KeepalivedConfigError
 from lvstui.keepalived.lexer import quote_word
 from lvstui.keepalived.loader import KeepalivedConfig
-from lvstui.keepalived.syntax import ConfigFile, Statement
+from lvstui.keepalived.syntax import ConfigFile, Statement, parse_text
 from lvstui.keepalived.view import (
     Checker,
-    RealServer,
+    ConfRealServer,
+    ConfVrrpInstance,
     Source,
     TrackFile,
     VirtualServer,
-    VrrpInstance,
     VrrpScript,
     VrrpSyncGroup,
 )
 
-Item = VirtualServer | RealServer | VrrpInstance | Checker | TrackFile | VrrpScript | VrrpSyncGroup
+Item = VirtualServer | ConfRealServer | ConfVrrpInstance | Checker | TrackFile | VrrpScript | VrrpSyncGroup
 
 __all__ = [
-    "set_option", "remove_option", "set_weight", "set_lb_algo", "set_lb_kind", "set_priority",
-    "add_real_server", "remove_real_server", "locate", "insert_block", "append_block", "remove_item",
     "Item",
+    "add_real_server",
+    "append_block",
+    "insert_block",
+    "locate",
+    "remove_item",
+    "remove_option",
+    "remove_real_server",
+    "set_lb_algo",
+    "set_lb_kind",
+    "set_option",
+    "set_priority",
+    "set_weight",
 ]
 
 
@@ -61,7 +73,7 @@ def locate(config: KeepalivedConfig, source: Source | None, keyword: str,
 def _apply(config: KeepalivedConfig, cfile: ConfigFile, lines: list[str]) -> KeepalivedConfig:
     try:
         new = cfile.with_text("\n".join(lines))
-    except ConfigError as exc:  # a bug in an edit must never reach the disk
+    except KeepalivedConfigError as exc:  # a bug in an edit must never reach the disk
         raise EditError(f"edit would break the file: {exc.reason}", cfile.path, exc.line) from None
     return config.with_file(new)
 
@@ -96,8 +108,6 @@ def _line_indent(line: str) -> str:
 
 def _indent_unit(cfile: ConfigFile, near: Statement | None = None) -> str:
     """The indentation step: the one used inside ``near`` if any, else the file's most common."""
-    from collections import Counter
-
     lines = cfile.lines
 
     def steps(stmts: list[Statement]) -> Counter[str]:
@@ -218,9 +228,9 @@ def _remove_statement(config: KeepalivedConfig, cfile: ConfigFile, stmt: Stateme
 def _item(config: KeepalivedConfig, item: Item) -> tuple[ConfigFile, Statement]:
     if isinstance(item, VirtualServer):
         return locate(config, item.source, "virtual_server")
-    if isinstance(item, RealServer):
+    if isinstance(item, ConfRealServer):
         return locate(config, item.source, "real_server", item.address)
-    if isinstance(item, VrrpInstance):
+    if isinstance(item, ConfVrrpInstance):
         return locate(config, item.source, "vrrp_instance", item.name)
     if isinstance(item, Checker):
         return locate(config, item.source, item.type)
@@ -233,8 +243,6 @@ def _item(config: KeepalivedConfig, item: Item) -> tuple[ConfigFile, Statement]:
 
 def _relative_lines(text: str) -> list[str]:
     """Lines of a snippet with each level of indentation (4 spaces or a tab) as one tab."""
-    import textwrap
-
     out = []
     for line in textwrap.dedent(text.expandtabs(4)).strip("\n").split("\n"):
         stripped = line.lstrip(" ")
@@ -244,11 +252,9 @@ def _relative_lines(text: str) -> list[str]:
 
 
 def _check_snippet(lines: list[str]) -> None:
-    from lvstui.keepalived.syntax import parse_text
-
     try:
         parse_text("\n".join(lines) + "\n", "<snippet>")
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise EditError(f"the text to insert is not valid: {exc.reason} (snippet line {exc.line})") from None
 
 
@@ -318,14 +324,14 @@ def remove_option(config: KeepalivedConfig, item: Item, keyword: str,
     return _remove_statement(config, cfile, target)
 
 
-def set_weight(config: KeepalivedConfig, rs: RealServer, weight: int) -> KeepalivedConfig:
+def set_weight(config: KeepalivedConfig, rs: ConfRealServer, weight: int) -> KeepalivedConfig:
     if not 0 <= weight <= 65535:
         raise EditError(f"weight {weight} out of range 0-65535")
     return set_option(config, rs, "weight", [str(weight)])
 
 
 def _alias(config: KeepalivedConfig, vs: VirtualServer, names: tuple[str, str]) -> str:
-    cfile, stmt = _item(config, vs)
+    _cfile, stmt = _item(config, vs)
     present = [c.keyword for c in stmt.children if c.keyword in names]
     return present[-1] if present else names[0]
 
@@ -342,7 +348,7 @@ def set_lb_kind(config: KeepalivedConfig, vs: VirtualServer, kind: str) -> Keepa
     return set_option(config, vs, _alias(config, vs, ("lb_kind", "lvs_method")), [kind.upper()])
 
 
-def set_priority(config: KeepalivedConfig, instance: VrrpInstance, priority: int,
+def set_priority(config: KeepalivedConfig, instance: ConfVrrpInstance, priority: int,
                  config_id: str | None = None) -> KeepalivedConfig:
     if not 1 <= priority <= 255:
         raise EditError(f"priority {priority} out of range 1-255")
@@ -350,7 +356,7 @@ def set_priority(config: KeepalivedConfig, instance: VrrpInstance, priority: int
 
 
 def add_real_server(config: KeepalivedConfig, vs: VirtualServer, address: str, port: int | None,
-                    weight: int = 1, template: RealServer | None = None) -> KeepalivedConfig:
+                    weight: int = 1, template: ConfRealServer | None = None) -> KeepalivedConfig:
     """Add ``real_server ADDRESS PORT { weight W ... }`` after the last real server of ``vs``.
 
     With ``template`` (a sibling), its block is copied (checkers included) with
@@ -413,7 +419,7 @@ def _insert_raw(config: KeepalivedConfig, cfile: ConfigFile, owner: Statement, a
     return _apply(config, cfile, lines)
 
 
-def remove_real_server(config: KeepalivedConfig, vs: VirtualServer, rs: RealServer) -> KeepalivedConfig:
+def remove_real_server(config: KeepalivedConfig, vs: VirtualServer, rs: ConfRealServer) -> KeepalivedConfig:
     """Delete the lines of one real_server block."""
     if vs.real_server(rs.address, rs.port) is None:
         raise EditError(f"real server {rs.address} {rs.port} is not in this virtual server")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ConfigError", "ConfigChangedError", "EditError", "location"]
+__all__ = ["ConfigChangedError", "EditError", "KeepalivedConfigError", "location"]
 
 
 def location(path: str | Path | None, line: int | None) -> str:
@@ -13,7 +13,7 @@ def location(path: str | Path | None, line: int | None) -> str:
     return f"{name}:{line}" if line else name
 
 
-class ConfigError(Exception):
+class KeepalivedConfigError(Exception):
     """A configuration that cannot be parsed or written; nothing was written.
 
     ``str(exc)`` is one line: ``keepalived.conf:42: unbalanced '}'``.
@@ -27,9 +27,9 @@ class ConfigError(Exception):
         super().__init__(f"{prefix}: {message}" if path or line else message)
 
 
-class ConfigChangedError(ConfigError):
+class ConfigChangedError(KeepalivedConfigError):
     """The file changed on disk since lvstui read it: refusing to overwrite."""
 
 
-class EditError(ConfigError):
+class EditError(KeepalivedConfigError):
     """An edit that cannot be made (item not found, item built by a $DEFINITION...)."""

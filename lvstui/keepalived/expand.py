@@ -19,16 +19,17 @@ produced by a substitution (its line is where the definition was used).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.lexer import GENERATOR_RE, LineScan, scan_line
 from lvstui.keepalived.loader import KeepalivedConfig
 from lvstui.keepalived.syntax import _definition_end
 
-__all__ = ["Node", "expand", "default_config_id"]
+__all__ = ["Node", "default_config_id", "expand"]
 
 # $NAME ends at a blank, ',', ')' or the end of the line; ${NAME} anywhere; only the
 # predefined ${_RANDOM MIN MAX} and ${_ENV VAR} take parameters (lib/parser.c find_definition)
@@ -39,8 +40,6 @@ MAX_DEPTH = 40
 
 def default_config_id() -> str:
     """keepalived's default config-id: the node name up to its first dot."""
-    import os
-
     return os.uname().nodename.split(".")[0]
 
 
@@ -104,7 +103,7 @@ def _def_value_line(scan: LineScan) -> str:
 
 def _run_file(state: _State, path: Path, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise ConfigError("includes nested too deeply", path)
+        raise KeepalivedConfigError("includes nested too deeply", path)
     cfile = state.config.files[path]
     lines = cfile.lines
     scans = cfile.scans
@@ -189,10 +188,10 @@ def _substitute(state: _State, text: str) -> list[str] | None:
         out.append(text[pos:])
         text = "".join(out)
         changed = True
-    raise ConfigError(f"parameter substitution does not end: {text[:60]!r}")
+    raise KeepalivedConfigError(f"parameter substitution does not end: {text[:60]!r}")
 
 
-def _generators(spec: str) -> list[tuple[str, str]] | None:
+def _generators(spec: str) -> list[list[tuple[str, str]]] | None:
     """Parse the ~SEQ/~LST prefix of a line into (name, value) rows, nested loops flattened."""
     specs: list[list[list[tuple[str, str]]]] = []
     i = 0
@@ -219,7 +218,7 @@ def _generators(spec: str) -> list[tuple[str, str]] | None:
     combos: list[list[tuple[str, str]]] = [[]]
     for rows in specs:
         combos = [c + r for c in combos for r in rows]
-    return [tuple(c) for c in combos]  # type: ignore[misc]
+    return combos
 
 
 def _seq_rows(inner: str, hexa: bool) -> list[list[tuple[str, str]]] | None:
@@ -256,7 +255,7 @@ def _lst_rows(inner: str) -> list[list[tuple[str, str]]] | None:
 
 def _process(state: _State, scan: LineScan, path: Path, line: int, exact: bool, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise ConfigError("parameter substitution nested too deeply", path, line)
+        raise KeepalivedConfigError("parameter substitution nested too deeply", path, line)
     if not state.cond_ok(scan.condition):
         return
     if scan.definition is not None:
@@ -267,7 +266,7 @@ def _process(state: _State, scan: LineScan, path: Path, line: int, exact: bool, 
         rows = _generators(scan.raw[scan.code_start:scan.generator_end])
         rest = scan.raw[scan.generator_end:scan.code_end]
         if rows is None:
-            raise ConfigError("invalid ~SEQ/~LST specification", path, line)
+            raise KeepalivedConfigError("invalid ~SEQ/~LST specification", path, line)
         for row in rows:
             for name, value in row:
                 state.defs[name] = [value]

@@ -15,11 +15,21 @@ from __future__ import annotations
 import os
 import re
 import select
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
-__all__ = ["VrrpEvent", "LvsEvent", "parse_vrrp_fifo_line", "parse_lvs_fifo_line", "parse_fifo_line",
-           "FifoTail"]
+from lvstui.model import format_endpoint
+
+__all__ = [
+    "FifoTail",
+    "LvsEvent",
+    "VrrpEvent",
+    "parse_fifo_line",
+    "parse_lvs_fifo_line",
+    "parse_vrrp_fifo_line",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +57,6 @@ class LvsEvent:
 
     @property
     def vs_key(self) -> str:
-        from lvstui.model import format_endpoint
-
         if self.fwmark is not None:
             return f"fwmark:{self.fwmark}"
         return f"{self.protocol}:{format_endpoint(self.vs_address or '', self.vs_port or 0)}"
@@ -121,7 +129,7 @@ class FifoTail:
         self._fd: int | None = None
         self._buf = b""
 
-    def __enter__(self) -> FifoTail:
+    def __enter__(self) -> Self:
         try:
             self.open()
         except FileNotFoundError:
@@ -149,8 +157,6 @@ class FifoTail:
         try:
             self.open()
         except FileNotFoundError:
-            import time
-
             time.sleep(timeout)
             return []
         assert self._fd is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lvstui.keepalived.runtime import RealServerState, VirtualServerState
-from lvstui.keepalived.view import ConfigView, RealServer, VirtualServer
+from lvstui.keepalived.view import ConfigView, ConfRealServer, VirtualServer
 
 __all__ = ["ServerCheck", "ipvs_port", "join_state"]
 
@@ -21,7 +21,7 @@ class ServerCheck:
     """One configured real server with keepalived's opinion of it (None: not in the dump)."""
 
     virtual_server: VirtualServer
-    real_server: RealServer
+    real_server: ConfRealServer
     state: RealServerState | None
 
     @property
@@ -41,7 +41,7 @@ class ServerCheck:
         return tuple(c.type for c in self.state.checkers if not c.up)
 
 
-def ipvs_port(vs: VirtualServer, rs: RealServer) -> int | None:
+def ipvs_port(vs: VirtualServer, rs: ConfRealServer) -> int | None:
     """The port keepalived gives the real server in IPVS."""
     kind = (rs.lb_kind or vs.lb_kind).upper()
     if kind == "DR" and vs.kind == "address" and vs.port:

@@ -19,7 +19,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-__all__ = ["Piece", "LineScan", "scan_line", "unquote", "quote_word", "DEFINITION_RE", "GENERATOR_RE"]
+__all__ = ["DEFINITION_RE", "GENERATOR_RE", "LineScan", "Piece", "quote_word", "scan_line", "unquote"]
 
 BLANKS = " \t"
 # $NAME=VALUE: no blank before '=', name of A-Za-z0-9_ not starting with a digit

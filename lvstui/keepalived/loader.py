@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.syntax import ConfigFile, Statement
 
-__all__ = ["KeepalivedConfig", "load", "brace_expand", "resolve_include"]
+__all__ = ["KeepalivedConfig", "brace_expand", "load", "resolve_include"]
 
 MAX_INCLUDE_DEPTH = 32
 
@@ -103,7 +103,7 @@ class KeepalivedConfig:
         try:
             return self.files[Path(path)]
         except KeyError:
-            raise ConfigError("not part of this configuration", path) from None
+            raise KeepalivedConfigError("not part of this configuration", path) from None
 
     def included_by(self, path: Path, stmt: Statement) -> tuple[Path, ...]:
         return self.includes.get((path, stmt.line), ())
@@ -119,7 +119,7 @@ class KeepalivedConfig:
         old_inc = [(s.line, s.include_pattern) for s in old.includes()]
         new_inc = [(s.line, s.include_pattern) for s in new.includes()]
         if [p for _, p in old_inc] != [p for _, p in new_inc]:
-            raise ConfigError("an edit may not add or remove include lines", new.path)
+            raise KeepalivedConfigError("an edit may not add or remove include lines", new.path)
         includes = {k: v for k, v in self.includes.items() if k[0] != new.path}
         for (line_old, _), (line_new, _) in zip(old_inc, new_inc, strict=True):
             includes[(new.path, line_new)] = self.includes.get((new.path, line_old), ())
@@ -131,7 +131,7 @@ class KeepalivedConfig:
 
 
 def load(path: Path | str) -> KeepalivedConfig:
-    """Read and parse ``path`` and every file it includes; :class:`ConfigError` on any problem."""
+    """Read and parse ``path`` and every file it includes; :class:`KeepalivedConfigError` on any problem."""
     main = Path(path).absolute()
     config = KeepalivedConfig(main=main, files={})
     _load_file(config, main, [])
@@ -140,9 +140,9 @@ def load(path: Path | str) -> KeepalivedConfig:
 
 def _load_file(config: KeepalivedConfig, path: Path, chain: list[Path]) -> None:
     if path in chain:
-        raise ConfigError(f"include loop: {' -> '.join(p.name for p in chain + [path])}", chain[-1])
+        raise KeepalivedConfigError(f"include loop: {' -> '.join(p.name for p in chain + [path])}", chain[-1])
     if len(chain) > MAX_INCLUDE_DEPTH:
-        raise ConfigError("includes nested too deeply", path)
+        raise KeepalivedConfigError("includes nested too deeply", path)
     if path in config.files:
         return
     cfile = ConfigFile.read(path)
@@ -151,12 +151,12 @@ def _load_file(config: KeepalivedConfig, path: Path, chain: list[Path]) -> None:
         pattern = stmt.include_pattern
         matches, wild = resolve_include(pattern, path.parent)
         if not matches and not wild:
-            raise ConfigError(f"include '{pattern}': no such file", path, stmt.line + 1)
+            raise KeepalivedConfigError(f"include '{pattern}': no such file", path, stmt.line + 1)
         config.includes[(path, stmt.line)] = tuple(matches)
         for match in matches:
             try:
                 _load_file(config, match, chain + [path])
-            except ConfigError as exc:
+            except KeepalivedConfigError as exc:
                 if exc.line is None and exc.path == match:
-                    raise ConfigError(f"include '{pattern}': {exc.reason}", path, stmt.line + 1) from None
+                    raise KeepalivedConfigError(f"include '{pattern}': {exc.reason}", path, stmt.line + 1) from None
                 raise

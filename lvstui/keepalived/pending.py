@@ -9,8 +9,10 @@ what the dump states for certain (checkers and the rest are not all in it).
 
 from __future__ import annotations
 
+import ipaddress
+
 from lvstui.keepalived.join import ipvs_port
-from lvstui.keepalived.runtime import VirtualServerState
+from lvstui.keepalived.runtime import VirtualServerState, request_state
 from lvstui.keepalived.view import ConfigView
 from lvstui.model import format_endpoint
 
@@ -18,8 +20,6 @@ __all__ = ["pending_edits"]
 
 
 def _norm(address: str | None) -> str:
-    import ipaddress
-
     try:
         return str(ipaddress.ip_address((address or "").strip("[]")))
     except ValueError:
@@ -53,17 +53,15 @@ def pending_edits(view: ConfigView, running: tuple[VirtualServerState, ...]) -> 
                            f"{rs.weight} in the file ({rs.source})")
         for key in running_rs.keys() - seen:
             out.append(f"{vs.key}: real server {format_endpoint(*key)} runs in keepalived, not in the file")
-    for key, state in by_key.items():
-        if key not in file_keys and state.group is None:
-            out.append(f"virtual server {key} runs in keepalived, not in the file")
+    for vs_key, vs_state in by_key.items():
+        if vs_key not in file_keys and vs_state.group is None:
+            out.append(f"virtual server {vs_key} runs in keepalived, not in the file")
     return out
 
 
 def running_differences(parent_pid: int, view: ConfigView,
                         timeout: float = 3.0) -> tuple[list[str], str | None]:
     """Ask keepalived for its DATA dump and compare: (differences, None) or ([], why it could not)."""
-    from lvstui.keepalived.runtime import request_state
-
     state = request_state(parent_pid, want_vrrp=False, timeout=timeout)
     if state.errors:
         return [], "; ".join(state.errors)

@@ -19,8 +19,16 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["KeepalivedProcess", "find_keepalived_processes", "signal_number", "parse_cmdline",
-           "DEFAULT_PID_FILES", "netns_name"]
+from lvstui.keepalived.validate import find_keepalived
+
+__all__ = [
+    "DEFAULT_PID_FILES",
+    "KeepalivedProcess",
+    "find_keepalived_processes",
+    "netns_name",
+    "parse_cmdline",
+    "signal_number",
+]
 
 ROLES = ("parent", "vrrp", "checker", "bfd")
 DEFAULT_PID_FILES = {
@@ -113,7 +121,7 @@ def _read_pid(pid: int, path: str) -> int | None:
 
 
 def _is_keepalived(proc: object) -> bool:
-    import psutil
+    import psutil  # lazy for start-up speed: only the process scan needs it
 
     assert isinstance(proc, psutil.Process)
     try:
@@ -127,7 +135,7 @@ def _is_keepalived(proc: object) -> bool:
 
 def find_keepalived_processes() -> list[KeepalivedProcess]:
     """Every keepalived parent running on this machine with its children's roles."""
-    import psutil
+    import psutil  # lazy for start-up speed: only the process scan needs it
 
     procs = {}
     for proc in psutil.process_iter():
@@ -162,11 +170,11 @@ def find_keepalived_processes() -> list[KeepalivedProcess]:
             if kid.pid in roles.values():
                 continue
             try:
-                role = _NAMES.get(kid.name())
+                named = _NAMES.get(kid.name())
             except psutil.Error:
-                role = None
-            if role and roles.get(role) is None:
-                roles[role] = kid.pid
+                named = None
+            if named and roles.get(named) is None:
+                roles[named] = kid.pid
         try:
             inode = os.stat(f"/proc/{pid}/ns/net").st_ino
         except OSError:
@@ -180,15 +188,13 @@ def find_keepalived_processes() -> list[KeepalivedProcess]:
     return result
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def signal_number(name: str, keepalived: str | None = None) -> int:
     """``keepalived --signum=NAME`` (DATA, STATS, JSON, RELOAD, STOP...): real-time ones differ per build."""
-    from lvstui.keepalived.validate import find_keepalived
-
     binary = keepalived or find_keepalived()
     if binary is None:
         raise RuntimeError("keepalived is not installed: cannot resolve its signal numbers")
-    proc = subprocess.run([binary, f"--signum={name}"], capture_output=True, text=True, timeout=10)
+    proc = subprocess.run([binary, f"--signum={name}"], check=False, capture_output=True, text=True, timeout=10)
     text = proc.stdout.strip()
     if proc.returncode != 0 or not text.isdigit():
         raise RuntimeError(f"keepalived --signum={shlex.quote(name)} failed: "

@@ -30,16 +30,34 @@ the FIFOs, when configured, to poll at once after an event.
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from lvstui.keepalived.processes import signal_number
+from lvstui.model import format_endpoint
+
 __all__ = [
-    "VrrpState", "CheckerState", "RealServerState", "VirtualServerState",
-    "parse_vrrp_data", "parse_check_data", "parse_vrrp_json", "read_dump",
-    "VRRP_DATA", "CHECK_DATA", "PARENT_DATA", "VRRP_JSON", "JSON_STATES",
-    "RuntimeState", "request_state", "dump_dir", "dump_names",
+    "CHECK_DATA",
+    "JSON_STATES",
+    "PARENT_DATA",
+    "VRRP_DATA",
+    "VRRP_JSON",
+    "CheckerState",
+    "RealServerState",
+    "RuntimeState",
+    "VirtualServerState",
+    "VrrpState",
+    "dump_dir",
+    "dump_names",
+    "parse_check_data",
+    "parse_vrrp_data",
+    "parse_vrrp_json",
+    "read_dump",
+    "request_state",
 ]
 
 VRRP_DATA = Path("/tmp/keepalived.data")
@@ -90,8 +108,6 @@ class RealServerState:
 
     @property
     def key(self) -> str:
-        from lvstui.model import format_endpoint
-
         return format_endpoint(self.address, self.port)
 
     @property
@@ -113,8 +129,6 @@ class VirtualServerState:
 
     @property
     def key(self) -> str:
-        from lvstui.model import format_endpoint
-
         if self.group is not None:
             return f"group:{self.group}"
         if self.fwmark is not None:
@@ -159,7 +173,7 @@ def _when(text: str | None) -> datetime | None:
         stamp = float((text or "").split()[0])
     except (ValueError, IndexError):
         return None
-    return datetime.fromtimestamp(stamp, tz=timezone.utc) if stamp > 0 else None
+    return datetime.fromtimestamp(stamp, tz=UTC) if stamp > 0 else None
 
 
 def parse_vrrp_data(text: str) -> tuple[VrrpState, ...]:
@@ -286,7 +300,7 @@ def parse_vrrp_json(text: str) -> tuple[VrrpState, ...]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"keepalived.json: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(doc, list):
-        raise ValueError("keepalived.json: expected a list of instances")
+        raise ValueError("keepalived.json: expected a list of instances")  # noqa: TRY004 - a bad file, as above
     states = []
     for item in doc:
         data = item.get("data", {}) if isinstance(item, dict) else {}
@@ -296,7 +310,8 @@ def parse_vrrp_json(text: str) -> tuple[VrrpState, ...]:
         states.append(VrrpState(
             name=str(data["iname"]), state=JSON_STATES.get(int(data.get("state", -1)), "UNKNOWN"),
             priority=int(data.get("base_priority", 0)),
-            effective_priority=int(data.get("effective_priority", data.get("base_priority", 0))),
+            effective_priority=int(data["effective_priority"] if "effective_priority" in data
+                                   else data.get("base_priority", 0)),
             vips=vips, interface=str(data.get("ifp_ifname", "")), virtual_router_id=int(data.get("vrid", 0)),
             last_transition=_when(str(data.get("last_transition", ""))),
             wantstate=JSON_STATES.get(int(data.get("wantstate", -1)), ""),
@@ -343,16 +358,14 @@ def dump_names(namespace: str | None = None, instance: str | None = None,
 
 
 def _fresh(path: Path, before: int | None, timeout: float) -> str | None:
-    import time
 
     deadline = time.monotonic() + timeout
     while True:
         try:
             st = path.stat()
-            if before is None or st.st_mtime_ns != before:
-                if st.st_size > 0:
-                    time.sleep(0.05)  # let the writer finish its last fputs
-                    return path.read_text(errors="replace")
+            if (before is None or st.st_mtime_ns != before) and st.st_size > 0:
+                time.sleep(0.05)  # let the writer finish its last fputs
+                return path.read_text(errors="replace")
         except FileNotFoundError:
             pass
         if time.monotonic() >= deadline:
@@ -368,9 +381,6 @@ def request_state(parent_pid: int, want_vrrp: bool = True, want_check: bool = Tr
     one process at a time.  Needs the right to signal the process and to read the
     0600 dumps (root).
     """
-    import os
-
-    from lvstui.keepalived.processes import signal_number
 
     names = names or dump_names()
     base = dump_dir(parent_pid)

@@ -28,9 +28,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from lvstui.keepalived.join import ipvs_port
-from lvstui.keepalived.runtime import RealServerState, RuntimeState, VrrpState
-from lvstui.keepalived.view import ConfigView
-from lvstui.keepalived.view import RealServer as ConfRealServer
+from lvstui.keepalived.runtime import RealServerState, RuntimeState, VirtualServerState, VrrpState
+from lvstui.keepalived.site import our_file_check
+from lvstui.keepalived.view import ConfigView, ConfRealServer
+from lvstui.keepalived.vrrp_adverts import PeerRouter
 from lvstui.model import (
     CheckState,
     Forward,
@@ -39,11 +40,13 @@ from lvstui.model import (
     Snapshot,
     VirtualService,
     VrrpInstance,
+    VrrpPeer,
     format_endpoint,
     normalize_address,
 )
 
 __all__ = [
+    "alive",
     "check_state",
     "health_status",
     "merge",
@@ -51,6 +54,7 @@ __all__ = [
     "recent_log_lines",
     "rs_drift",
     "vrrp_instances",
+    "vrrp_peers",
 ]
 
 _KIND = {"DR": Forward.DR, "NAT": Forward.NAT, "TUN": Forward.TUN}
@@ -89,8 +93,6 @@ def check_state(conf: ConfRealServer, state: RealServerState | None) -> CheckSta
 
 
 def _has_lvstui_drain_check(conf: ConfRealServer) -> bool:
-    from lvstui.keepalived.durable import our_file_check
-
     return our_file_check(conf) is not None
 
 
@@ -108,6 +110,17 @@ def vrrp_instances(states: Iterable[VrrpState]) -> tuple[VrrpInstance, ...]:
             master_priority=s.master_priority or None,
         )
         for s in states
+    )
+
+
+def vrrp_peers(routers: Iterable[PeerRouter], now: float) -> tuple[VrrpPeer, ...]:
+    """The routers heard advertising (:class:`~lvstui.keepalived.vrrp_adverts.AdvertListener`), as
+    the snapshot's frozen :class:`~lvstui.model.VrrpPeer` (ages as of ``now``, ``time.monotonic()``)."""
+    return tuple(
+        VrrpPeer(vrid=p.vrid, source=p.source, priority=p.priority, interface=p.interface, version=p.version,
+                 advert_interval=p.advert_interval, age=round(p.age(now), 2), current=p.current(now),
+                 local=p.local)
+        for p in routers
     )
 
 
@@ -143,8 +156,6 @@ def rs_drift(vs_id: str, rs_id: str, kernel: RealServer | None, state: RealServe
 def _find_state(
     vs_states: dict[str, object], vs_key: str, address: str, port: int | None
 ) -> RealServerState | None:
-    from lvstui.keepalived.runtime import VirtualServerState
-
     vs_state = vs_states.get(vs_key)
     if not isinstance(vs_state, VirtualServerState):
         return None
@@ -228,7 +239,7 @@ def merge(kernel: Snapshot, view: ConfigView | None, runtime: RuntimeState | Non
 # ---- keepalived's own health ------------------------------------------------------------------------
 
 
-def _alive(pid: int | None) -> bool:
+def alive(pid: int | None) -> bool:
     """The pid runs and is not a zombie."""
     if not pid:
         return False
@@ -250,7 +261,7 @@ def process_health(
         pid = roles.get(role)
         if role == "bfd" and not needed and pid is None:
             continue
-        out.append(KeepalivedProcessState(role=role, pid=pid, alive=_alive(pid), expected=needed))
+        out.append(KeepalivedProcessState(role=role, pid=pid, alive=alive(pid), expected=needed))
     return tuple(out)
 
 

@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.lexer import LineScan, Piece, scan_line
 
-__all__ = ["Block", "Statement", "ConfigFile", "parse_text", "INCLUDE_RE"]
+__all__ = ["INCLUDE_RE", "Block", "ConfigFile", "Statement", "parse_text"]
 
 INCLUDE_RE = re.compile(r"include[rmwba]?[ \t]")
 MAX_DEPTH = 64  # keepalived's deepest real blocks are 4 levels; this only stops runaway input
@@ -137,7 +137,7 @@ class ConfigFile:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror or exc}", path) from None
+            raise KeepalivedConfigError(f"cannot read: {exc.strerror or exc}", path) from None
         return parse_text(data.decode("utf-8", "surrogateescape"), path, disk_digest=_digest(data))
 
 
@@ -161,7 +161,7 @@ def _definition_end(scans: list[LineScan], lines: list[str], start: int) -> int:
 
 
 def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> ConfigFile:
-    """Parse one file's text; raise :class:`ConfigError` naming file and line on bad syntax."""
+    """Parse one file's text; raise :class:`KeepalivedConfigError` naming file and line on bad syntax."""
     path = Path(path)
     lines = text.split("\n")
     scans = [scan_line(line) for line in lines]
@@ -173,12 +173,12 @@ def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> C
     while i < len(lines):
         scan = scans[i]
         if scan.error:
-            raise ConfigError(scan.error, path, i + 1)
+            raise KeepalivedConfigError(scan.error, path, i + 1)
         if scan.definition is not None:
             end = _definition_end(scans, lines, i)
             for j in range(i + 1, end + 1):
                 if scans[j].error:
-                    raise ConfigError(scans[j].error or "", path, j + 1)
+                    raise KeepalivedConfigError(scans[j].error or "", path, j + 1)
             word = Piece("word", scan.code_start, scan.code_end, scan.raw[scan.code_start:scan.code_end])
             stmt = Statement(line=i, words=(word,), condition=scan.condition, kind="definition",
                              end_line=end, definition=scan.definition)
@@ -189,7 +189,8 @@ def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> C
         generator = scan.raw[scan.code_start:scan.generator_end].rstrip(" \t")
         group: list[Piece] = []
 
-        def flush() -> None:
+        def flush(group: list[Piece] = group, scan: LineScan = scan, i: int = i) -> None:
+            # this line's pieces, bound here: flush runs within the iteration that defines it
             nonlocal last, generator
             if not group:
                 return
@@ -221,15 +222,15 @@ def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> C
             if piece.kind == "open":
                 owner = last
                 if owner is None or owner.block is not None or stack[-1][0][-1] is not owner:
-                    raise ConfigError("unexpected '{' (no keyword before it)", path, i + 1)
+                    raise KeepalivedConfigError("unexpected '{' (no keyword before it)", path, i + 1)
                 owner.block = Block(open_line=i, open_col=piece.start)
                 stack.append((owner.block.children, owner))
                 if len(stack) > MAX_DEPTH:
-                    raise ConfigError(f"blocks nested more than {MAX_DEPTH} deep", path, i + 1)
+                    raise KeepalivedConfigError(f"blocks nested more than {MAX_DEPTH} deep", path, i + 1)
                 last = None
             else:
                 if len(stack) == 1:
-                    raise ConfigError("unbalanced '}'", path, i + 1)
+                    raise KeepalivedConfigError("unbalanced '}'", path, i + 1)
                 _, owner = stack.pop()
                 assert owner is not None and owner.block is not None
                 owner.block.close_line = i
@@ -241,7 +242,7 @@ def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> C
     if len(stack) > 1:
         owner = stack[-1][1]
         assert owner is not None
-        raise ConfigError(f"unbalanced '{{': the block of '{owner.keyword}' is not closed", path,
+        raise KeepalivedConfigError(f"unbalanced '{{': the block of '{owner.keyword}' is not closed", path,
                           owner.line + 1)
     digest = disk_digest if disk_digest is not None else _digest(text.encode("utf-8", "surrogateescape"))
     return ConfigFile(path=path, text=text, statements=root, scans=scans, disk_digest=digest)

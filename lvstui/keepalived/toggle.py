@@ -22,26 +22,32 @@ priority (:mod:`lvstui.keepalived.vrrp_adverts`); otherwise the file is put back
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lvstui.keepalived.runtime import VrrpState
-from lvstui.keepalived.view import ConfigView, TrackFile, VrrpInstance
+from lvstui.keepalived.errors import KeepalivedConfigError
+from lvstui.keepalived.loader import load
+from lvstui.keepalived.runtime import VrrpState, request_state
+from lvstui.keepalived.site import local_keepalived, proc_path
+from lvstui.keepalived.view import ConfigView, ConfVrrpInstance, TrackFile, build_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener, PeerRouter
 
 __all__ = [
-    "Outcome",
+    "SUGGESTED_FILE",
+    "SUGGESTED_NAME",
+    "KeepalivedNotRunning",
+    "NoVrrpInstance",
     "Target",
     "ToggleError",
+    "WaitOutcome",
     "advice",
     "current_state",
     "find_target",
     "read_track_value",
+    "track_file_text",
     "wait_for",
-    "write_track_value",
 ]
 
 SUGGESTED_NAME = "lvstui_maint"
@@ -56,17 +62,25 @@ class ToggleError(Exception):
         self.status = status
 
 
+class KeepalivedNotRunning(ToggleError):
+    """No keepalived runs in this network namespace."""
+
+
+class NoVrrpInstance(ToggleError):
+    """keepalived's configuration declares no vrrp_instance."""
+
+
 @dataclass(frozen=True)
 class Target:
     parent_pid: int
     config_file: str
-    instance: VrrpInstance
+    instance: ConfVrrpInstance
     track: TrackFile
     path: Path  # the track file as we reach it (through /proc/PID/root when keepalived's root differs)
     weight: int
 
 
-def advice(view: ConfigView, instance: VrrpInstance, peer_priority: int | None = None) -> str:
+def advice(view: ConfigView, instance: ConfVrrpInstance, peer_priority: int | None = None) -> str:
     """Exactly what to add to keepalived.conf for the toggle."""
     need = instance.priority - (peer_priority if peer_priority is not None else instance.priority - 50) + 10
     weight = -max(60, need)
@@ -91,7 +105,7 @@ def advice(view: ConfigView, instance: VrrpInstance, peer_priority: int | None =
     )
 
 
-def _usable(view: ConfigView, instance: VrrpInstance) -> list[tuple[TrackFile, int]]:
+def _usable(view: ConfigView, instance: ConfVrrpInstance) -> list[tuple[TrackFile, int]]:
     refs = list(instance.track_files)
     for group in view.vrrp_sync_groups:
         if instance.name in group.members:
@@ -112,23 +126,18 @@ def _usable(view: ConfigView, instance: VrrpInstance) -> list[tuple[TrackFile, i
 
 def find_target(instance_name: str | None = None) -> tuple[Target, ConfigView]:
     """The keepalived of our network namespace, its instance and the track file to write."""
-    from lvstui.backend.director import local_keepalived, proc_path
-    from lvstui.keepalived.errors import ConfigError
-    from lvstui.keepalived.loader import load
-    from lvstui.keepalived.view import build_view
-
     procs = local_keepalived()
     if not procs:
-        raise ToggleError("keepalived is not running in this network namespace")
+        raise KeepalivedNotRunning("keepalived is not running in this network namespace")
     proc = procs[0]
-    pid = proc.parent_pid  # type: ignore[attr-defined]
-    conf = proc.config_file  # type: ignore[attr-defined]
+    pid = proc.parent_pid
+    conf = proc.config_file
     try:
-        view = build_view(load(proc_path(pid, conf)), proc.config_id)  # type: ignore[attr-defined]
-    except (ConfigError, OSError) as exc:
+        view = build_view(load(proc_path(pid, conf)), proc.config_id)
+    except (KeepalivedConfigError, OSError) as exc:
         raise ToggleError(f"cannot read keepalived's configuration: {exc}", 1) from None
     if not view.vrrp_instances:
-        raise ToggleError(f"{conf} has no vrrp_instance")
+        raise NoVrrpInstance(f"{conf} has no vrrp_instance")
     if instance_name is None:
         if len(view.vrrp_instances) > 1:
             names = ", ".join(v.name for v in view.vrrp_instances)
@@ -149,8 +158,6 @@ def find_target(instance_name: str | None = None) -> tuple[Target, ConfigView]:
 
 
 def current_state(target: Target, timeout: float = 3.0) -> VrrpState:
-    from lvstui.keepalived.runtime import request_state
-
     runtime = request_state(target.parent_pid, want_check=False, timeout=timeout)
     for state in runtime.vrrp:
         if state.name == target.instance.name:
@@ -174,19 +181,8 @@ def read_track_value(path: Path) -> int:
         return 0
 
 
-def write_track_value(path: Path, value: int) -> None:
-    """Written in place (keepalived watches the file with inotify; an in-place write is what was verified)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, f"{value}\n".encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @dataclass
-class Outcome:
+class WaitOutcome:
     done: bool
     state: VrrpState | None
     masters: list[PeerRouter]
@@ -202,7 +198,7 @@ def wait_for(
     timeout: float,
     progress: Callable[[str], None] = lambda _line: None,
     poll: float = 0.5,
-) -> Outcome:
+) -> WaitOutcome:
     """Wait until this instance is ``want`` (BACKUP or MASTER), confirmed on the wire.
 
     BACKUP counts only when another router advertises the VRID above our effective
@@ -242,73 +238,13 @@ def wait_for(
             progress(line)
         if state is not None and eff is not None:
             if want == "BACKUP" and state.state == "BACKUP" and any(p.priority > eff for p in others):
-                return Outcome(True, state, others, now - start, seen)
+                return WaitOutcome(True, state, others, now - start, seen)
             if want == "MASTER" and state.state == "MASTER" and not any(p.priority > eff for p in others):
-                return Outcome(True, state, others, now - start, seen)
+                return WaitOutcome(True, state, others, now - start, seen)
         if now - start >= timeout:
-            return Outcome(False, state, others, now - start, seen)
+            return WaitOutcome(False, state, others, now - start, seen)
         time.sleep(poll)
 
 
 def track_file_text(weight: int, name: str = SUGGESTED_NAME, path: str = SUGGESTED_FILE) -> str:
     return f'track_file {name} {{\n    file "{path}"\n    weight {weight}\n    init_file 0 overwrite\n}}\n'
-
-
-def add_track_file(instance_name: str | None, weight: int = -60, reload_timeout: float = 15.0) -> str:
-    """Add lvstui's track file to keepalived.conf and reload: a validated, atomic edit.
-
-    The declaration goes just before the instance (keepalived resolves the name while it
-    reads), a ``track_file { lvstui_maint }`` block inside it; the edited configuration
-    must pass ``keepalived -t`` before the file is replaced (the previous one is kept as
-    a backup); then keepalived reloads and creates the file with 0.  Returns the path written.
-    """
-    from lvstui.backend.director import local_keepalived, proc_path
-    from lvstui.keepalived import edit
-    from lvstui.keepalived.errors import ConfigError
-    from lvstui.keepalived.loader import load
-    from lvstui.keepalived.processes import signal_number
-    from lvstui.keepalived.validate import validator
-    from lvstui.keepalived.view import build_view
-    from lvstui.keepalived.writer import write_config
-
-    if weight >= 0:
-        raise ToggleError("--weight must be negative (it lowers the priority)", 2)
-    try:
-        find_target(instance_name)
-        raise ToggleError("a usable track_file is already set up: nothing to add", 0)
-    except ToggleError as exc:
-        if exc.status != 3 or "has no track_file" not in str(exc):
-            raise
-    proc = local_keepalived()[0]
-    try:
-        config = load(proc_path(proc.parent_pid, proc.config_file))
-        view = build_view(config, proc.config_id)
-        instance = view.vrrp_instance(instance_name) if instance_name is not None else view.vrrp_instances[0]
-        assert instance is not None
-        if instance.track_files:
-            raise ToggleError(
-                f"instance {instance.name} already has a track_file block: add {SUGGESTED_NAME} to it by hand "
-                f"(with the declaration below)\n\n{track_file_text(weight)}",
-                3,
-            )
-        if any(t.name == SUGGESTED_NAME for t in view.track_files):
-            raise ToggleError(
-                f"a track_file named {SUGGESTED_NAME} exists but is not usable: fix it by hand", 3
-            )
-        config = edit.append_block(config, config.main, track_file_text(weight), before=instance)
-        instance = build_view(config, proc.config_id).vrrp_instance(instance.name)
-        assert instance is not None
-        config = edit.insert_block(config, instance, f"track_file {{\n    {SUGGESTED_NAME}\n}}\n")
-        write_config(config, validate=validator(None, proc.config_id))
-    except ConfigError as exc:
-        raise ToggleError(f"nothing written: {exc}", 1) from None
-    os.kill(proc.parent_pid, signal_number("RELOAD"))
-    made = proc_path(proc.parent_pid, SUGGESTED_FILE)
-    deadline = time.monotonic() + reload_timeout
-    while not made.exists():
-        if time.monotonic() > deadline:
-            raise ToggleError(
-                f"keepalived reloaded but did not create {SUGGESTED_FILE} within {reload_timeout:g} s", 1
-            )
-        time.sleep(0.2)
-    return str(config.main)

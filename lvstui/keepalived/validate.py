@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.loader import KeepalivedConfig
 from lvstui.keepalived.syntax import ConfigFile
 
@@ -80,7 +80,7 @@ def _rewrite_includes(cfile: ConfigFile, config: KeepalivedConfig, copies: dict[
         elif all(not any(c in str(t) for c in ",{}\\") for t in targets):
             replacement = "{" + ",".join(str(t) for t in targets) + "}"
         else:
-            raise ConfigError("cannot check this include with keepalived -t (unusual file names)",
+            raise KeepalivedConfigError("cannot check this include with keepalived -t (unusual file names)",
                               cfile.path, stmt.line + 1)
         line = lines[stmt.line]
         lines[stmt.line] = line[:word.start] + replacement + line[word.end:]
@@ -109,7 +109,7 @@ def keepalived_test(config: KeepalivedConfig, netns: str | None = None, timeout:
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout,
                                   errors="replace", cwd=str(config.main.parent))
         except subprocess.TimeoutExpired:
             return KeepalivedTest(False, -1, (f"keepalived -t did not finish in {timeout:.0f} s",))
@@ -138,11 +138,11 @@ def keepalived_test(config: KeepalivedConfig, netns: str | None = None, timeout:
 
 
 def validator(netns: str | None = None, config_id: str | None = None) -> Callable[[KeepalivedConfig], None]:
-    """A ``validate`` callable for :func:`~lvstui.keepalived.writer.write_config`: raises ConfigError."""
+    """A ``validate`` callable for :func:`~lvstui.ops.files.write_config`: raises KeepalivedConfigError."""
 
     def validate(config: KeepalivedConfig) -> None:
         result = keepalived_test(config, netns=netns, config_id=config_id)
         if result is not None and not result.ok:
-            raise ConfigError(f"keepalived -t rejects it: {result.first_error}", config.main)
+            raise KeepalivedConfigError(f"keepalived -t rejects it: {result.first_error}", config.main)
 
     return validate

@@ -14,11 +14,22 @@ from typing import Any
 
 from lvstui.keepalived.expand import Node, expand
 from lvstui.keepalived.loader import KeepalivedConfig
+from lvstui.model import format_endpoint
 
 __all__ = [
-    "Source", "Checker", "RealServer", "VirtualServer", "VirtualServerGroup", "TrackRef",
-    "VrrpInstance", "VrrpSyncGroup", "VrrpScript", "TrackFile", "ConfigView", "build_view",
     "CHECKER_TYPES",
+    "Checker",
+    "ConfRealServer",
+    "ConfVrrpInstance",
+    "ConfigView",
+    "Source",
+    "TrackFile",
+    "TrackRef",
+    "VirtualServer",
+    "VirtualServerGroup",
+    "VrrpScript",
+    "VrrpSyncGroup",
+    "build_view",
 ]
 
 CHECKER_TYPES = ("TCP_CHECK", "HTTP_GET", "SSL_GET", "SMTP_CHECK", "MISC_CHECK", "DNS_CHECK",
@@ -95,7 +106,7 @@ class Checker:
 
 
 @dataclass(frozen=True, slots=True)
-class RealServer:
+class ConfRealServer:
     address: str
     port: int | None
     weight: int = 1
@@ -107,8 +118,6 @@ class RealServer:
 
     @property
     def key(self) -> str:
-        from lvstui.model import format_endpoint
-
         return format_endpoint(self.address, self.port or 0)
 
 
@@ -131,22 +140,20 @@ class VirtualServer:
     sorry_server: str | None = None
     delay_loop: float | None = None
     inhibit_on_failure: bool = False
-    real_servers: tuple[RealServer, ...] = ()
+    real_servers: tuple[ConfRealServer, ...] = ()
     params: tuple[tuple[str, str], ...] = ()
     source: Source | None = None
 
     @property
     def key(self) -> str:
         """``tcp:192.168.1.100:80``, ``fwmark:1`` or ``group:NAME`` (the model's service ids)."""
-        from lvstui.model import format_endpoint
-
         if self.kind == "fwmark":
             return f"fwmark:{self.fwmark}"
         if self.kind == "group":
             return f"group:{self.group}"
         return f"{self.protocol.lower()}:{format_endpoint(self.address or '', self.port or 0)}"
 
-    def real_server(self, address: str, port: int | None = None) -> RealServer | None:
+    def real_server(self, address: str, port: int | None = None) -> ConfRealServer | None:
         for rs in self.real_servers:
             if rs.address == address and (port is None or rs.port == port):
                 return rs
@@ -170,7 +177,7 @@ class TrackRef:
 
 
 @dataclass(frozen=True, slots=True)
-class VrrpInstance:
+class ConfVrrpInstance:
     name: str
     state: str = "BACKUP"  # initial state as configured
     interface: str | None = None
@@ -228,7 +235,7 @@ class ConfigView:
     global_defs: tuple[tuple[str, str], ...] = ()
     virtual_servers: tuple[VirtualServer, ...] = ()
     virtual_server_groups: tuple[VirtualServerGroup, ...] = ()
-    vrrp_instances: tuple[VrrpInstance, ...] = ()
+    vrrp_instances: tuple[ConfVrrpInstance, ...] = ()
     vrrp_sync_groups: tuple[VrrpSyncGroup, ...] = ()
     vrrp_scripts: tuple[VrrpScript, ...] = ()
     track_files: tuple[TrackFile, ...] = ()
@@ -259,7 +266,7 @@ class ConfigView:
                 return vs
         return None
 
-    def vrrp_instance(self, name: str) -> VrrpInstance | None:
+    def vrrp_instance(self, name: str) -> ConfVrrpInstance | None:
         for vi in self.vrrp_instances:
             if vi.name == name:
                 return vi
@@ -273,7 +280,7 @@ def _to_jsonable(obj: Any) -> Any:
     if isinstance(obj, Source):
         return {"file": str(obj.path), "line": obj.line, "exact": obj.exact}
     if hasattr(obj, "__dataclass_fields__"):
-        out = {}
+        out: dict[str, Any] = {}
         for name in obj.__dataclass_fields__:
             value = getattr(obj, name)
             if name in ("params", "global_defs", "authentication") and isinstance(value, tuple):
@@ -282,7 +289,7 @@ def _to_jsonable(obj: Any) -> Any:
                 out[name] = [{k: v for k, v in u} for u in value]
             else:
                 out[name] = _to_jsonable(value)
-        if isinstance(obj, (VirtualServer, RealServer)):
+        if isinstance(obj, (VirtualServer, ConfRealServer)):
             out["key"] = obj.key
         return out
     if isinstance(obj, (tuple, list)):
@@ -298,10 +305,10 @@ def _checker(node: Node) -> Checker:
     return Checker(type=node.keyword, params=_params(node), urls=urls, hosts=hosts, source=_src(node))
 
 
-def _real_server(node: Node, vs_inhibit: bool) -> RealServer:
+def _real_server(node: Node, vs_inhibit: bool) -> ConfRealServer:
     checkers = tuple(_checker(c) for c in node.children or () if c.keyword in CHECKER_TYPES)
     inhibit = node.child("inhibit_on_failure")
-    return RealServer(
+    return ConfRealServer(
         address=node.args[0] if node.args else "",
         port=_int(node.args[1]) if len(node.args) > 1 else None,
         weight=_int(node.value("weight"), 1) or 0,
@@ -373,11 +380,11 @@ def _first_words(node: Node | None) -> tuple[str, ...]:
     return tuple(c.keyword for c in node.children or ())
 
 
-def _vrrp_instance(node: Node) -> VrrpInstance:
+def _vrrp_instance(node: Node) -> ConfVrrpInstance:
     auth = node.child("authentication")
     vips = node.child("virtual_ipaddress")
     excluded = node.child("virtual_ipaddress_excluded")
-    return VrrpInstance(
+    return ConfVrrpInstance(
         name=node.args[0] if node.args else "",
         state=(node.value("state") or "BACKUP").upper(),
         interface=node.value("interface"),
@@ -403,7 +410,7 @@ def build_view(config: KeepalivedConfig, config_id: str | None = None) -> Config
     global_defs: tuple[tuple[str, str], ...] = ()
     vss: list[VirtualServer] = []
     groups: list[VirtualServerGroup] = []
-    instances: list[VrrpInstance] = []
+    instances: list[ConfVrrpInstance] = []
     syncs: list[VrrpSyncGroup] = []
     scripts: list[VrrpScript] = []
     tracks: list[TrackFile] = []

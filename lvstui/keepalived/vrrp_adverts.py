@@ -59,7 +59,7 @@ class Advert:
 def _sum16(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return total
@@ -171,7 +171,7 @@ def build_vrrp(
 def local_addresses() -> frozenset[str]:
     """The addresses of this network namespace's interfaces (psutil)."""
     try:
-        import psutil
+        import psutil  # lazy for start-up speed (and optional): only this needs it
 
         return frozenset(
             a.address.split("%")[0]
@@ -226,7 +226,8 @@ class AdvertListener:
         self._ipv6 = ipv6
 
     def __enter__(self) -> Self:
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

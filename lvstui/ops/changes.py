@@ -8,26 +8,33 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from lvstui.model import Forward, RealServer, Snapshot, VirtualService
 from lvstui.ops.targets import InvalidInput, ServerKey, ServiceKey, parse_flags
+
+if TYPE_CHECKING:  # for the annotation only: ops.keepalived imports this module
+    from lvstui.ops.keepalived import DurablePlan
 
 
 class Refused(Exception):
     """The change is valid in form but not allowed now (missing target, duplicate, busy, read-only)."""
 
 
-def scope(change: object) -> list[ServiceKey] | None:
+def scope(change: Change) -> list[ServiceKey] | None:
     """The services a change reads and writes, or None when it needs the whole table (a host)."""
-    key = getattr(change, "service", None)
-    return [key] if isinstance(key, ServiceKey) else None
+    return None if isinstance(change, (DrainHost, RestoreHost)) else [change.service]
+
+
+def forced(change: Change) -> bool:
+    """The change's own ``force`` (remove-rs and remove-vs carry one)."""
+    return isinstance(change, (RemoveServer, RemoveService)) and change.force
 
 
 class Director(Protocol):
     """What the operations layer needs of a backend (the kernel, or the demo).
 
-    A director may also offer ``read_services(keys) -> Snapshot`` (only those services):
+    A director may also be a :class:`ServiceReader` (it reads only the services asked for):
     the engine then reads just what a change touches instead of the whole table.
     """
 
@@ -38,6 +45,13 @@ class Director(Protocol):
     def add_dest(self, vs: VirtualService, rs: RealServer) -> None: ...
     def edit_dest(self, vs: VirtualService, rs: RealServer) -> None: ...
     def delete_dest(self, vs: VirtualService, rs: RealServer) -> None: ...
+
+
+@runtime_checkable
+class ServiceReader(Protocol):
+    """A director that can read just some services (the kernel client does: one netlink dump each)."""
+
+    def read_services(self, keys: list[ServiceKey]) -> Snapshot: ...
 
 
 @dataclass(frozen=True)
@@ -152,9 +166,9 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     remember: dict[tuple[str, str], int] = field(default_factory=dict)  # weights to keep for restore
     forget: list[tuple[str, str]] = field(default_factory=list)
-    # keepalived: what makes the change durable (a lvstui.keepalived.durable.DurablePlan), or the
-    # operator's choice to change the kernel only although keepalived manages the service.
-    durable: Any = None
+    # keepalived: what makes the change durable, or the operator's choice to change the kernel
+    # only although keepalived manages the service.
+    durable: DurablePlan | None = None
     runtime_only: bool = False
 
     def lines(self) -> list[str]:

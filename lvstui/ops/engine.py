@@ -7,21 +7,43 @@ already applied are undone in reverse order, so nothing is half-applied.
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from lvstui.backend import BackendError
+from lvstui.keepalived.errors import KeepalivedConfigError
+from lvstui.keepalived.loader import KeepalivedConfig, load
+from lvstui.keepalived.pending import running_differences
+from lvstui.keepalived.runtime import request_state
+from lvstui.keepalived.site import KeepalivedSite, find_site, managed_server, managed_service
+from lvstui.keepalived.view import build_view
 from lvstui.model import Snapshot
-from lvstui.ops.changes import Change, Director, Plan, Refused, scope
-from lvstui.ops.journal import Journal, WeightMemory
+from lvstui.ops import keepalived as durable
+from lvstui.ops.changes import (
+    Change,
+    Director,
+    Drain,
+    Plan,
+    Refused,
+    Restore,
+    RestoreHost,
+    ServiceReader,
+    SetWeight,
+    Step,
+    forced,
+    scope,
+)
+from lvstui.ops.journal import Journal, WeightMemory, state_dir
+from lvstui.ops.policy import ReadOnly, WritePolicy, current
+from lvstui.ops.record import change_record, describe_change, steps_record
 from lvstui.ops.targets import InvalidInput
 
-
-class ReadOnly(Refused):
-    """lvstui runs --readonly: no change is made."""
+__all__ = ["AUTO", "KeepalivedRefused", "OperationFailed", "Operations", "Outcome", "ReadOnly",
+           "expire_quiescent_template"]
 
 
 class OperationFailed(Exception):
@@ -33,7 +55,11 @@ class KeepalivedRefused(Refused):
     configuration, a group, a service not drained...): nothing is left changed."""
 
 
-AUTO: Any = object()  # Operations(keepalived=AUTO): find the keepalived of this network namespace
+class _Auto:
+    """The type of :data:`AUTO`."""
+
+
+AUTO: Final = _Auto()  # Operations(keepalived=AUTO): find the keepalived of this network namespace
 
 
 @dataclass
@@ -43,6 +69,7 @@ class Outcome:
     snapshot: Snapshot
     seconds: float
     messages: list[str] = field(default_factory=list)
+    entry_id: str | None = None  # the journal entry of the change (what ``lvstui undo ID`` names)
 
 
 def expire_quiescent_template(proc: Path = Path("/proc/sys/net/ipv4/vs/expire_quiescent_template")) -> int | None:
@@ -55,14 +82,18 @@ def expire_quiescent_template(proc: Path = Path("/proc/sys/net/ipv4/vs/expire_qu
 class Operations:
     def __init__(self, director: Director, *, readonly: bool = False, journal: Journal | None = None,
                  memory: WeightMemory | None = None, actor: str = "cli",
-                 eqt: Callable[[], int | None] = expire_quiescent_template, keepalived: Any = AUTO,
+                 eqt: Callable[[], int | None] = expire_quiescent_template,
+                 keepalived: KeepalivedSite | _Auto | None = AUTO,
                  runtime_only: bool = False, track_dir: Path | None = None,
-                 settle_seconds: float = 2.0) -> None:
-        """``keepalived``: the :class:`~lvstui.keepalived.durable.KeepalivedSite` managing this
+                 settle_seconds: float = 2.0, policy: WritePolicy | None = None) -> None:
+        """``keepalived``: the :class:`~lvstui.keepalived.site.KeepalivedSite` managing this
         director, None for none, AUTO to look for it.  ``runtime_only``: change the kernel only,
-        even where keepalived manages the service (marked in the result and the journal)."""
+        even where keepalived manages the service (marked in the result and the journal).
+        ``policy``: the read-only policy (default: the process's, :func:`lvstui.ops.policy.current`);
+        ``readonly=True`` makes this one read-only whatever the process's policy says."""
         self.director = director
-        self.readonly = readonly
+        base = policy if policy is not None else current()
+        self.policy = WritePolicy(readonly=True, journal=base.journal) if readonly and not base.readonly else base
         self.journal = journal or Journal()
         self.memory = memory or WeightMemory()
         self.actor = actor
@@ -72,40 +103,43 @@ class Operations:
         self.track_dir = track_dir
         self.settle_seconds = settle_seconds
 
-    def keepalived_site(self) -> Any:
-        if self._keepalived is AUTO:
-            from lvstui.keepalived.durable import find_site
+    @property
+    def readonly(self) -> bool:
+        return self.policy.readonly
 
+    def keepalived_site(self) -> KeepalivedSite | None:
+        if isinstance(self._keepalived, _Auto):
             try:
                 self._keepalived = find_site()
             except Exception:  # noqa: BLE001 - no psutil view of processes: act as without keepalived
                 self._keepalived = None
         return self._keepalived
 
-    def _read_for(self, change: Change) -> Snapshot:
+    def read_for(self, change: Change) -> Snapshot:
         """Read what the change touches: its one service where the director can, else the whole table."""
         keys = scope(change)
-        read_services = getattr(self.director, "read_services", None)
-        if keys is not None and read_services is not None:
-            return read_services(keys)  # type: ignore[no-any-return]
+        if keys is not None and isinstance(self.director, ServiceReader):
+            return self.director.read_services(keys)
         return self.director.read()
 
-    def _guard(self, change: Change) -> None:
-        if self.readonly:
-            self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="refused",
-                                message="read-only mode")
-            raise ReadOnly(f"{change.verb} refused: lvstui is running read-only")
+    _read_for = read_for
+
+    def guard(self, change: Change) -> None:
+        """Refuse (journaled) when read-only: called before anything is read or written."""
+        self.policy.check(change.verb, actor=self.actor, journal=self.journal, change=describe_change(change))
+
+    _guard = guard
 
     def plan(self, change: Change, snap: Snapshot | None = None, *, force: bool = False,
-             runtime_only: bool | None = None, config: Any = None) -> Plan:
+             runtime_only: bool | None = None, config: KeepalivedConfig | None = None) -> Plan:
         """Validate against the current table and say what would change.  Never writes.
 
         Where keepalived manages the service, the plan also holds what makes it durable
         (``plan.durable``, validated with ``keepalived -t``), unless runtime-only.
         """
-        self._guard(change)
+        self.guard(change)
         if snap is None:
-            snap = self._read_for(change)
+            snap = self.read_for(change)
         try:
             memory = self.memory.all()
         except OSError as exc:
@@ -114,17 +148,15 @@ class Operations:
         site = self.keepalived_site()
         if site is None:
             return change.plan(snap, memory, self._eqt())
-        from lvstui.keepalived import durable as d
-
         notes: list[str] = []
-        unreadable = None
-        force = force or bool(getattr(change, "force", False))
+        unreadable: Exception | None = None
+        force = force or forced(change)
         try:
             if config is None:
-                config = d.load(site.config_path)
-            if change.verb in ("restore", "restore-host"):
-                memory = _keepalived_weights(d, site, config, change, snap, memory, notes)
-        except (d.ConfigError, d.DurableRefused) as exc:
+                config = load(site.config_path)
+            if isinstance(change, (Restore, RestoreHost)):
+                memory = _keepalived_weights(site, config, change, snap, memory, notes)
+        except (KeepalivedConfigError, durable.DurableRefused) as exc:
             if not runtime_only:
                 raise KeepalivedRefused(f"keepalived's configuration cannot be used: {exc}; nothing was "
                                         "changed (--runtime-only changes the kernel anyway)") from exc
@@ -132,9 +164,10 @@ class Operations:
         try:
             plan = change.plan(snap, memory, self._eqt())
         except Refused:
-            plan = _configured_only(d, site, config, change, snap)
-            if plan is None:
+            configured = _configured_only(site, config, change, snap)
+            if configured is None:
                 raise
+            plan = configured
         plan.warnings += notes
         if unreadable is not None:
             plan.runtime_only = True
@@ -142,57 +175,60 @@ class Operations:
                                  "keepalived may undo this change")
             return plan
         try:
-            durable = d.plan_durable(site, change, plan.steps, snap, track_dir=self._track_dir(), force=force,
-                                     config=config) if config is not None else None
-        except (d.ConfigError, d.DurableRefused) as exc:
+            kept = durable.plan_durable(site, change, plan.steps, snap, track_dir=self._track_dir(), force=force,
+                                        config=config) if config is not None else None
+        except (KeepalivedConfigError, durable.DurableRefused) as exc:
             if not runtime_only:
                 raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
             plan.runtime_only = True
             plan.warnings.append(f"RUNTIME ONLY: keepalived's side not planned ({exc})")
             return plan
-        if durable is None:
+        if kept is None:
             return plan
-        if durable.blockers and not force:
-            raise KeepalivedRefused("; ".join(durable.blockers) + ": refused (--force to do it anyway)")
-        plan.warnings += durable.blockers
+        if kept.blockers and not force:
+            raise KeepalivedRefused("; ".join(kept.blockers) + ": refused (--force to do it anyway)")
+        plan.warnings += kept.blockers
         if runtime_only:
             plan.runtime_only = True
-            plan.warnings += [f"RUNTIME ONLY: {r}" for r in durable.reverts] or \
+            plan.warnings += [f"RUNTIME ONLY: {r}" for r in kept.reverts] or \
                 ["RUNTIME ONLY: keepalived manages this service and may undo the change"]
             return plan
         try:
-            d.validate_plan(durable)
-        except d.DurableRefused as exc:
+            durable.validate_plan(kept)
+        except durable.DurableRefused as exc:
             raise KeepalivedRefused(f"{exc}; nothing was changed") from exc
-        if durable.reload and site.parent_pid is not None:
-            plan.warnings += _unloaded_edits(d, site, durable, force)
-        if change.verb in ("restore", "restore-host", "weight") and plan.steps and site.parent_pid:
+        if kept.reload and site.parent_pid is not None:
+            plan.warnings += _unloaded_edits(site, kept, force)
+        if isinstance(change, (Restore, RestoreHost, SetWeight)) and plan.steps and site.parent_pid:
             _hold_failing_servers(site, plan)
-        plan.warnings += durable.warnings
-        plan.durable = durable
+        plan.warnings += kept.warnings
+        plan.durable = kept
         return plan
 
     def _track_dir(self) -> Path:
-        from lvstui.ops.journal import state_dir
-
         return self.track_dir or state_dir() / "keepalived"
 
+    def _record(self, change: Change, result: str, **fields: Any) -> dict[str, Any]:
+        return self.journal.record(actor=self.actor, verb=change.verb, change=describe_change(change),
+                                   result=result, **fields)
+
     def apply(self, change: Change, plan: Plan | None = None, *, force: bool = False,
-              runtime_only: bool | None = None) -> Outcome:
+              runtime_only: bool | None = None, journal_extra: dict[str, Any] | None = None) -> Outcome:
         """Apply ``change``.  A ``plan`` from an earlier preview is re-planned against a fresh read of
         the kernel, but keepalived's configuration stays the one the preview read: if the file
-        changed on disk since, nothing is written and the kernel change is undone."""
+        changed on disk since, nothing is written and the kernel change is undone.
+        ``journal_extra``: more fields for the journal entries (``undo_of`` for an undo)."""
         started = time.perf_counter()
-        self._guard(change)
+        extra: dict[str, Any] = dict(journal_extra or {})
+        self.guard(change)
         try:
             # Always re-plan against a fresh read: the table may have changed since a preview.
             config = plan.durable.config if plan is not None and plan.durable is not None else None
             plan = self.plan(change, force=force, runtime_only=runtime_only, config=config)
         except (Refused, InvalidInput) as exc:
-            self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="refused",
-                                message=str(exc))
+            self._record(change, "refused", message=str(exc), **extra)
             raise
-        applied: list = []
+        applied: list[Step] = []
         try:
             for step in plan.steps:
                 step.apply(self.director)
@@ -204,29 +240,23 @@ class Operations:
             if applied:
                 message += ("; undone: " + "; ".join(s.describe() for s in reversed(applied))
                             if not undo_errors else "; UNDO FAILED: " + "; ".join(undo_errors))
-            self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="failed",
-                                steps=plan.lines(), message=message)
+            self._record(change, "failed", steps=plan.lines(), message=message, **extra)
             raise OperationFailed(message) from exc
         messages: list[str] = []
-        extra: dict[str, Any] = {}
         if plan.durable is not None:
-            from lvstui.keepalived import durable as d
-
             try:
-                messages = d.apply_durable(plan.durable)
-            except d.ReloadFailed as exc:  # the file is written: the kernel already matches it, keep both
-                self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change),
-                                    result="failed", steps=plan.lines(), message=f"keepalived: {exc}",
-                                    keepalived=plan.durable.to_dict())
+                messages = durable.apply_durable(plan.durable)
+            except durable.ReloadFailed as exc:  # the file is written: the kernel already matches it, keep both
+                self._record(change, "failed", steps=plan.lines(), message=f"keepalived: {exc}",
+                             keepalived=plan.durable.to_dict(), **extra)
                 raise OperationFailed(f"keepalived: {exc}") from exc
-            except (d.ConfigError, d.DurableRefused, OSError) as exc:
+            except (KeepalivedConfigError, durable.DurableRefused, OSError) as exc:
                 undo_errors = self._undo(applied)
                 message = f"keepalived: {exc}; nothing was written for keepalived"
                 message += ("; the kernel change was undone" if not undo_errors
                             else "; KERNEL UNDO FAILED: " + "; ".join(undo_errors))
-                self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change),
-                                    result="refused", steps=plan.lines(), message=message,
-                                    keepalived=plan.durable.to_dict())
+                self._record(change, "refused", steps=plan.lines(), message=message,
+                             keepalived=plan.durable.to_dict(), **extra)
                 raise KeepalivedRefused(message) from exc
             extra["keepalived"] = plan.durable.to_dict()
             if plan.durable.reload:
@@ -234,12 +264,11 @@ class Operations:
         if plan.runtime_only:
             extra["runtime_only"] = True
             messages.append("RUNTIME ONLY: the kernel was changed, keepalived's configuration was not")
-        snap = self._read_for(change)
+        snap = self.read_for(change)
         problems = [p for p in (s.check(snap) for s in plan.steps) if p]
         if problems:
             message = "applied, but the kernel reads back differently: " + "; ".join(problems)
-            self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="mismatch",
-                                steps=plan.lines(), message=message, **extra)
+            self._record(change, "mismatch", steps=plan.lines(), message=message, **extra)
             raise OperationFailed(message)
         if plan.remember or plan.forget:
             # Remember only weights not already remembered: a second drain must not forget the first one's.
@@ -247,11 +276,13 @@ class Operations:
             remember = {k: v for k, v in plan.remember.items() if f"{k[0]} {k[1]}" not in known}
             self.memory.update(remember, plan.forget)
         seconds = time.perf_counter() - started
-        self.journal.record(actor=self.actor, verb=change.verb, change=_describe(change), result="applied",
-                            steps=plan.lines(), warnings=plan.warnings, ms=round(seconds * 1000, 2), **extra)
-        return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds, messages=messages)
+        entry = self._record(change, "applied", steps=plan.lines(), warnings=plan.warnings,
+                             ms=round(seconds * 1000, 2), record=change_record(change),
+                             kernel=steps_record(plan.steps), **extra)
+        return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds, messages=messages,
+                       entry_id=entry.get("id"))
 
-    def _undo(self, applied: list) -> list[str]:
+    def _undo(self, applied: list[Step]) -> list[str]:
         errors = []
         for step in reversed(applied):
             try:
@@ -261,55 +292,36 @@ class Operations:
         return errors
 
 
+_REASONS = {
+    errno.EEXIST: "it already exists",
+    errno.ESRCH: "no such service",
+    errno.ENOENT: "not found (for a scheduler: the kernel has no such scheduler module)",
+    errno.EINVAL: "invalid argument",
+    errno.EPERM: "permission denied (needs root / CAP_NET_ADMIN)",
+    errno.EBUSY: "busy",
+}
+
+
 def _reason(exc: BaseException) -> str:
-    code = getattr(exc, "errno", None)
-    import errno as e
-
-    known = {
-        e.EEXIST: "it already exists",
-        e.ESRCH: "no such service",
-        e.ENOENT: "not found (for a scheduler: the kernel has no such scheduler module)",
-        e.EINVAL: "invalid argument",
-        e.EPERM: "permission denied (needs root / CAP_NET_ADMIN)",
-        e.EBUSY: "busy",
-    }
-    return known.get(code, str(exc)) if code is not None else str(exc)
+    code = getattr(exc, "errno", None)  # OSError and BackendError carry one; others may not
+    return _REASONS.get(code, str(exc)) if code is not None else str(exc)
 
 
-def _describe(change: Change) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for name in getattr(change, "__dataclass_fields__", {}):
-        value = getattr(change, name)
-        if name == "verb":
-            continue
-        if hasattr(value, "id"):
-            out[name] = value.id
-        elif hasattr(value, "__dataclass_fields__"):
-            out[name] = {k: getattr(value, k) for k in value.__dataclass_fields__ if getattr(value, k) is not None}
-        elif hasattr(value, "value"):
-            out[name] = value.value
-        else:
-            out[name] = value
-    return out
-
-
-def _keepalived_weights(d: Any, site: Any, config: Any, change: Change, snap: Snapshot,
-                        memory: dict[str, int], notes: list[str]) -> dict[str, int]:
+def _keepalived_weights(site: KeepalivedSite, config: KeepalivedConfig, change: Restore | RestoreHost,
+                        snap: Snapshot, memory: dict[str, int], notes: list[str]) -> dict[str, int]:
     """For restore under keepalived: the weight to restore is keepalived's configured one (the one
     it sets when the drain's FILE_CHECK recovers), whatever lvstui remembered."""
-    view = d.build_view(config, site.config_id)
+    view = build_view(config, site.config_id)
     memory = dict(memory)
-    address = getattr(change, "address", None)
     for vs in snap.virtual_services:
         for rs in vs.real_servers:
-            if address is not None and rs.address != address:
+            if isinstance(change, RestoreHost):
+                if rs.address != change.address:
+                    continue
+            elif (vs.id, rs.id) != (change.service.id, change.server.id):
                 continue
-            target = None if address is not None else \
-                (change.service.id, change.server.id)  # type: ignore[union-attr]
-            if target is not None and (vs.id, rs.id) != target:
-                continue
-            conf_vs = d.managed_service(view, vs.id, vs.protocol, vs.address, vs.port, vs.fwmark)
-            conf_rs = d.managed_server(conf_vs, rs.address, rs.port) if conf_vs is not None else None
+            conf_vs = managed_service(view, vs.id, vs.protocol, vs.address, vs.port, vs.fwmark)
+            conf_rs = managed_server(conf_vs, rs.address, rs.port) if conf_vs is not None else None
             if conf_rs is None:
                 continue
             key = f"{vs.id} {rs.id}"
@@ -320,12 +332,11 @@ def _keepalived_weights(d: Any, site: Any, config: Any, change: Change, snap: Sn
     return memory
 
 
-def _unloaded_edits(d: Any, site: Any, durable: Any, force: bool) -> list[str]:
+def _unloaded_edits(site: KeepalivedSite, kept: durable.DurablePlan, force: bool) -> list[str]:
     """A reload applies the whole file: refuse (unless forced) when it holds edits keepalived has not
     loaded yet, which lvstui's reload would apply along with its own."""
-    from lvstui.keepalived.pending import running_differences
-
-    found, error = running_differences(site.parent_pid, d.build_view(durable.config, site.config_id))
+    assert site.parent_pid is not None
+    found, error = running_differences(site.parent_pid, build_view(kept.config, site.config_id))
     if error is not None:
         return [f"could not compare the file with what keepalived runs ({error})"]
     if found and not force:
@@ -335,13 +346,12 @@ def _unloaded_edits(d: Any, site: Any, durable: Any, force: bool) -> list[str]:
     return [f"the reload also applies: {line}" for line in found]
 
 
-def _hold_failing_servers(site: Any, plan: Plan) -> None:
+def _hold_failing_servers(site: KeepalivedSite, plan: Plan) -> None:
     """Restore or weight under keepalived: a real server whose other checkers fail stays at weight 0
     (keepalived gives it its weight when they pass; a drain's track file now says 0).  Setting the
     weight in the kernel would send clients to a server keepalived knows is down, and nothing would
     undo it."""
-    from lvstui.keepalived.runtime import request_state
-
+    assert site.parent_pid is not None
     state = request_state(site.parent_pid, want_vrrp=False, timeout=3.0)
     if state.errors:
         plan.warnings.append(f"could not ask keepalived whether the real servers pass their checks "
@@ -355,10 +365,10 @@ def _hold_failing_servers(site: Any, plan: Plan) -> None:
             continue
         vs_state = by_key.get(step.vs.id)
         rs_state = next((r for r in vs_state.real_servers if r.key == step.rs.id), None) \
-            if vs_state is not None and step.rs is not None else None
+            if vs_state is not None else None
         failing = [c.type for c in rs_state.checkers if not c.up and "FILE" not in c.type.upper()] \
             if rs_state is not None else []
-        if failing and step.rs is not None:
+        if failing:
             plan.warnings.append(f"{step.rs.id} in {step.vs.id} fails its {', '.join(failing)}: left at "
                                  f"weight 0; keepalived gives it weight {step.rs.weight} when the check "
                                  "passes")
@@ -367,19 +377,20 @@ def _hold_failing_servers(site: Any, plan: Plan) -> None:
     plan.steps = kept
 
 
-def _configured_only(d: Any, site: Any, config: Any, change: Change, snap: Snapshot) -> Plan | None:
+def _configured_only(site: KeepalivedSite, config: KeepalivedConfig | None, change: Change,
+                     snap: Snapshot) -> Plan | None:
     """drain, restore or weight of a real server keepalived took out of IPVS (a failed check, no
     inhibit_on_failure): nothing to change in the kernel, but keepalived's side still applies (a
     drained server then stays out when its check passes again)."""
-    if config is None or change.verb not in ("drain", "restore", "weight"):
+    if config is None or not isinstance(change, (Drain, Restore, SetWeight)):
         return None
-    vs = snap.service(change.service.id)  # type: ignore[union-attr]
-    server = change.server  # type: ignore[union-attr]
+    vs = snap.service(change.service.id)
+    server = change.server
     if vs is None or vs.real_server(server.id) is not None:
         return None
-    conf_vs = d.managed_service(d.build_view(config, site.config_id), vs.id, vs.protocol, vs.address, vs.port,
-                                vs.fwmark)
-    if conf_vs is None or d.managed_server(conf_vs, server.address, server.port) is None:
+    conf_vs = managed_service(build_view(config, site.config_id), vs.id, vs.protocol, vs.address, vs.port,
+                              vs.fwmark)
+    if conf_vs is None or managed_server(conf_vs, server.address, server.port) is None:
         return None
     plan = Plan(f"{change.verb} {server.id} in {vs.id}: keepalived's configuration and track file only")
     plan.warnings.append(f"{server.id} is not in the kernel's {vs.id} (keepalived took it out after a failed "

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,10 @@ class Journal:
         self.path = path or state_dir() / "journal.jsonl"
 
     def record(self, **entry: Any) -> dict[str, Any]:
+        """Append one entry; it gets an ``id`` (8 hex digits) that ``lvstui undo ID`` can name."""
         full = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "id": secrets.token_hex(4),
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "host": socket.gethostname(),
             "operator": operator_name(),
             **entry,
@@ -56,6 +59,9 @@ class Journal:
         finally:
             os.close(fd)
         return full
+
+    def find(self, entry_id: str) -> dict[str, Any] | None:
+        return next((e for e in self.entries() if e.get("id") == entry_id), None)
 
     def entries(self) -> Iterator[dict[str, Any]]:
         try:

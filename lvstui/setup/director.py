@@ -16,11 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from lvstui.setup import validate as v
-from lvstui.setup.plan import CommandStep, FileStep, Plan, Step, VerifyStep
+from lvstui.setup.plan import CommandStep, FileStep, SetupPlan, SetupStep, VerifyStep
 from lvstui.setup.runner import Runner, RunResult, Script
 
-__all__ = ["RealServerEntry", "DirectorEntry", "DirectorSpec", "load_director_spec", "parse_director_spec",
-           "keepalived_conf", "director_plan", "probe_director_host", "HostFacts", "PLAN_NAME"]
+__all__ = [
+    "PLAN_NAME",
+    "DirectorEntry",
+    "DirectorSpec",
+    "HostFacts",
+    "RealServerEntry",
+    "director_plan",
+    "keepalived_conf",
+    "load_director_spec",
+    "parse_director_spec",
+    "probe_director_host",
+]
 
 PLAN_NAME = "director"
 CONF = "/etc/keepalived/keepalived.conf"
@@ -243,7 +253,7 @@ def probe_director_host(runner: Runner) -> HostFacts:
     return HostFacts({"apt-get": "apt"}.get(pm, pm), missing, "systemd=1" in out)
 
 
-def _install_step(facts: HostFacts) -> Step | None:
+def _install_step(facts: HostFacts) -> SetupStep | None:
     if not facts.missing:
         return CommandStep("ipvsadm and keepalived are installed", ["true"],
                            check=Script("command -v ipvsadm && command -v keepalived"))
@@ -262,7 +272,7 @@ def _install_step(facts: HostFacts) -> Step | None:
                        check=Script("command -v ipvsadm && command -v keepalived"), undo=undo, timeout=600)
 
 
-def _service_steps(facts: HostFacts) -> list[Step]:
+def _service_steps(facts: HostFacts) -> list[SetupStep]:
     pid = shlex.quote(PIDFILE)
     if facts.systemd:
         return [
@@ -316,8 +326,8 @@ def _expect_state(state: str):  # type: ignore[no-untyped-def]
     return check
 
 
-def director_plan(spec: DirectorSpec, director: DirectorEntry, facts: HostFacts) -> Plan:
-    steps: list[Step] = []
+def director_plan(spec: DirectorSpec, director: DirectorEntry, facts: HostFacts) -> SetupPlan:
+    steps: list[SetupStep] = []
     install = _install_step(facts)
     if install is not None:
         steps.append(install)
@@ -334,4 +344,4 @@ def director_plan(spec: DirectorSpec, director: DirectorEntry, facts: HostFacts)
                   "sleep 0.2; grep 'State = ' /tmp/keepalived.data")
     steps.append(VerifyStep(f"VRRP instance {spec.instance} is {director.state}", dump,
                             _expect_state(director.state), attempts=15, delay=1.0))
-    return Plan(PLAN_NAME, steps, f"keepalived {director.state} for {spec.vip}:{spec.port}")
+    return SetupPlan(PLAN_NAME, steps, f"keepalived {director.state} for {spec.vip}:{spec.port}")

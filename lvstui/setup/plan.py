@@ -1,6 +1,6 @@
 """Plans: ordered steps shown in full, applied one by one, verified and undoable.
 
-A :class:`Plan` is built (without I/O) from validated values; it is then
+A :class:`SetupPlan` is built (without I/O) from validated values; it is then
 *previewed* against a host (read-only probes: which steps would change
 something, and file diffs), *applied* step by step with a progress callback,
 stopping at the first failure, and rolled back or undone later.
@@ -22,14 +22,41 @@ from dataclasses import dataclass
 from typing import Any
 
 from lvstui.setup.runner import Runner, RunnerError, RunResult, Script
-from lvstui.setup.steps import (STATE_DIR, AddressStep, ApplyContext, CommandStep, FileStep, Probe, Status, Step,
-                                StepFailed, SysctlStep, VerifyStep)
+from lvstui.setup.steps import (
+    STATE_DIR,
+    AddressStep,
+    ApplyContext,
+    CommandStep,
+    FileStep,
+    SetupStep,
+    Status,
+    StepFailed,
+    StepProbe,
+    SysctlStep,
+    VerifyStep,
+)
 from lvstui.setup.validate import ValidationError, abs_path
 
 __all__ = [
-    "Status", "Step", "CommandStep", "SysctlStep", "AddressStep", "FileStep", "VerifyStep", "Probe", "StepFailed",
-    "Plan", "StepPreview", "PlanPreview", "StepReport", "ApplyResult", "StepEvent", "Progress",
-    "undo_journal", "read_journal", "STATE_DIR",
+    "STATE_DIR",
+    "AddressStep",
+    "ApplyResult",
+    "CommandStep",
+    "FileStep",
+    "PlanPreview",
+    "Progress",
+    "SetupPlan",
+    "SetupStep",
+    "Status",
+    "StepEvent",
+    "StepFailed",
+    "StepPreview",
+    "StepProbe",
+    "StepReport",
+    "SysctlStep",
+    "VerifyStep",
+    "read_journal",
+    "undo_journal",
 ]
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +203,11 @@ def undo_journal(runner: Runner, name: str, progress: Progress | None = None,
 
 
 @dataclass
-class Plan:
+class SetupPlan:
     """An ordered list of steps for one host; *name* keys its journal and backups."""
 
     name: str
-    steps: list[Step]
+    steps: list[SetupStep]
     description: str = ""
     state_dir: str = STATE_DIR
 
@@ -238,7 +265,7 @@ class Plan:
             reports.extend(StepReport(total + r.index, r.title, r.status, r.output) for r in undo_reports)
         return ApplyResult(runner.host, tuple(reports), rolled_back, failed and not change_failed)
 
-    def _apply_one(self, runner: Runner, step: Step, n: int, ctx: ApplyContext,
+    def _apply_one(self, runner: Runner, step: SetupStep, n: int, ctx: ApplyContext,
                    journal: list[dict[str, Any]], this_run: list[dict[str, Any]]) -> StepReport:
         try:
             if isinstance(step, VerifyStep):

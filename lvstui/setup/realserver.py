@@ -21,10 +21,10 @@ import shlex
 from dataclasses import dataclass
 
 from lvstui.setup import validate
-from lvstui.setup.plan import AddressStep, CommandStep, FileStep, Plan, Step, SysctlStep, VerifyStep
+from lvstui.setup.plan import AddressStep, CommandStep, FileStep, SetupPlan, SetupStep, SysctlStep, VerifyStep
 from lvstui.setup.runner import Runner, RunResult, Script
 
-__all__ = ["RealServerSpec", "PERSISTENCE", "detect_persistence", "realserver_plan", "PLAN_NAME"]
+__all__ = ["PERSISTENCE", "PLAN_NAME", "RealServerSpec", "detect_persistence", "realserver_plan"]
 
 PLAN_NAME = "realserver"
 PERSISTENCE = ("networkd", "ifupdown", "unit")
@@ -97,7 +97,7 @@ def _unit(vips: tuple[str, ...]) -> str:
 _RELOAD_IF_SYSTEMD = "if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi"
 
 
-def _persist_steps(vips: tuple[str, ...], how: str) -> list[Step]:
+def _persist_steps(vips: tuple[str, ...], how: str) -> list[SetupStep]:
     if how == "networkd":
         return [FileStep(NETWORKD_FILE, _networkd(vips), title=f"make the VIPs persistent ({NETWORKD_FILE})")]
     if how == "ifupdown":
@@ -138,12 +138,12 @@ def _expect_listening(port: int):  # type: ignore[no-untyped-def]
     return check
 
 
-def realserver_plan(spec: RealServerSpec, persistence: str) -> Plan:
+def realserver_plan(spec: RealServerSpec, persistence: str) -> SetupPlan:
     """The plan for one real server; *persistence* from :func:`detect_persistence` or the spec."""
     how = spec.persistence if spec.persistence != "auto" else persistence
     if how not in PERSISTENCE:
         raise validate.ValidationError(f"persistence: {how!r}")
-    steps: list[Step] = [SysctlStep(k, v) for k, v in SYSCTLS]
+    steps: list[SetupStep] = [SysctlStep(k, v) for k, v in SYSCTLS]
     steps.append(FileStep(SYSCTL_FILE, _sysctl_conf(), title=f"make the sysctls persistent ({SYSCTL_FILE})"))
     steps += [AddressStep(v, "lo") for v in spec.vips]
     steps += _persist_steps(spec.vips, how)
@@ -155,4 +155,4 @@ def realserver_plan(spec: RealServerSpec, persistence: str) -> Plan:
     if spec.port is not None:
         steps.append(VerifyStep(f"service listening on TCP port {spec.port}", ["ss", "-Hltn"],
                                 _expect_listening(spec.port), attempts=3, delay=1.0))
-    return Plan(PLAN_NAME, steps, f"LVS-DR real server for {', '.join(spec.vips)} (boot: {how})")
+    return SetupPlan(PLAN_NAME, steps, f"LVS-DR real server for {', '.join(spec.vips)} (boot: {how})")

@@ -1,4 +1,4 @@
-"""Plan previews and results as plain text (CLI without colour, logs) or rich text."""
+"""Setup plan previews and results as plain text (CLI without colour, logs) or rich text."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from lvstui.setup.plan import ApplyResult, PlanPreview, Status
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-__all__ = ["render_plain", "render_rich", "render_result", "summary"]
+__all__ = ["render_plain", "render_result", "render_rich", "summary"]
 
 _MARK = {Status.CHANGE: "~", Status.NO_CHANGE: "=", Status.VERIFY: "?", Status.CHANGED: "+",
          Status.VERIFIED: "ok", Status.FAILED: "FAILED", Status.UNDONE: "undone", Status.SKIPPED: "-"}

@@ -15,12 +15,21 @@ import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 from lvstui.setup.validate import abs_path, quote_argv
 
-__all__ = ["Script", "Command", "RunResult", "FileInfo", "Runner", "ShellRunner", "LocalRunner",
-           "RunnerError", "command_text"]
+__all__ = [
+    "Command",
+    "FileInfo",
+    "LocalRunner",
+    "RunResult",
+    "Runner",
+    "RunnerError",
+    "Script",
+    "ShellRunner",
+    "command_text",
+]
 
 #: Exit status a read of a missing file returns (chosen to be unlike any tool's).
 _ABSENT = 44
@@ -31,7 +40,7 @@ class Script(str):
     """Shell text run with ``sh -c``; build it only from quoted, validated values."""
 
 
-Command = Union[Sequence[str], Script]
+Command = Sequence[str] | Script
 
 
 class RunnerError(Exception):

@@ -3,6 +3,11 @@
 Nothing here prompts: questions (accept a host key?) are callbacks, and the
 connection is made by a *connect* function (``ssh_connector`` for real hosts)
 so the same flow runs over any :class:`~lvstui.setup.runner.Runner`.
+
+Applying and undoing start, refuse and record through the operations layer: the read-only
+policy (:mod:`lvstui.ops.policy`) is asked first (``--readonly`` refuses, journaled, whichever
+interface called), and each host's run is recorded in lvstui's local journal (the remote
+plan/apply/undo and its per-host journal stay in :mod:`lvstui.setup.plan`).
 """
 
 from __future__ import annotations
@@ -12,13 +17,36 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from lvstui.ops.journal import Journal
+from lvstui.ops.policy import WritePolicy, current
 from lvstui.setup import director as director_mod
 from lvstui.setup import realserver as realserver_mod
-from lvstui.setup.plan import ApplyResult, Plan, PlanPreview, Progress, read_journal, undo_journal
+from lvstui.setup.plan import (
+    ApplyResult,
+    PlanPreview,
+    Progress,
+    SetupPlan,
+    Status,
+    StepReport,
+    read_journal,
+    undo_journal,
+)
 from lvstui.setup.runner import Runner, RunnerError
 
-__all__ = ["HostPlan", "Connector", "ssh_connector", "prepare_realservers", "prepare_directors",
-           "prepare_undo", "apply_all", "undo_all", "close_all", "UndoTarget"]
+__all__ = [
+    "Connector",
+    "HostPlan",
+    "UndoTarget",
+    "apply_all",
+    "check_allowed",
+    "close_all",
+    "prepare_directors",
+    "prepare_realservers",
+    "prepare_undo",
+    "ssh_connector",
+    "undo_all",
+    "undo_applied",
+]
 
 Connector = Callable[[str], Runner]
 
@@ -37,7 +65,7 @@ def ssh_connector(options: Any, confirm_host_key: Callable[[str, str, str], bool
 class HostPlan:
     target: str
     runner: Runner
-    plan: Plan
+    plan: SetupPlan
     preview: PlanPreview
     result: ApplyResult | None = None
 
@@ -104,23 +132,67 @@ def prepare_undo(targets: list[str], name: str, connect: Connector) -> list[Undo
     return _each(targets, connect, build)
 
 
-def apply_all(items: list[HostPlan], progress: Progress | None = None) -> bool:
-    """Apply host after host; stop after the first host that fails (its run is rolled back)."""
+def _record(journal: Journal, actor: str, verb: str, result: ApplyResult) -> None:
+    failure = result.failure
+    journal.record(actor=actor, verb=verb, host=result.host, result="applied" if result.ok else "failed",
+                   changed=result.changed, rolled_back=result.rolled_back,
+                   message=f"{failure.title}: {failure.message}" if failure is not None else "")
+
+
+def check_allowed(verb: str, hosts: list[str], *, actor: str = "cli", policy: WritePolicy | None = None,
+                  journal: Journal | None = None) -> None:
+    """Refuse (:class:`lvstui.ops.policy.ReadOnly`, journaled) a wizard's apply or undo when read-only."""
+    (policy or current()).check(verb, actor=actor, journal=journal, hosts=hosts)
+
+
+def apply_all(items: list[HostPlan], progress: Progress | None = None, *, actor: str = "cli",
+              policy: WritePolicy | None = None, journal: Journal | None = None) -> bool:
+    """Apply host after host; stop after the first host that fails (its run is rolled back).
+
+    Refused before anything is applied when the policy is read-only; each host's run is journaled.
+    """
+    journal = journal or Journal()
+    names = sorted({f"setup {item.plan.name}" for item in items}) or ["setup"]
+    check_allowed(", ".join(names), [i.target for i in items], actor=actor, policy=policy, journal=journal)
     for item in items:
         try:
             item.result = item.plan.apply(item.runner, progress)
         except RunnerError as exc:
-            from lvstui.setup.plan import Status, StepReport
             item.result = ApplyResult(item.runner.host, (StepReport(0, "connection", Status.FAILED, "",
                                                                     str(exc)),))
+        _record(journal, actor, f"setup {item.plan.name}", item.result)
         if not item.result.ok:
             return False
     return True
 
 
-def undo_all(items: list[UndoTarget], progress: Progress | None = None) -> bool:
+def undo_all(items: list[UndoTarget], progress: Progress | None = None, *, actor: str = "cli",
+             policy: WritePolicy | None = None, journal: Journal | None = None) -> bool:
+    """Undo host after host what an earlier run changed; refused when read-only; each run journaled."""
+    journal = journal or Journal()
+    names = sorted({f"setup {item.name} --undo" for item in items}) or ["setup --undo"]
+    check_allowed(", ".join(names), [i.target for i in items], actor=actor, policy=policy, journal=journal)
     ok = True
     for item in items:
         item.result = undo_journal(item.runner, item.name, progress)
+        _record(journal, actor, f"setup {item.name} --undo", item.result)
         ok = ok and item.result.ok
     return ok
+
+
+def undo_applied(items: list[HostPlan], progress: Progress | None = None, *, actor: str = "cli",
+                 policy: WritePolicy | None = None, journal: Journal | None = None) -> list[ApplyResult]:
+    """Undo what this run just changed, host after host (the wizard screen's Undo after Apply).
+
+    Refused when read-only; each host's undo is journaled.  Raises RunnerError as undo_journal does.
+    """
+    journal = journal or Journal()
+    changed = [item for item in items if item.result is not None and item.result.changed]
+    names = sorted({f"setup {item.plan.name} --undo" for item in changed}) or ["setup --undo"]
+    check_allowed(", ".join(names), [i.target for i in changed], actor=actor, policy=policy, journal=journal)
+    results = []
+    for item in changed:
+        result = undo_journal(item.runner, item.plan.name, progress)
+        _record(journal, actor, f"setup {item.plan.name} --undo", result)
+        results.append(result)
+    return results

@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Self
 
 import paramiko
 
-from lvstui.setup.runner import RunnerError, RunResult, ShellRunner
 from lvstui.setup import validate
+from lvstui.setup.runner import RunnerError, RunResult, ShellRunner
 
 __all__ = ["SshOptions", "SshRunner", "fingerprint", "parse_target"]
 
@@ -122,7 +123,7 @@ class SshRunner(ShellRunner):
         self._jump_runner: SshRunner | None = None
         self._sudo: str = ""  # "", "nopass" or "password"
 
-    def _config(self, host: str) -> dict:
+    def _config(self, host: str) -> dict[str, Any]:
         path = Path(os.path.expanduser(self.options.config_file))
         if not path.is_file():
             return {}
@@ -132,7 +133,7 @@ class SshRunner(ShellRunner):
             raise RunnerError(f"{host}: cannot read {path}: {exc}") from None
 
     # -- connection -------------------------------------------------------
-    def __enter__(self) -> SshRunner:
+    def __enter__(self) -> Self:
         self.connect()
         return self
 
@@ -153,7 +154,7 @@ class SshRunner(ShellRunner):
         where = f"{self.host} ({self.user}@{self.hostname}:{self.port})"
         try:
             client.connect(self.hostname, self.port, username=self.user, password=self.options.password,
-                           key_filename=self.identities or None, allow_agent=self.options.allow_agent,
+                           key_filename=self.identities or None,  # type: ignore[arg-type]  # paramiko takes a list too allow_agent=self.options.allow_agent,
                            timeout=self.options.timeout, banner_timeout=self.options.timeout,
                            auth_timeout=self.options.timeout, sock=sock)
         except _UnknownHostKey as exc:
@@ -172,7 +173,7 @@ class SshRunner(ShellRunner):
             client.close()
             how = "password" if self.options.password else "keys/agent"
             raise RunnerError(f"{where}: login refused (authentication failed with {how})") from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             client.close()
             raise RunnerError(
                 f"{where}: no answer within {self.options.timeout:g} s (host unreachable?)") from None
@@ -181,9 +182,11 @@ class SshRunner(ShellRunner):
             raise RunnerError(f"{self.host}: cannot resolve host name {self.hostname}") from None
         except paramiko.ssh_exception.NoValidConnectionsError as exc:
             client.close()
-            if all(e.errno == errno.ECONNREFUSED for e in exc.errors.values()):
+            errors = list(exc.errors.values())
+            if all(isinstance(e, OSError) and e.errno == errno.ECONNREFUSED for e in errors):
                 raise RunnerError(f"{where}: connection refused") from None
-            reason = next(iter(exc.errors.values())).strerror
+            first = errors[0] if errors else None
+            reason = first.strerror if isinstance(first, OSError) else first
             raise RunnerError(f"{where}: host unreachable ({reason})") from None
         except paramiko.SSHException as exc:
             client.close()

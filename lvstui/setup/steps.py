@@ -1,4 +1,4 @@
-"""Plan steps: a command, a sysctl, an address, a file, a verification.
+"""Setup plan steps: a command, a sysctl, an address, a file, a verification.
 
 Each step can *probe* the host read-only (is its effect already there? for a
 file, the diff against what the host has) and *apply* itself, returning the
@@ -18,8 +18,19 @@ from typing import Any
 from lvstui.setup.runner import Command, Runner, RunResult, Script, command_text
 from lvstui.setup.validate import ValidationError, abs_path
 
-__all__ = ["Status", "StepFailed", "Probe", "Step", "CommandStep", "SysctlStep", "AddressStep", "FileStep",
-           "VerifyStep", "ApplyContext", "STATE_DIR"]
+__all__ = [
+    "STATE_DIR",
+    "AddressStep",
+    "ApplyContext",
+    "CommandStep",
+    "FileStep",
+    "SetupStep",
+    "Status",
+    "StepFailed",
+    "StepProbe",
+    "SysctlStep",
+    "VerifyStep",
+]
 
 STATE_DIR = "/var/lib/lvstui"
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_@-]+)+$")
@@ -43,13 +54,13 @@ class StepFailed(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Probe:
+class StepProbe:
     needed: bool
     diff: str = ""
     detail: str = ""
 
 
-class Step:
+class SetupStep:
     """One step.  Subclasses implement ``probe`` (read-only) and ``_apply``.
 
     When *check_after* is set, the probe runs again after ``_apply``: a step whose
@@ -65,7 +76,7 @@ class Step:
         """The shell text this step would run, for the preview."""
         return []
 
-    def probe(self, runner: Runner) -> Probe:
+    def probe(self, runner: Runner) -> StepProbe:
         raise NotImplementedError
 
     def _apply(self, runner: Runner, ctx: ApplyContext) -> list[dict[str, Any]]:
@@ -83,7 +94,7 @@ def _must(result: RunResult, what: str) -> RunResult:
 
 
 @dataclass
-class CommandStep(Step):
+class CommandStep(SetupStep):
     """Run *command* unless *check* succeeds (rc 0 means "already done").
 
     *undo* commands run (in order) when the step is undone; *also_after*
@@ -105,10 +116,10 @@ class CommandStep(Step):
     def forced_by(self) -> tuple[str, ...]:
         return self.also_after
 
-    def probe(self, runner: Runner) -> Probe:
+    def probe(self, runner: Runner) -> StepProbe:
         if self.check is None:
-            return Probe(True)
-        return Probe(not runner.run(self.check).ok)
+            return StepProbe(True)
+        return StepProbe(not runner.run(self.check).ok)
 
     def _apply(self, runner: Runner, ctx: ApplyContext) -> list[dict[str, Any]]:
         result = _must(runner.run(self.command, timeout=self.timeout), self.title)
@@ -123,7 +134,7 @@ def _run_action(command: Command) -> dict[str, Any]:
 
 
 @dataclass
-class SysctlStep(Step):
+class SysctlStep(SetupStep):
     """Set a sysctl live; undo puts back the value it had."""
 
     name: str
@@ -147,9 +158,9 @@ class SysctlStep(Step):
         result = _must(runner.run(["cat", self._path()]), f"reading {self.name}")
         return result.stdout.strip()
 
-    def probe(self, runner: Runner) -> Probe:
+    def probe(self, runner: Runner) -> StepProbe:
         current = self._current(runner)
-        return Probe(current != self.value, detail=f"now {current}")
+        return StepProbe(current != self.value, detail=f"now {current}")
 
     def _apply(self, runner: Runner, ctx: ApplyContext) -> list[dict[str, Any]]:
         old = self._current(runner)
@@ -158,7 +169,7 @@ class SysctlStep(Step):
 
 
 @dataclass
-class AddressStep(Step):
+class AddressStep(SetupStep):
     """An address on an interface (``ip addr add``); undo removes it."""
 
     cidr: str
@@ -177,8 +188,8 @@ class AddressStep(Step):
         result = _must(runner.run(["ip", "-o", "addr", "show", "dev", self.ifname]), f"listing {self.ifname}")
         return any(f" {self.cidr} " in f" {line} " for line in result.stdout.splitlines())
 
-    def probe(self, runner: Runner) -> Probe:
-        return Probe(not self.present(runner))
+    def probe(self, runner: Runner) -> StepProbe:
+        return StepProbe(not self.present(runner))
 
     def _apply(self, runner: Runner, ctx: ApplyContext) -> list[dict[str, Any]]:
         _must(runner.run(["ip", "addr", "add", self.cidr, "dev", self.ifname]), self.title)
@@ -186,7 +197,7 @@ class AddressStep(Step):
 
 
 @dataclass
-class FileStep(Step):
+class FileStep(SetupStep):
     """A file with this content, mode and owner; backed up on the host before writing.
 
     *validate* is an argv with ``{}`` for a temporary copy of the new content
@@ -216,15 +227,15 @@ class FileStep(Step):
                                      tofile=self.path)
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
-    def probe(self, runner: Runner) -> Probe:
+    def probe(self, runner: Runner) -> StepProbe:
         info = runner.read_file(self.path)
         if info is None:
-            return Probe(True, self.diff(None), "new file")
+            return StepProbe(True, self.diff(None), "new file")
         text = info.content.decode("utf-8", "replace")
         same = (text == self.content and info.mode == self.mode
                 and (info.owner, info.group) == (self.owner, self.group))
         detail = "" if info.mode == self.mode else f"mode {info.mode:o} -> {self.mode:o}"
-        return Probe(not same, self.diff(text), detail)
+        return StepProbe(not same, self.diff(text), detail)
 
     def commands(self) -> list[str]:
         if not self.validate:
@@ -249,7 +260,7 @@ class FileStep(Step):
 
 
 @dataclass
-class VerifyStep(Step):
+class VerifyStep(SetupStep):
     """A check after the changes: *expect* returns None when fine, else why not.
 
     Retried *attempts* times, *delay* seconds apart (a service may need a moment).
@@ -266,8 +277,8 @@ class VerifyStep(Step):
     def commands(self) -> list[str]:
         return [command_text(self.command)]
 
-    def probe(self, runner: Runner) -> Probe:
-        return Probe(False)
+    def probe(self, runner: Runner) -> StepProbe:
+        return StepProbe(False)
 
     def check(self, runner: Runner) -> tuple[str | None, str]:
         problem: str | None = "not run"

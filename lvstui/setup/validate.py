@@ -14,24 +14,24 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "ValidationError",
-    "vip",
-    "address",
-    "interface",
-    "hostname",
-    "ssh_target",
-    "port",
-    "weight",
-    "router_id",
-    "priority",
-    "auth_pass",
     "abs_path",
-    "lb_algo",
-    "lb_kind",
-    "protocol",
+    "address",
+    "auth_pass",
+    "hostname",
     "http_path",
     "http_status",
+    "interface",
+    "lb_algo",
+    "lb_kind",
+    "port",
     "positive_int",
+    "priority",
+    "protocol",
     "quote_argv",
+    "router_id",
+    "ssh_target",
+    "vip",
+    "weight",
 ]
 
 
@@ -97,7 +97,7 @@ def hostname(value: object, field: str = "host") -> str:
         return str(ipaddress.ip_address(bare))
     except ValueError:
         pass
-    name = text[:-1] if text.endswith(".") else text
+    name = text.removesuffix(".")
     if not name or len(name) > 253 or not all(_HOSTNAME_LABEL.match(p) for p in name.split(".")):
         raise ValidationError(f"{field}: {text!r} is not a valid host name or address")
     return name

@@ -1,7 +1,7 @@
 """Demote or promote this director (keepalived MASTER/BACKUP) from the dashboard.
 
 A mixin of :class:`lvstui.ui.app.DashboardApp`, over the flow the CLI uses
-(:mod:`lvstui.keepalived.toggle_flow`, as ``lvstui vrrp demote|promote``):
+(:mod:`lvstui.ops.vrrp`, as ``lvstui vrrp demote|promote``):
 
 1. ``prepare`` runs in a thread worker (it listens to VRRP adverts for a few seconds);
    its one-line error (keepalived not running, no track file: the advice) is notified;
@@ -34,7 +34,7 @@ VRRP_TIMEOUT = 20.0
 
 
 def vrrp_preview(action: str, plan: Any, force: bool) -> Preview:
-    """The confirmation's content for a :class:`lvstui.keepalived.toggle_flow.TogglePlan`."""
+    """The confirmation's content for a :class:`lvstui.ops.vrrp.TogglePlan`."""
     warnings = list(plan.problems)
     if plan.listener_error:
         warnings.append(f"{plan.listener_error}: the change cannot be confirmed on the wire")
@@ -64,7 +64,7 @@ class VrrpMixin(_Base):
         self.notify(f"VRRP {action}: listening to VRRP adverts before planning…", timeout=4)
 
         def work() -> None:
-            from lvstui.keepalived import toggle_flow
+            from lvstui.ops import vrrp as toggle_flow
             from lvstui.keepalived.toggle import ToggleError
 
             try:
@@ -91,7 +91,7 @@ class VrrpMixin(_Base):
                          lambda decision: self._vrrp_decided(action, plan, decision))
 
     def _vrrp_decided(self, action: str, plan: Any, decision: Decision | None) -> None:
-        from lvstui.keepalived import toggle_flow
+        from lvstui.ops import vrrp as toggle_flow
 
         if decision is None or plan.refusal(decision.force):
             try:

@@ -21,6 +21,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
 
 from lvstui.setup import session
+from lvstui.ops.policy import ReadOnly
 from lvstui.setup.plan import Status, StepEvent, undo_journal
 from lvstui.setup.render import render_result, render_rich
 from lvstui.setup.runner import RunnerError
@@ -231,7 +232,7 @@ class SetupRunScreen(Screen[None]):
                 ok = session.undo_all(self.items, progress)
             else:
                 ok = session.apply_all(self.items, progress)
-        except RunnerError as exc:
+        except (RunnerError, ReadOnly) as exc:
             self.app.call_from_thread(self._finished, False, str(exc))
             return
         self.app.call_from_thread(self._finished, ok, "")

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from lvstui.keepalived import edit
-from lvstui.keepalived.errors import ConfigChangedError, ConfigError, EditError
+from lvstui.keepalived.errors import ConfigChangedError, KeepalivedConfigError, EditError
 from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.validate import find_keepalived, keepalived_test, validator
 from lvstui.keepalived.view import build_view
-from lvstui.keepalived.writer import BACKUP_SUFFIX, write_config
+from lvstui.ops.files import BACKUP_SUFFIX, write_config
 
 CONF = """\
 ! lvstui test configuration
@@ -286,9 +286,9 @@ def test_validator_failure_writes_nothing(conf: Path) -> None:
     new = edit.set_weight(cfg, vs0(cfg).real_servers[0], 4)
 
     def reject(config: KeepalivedConfig) -> None:
-        raise ConfigError("rejected for the test", config.main)
+        raise KeepalivedConfigError("rejected for the test", config.main)
 
-    with pytest.raises(ConfigError, match="rejected for the test"):
+    with pytest.raises(KeepalivedConfigError, match="rejected for the test"):
         write_config(new, validate=reject)
     assert conf.read_text() == CONF
     assert list(conf.parent.iterdir()) == [conf]
@@ -304,7 +304,7 @@ def test_keepalived_t_checks_edits_before_writing(conf: Path) -> None:
     result = keepalived_test(bad)
     assert result is not None and not result.ok
     assert any(m.startswith("keepalived.conf:") for m in result.messages)
-    with pytest.raises(ConfigError, match="keepalived -t rejects it"):
+    with pytest.raises(KeepalivedConfigError, match="keepalived -t rejects it"):
         write_config(bad, validate=validator())  # type: ignore[arg-type]
     assert conf.read_text() == CONF
     good = edit.set_weight(cfg, vs0(cfg).real_servers[0], 4)

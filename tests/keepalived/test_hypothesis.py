@@ -237,14 +237,14 @@ def test_edits_change_only_their_lines(spec: tuple[str, int], data: st.DataObjec
 def test_a_lost_or_extra_brace_is_reported_with_a_real_line(gen: Gen, data: st.DataObject) -> None:
     import pytest
 
-    from lvstui.keepalived.errors import ConfigError
+    from lvstui.keepalived.errors import KeepalivedConfigError
 
     lines = gen.text.split("\n")
     closers = [i for i, line in enumerate(lines) if line.strip().startswith("}")]
     if closers:
         i = data.draw(st.sampled_from(closers))
         broken = lines[:i] + [lines[i].replace("}", "", 1)] + lines[i + 1:]
-        with pytest.raises(ConfigError, match="unbalanced '{'") as info:
+        with pytest.raises(KeepalivedConfigError, match="unbalanced '{'") as info:
             parse_text("\n".join(broken), "keepalived.conf")
         assert info.value.line is not None and 1 <= info.value.line <= i + 1
         assert str(info.value).startswith(f"keepalived.conf:{info.value.line}: ")
@@ -252,7 +252,7 @@ def test_a_lost_or_extra_brace_is_reported_with_a_real_line(gen: Gen, data: st.D
     if at and lines[at - 1].rstrip("\r").endswith("\\"):
         return  # inside a multi-line $definition a '}' is text, as for keepalived
     extra = lines[:at] + ["}"] + lines[at:]
-    with pytest.raises(ConfigError) as info:  # "unbalanced '}'", or an orphan '{' further down
+    with pytest.raises(KeepalivedConfigError) as info:  # "unbalanced '}'", or an orphan '{' further down
         parse_text("\n".join(extra), "keepalived.conf")
     assert info.value.line is not None and at + 1 <= info.value.line <= len(extra)
     assert "unbalanced '}'" in str(info.value) or "unexpected '{'" in str(info.value)

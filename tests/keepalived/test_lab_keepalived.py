@@ -170,7 +170,7 @@ def test_edit_written_by_lvstui_is_valid_and_applied_by_reload(lab: Lab) -> None
         "from lvstui.keepalived.view import build_view\n"
         "from lvstui.keepalived import edit\n"
         "from lvstui.keepalived.validate import validator\n"
-        "from lvstui.keepalived.writer import write_config\n"
+        "from lvstui.ops.files import write_config\n"
         f"cfg = load({KEEPALIVED_CONF!r})\n"
         "vs = build_view(cfg).virtual_servers[0]\n"
         "cfg = edit.set_weight(cfg, vs.real_servers[0], 5)\n"

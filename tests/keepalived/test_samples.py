@@ -164,7 +164,7 @@ def test_edits_of_accepted_samples_pass_keepalived_t(tmp_path: Path) -> None:
             continue
         result = keepalived_test(config)
         assert result is not None and result.ok, f"{path.name}: {result.messages if result else ''}"
-        from lvstui.keepalived.writer import write_config
+        from lvstui.ops.files import write_config
 
         write_config(config)
         again = keepalived_test(load(copy))

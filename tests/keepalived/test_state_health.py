@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from lvstui.backend.director import KeepalivedWatcher, _log_opts
 from lvstui.keepalived.loader import load
 from lvstui.keepalived.state import health_status, process_health, recent_log_lines
-from lvstui.keepalived.toggle import _usable, advice, read_track_value, write_track_value
+from lvstui.keepalived.toggle import _usable, advice, read_track_value
 from lvstui.keepalived.view import build_view
+from lvstui.keepalived.watcher import KeepalivedWatcher, _log_opts
 from lvstui.model import Snapshot
+from lvstui.ops.vrrp import write_track_value
 
 
 def dead_pid() -> int:
@@ -113,7 +114,7 @@ def test_watcher_failures_are_data(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_watcher_without_keepalived(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from lvstui.backend import director
+    from lvstui.keepalived import watcher as director
 
     monkeypatch.setattr(director, "local_keepalived", list)
     monkeypatch.setattr(director, "DEFAULT_CONF", str(tmp_path / "none.conf"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lvstui.keepalived.errors import ConfigError
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.expand import expand
 from lvstui.keepalived.lexer import quote_word, scan_line, unquote
 from lvstui.keepalived.loader import brace_expand, load
@@ -113,7 +113,7 @@ def test_brace_on_next_line_and_one_line_blocks() -> None:
 ])
 def test_errors_name_file_and_line(tmp_path: Path, text: str, line: int, reason: str) -> None:
     path = write(tmp_path / "keepalived.conf", text)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(KeepalivedConfigError) as info:
         load(path)
     assert info.value.line == line
     assert str(info.value).startswith(f"keepalived.conf:{line}: {reason}")
@@ -151,7 +151,7 @@ def test_include_brace_glob_and_absolute(tmp_path: Path) -> None:
 
 def test_missing_include_is_an_error_with_line(tmp_path: Path) -> None:
     main = write(tmp_path / "keepalived.conf", "! x\ninclude /nonexistent/lvstui/none.conf\n")
-    with pytest.raises(ConfigError, match=r"^keepalived.conf:2: include '/nonexistent/lvstui/none.conf'"):
+    with pytest.raises(KeepalivedConfigError, match=r"^keepalived.conf:2: include '/nonexistent/lvstui/none.conf'"):
         load(main)
 
 
@@ -163,14 +163,14 @@ def test_wildcard_matching_nothing_is_fine(tmp_path: Path) -> None:
 def test_unreadable_or_broken_include_names_its_own_file(tmp_path: Path) -> None:
     write(tmp_path / "bad.conf", "a {\n")
     main = write(tmp_path / "k.conf", "include bad.conf\n")
-    with pytest.raises(ConfigError, match=r"^bad.conf:1: unbalanced"):
+    with pytest.raises(KeepalivedConfigError, match=r"^bad.conf:1: unbalanced"):
         load(main)
 
 
 def test_include_loop_is_an_error(tmp_path: Path) -> None:
     write(tmp_path / "a.conf", "include b.conf\n")
     write(tmp_path / "b.conf", "include a.conf\n")
-    with pytest.raises(ConfigError, match="include loop"):
+    with pytest.raises(KeepalivedConfigError, match="include loop"):
         load(tmp_path / "a.conf")
 
 
@@ -260,7 +260,7 @@ def test_parameter_name_boundaries_follow_keepalived(tmp_path: Path) -> None:
 
 def test_runaway_nesting_is_a_config_error() -> None:
     text = "a {\n" * 5000 + "}\n" * 5000
-    with pytest.raises(ConfigError, match=r"^k.conf:64: blocks nested more than 64 deep"):
+    with pytest.raises(KeepalivedConfigError, match=r"^k.conf:64: blocks nested more than 64 deep"):
         parse_text(text, "k.conf")
 
 

@@ -188,7 +188,8 @@ def test_poll_cost(lab: Lab) -> None:
     code = (
         "import time, json\n"
         "from lvstui.backend.ipvs import IpvsClient\n"
-        "from lvstui.backend.director import DirectorSource, KeepalivedWatcher\n"
+        "from lvstui.backend.director import DirectorSource\n"
+        "from lvstui.keepalived.watcher import KeepalivedWatcher\n"
         "def run(source, n=20):\n"
         "    times = []\n"
         "    for _ in range(n):\n"

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from lvstui.keepalived.durable import KeepalivedSite, track_name
-from lvstui.keepalived.validate import keepalived_test
 from lvstui.keepalived.loader import load
+from lvstui.keepalived.site import KeepalivedSite, track_name
+from lvstui.keepalived.validate import keepalived_test
 from lvstui.model import Forward, RealServer, Snapshot, VirtualService
 from lvstui.ops import changes as c
 from lvstui.ops.engine import KeepalivedRefused, Operations
 from lvstui.ops.journal import Journal, WeightMemory
 from lvstui.ops.targets import parse_server_id, parse_service_id
-
 
 VS = "tcp:192.168.1.100:80"
 RS1, RS2, RS3 = "192.168.1.21:80", "192.168.1.22:80", "192.168.1.23:80"
@@ -63,7 +62,7 @@ class MemoryDirector:
         self.calls: list[str] = []
 
     def read(self) -> Snapshot:
-        return Snapshot(director="test", taken_at=datetime.now(timezone.utc),
+        return Snapshot(director="test", taken_at=datetime.now(UTC),
                         virtual_services=tuple(self.services.values()))
 
     def _put(self, vs: VirtualService, servers: list[RealServer]) -> None:
@@ -127,7 +126,7 @@ def journal(env: dict) -> list[dict]:  # type: ignore[type-arg]
 
 def no_reload(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     calls: list[object] = []
-    monkeypatch.setattr("lvstui.keepalived.durable.reload_keepalived", lambda site: calls.append(site))
+    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", lambda site: calls.append(site))
     return calls
 
 
@@ -368,7 +367,7 @@ def test_reload_failure_keeps_file_and_kernel_and_says_so(env: dict, monkeypatch
     def fail(site: object) -> None:
         raise ProcessLookupError(3, "No such process")
 
-    monkeypatch.setattr("lvstui.keepalived.durable.reload_keepalived", fail)
+    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", fail)
     with pytest.raises(OperationFailed, match="could not reload keepalived.*reload it by hand"):
         env["ops"].apply(c.SetWeight(*key(), weight=5))
     assert "weight 5" in env["conf"].read_text() and env["director"].weights()[RS1] == 5
@@ -378,8 +377,8 @@ def test_reload_failure_keeps_file_and_kernel_and_says_so(env: dict, monkeypatch
 def test_find_site_picks_the_keepalived_of_this_network_namespace() -> None:
     import os
 
-    from lvstui.keepalived.durable import find_site
     from lvstui.keepalived.processes import KeepalivedProcess
+    from lvstui.keepalived.site import find_site
 
     mine = os.stat("/proc/self/ns/net").st_ino
     other = KeepalivedProcess(parent_pid=os.getpid(), config_file="/etc/other.conf", netns_inode=mine + 1)

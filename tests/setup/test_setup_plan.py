@@ -6,13 +6,13 @@ import json
 import shlex
 from pathlib import Path
 
-from lvstui.setup.plan import (CommandStep, FileStep, Plan, Status, StepEvent, VerifyStep, read_journal,
+from lvstui.setup.plan import (CommandStep, FileStep, SetupPlan, Status, StepEvent, VerifyStep, read_journal,
                                undo_journal)
 from lvstui.setup.render import render_plain, render_result
 from lvstui.setup.runner import LocalRunner, Script
 
 
-def make_plan(tmp: Path, fail_at_end: bool = False) -> Plan:
+def make_plan(tmp: Path, fail_at_end: bool = False) -> SetupPlan:
     conf = tmp / "etc" / "app.conf"
     flag = tmp / "flag"
     steps = [
@@ -26,7 +26,7 @@ def make_plan(tmp: Path, fail_at_end: bool = False) -> Plan:
     steps[0].key = "conf"
     if fail_at_end:
         steps.append(CommandStep("boom", Script("echo it broke >&2; exit 3")))
-    return Plan("unit", steps, state_dir=str(tmp / "state"))
+    return SetupPlan("unit", steps, state_dir=str(tmp / "state"))
 
 
 def test_preview_shows_diff_and_commands(tmp_path: Path) -> None:
@@ -92,14 +92,14 @@ def test_failed_validation_leaves_file(tmp_path: Path) -> None:
     conf = tmp_path / "x.conf"
     conf.write_text("keep\n")
     step = FileStep(str(conf), "new\n", validate=("grep", "-q", "nomatch", "{}"))
-    result = Plan("unit", [step], state_dir=str(tmp_path / "s")).apply(LocalRunner())
+    result = SetupPlan("unit", [step], state_dir=str(tmp_path / "s")).apply(LocalRunner())
     assert not result.ok and "checking the new" in (result.failure.message if result.failure else "")
     assert conf.read_text() == "keep\n" and sorted(p.name for p in tmp_path.iterdir()) == ["x.conf"]
 
 
 def test_verify_failure_is_reported(tmp_path: Path) -> None:
     step = VerifyStep("port 1 listening", ["false"], attempts=2, delay=0.01)
-    result = Plan("unit", [step], state_dir=str(tmp_path)).apply(LocalRunner())
+    result = SetupPlan("unit", [step], state_dir=str(tmp_path)).apply(LocalRunner())
     assert not result.ok and result.failure is not None and result.failure.message == "exit 1"
 
 
@@ -110,7 +110,7 @@ def test_file_after_undo_runs_after_the_restore(tmp_path: Path) -> None:
     reload = Script(f"cat {shlex.quote(str(conf))} >> {shlex.quote(str(log))}")
     step = FileStep(str(conf), "new\n", after_undo=(reload,))
     runner = LocalRunner()
-    assert Plan("unit", [step], state_dir=str(tmp_path / "s")).apply(runner).ok
+    assert SetupPlan("unit", [step], state_dir=str(tmp_path / "s")).apply(runner).ok
     assert undo_journal(runner, "unit", state_dir=str(tmp_path / "s")).ok
     assert conf.read_text() == "old\n" and log.read_text() == "old\n"  # the reload saw the restored file
 
@@ -120,7 +120,7 @@ def test_failed_verification_keeps_the_changes(tmp_path: Path) -> None:
     steps = [CommandStep("create flag", ["touch", str(flag)], check=["test", "-e", str(flag)],
                          undo=[["rm", "-f", str(flag)]]),
              VerifyStep("service answers", ["false"], attempts=1)]
-    result = Plan("unit", steps, state_dir=str(tmp_path / "s")).apply(LocalRunner("h1"))
+    result = SetupPlan("unit", steps, state_dir=str(tmp_path / "s")).apply(LocalRunner("h1"))
     assert not result.ok and result.verify_failed and not result.rolled_back
     assert flag.exists()
     assert render_result(result).startswith("h1: FAILED at service answers (verification); the changes are kept")

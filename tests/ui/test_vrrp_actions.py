@@ -16,7 +16,7 @@ import pytest
 from textual.widgets import Button, Checkbox
 
 from lvstui.demo import DemoSource
-from lvstui.keepalived import toggle_flow
+from lvstui.ops import vrrp as toggle_flow
 from lvstui.keepalived.toggle import ToggleError
 from lvstui.ui.actions import ACTIONS
 from lvstui.ui.confirm import ConfirmScreen

@@ -1,6 +1,9 @@
-"""The VRRP demote/promote flow without a user interface: plan it, then carry it out.
+"""VRRP demote/promote and the track file's setup: the writes of VRRP, without a user interface.
 
-Shared by ``lvstui vrrp demote|promote`` (:mod:`lvstui.commands.vrrp`) and the dashboard.
+Shared by ``lvstui vrrp demote|promote|setup`` (:mod:`lvstui.commands.vrrp`) and the dashboard;
+observation (the target, keepalived's state, waiting for the adverts) is read-only code in
+:mod:`lvstui.keepalived.toggle`.  Each entry point asks the read-only policy first
+(:mod:`lvstui.ops.policy`: refused and journaled under ``--readonly``, whoever calls).
 
 * :func:`prepare` finds the instance and its lvstui track file, listens to VRRP adverts for
   a window (1.5-10 s: it blocks), and returns a :class:`TogglePlan`: the plan text, the
@@ -9,30 +12,46 @@ Shared by ``lvstui vrrp demote|promote`` (:mod:`lvstui.commands.vrrp`) and the d
   close the plan (it is a context manager) when done.
 * :func:`execute` writes the track file, journals, waits until the change is seen on the
   wire (:func:`lvstui.keepalived.toggle.wait_for`) and otherwise puts the file back.
+* :func:`add_track_file` adds lvstui's track file to keepalived.conf (``lvstui vrrp setup``).
 
 Nothing here prints or asks: the callers show the plan and confirm.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
+from lvstui.keepalived import edit
+from lvstui.keepalived.errors import KeepalivedConfigError
+from lvstui.keepalived.loader import load
+from lvstui.keepalived.processes import signal_number
 from lvstui.keepalived.runtime import VrrpState
+from lvstui.keepalived.site import local_keepalived, proc_path
 from lvstui.keepalived.toggle import (
+    SUGGESTED_FILE,
+    SUGGESTED_NAME,
     Target,
     ToggleError,
     current_state,
     find_target,
     read_track_value,
+    track_file_text,
     wait_for,
-    write_track_value,
 )
+from lvstui.keepalived.validate import validator
+from lvstui.keepalived.view import build_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener, PeerRouter
+from lvstui.ops.files import write_config
+from lvstui.ops.journal import Journal
+from lvstui.ops.policy import WritePolicy, current
 
-__all__ = ["ACTIONS", "TogglePlan", "ToggleResult", "execute", "listen_window", "prepare", "record_refusal"]
+__all__ = ["ACTIONS", "TogglePlan", "ToggleResult", "add_track_file", "execute", "listen_window", "prepare",
+           "record_refusal", "write_track_value"]
 
 ACTIONS = ("demote", "promote")
 
@@ -113,13 +132,16 @@ class ToggleResult:
 
 
 def prepare(action: str, instance: str | None = None, force: bool = False,
-            sleep: Callable[[float], None] = time.sleep) -> TogglePlan:
-    """Find the target, listen for a window, weigh the problems; raises :class:`ToggleError`.
+            sleep: Callable[[float], None] = time.sleep, *, policy: WritePolicy | None = None,
+            actor: str = "cli") -> TogglePlan:
+    """Find the target, listen for a window, weigh the problems; raises :class:`ToggleError`,
+    or :class:`lvstui.ops.policy.ReadOnly` (journaled) before anything is read when read-only.
 
     The returned plan holds a running listener: close it (``with prepare(...) as plan``).
     """
     if action not in ACTIONS:
         raise ToggleError(f"unknown VRRP action {action!r}: demote or promote", 2)
+    (policy or current()).check(f"vrrp {action}", actor=actor, op=f"vrrp {action}", instance=instance)
     target, _view = find_target(instance)
     listener = AdvertListener().start()
     try:
@@ -168,30 +190,28 @@ def prepare(action: str, instance: str | None = None, force: bool = False,
                       force=force, notice=notice)
 
 
-def record_refusal(plan: TogglePlan, journal: Any = None) -> str | None:
+def record_refusal(plan: TogglePlan, journal: Journal | None = None) -> str | None:
     """The plan's refusal, journalled when it is one of the problems (as the CLI always did)."""
     reason = plan.refused
     if reason is not None and not plan.listener_error and plan.problems:
-        journal = journal if journal is not None else _journal()
+        journal = journal if journal is not None else Journal()
         journal.record(**plan.journal_base(), result="refused", reason="; ".join(plan.problems))
     return reason
 
 
-def _journal() -> Any:
-    from lvstui.ops.journal import Journal
-
-    return Journal()
-
-
 def execute(plan: TogglePlan, timeout: float, progress: Callable[[str], None] = lambda _line: None,
-            journal: Any = None) -> ToggleResult:
+            journal: Journal | None = None, *, policy: WritePolicy | None = None,
+            actor: str = "cli") -> ToggleResult:
     """Write the track file, wait until the change is seen on the wire, else put it back.
 
-    Does not check :attr:`TogglePlan.refused` (the caller decides) nor close the listener.
+    Does not check :attr:`TogglePlan.refused` (the caller decides) nor close the listener;
+    does check the read-only policy (raises :class:`lvstui.ops.policy.ReadOnly`, journaled).
     """
     if timeout <= 0:
         raise ToggleError("--timeout must be a positive number of seconds", 2)
-    journal = journal if journal is not None else _journal()
+    journal = journal if journal is not None else Journal()
+    (policy or current()).check(f"vrrp {plan.action}", actor=actor, journal=journal, op=f"vrrp {plan.action}",
+                                instance=plan.name)
     target = plan.target
     base = plan.journal_base()
     since = time.monotonic()
@@ -219,3 +239,81 @@ def execute(plan: TogglePlan, timeout: float, progress: Callable[[str], None] = 
         f"Seen: {outcome.seen[-1] if outcome.seen else 'nothing'}"
     )
     return ToggleResult(False, True, message, 124, outcome.seconds, outcome.seen)
+
+
+def write_track_value(path: Path, value: int) -> None:
+    """Written in place (keepalived watches the file with inotify; an in-place write is what was verified)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, f"{value}\n".encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def add_track_file(instance_name: str | None, weight: int = -60, reload_timeout: float = 15.0, *,
+                   policy: WritePolicy | None = None, actor: str = "cli", journal: Journal | None = None) -> str:
+    """Add lvstui's track file to keepalived.conf and reload: a validated, atomic edit.
+
+    The declaration goes just before the instance (keepalived resolves the name while it
+    reads), a ``track_file { lvstui_maint }`` block inside it; the edited configuration
+    must pass ``keepalived -t`` before the file is replaced (the previous one is kept as
+    a backup); then keepalived reloads and creates the file with 0.  Returns the path written.
+    Journaled: done, refused or failed (``ToggleError`` status 0, already set up, is not).
+    """
+    policy = policy or current()
+    policy.check("vrrp setup", actor=actor, journal=journal, op="vrrp setup", instance=instance_name)
+    journal = journal or policy.journal or Journal()
+    try:
+        written = _add_track_file(instance_name, weight, reload_timeout)
+    except ToggleError as exc:
+        if exc.status != 0:
+            journal.record(op="vrrp setup", result="refused" if exc.status == 3 else "failed", reason=str(exc))
+        raise
+    journal.record(op="vrrp setup", result="done", file=written, track_file=SUGGESTED_FILE, weight=weight)
+    return written
+
+
+def _add_track_file(instance_name: str | None, weight: int, reload_timeout: float) -> str:
+    if weight >= 0:
+        raise ToggleError("--weight must be negative (it lowers the priority)", 2)
+    try:
+        find_target(instance_name)
+        raise ToggleError("a usable track_file is already set up: nothing to add", 0)
+    except ToggleError as exc:
+        if exc.status != 3 or "has no track_file" not in str(exc):
+            raise
+    proc = local_keepalived()[0]
+    try:
+        config = load(proc_path(proc.parent_pid, proc.config_file))
+        view = build_view(config, proc.config_id)
+        instance = view.vrrp_instance(instance_name) if instance_name is not None else view.vrrp_instances[0]
+        assert instance is not None
+        if instance.track_files:
+            raise ToggleError(
+                f"instance {instance.name} already has a track_file block: add {SUGGESTED_NAME} to it by hand "
+                f"(with the declaration below)\n\n{track_file_text(weight)}",
+                3,
+            )
+        if any(t.name == SUGGESTED_NAME for t in view.track_files):
+            raise ToggleError(
+                f"a track_file named {SUGGESTED_NAME} exists but is not usable: fix it by hand", 3
+            )
+        config = edit.append_block(config, config.main, track_file_text(weight), before=instance)
+        instance = build_view(config, proc.config_id).vrrp_instance(instance.name)
+        assert instance is not None
+        config = edit.insert_block(config, instance, f"track_file {{\n    {SUGGESTED_NAME}\n}}\n")
+        write_config(config, validate=validator(None, proc.config_id))
+    except KeepalivedConfigError as exc:
+        raise ToggleError(f"nothing written: {exc}", 1) from None
+    os.kill(proc.parent_pid, signal_number("RELOAD"))
+    made = proc_path(proc.parent_pid, SUGGESTED_FILE)
+    deadline = time.monotonic() + reload_timeout
+    while not made.exists():
+        if time.monotonic() > deadline:
+            raise ToggleError(
+                f"keepalived reloaded but did not create {SUGGESTED_FILE} within {reload_timeout:g} s", 1
+            )
+        time.sleep(0.2)
+    return str(config.main)

@@ -35,29 +35,38 @@ continuously, the weight never went back up during the reload that sets up the F
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import hashlib
-import ipaddress
 import os
-import re
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lvstui.keepalived import edit
-from lvstui.keepalived.errors import ConfigChangedError, ConfigError
-from lvstui.keepalived.join import ipvs_port
+from lvstui.keepalived.errors import ConfigChangedError, KeepalivedConfigError
 from lvstui.keepalived.loader import KeepalivedConfig, load
-from lvstui.keepalived.processes import KeepalivedProcess, find_keepalived_processes, signal_number
-from lvstui.keepalived.view import ConfigView, RealServer, VirtualServer, build_view
-from lvstui.keepalived.writer import write_atomic, write_config
+from lvstui.keepalived.processes import signal_number
+from lvstui.keepalived.site import KeepalivedSite, managed_server, managed_service, our_file_check, track_name
+from lvstui.keepalived.validate import keepalived_test
+from lvstui.keepalived.view import ConfigView, ConfRealServer, VirtualServer, build_view
+from lvstui.model import RealServer, Snapshot, VirtualService, format_endpoint
+from lvstui.ops.changes import (
+    AddServer,
+    AddService,
+    Change,
+    Drain,
+    DrainHost,
+    EditService,
+    RemoveServer,
+    RemoveService,
+    Restore,
+    RestoreHost,
+    SetWeight,
+    Step,
+)
+from lvstui.ops.files import write_atomic, write_config
 
-__all__ = ["TRACK_PREFIX", "KeepalivedSite", "DurableRefused", "ReloadFailed", "TrackWrite", "DurablePlan",
-           "find_site", "plan_durable", "apply_durable", "track_name", "managed_server", "managed_service"]
-
-TRACK_PREFIX = "lvstui_"
-
+__all__ = ["DurablePlan", "DurableRefused", "ReloadFailed", "TrackWrite", "apply_durable", "plan_durable",
+           "reload_keepalived", "validate_plan"]
 
 class DurableRefused(Exception):
     """The keepalived side cannot be made durable (invalid file, changed on disk, not editable)."""
@@ -65,122 +74,6 @@ class DurableRefused(Exception):
 
 class ReloadFailed(Exception):
     """The files were written but keepalived could not be told to reload."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeepalivedSite:
-    """The keepalived that manages IPVS in this network namespace, and its configuration file."""
-
-    config_path: Path  # as this process can open it
-    parent_pid: int | None = None
-    netns: str | None = None
-    config_id: str | None = None  # keepalived's -i, else its default (the short host name)
-    root: Path = Path("/")  # keepalived's root directory as this process sees it
-
-    def local(self, path: Path) -> Path:
-        """A path in keepalived's file system, as this process can open it."""
-        return path if self.root == Path("/") else self.root / path.relative_to("/")
-
-
-def _same_root(pid: int) -> bool:
-    try:
-        a, b = os.stat(f"/proc/{pid}/root"), os.stat("/")
-    except OSError:
-        return True
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
-def _site_of(proc: KeepalivedProcess) -> KeepalivedSite:
-    path = Path(proc.config_file)
-    if not path.is_absolute():
-        try:
-            path = Path(os.readlink(f"/proc/{proc.parent_pid}/cwd")) / path
-        except OSError:
-            path = path.absolute()
-    root = Path("/") if _same_root(proc.parent_pid) else Path(f"/proc/{proc.parent_pid}/root")
-    config_id = proc.config_id or socket.gethostname().split(".")[0]
-    site = KeepalivedSite(path, proc.parent_pid, proc.netns, config_id, root)
-    return dataclasses.replace(site, config_path=site.local(path))
-
-
-def find_site(processes: list[KeepalivedProcess] | None = None) -> KeepalivedSite | None:
-    """The keepalived running in this process's network namespace (None: keepalived manages nothing here)."""
-    if processes is None:
-        processes = find_keepalived_processes()
-    try:
-        mine: int | None = os.stat("/proc/self/ns/net").st_ino
-    except OSError:
-        mine = None
-    for proc in processes:
-        if proc.netns_inode == mine:
-            return _site_of(proc)
-    return None
-
-
-# -- matching the kernel's ids with the configuration -------------------------------------------
-
-
-def _addr(text: str | None) -> str | None:
-    if text is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(text.strip("[]")))
-    except ValueError:
-        return text
-
-
-def _group_has(view: ConfigView, group: str, vs_id: str) -> bool:
-    from lvstui.model import format_endpoint
-
-    for g in view.virtual_server_groups:
-        if g.name != group:
-            continue
-        for member in g.members:
-            words = member.split()
-            if words[:1] == ["fwmark"] and len(words) > 1 and vs_id.split(":")[:2] == ["fwmark", words[1]]:
-                return True
-            if len(words) >= 2 and "-" in words[0]:
-                return True  # an address range: treat as managed (lvstui cannot make it durable anyway)
-            if len(words) >= 2 and words[1].isdigit() and \
-                    vs_id.endswith(":" + format_endpoint(_addr(words[0]) or "", int(words[1]))):
-                return True
-    return False
-
-
-def managed_service(view: ConfigView, vs_id: str, protocol: str | None, address: str | None,
-                    port: int | None, fwmark: int | None) -> VirtualServer | None:
-    """keepalived's virtual_server for a kernel service (by address and port, or fwmark), or a group one."""
-    for vs in view.virtual_servers:
-        if vs.kind == "fwmark" and fwmark is not None and vs.fwmark == fwmark:
-            return vs
-        if vs.kind == "address" and fwmark is None and vs.protocol.lower() == protocol \
-                and _addr(vs.address) == address and vs.port == port:
-            return vs
-        if vs.kind == "group" and vs.group and _group_has(view, vs.group, vs_id):
-            return vs
-    return None
-
-
-def managed_server(vs: VirtualServer, address: str, port: int) -> RealServer | None:
-    """The real_server keepalived puts in IPVS as ADDRESS:PORT (DR resets the port to the virtual one)."""
-    for rs in vs.real_servers:
-        if _addr(rs.address) == address and (ipvs_port(vs, rs) or 0) == port:
-            return rs
-    return None
-
-
-def track_name(vs_id: str, rs_id: str) -> str:
-    """``lvstui_tcp_192.168.1.100_80_192.168.1.21_80``: one track file per service and real server."""
-    return TRACK_PREFIX + re.sub(r"[^A-Za-z0-9.]+", "_", f"{vs_id}_{rs_id}").strip("_")
-
-
-def our_file_check(rs: RealServer) -> str | None:
-    """The name of the lvstui track file this real server's FILE_CHECK reads, if any."""
-    for checker in rs.checkers:
-        name = checker.get("track_file") if checker.type == "FILE_CHECK" else None
-        if name and name.startswith(TRACK_PREFIX):
-            return name
-    return None
 
 
 # -- the plan --------------------------------------------------------------------------------
@@ -271,7 +164,7 @@ class _Planner:
     def view(self) -> ConfigView:
         return build_view(self.edited, self.site.config_id)
 
-    def find(self, vs_key: VirtualServer, address: str, port: int) -> tuple[VirtualServer, RealServer | None]:
+    def find(self, vs_key: VirtualServer, address: str, port: int) -> tuple[VirtualServer, ConfRealServer | None]:
         """Re-find a virtual/real server in the edited configuration (line numbers move after edits)."""
         for vs in self.view().virtual_servers:
             if vs.source == vs_key.source or (vs.key == vs_key.key and vs.kind == vs_key.kind):
@@ -291,7 +184,7 @@ class _Planner:
             return
         self.plan.track_writes.append(TrackWrite(path, value, before))
 
-    def ensure_drain_setup(self, vs: VirtualServer, rs: RealServer, vs_id: str, rs_id: str,
+    def ensure_drain_setup(self, vs: VirtualServer, rs: ConfRealServer, vs_id: str, rs_id: str,
                            address: str, port: int) -> Path:
         if (name := our_file_check(rs)) is not None:
             path = self.track_path(name)
@@ -317,7 +210,7 @@ class _Planner:
         return path
 
 
-def _after_weights(vs_id: str, steps: list, before: dict[str, int]) -> dict[str, int]:
+def _after_weights(vs_id: str, steps: list[Step], before: dict[str, int]) -> dict[str, int]:
     after = dict(before)
     for step in steps:
         if step.vs.id != vs_id or step.rs is None:
@@ -329,11 +222,10 @@ def _after_weights(vs_id: str, steps: list, before: dict[str, int]) -> dict[str,
     return after
 
 
-def capacity_warnings(kvs: VirtualServer, kernel_vs: object, steps: list) -> list[str]:
+def capacity_warnings(kvs: VirtualServer, kernel_vs: VirtualService, steps: list[Step]) -> list[str]:
     """Quorum, sorry server and last healthy real server, comparing the kernel before and after."""
-    rs_list = getattr(kernel_vs, "real_servers", ())
-    vs_id = getattr(kernel_vs, "id", kvs.key)
-    before = {rs.id: rs.weight for rs in rs_list}
+    vs_id = kernel_vs.id
+    before = {rs.id: rs.weight for rs in kernel_vs.real_servers}
     after = _after_weights(vs_id, steps, before)
 
     def alive_weight(weights: dict[str, int]) -> int:
@@ -362,48 +254,46 @@ def capacity_warnings(kvs: VirtualServer, kernel_vs: object, steps: list) -> lis
     return out
 
 
-def plan_durable(site: KeepalivedSite, change: object, steps: list, snap: object, *, track_dir: Path,
+_TAKES_CAPACITY = (Drain, DrainHost, SetWeight, RemoveServer)
+
+
+def plan_durable(site: KeepalivedSite, change: Change, steps: list[Step], snap: Snapshot, *, track_dir: Path,
                  force: bool = False, config: KeepalivedConfig | None = None) -> DurablePlan | None:
     """What keepalived needs for ``change`` (whose kernel plan is ``steps``); None if nothing it manages.
 
     Raises :class:`DurableRefused` when the configuration cannot be read or edited, and
-    :class:`ConfigError` subclasses with file and line.  Never writes.
+    :class:`KeepalivedConfigError` subclasses with file and line.  Never writes.
     """
     try:
         config = config or load(site.config_path)
-    except ConfigError as exc:
+    except KeepalivedConfigError as exc:
         raise DurableRefused(f"keepalived's configuration cannot be read: {exc}") from None
     p = _Planner(site, config, track_dir)
     view = p.view()
-    verb = getattr(change, "verb", "")
-    services = getattr(snap, "virtual_services", ())
-    targets: list[tuple[object, str, int]] = []  # (kernel vs, address, port)
-    if verb in ("drain-host", "restore-host"):
-        address = getattr(change, "address")
-        targets = [(vs, rs.address, rs.port) for vs in services for rs in vs.real_servers
-                   if rs.address == address]
-    elif verb in ("add-vs", "edit-vs", "remove-vs"):
-        key = getattr(change, "service")
+    targets: list[tuple[VirtualService, str, int]] = []  # (kernel vs, address, port)
+    if isinstance(change, (DrainHost, RestoreHost)):
+        targets = [(vs, rs.address, rs.port) for vs in snap.virtual_services for rs in vs.real_servers
+                   if rs.address == change.address]
+    elif isinstance(change, (AddService, EditService, RemoveService)):
+        key = change.service
         conf_vs = managed_service(view, key.id, key.protocol, key.address, key.port, key.fwmark)
-        if conf_vs is None or verb == "add-vs":
+        if conf_vs is None or isinstance(change, AddService):
             return None
         where = f" ({conf_vs.source})" if conf_vs.source else ""
         raise DurableRefused(f"keepalived manages {key.id}{where}: change it in keepalived's configuration "
                              "(or use --runtime-only; keepalived puts it back at its next reload)")
     else:
-        key = getattr(change, "service")
-        server = getattr(change, "server")
-        kvs = next((vs for vs in services if vs.id == key.id), None)
+        kvs = snap.service(change.service.id)
         if kvs is not None:
-            targets = [(kvs, server.address, server.port)]
-    touched: dict[str, tuple[VirtualServer, object]] = {}
+            targets = [(kvs, change.server.address, change.server.port)]
+    touched: dict[str, tuple[VirtualServer, VirtualService]] = {}
     for kernel_vs, address, port in targets:
-        vs_id = getattr(kernel_vs, "id")
-        conf_vs = managed_service(view, vs_id, getattr(kernel_vs, "protocol"), getattr(kernel_vs, "address"),
-                                  getattr(kernel_vs, "port"), getattr(kernel_vs, "fwmark"))
+        vs_id = kernel_vs.id
+        conf_vs = managed_service(view, vs_id, kernel_vs.protocol, kernel_vs.address, kernel_vs.port,
+                                  kernel_vs.fwmark)
         if conf_vs is None:
             continue
-        rs_id = _endpoint(address, port)
+        rs_id = format_endpoint(address, port)
         if conf_vs.kind == "group":
             raise DurableRefused(f"{vs_id} is managed by keepalived's virtual_server_group {conf_vs.group} "
                                  f"({conf_vs.source}): lvstui cannot make this change durable there; "
@@ -414,107 +304,130 @@ def plan_durable(site: KeepalivedSite, change: object, steps: list, snap: object
         where = f" ({orig.source})" if orig is not None and orig.source else \
             f" (virtual server at {conf_vs.source})"
         p.plan.managed.append(f"{vs_id} -> {rs_id}{where}")
-        _plan_one(p, verb, change, steps, kernel_vs, vs_now, rs, vs_id, rs_id, address, port, force)
+        target = _Target(kernel_vs, vs_now, rs, vs_id, rs_id, address, port)
+        _plan_one(p, change, steps, target, force)
     if not touched:
         return None
-    for conf_vs, kernel_vs in touched.values():
-        if verb in ("drain", "drain-host", "weight", "remove-rs"):
+    if isinstance(change, _TAKES_CAPACITY):
+        for conf_vs, kernel_vs in touched.values():
             p.plan.blockers += capacity_warnings(conf_vs, kernel_vs, steps)
     p.plan.edited = p.edited
     p.plan.lines = _diff_lines(config, p.edited)
     return p.plan
 
 
-def _endpoint(address: str, port: int) -> str:
-    from lvstui.model import format_endpoint
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """One real server a change touches: the kernel's service, keepalived's blocks, its ids."""
 
-    return format_endpoint(address, port)
+    kernel_vs: VirtualService
+    vs: VirtualServer
+    rs: ConfRealServer | None
+    vs_id: str
+    rs_id: str
+    address: str
+    port: int
+
+    def kernel_rs(self) -> RealServer | None:
+        return next((r for r in self.kernel_vs.real_servers if r.id == self.rs_id), None)
 
 
-def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: object, vs: VirtualServer,
-              rs: RealServer | None, vs_id: str, rs_id: str, address: str, port: int, force: bool) -> None:
-    kernel_rs = next((r for r in getattr(kernel_vs, "real_servers", ()) if r.id == rs_id), None)
-    step = next((s for s in steps if s.vs.id == vs_id and s.rs is not None and s.rs.id == rs_id), None)
-    if verb == "add-rs":
-        if rs is not None:
-            raise DurableRefused(f"{rs_id} is already in keepalived's {vs.key} ({rs.source}) but not in the "
-                                 "kernel (keepalived's checker took it out?): let keepalived manage it")
-        forward = getattr(change, "forward").value.upper()
-        kind = {"ROUTE": "DR", "MASQ": "NAT", "TUNNEL": "TUN"}.get(forward, forward)
-        if kind != vs.lb_kind:
-            raise DurableRefused(f"keepalived's {vs.key} uses lb_kind {vs.lb_kind} ({vs.source}); "
-                                 f"add {rs_id} with --forward {vs.lb_kind}, or edit the file")
-        template = next((r for r in vs.real_servers if r.source and r.source.exact), None)
-        try:
-            p.edited = edit.add_real_server(p.edited, vs, address, port, getattr(change, "weight"), template)
-        except ConfigError:
-            p.edited = edit.add_real_server(p.edited, vs, address, port, getattr(change, "weight"))
-        vs2, new = p.find(vs, address, port)
-        assert new is not None
-        if (ours := our_file_check(new)) is not None:  # copied from the template: not this server's switch
-            checker = next(c for c in new.checkers if c.get("track_file") == ours)
-            p.edited = edit.remove_item(p.edited, checker)
-            vs2, new = p.find(vs2, address, port)
-            assert new is not None
-        thresholds = (("uthreshold", getattr(change, "upper")), ("lthreshold", getattr(change, "lower")))
-        for keyword, value in thresholds:
-            if value:
-                p.edited = edit.set_option(p.edited, new, keyword, [str(value)])
-                vs2, new = p.find(vs2, address, port)
-                assert new is not None
+def _plan_one(p: _Planner, change: Change, steps: list[Step], t: _Target, force: bool) -> None:
+    if isinstance(change, AddServer):
+        _plan_add(p, change, t)
         return
+    rs = t.rs
     if rs is None:
-        if verb in ("restore", "restore-host", "drain", "drain-host", "weight"):
-            p.plan.warnings.append(f"{rs_id} is in the kernel but not in keepalived's {vs.key} "
-                                   f"({vs.source}): changed at run time only")
+        if isinstance(change, (Restore, RestoreHost, Drain, DrainHost, SetWeight)):
+            p.plan.warnings.append(f"{t.rs_id} is in the kernel but not in keepalived's {t.vs.key} "
+                                   f"({t.vs.source}): changed at run time only")
         return
-    if verb in ("drain", "drain-host"):
-        path = p.ensure_drain_setup(vs, rs, vs_id, rs_id, address, port)
+    kernel_rs = t.kernel_rs()
+    step = next((s for s in steps if s.vs.id == t.vs_id and s.rs is not None and s.rs.id == t.rs_id), None)
+    if isinstance(change, (Drain, DrainHost)):
+        path = p.ensure_drain_setup(t.vs, rs, t.vs_id, t.rs_id, t.address, t.port)
         p.write_track(path, "1")
-        p.plan.reverts.append(f"keepalived puts {rs_id} in {vs_id} back to weight {rs.weight} at its next "
+        p.plan.reverts.append(f"keepalived puts {t.rs_id} in {t.vs_id} back to weight {rs.weight} at its next "
                               "checker transition or reload")
-    elif verb in ("restore", "restore-host"):
+    elif isinstance(change, (Restore, RestoreHost)):
         name = our_file_check(rs)
         if name is not None:
             p.write_track(p.track_path(name), "0")
         if kernel_rs is not None and step is None and kernel_rs.weight != rs.weight and name is None:
-            p.plan.warnings.append(f"{rs_id} in {vs_id} has weight {kernel_rs.weight}; "
+            p.plan.warnings.append(f"{t.rs_id} in {t.vs_id} has weight {kernel_rs.weight}; "
                                    f"keepalived's is {rs.weight}")
-    elif verb == "weight":
-        if step is not None:
-            target = step.rs.weight
-        elif kernel_rs is not None:
-            target = kernel_rs.weight
-        else:  # keepalived took it out of IPVS: the file still gets the weight
-            wanted = getattr(change, "weight", None)
-            target = wanted if wanted is not None else max(0, rs.weight + getattr(change, "delta", 0))
-        if target != rs.weight:
-            p.edited = edit.set_weight(p.edited, rs, target)
-        name = our_file_check(rs)
-        if name is not None and target > 0:
-            path = p.track_path(name)
-            current = _read(p.site.local(path))
-            if current is not None and current.strip() not in ("", "0"):
-                p.write_track(path, "0")
-                p.plan.warnings.append(f"{rs_id} in {vs_id} was drained through its track file: "
-                                       "now back in service")
-        p.plan.reverts.append(f"keepalived puts {rs_id} in {vs_id} back to weight {rs.weight} at its next "
-                              "checker transition or reload")
-    elif verb == "remove-rs":
-        if kernel_rs is not None and (kernel_rs.weight > 0 or kernel_rs.active_conns) and not force:
-            raise DurableRefused(
-                f"{rs_id} in {vs_id} is not drained (weight {kernel_rs.weight}, "
-                f"{kernel_rs.active_conns} active connections): reloading keepalived without it would drop "
-                f"them. Drain it first (lvstui drain {vs_id} {rs_id} --wait), or --force")
-        name = our_file_check(rs)
-        p.edited = edit.remove_real_server(p.edited, vs, rs)
-        if name is not None:
-            still = [r for v in p.view().virtual_servers for r in v.real_servers if our_file_check(r) == name]
-            tf = next((t for t in p.view().track_files if t.name == name), None)
-            if not still and tf is not None:
-                p.plan.track_removals.append(p.site.local(p.track_path(name)))
-                p.edited = edit.remove_item(p.edited, tf)
-        p.plan.reverts.append(f"keepalived adds {rs_id} back to {vs_id} at its next reload")
+    elif isinstance(change, SetWeight):
+        _plan_weight(p, change, t, rs, step, kernel_rs)
+    elif isinstance(change, RemoveServer):
+        _plan_remove(p, t, rs, kernel_rs, force)
+
+
+def _plan_add(p: _Planner, change: AddServer, t: _Target) -> None:
+    vs = t.vs
+    if t.rs is not None:
+        raise DurableRefused(f"{t.rs_id} is already in keepalived's {vs.key} ({t.rs.source}) but not in the "
+                             "kernel (keepalived's checker took it out?): let keepalived manage it")
+    forward = change.forward.value.upper()
+    kind = {"ROUTE": "DR", "MASQ": "NAT", "TUNNEL": "TUN"}.get(forward, forward)
+    if kind != vs.lb_kind:
+        raise DurableRefused(f"keepalived's {vs.key} uses lb_kind {vs.lb_kind} ({vs.source}); "
+                             f"add {t.rs_id} with --forward {vs.lb_kind}, or edit the file")
+    template = next((r for r in vs.real_servers if r.source and r.source.exact), None)
+    try:
+        p.edited = edit.add_real_server(p.edited, vs, t.address, t.port, change.weight, template)
+    except KeepalivedConfigError:
+        p.edited = edit.add_real_server(p.edited, vs, t.address, t.port, change.weight)
+    vs2, new = p.find(vs, t.address, t.port)
+    assert new is not None
+    if (ours := our_file_check(new)) is not None:  # copied from the template: not this server's switch
+        checker = next(c for c in new.checkers if c.get("track_file") == ours)
+        p.edited = edit.remove_item(p.edited, checker)
+        vs2, new = p.find(vs2, t.address, t.port)
+        assert new is not None
+    for keyword, value in (("uthreshold", change.upper), ("lthreshold", change.lower)):
+        if value:
+            p.edited = edit.set_option(p.edited, new, keyword, [str(value)])
+            vs2, new = p.find(vs2, t.address, t.port)
+            assert new is not None
+
+
+def _plan_weight(p: _Planner, change: SetWeight, t: _Target, rs: ConfRealServer, step: Step | None,
+                 kernel_rs: RealServer | None) -> None:
+    if step is not None and step.rs is not None:
+        target = step.rs.weight
+    elif kernel_rs is not None:
+        target = kernel_rs.weight
+    else:  # keepalived took it out of IPVS: the file still gets the weight
+        target = change.weight if change.weight is not None else max(0, rs.weight + change.delta)
+    if target != rs.weight:
+        p.edited = edit.set_weight(p.edited, rs, target)
+    name = our_file_check(rs)
+    if name is not None and target > 0:
+        path = p.track_path(name)
+        current = _read(p.site.local(path))
+        if current is not None and current.strip() not in ("", "0"):
+            p.write_track(path, "0")
+            p.plan.warnings.append(f"{t.rs_id} in {t.vs_id} was drained through its track file: "
+                                   "now back in service")
+    p.plan.reverts.append(f"keepalived puts {t.rs_id} in {t.vs_id} back to weight {rs.weight} at its next "
+                          "checker transition or reload")
+
+
+def _plan_remove(p: _Planner, t: _Target, rs: ConfRealServer, kernel_rs: RealServer | None, force: bool) -> None:
+    if kernel_rs is not None and (kernel_rs.weight > 0 or kernel_rs.active_conns) and not force:
+        raise DurableRefused(
+            f"{t.rs_id} in {t.vs_id} is not drained (weight {kernel_rs.weight}, "
+            f"{kernel_rs.active_conns} active connections): reloading keepalived without it would drop "
+            f"them. Drain it first (lvstui drain {t.vs_id} {t.rs_id} --wait), or --force")
+    name = our_file_check(rs)
+    p.edited = edit.remove_real_server(p.edited, t.vs, rs)
+    if name is not None:
+        still = [r for v in p.view().virtual_servers for r in v.real_servers if our_file_check(r) == name]
+        tf = next((tr for tr in p.view().track_files if tr.name == name), None)
+        if not still and tf is not None:
+            p.plan.track_removals.append(p.site.local(p.track_path(name)))
+            p.edited = edit.remove_item(p.edited, tf)
+    p.plan.reverts.append(f"keepalived adds {t.rs_id} back to {t.vs_id} at its next reload")
 
 
 # -- applying -----------------------------------------------------------------------------------
@@ -522,8 +435,6 @@ def _plan_one(p: _Planner, verb: str, change: object, steps: list, kernel_vs: ob
 
 def validate_plan(plan: DurablePlan, keepalived: str | None = None) -> None:
     """``keepalived -t`` on the configuration as it will be; :class:`DurableRefused` naming file and line."""
-    from lvstui.keepalived.validate import keepalived_test
-
     result = keepalived_test(plan.edited, config_id=plan.site.config_id, keepalived=keepalived)
     if result is None:
         raise DurableRefused("keepalived is running but its binary was not found: cannot validate the change "
@@ -539,7 +450,7 @@ def apply_durable(plan: DurablePlan) -> list[str]:
     """Write the track files, the configuration (checking it is unchanged on disk), then reload.
 
     On a failure before the reload, the track files written are put back and the error
-    (:class:`ConfigError` or :class:`OSError`) propagates: the caller rolls the kernel back.
+    (:class:`KeepalivedConfigError` or :class:`OSError`) propagates: the caller rolls the kernel back.
     Returns what was done.
     """
     done: list[TrackWrite] = []

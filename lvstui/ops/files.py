@@ -18,10 +18,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from lvstui.keepalived.errors import ConfigChangedError, ConfigError
+from lvstui.keepalived.errors import ConfigChangedError, KeepalivedConfigError
 from lvstui.keepalived.loader import KeepalivedConfig, load
 
-__all__ = ["BACKUP_SUFFIX", "write_config", "write_atomic"]
+__all__ = ["BACKUP_SUFFIX", "write_atomic", "write_config"]
 
 BACKUP_SUFFIX = ".lvstui-bak"
 
@@ -32,7 +32,7 @@ def _disk_digest(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror or exc}", path) from None
+        raise KeepalivedConfigError(f"cannot read: {exc.strerror or exc}", path) from None
 
 
 def write_atomic(path: Path, data: bytes, like: Path | None = None) -> None:

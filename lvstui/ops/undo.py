@@ -1,0 +1,224 @@
+"""Undo: reverse the last journaled change (or the one named by its journal id), through Operations.
+
+The reversal is planned like any change, against a fresh read of the director, and applied by
+:meth:`lvstui.ops.engine.Operations.apply` (guard, keepalived's durable half, read-back,
+journal; each entry it writes says ``undo_of``).  It is refused, with one line saying what
+changed, when the state has moved on since: the change's read-back (each real server's
+settings as the change left them, each track file as it was written) no longer holds.
+
+A second ``lvstui undo`` walks further back: changes already undone, and the undos
+themselves, are skipped.
+
+For the dashboard and the CLI alike::
+
+    undo = plan_undo(ops)             # or plan_undo(ops, "3f9a1c2e"); raises Refused (one line)
+    show(undo.title, undo.lines())    # confirm
+    outcomes = apply_undo(ops, undo)  # raises Refused / OperationFailed like Operations.apply
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lvstui.model import Forward, Snapshot
+from lvstui.ops.changes import (
+    AddServer,
+    AddService,
+    Change,
+    Drain,
+    DrainHost,
+    Plan,
+    Refused,
+    RemoveServer,
+    RemoveService,
+    Restore,
+    RestoreHost,
+    SetWeight,
+)
+from lvstui.ops.engine import Operations, Outcome
+from lvstui.ops.record import change_from_record, rs_settings
+from lvstui.ops.targets import InvalidInput
+
+__all__ = ["UndoPlan", "UndoRefused", "apply_undo", "plan_undo", "undoable_entry"]
+
+
+class UndoRefused(Refused):
+    """Nothing to undo, or the state has moved on since the change: nothing was changed."""
+
+
+@dataclass
+class UndoPlan:
+    """The reversal of one journaled change, planned against a fresh read."""
+
+    entry: dict[str, Any]  # the journal entry it reverses
+    changes: list[Change]  # what reverses it, in order
+    plans: list[Plan] = field(default_factory=list)
+
+    @property
+    def entry_id(self) -> str:
+        return str(self.entry["id"])
+
+    @property
+    def title(self) -> str:
+        return f"undo {self.entry.get('verb')} {_what(self.entry)} (journal {self.entry_id}, {self.entry.get('time')})"
+
+    def lines(self) -> list[str]:
+        out: list[str] = []
+        for plan in self.plans:
+            out += plan.lines() or [f"{plan.title}: nothing to change in the kernel"]
+            out += [f"keepalived: {line}" for line in plan.keepalived_lines()]
+        return out
+
+    def warnings(self) -> list[str]:
+        return [w for plan in self.plans for w in plan.warnings]
+
+
+def _what(entry: dict[str, Any]) -> str:
+    change = entry.get("change") or {}
+    return " ".join(str(change[k]) for k in ("service", "server", "address") if k in change)
+
+
+def undoable_entry(ops: Operations, entry_id: str | None = None) -> dict[str, Any]:
+    """The journal entry to reverse: ``entry_id``'s, else the last applied change not undone yet."""
+    entries: list[dict[str, Any]] = list(ops.journal.entries())
+    undone = {str(e["undo_of"]): e for e in entries if e.get("undo_of") and e.get("result") == "applied"}
+    if entry_id is not None:
+        entry = next((e for e in entries if e.get("id") == entry_id), None)
+        if entry is None:
+            raise UndoRefused(f"no journal entry {entry_id} in {ops.journal.path}")
+        if entry.get("result") != "applied" or "record" not in entry:
+            raise UndoRefused(f"journal entry {entry_id} ({entry.get('verb') or entry.get('op')}, "
+                              f"{entry.get('result')}) is not an applied change lvstui can undo")
+        if entry_id in undone:
+            raise UndoRefused(f"journal entry {entry_id} was already undone ({undone[entry_id].get('id')}, "
+                              f"{undone[entry_id].get('time')})")
+        return entry
+    for candidate in reversed(entries):
+        if candidate.get("result") != "applied" or "record" not in candidate or candidate.get("undo_of"):
+            continue
+        if str(candidate.get("id")) in undone:
+            continue
+        return dict(candidate)
+    raise UndoRefused(f"nothing to undo: no applied change in {ops.journal.path} that is not undone yet")
+
+
+def _moved(snap: Snapshot, entry: dict[str, Any]) -> list[str]:
+    """How the director differs from what the change left (empty: its read-back still holds)."""
+    out: list[str] = []
+    for item in entry.get("kernel", []):
+        vs = snap.service(str(item["vs"]))
+        rs_id = item.get("rs")
+        if rs_id is None:
+            if item["action"] == "delete" and vs is not None:
+                out.append(f"{item['vs']} exists again")
+            elif item["action"] != "delete" and vs is None:
+                out.append(f"{item['vs']} is gone")
+            continue
+        rs = vs.real_server(str(rs_id)) if vs is not None else None
+        if item["action"] == "delete":
+            if rs is not None:
+                out.append(f"{rs_id} is back in {item['vs']}")
+            continue
+        if rs is None:
+            out.append(f"{rs_id} is no longer in {item['vs']}")
+            continue
+        now, then = rs_settings(rs), item.get("after", {})
+        diffs = [f"{k} {now[k]} (the change left {then[k]})" for k in ("weight", "forward", "upper", "lower")
+                 if k in then and now[k] != then[k]]
+        if diffs:
+            out.append(f"{rs_id} in {item['vs']} has " + ", ".join(diffs))
+    for path, value in ((entry.get("keepalived") or {}).get("track_files") or {}).items():
+        try:
+            text: str | None = Path(path).read_text().strip()
+        except FileNotFoundError:
+            text = None
+        except OSError as exc:
+            out.append(f"cannot read track file {path}: {exc.strerror or exc}")
+            continue
+        if text != value:
+            out.append(f"track file {path} holds {text if text is not None else 'nothing'} "
+                       f"(the change wrote {value})")
+    return out
+
+
+def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Change]:
+    kernel: list[dict[str, Any]] = entry.get("kernel", [])
+    kept = entry.get("keepalived") or {}
+    if not kernel and not kept.get("track_files") and not kept.get("edits"):
+        raise UndoRefused(f"nothing to undo: {entry.get('verb')} {_what(entry)} changed nothing")
+    if isinstance(change, Drain):
+        return [Restore(change.service, change.server)]
+    if isinstance(change, DrainHost):
+        return [RestoreHost(change.address)]
+    if isinstance(change, Restore):
+        return [Drain(change.service, change.server)]
+    if isinstance(change, RestoreHost):
+        return [DrainHost(change.address)]
+    if isinstance(change, SetWeight):
+        before = next((k.get("before") for k in kernel if k.get("rs") == change.server.id), None)
+        if before is None:
+            raise UndoRefused(f"cannot undo {entry.get('verb')} {_what(entry)}: the journal does not say the "
+                              "weight it replaced")
+        return [SetWeight(change.service, change.server, weight=int(before["weight"]))]
+    if isinstance(change, AddServer):
+        vs = snap.service(change.service.id)
+        rs = vs.real_server(change.server.id) if vs is not None else None
+        if rs is not None and rs.active_conns:
+            raise UndoRefused(f"{rs.id} in {change.service.id} has {rs.active_conns} active connections: "
+                              f"drain it first (lvstui drain {change.service.id} {rs.id} --wait), then undo")
+        return [RemoveServer(change.service, change.server, force=True)]
+    if isinstance(change, RemoveServer):
+        before = next((k.get("before") for k in kernel if k.get("rs") == change.server.id), None)
+        if before is None:
+            raise UndoRefused(f"cannot undo {entry.get('verb')} {_what(entry)}: the journal does not say the "
+                              "real server's settings")
+        return [AddServer(change.service, change.server, weight=int(before["weight"]),
+                          forward=Forward(before["forward"]), upper=int(before["upper"]),
+                          lower=int(before["lower"]))]
+    if isinstance(change, AddService):
+        return [RemoveService(change.service)]
+    raise UndoRefused(f"lvstui cannot undo {change.verb} (journal {entry.get('id')}): change it back by hand")
+
+
+def _refuse(ops: Operations, entry: dict[str, Any], message: str) -> UndoRefused:
+    ops.journal.record(actor=ops.actor, verb="undo", undo_of=entry.get("id"), change=entry.get("change"),
+                       result="refused", message=message)
+    return UndoRefused(message)
+
+
+def plan_undo(ops: Operations, entry_id: str | None = None, *, force: bool = False) -> UndoPlan:
+    """Find the change, check its read-back still holds on a fresh read, plan its reversal.  Never writes.
+
+    Raises :class:`UndoRefused` (journaled) or what :meth:`Operations.plan` raises.
+    """
+    ops.policy.check("undo", actor=ops.actor, journal=ops.journal, entry=entry_id)
+    entry = undoable_entry(ops, entry_id)
+    try:
+        original = change_from_record(entry["record"])
+    except (KeyError, TypeError, ValueError, InvalidInput) as exc:
+        raise _refuse(ops, entry, f"journal entry {entry.get('id')} cannot be read back as a change "
+                                  f"({exc})") from None
+    snap = ops.director.read()
+    moved = _moved(snap, entry)
+    if moved:
+        raise _refuse(ops, entry, f"undo of {entry['id']} ({entry.get('verb')} {_what(entry)}) refused: the state "
+                                  "has moved on since: " + "; ".join(moved) + "; nothing was changed")
+    try:
+        undo = UndoPlan(entry, _inverse(original, entry, snap))
+        undo.plans = [ops.plan(change, snap, force=force) for change in undo.changes]
+    except (Refused, InvalidInput) as exc:
+        raise _refuse(ops, entry, f"undo of {entry['id']} refused: {exc}") from exc
+    return undo
+
+
+def apply_undo(ops: Operations, undo: UndoPlan, *, force: bool = False) -> list[Outcome]:
+    """Apply a planned undo: the read-back is checked again on a fresh read, then each change is
+    applied (re-planned) through :meth:`Operations.apply`, journaled with ``undo_of``."""
+    ops.policy.check("undo", actor=ops.actor, journal=ops.journal, entry=undo.entry_id)
+    moved = _moved(ops.director.read(), undo.entry)
+    if moved:
+        raise _refuse(ops, undo.entry, f"undo of {undo.entry_id} refused: the state has moved on since it "
+                                       "was planned: " + "; ".join(moved) + "; nothing was changed")
+    return [ops.apply(change, force=force, journal_extra={"undo_of": undo.entry_id}) for change in undo.changes]
