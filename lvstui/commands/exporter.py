@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
-    from lvstui.cli import CliError
+    from lvstui.commands.errors import CliError
     from lvstui.exporter.server import Exporter, parse_listen
     from lvstui.exporter.source import Reopening, director_source
 

@@ -17,16 +17,13 @@ __all__ = ["DEFAULT_ADDRESS", "DEFAULT_PORT", "FORBIDDEN"]
 DEFAULT_PORT = 10560
 DEFAULT_ADDRESS = "127.0.0.1"
 
-#: modules that write (operations, set-up, keepalived edits) or draw: never loaded by the exporter
+#: modules that write (operations, set-up, keepalived edits: all in lvstui.ops) or draw: never
+#: loaded by the exporter
 FORBIDDEN = (
     "lvstui.ops",
     "lvstui.setup",
     "lvstui.ui",
-    "lvstui.keepalived.writer",
-    "lvstui.keepalived.edit",
-    "lvstui.keepalived.durable",
-    "lvstui.keepalived.toggle",
-    "lvstui.keepalived.toggle_flow",
+    "lvstui.keepalived.edit",  # the config edits' text transform: only ops/ uses it
     "textual",
     "paramiko",
 )
