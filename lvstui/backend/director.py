@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from lvstui.backend import SnapshotSource
+from lvstui.capabilities import Capabilities
 from lvstui.model import KeepalivedHealth, Snapshot, VrrpPeer
 
 if TYPE_CHECKING:
@@ -348,6 +349,7 @@ class DirectorSource:
     """The kernel's table with keepalived's view: what the dashboard and ``snapshot`` show."""
 
     name = "kernel"
+    capabilities = Capabilities(vrrp=True)  # keepalived's view, so VRRP demote/promote; writes: own client
 
     def __init__(
         self, kernel: SnapshotSource | None = None, watcher: KeepalivedWatcher | None = None

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lvstui.backend import BackendError
+from lvstui.capabilities import Capabilities
 from lvstui.backend.layout import LayoutDecoder, be16_fix
 from lvstui.backend.netlink import (
     NLM_F_CREATE,
@@ -364,6 +365,7 @@ class IpvsClient:
     """
 
     name = "kernel"
+    capabilities = Capabilities()  # the kernel alone: no keepalived view; writes use a client of their own
 
     def __init__(self, director: str | None = None) -> None:
         try:

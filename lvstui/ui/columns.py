@@ -8,15 +8,14 @@ columns give way on a narrow terminal: 0 never goes, higher numbers go first.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lvstui.model import Rates, RealServer, VirtualService
-from lvstui.rates import Deltas, NO_DELTAS
+from lvstui.rates import NO_DELTAS, Deltas
 from lvstui.ui.formatting import si, state_text
 
-__all__ = ["Column", "RateView", "SERVICE_COLUMNS", "RS_COLUMNS", "RsRow", "ServiceRow"]
+__all__ = ["RS_COLUMNS", "SERVICE_COLUMNS", "Column", "RateView", "RsRow", "ServiceRow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +226,3 @@ def rs_sort_value(row: RsRow, key: str, view: RateView) -> Any:
         return rs.stats.inbytes + rs.stats.outbytes
     rates = rs_rates(view, row)
     return -1 if rates is None else getattr(rates, key)
-
-
-def sort_rows(rows: list[Any], value: Callable[[Any, str, RateView], Any], key: str, reverse: bool,
-              view: RateView) -> list[Any]:
-    return sorted(rows, key=lambda r: value(r, key, view), reverse=reverse)

@@ -1,4 +1,4 @@
-"""Pilot tests of VRRP demote/promote from the dashboard (lvstui/ui/app_vrrp.py).
+"""Pilot tests of VRRP demote/promote from the dashboard (lvstui/ui/vrrp_controller.py).
 
 The flow itself (prepare/execute against keepalived in the lab) is tested through the CLI in
 tests/lab/test_vrrp_toggle.py; here ``toggle_flow.prepare`` and ``toggle_flow.execute`` are
@@ -8,6 +8,7 @@ replaced by :class:`FakeFlow`, an in-memory test fixture that records what the d
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ from lvstui.ui.actions import ACTIONS
 from lvstui.ui.confirm import ConfirmScreen
 from lvstui.ui.help import HelpScreen
 from tests.ui.ui_support import ManualClock, feed, make_app
+
+#: the demo declares no VRRP (it has no keepalived); these tests stand in a flow for keepalived's
+WITH_VRRP = dataclasses.replace(DemoSource.capabilities, vrrp=True)
 
 PLAN_TEXT = ("demote VI_1 (VRID 51, MASTER, effective priority 150 -> 90) by writing 1 to "
              "/etc/keepalived/lvstui-maint; peer: the backup")
@@ -107,7 +111,7 @@ async def start(app, pilot, clock: ManualClock, key: str = "ctrl+d") -> None:  #
 
 async def test_demote_confirm_no_changes_nothing_yes_executes_in_a_worker(
         demo: DemoSource, clock: ManualClock, isolated_config: Path, flow: FakeFlow) -> None:
-    app = make_app(demo, clock, isolated_config)
+    app = make_app(demo, clock, isolated_config, capabilities=WITH_VRRP)
     async with app.run_test(size=(140, 45)) as pilot:
         await start(app, pilot, clock)
         assert flow.prepared == ["demote"]
@@ -139,7 +143,7 @@ async def test_problems_refuse_unless_forced(demo: DemoSource, clock: ManualCloc
                                              flow: FakeFlow) -> None:
     assert flow.plan is not None
     flow.plan.problems = ["no router seen advertising VRID 51 in 3.5 s: the peer is not healthy"]
-    app = make_app(demo, clock, isolated_config)
+    app = make_app(demo, clock, isolated_config, capabilities=WITH_VRRP)
     async with app.run_test(size=(140, 45)) as pilot:
         await start(app, pilot, clock)
         screen = app.screen
@@ -163,7 +167,7 @@ async def test_refused_then_cancelled_is_journalled_as_refused(
         demo: DemoSource, clock: ManualClock, isolated_config: Path, flow: FakeFlow) -> None:
     assert flow.plan is not None
     flow.plan.problems = ["VI_1 is in FAULT here"]
-    app = make_app(demo, clock, isolated_config)
+    app = make_app(demo, clock, isolated_config, capabilities=WITH_VRRP)
     async with app.run_test(size=(140, 45)) as pilot:
         await start(app, pilot, clock, "ctrl+u")
         assert flow.prepared == ["promote"] and isinstance(app.screen, ConfirmScreen)
@@ -175,7 +179,7 @@ async def test_refused_then_cancelled_is_journalled_as_refused(
 async def test_prepare_error_is_one_notification(demo: DemoSource, clock: ManualClock, isolated_config: Path,
                                                  flow: FakeFlow) -> None:
     flow.error = "vrrp_instance VI_1 has no track_file: add one (lvstui vrrp setup)"
-    app = make_app(demo, clock, isolated_config)
+    app = make_app(demo, clock, isolated_config, capabilities=WITH_VRRP)
     async with app.run_test(size=(140, 45)) as pilot:
         await start(app, pilot, clock)
         assert not isinstance(app.screen, ConfirmScreen)
@@ -191,14 +195,14 @@ async def test_readonly_hides_both(demo: DemoSource, clock: ManualClock, isolate
                                    flow: FakeFlow, readonly: bool) -> None:
     specs = [s for s in ACTIONS if s.action in ("vrrp_demote", "vrrp_promote")]
     assert len(specs) == 2 and all(s.mutating for s in specs)
-    app = make_app(demo, clock, isolated_config, readonly=readonly)
+    app = make_app(demo, clock, isolated_config, readonly=readonly, capabilities=WITH_VRRP)
     async with app.run_test(size=(140, 45)) as pilot:
         feed(app, clock, 2)
         await pilot.pause()
         bound = {b.action for (_, b, enabled, _) in app.active_bindings.values() if enabled}
         footer = {b.action for (_, b, enabled, _) in app.active_bindings.values() if b.show and enabled}
         palette = {cmd.title for cmd in app.get_system_commands(app.screen)}
-        helps = {text for _, text in app.allowed_actions()}
+        helps = {text for _, text in app.dashboard.allowed_actions()}
         for spec in specs:
             assert (spec.action in bound) is not readonly
             assert spec.action not in footer  # not in the footer either way
