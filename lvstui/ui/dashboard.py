@@ -27,6 +27,7 @@ from textual import events
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.markup import escape
 from textual.notifications import SeverityLevel
@@ -388,7 +389,9 @@ class DashboardScreen(Screen[None]):
             parts.append(f"filter “{self.spec.filter}”")
         parts.append(self.rate_view.label)
         mark = {True: "▶ ", False: "  "}
-        self.query_one("#services-title", Static).update(mark[self.app.focused is self.services] + " · ".join(parts))
+        # plain text: ids ([2001:db8::13]:80), the operator's filter and errors are never markup
+        self.query_one("#services-title", Static).update(
+            Content(mark[self.app.focused is self.services] + " · ".join(parts)))
         row = self.services.cursor_item
         if not isinstance(row, ServiceRow):
             rs_title = "Real servers"
@@ -399,7 +402,7 @@ class DashboardScreen(Screen[None]):
                         f" · {vs.scheduler}"
                         f"{f' persistent {vs.persistence_timeout}s' if vs.persistent else ''}"
                         f" · {row.up}/{row.total} up")
-        self.query_one("#rs-title", Static).update(mark[self.app.focused is self.real_servers] + rs_title)
+        self.query_one("#rs-title", Static).update(Content(mark[self.app.focused is self.real_servers] + rs_title))
 
     def _watch(self) -> None:
         vs_id, rs_id = self.spec.selected, self.real_servers.cursor_key
