@@ -2,7 +2,34 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+from lvstui.lab.kernel import require_uml
+from lvstui.lab.results import LabUnavailable
+from lvstui.lab.userland import host_path
+
+# keepalived, ipvsadm and sshd for the tests that run them on this machine (keepalived -t, a
+# loopback sshd): the system's, else the wrappers of what scripts/userland.sh unpacked.
+os.environ["PATH"] = host_path()
+
+
+def _lab_kernel() -> str:
+    try:
+        return f"lab kernel: {require_uml().describe()}"
+    except LabUnavailable as exc:
+        return f"lab kernel: none ({exc})"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Names the lab's guest kernel at the top of every test run (the probe's verdict is cached)."""
+    return [_lab_kernel()]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """... and again at the end, beside the counts."""
+    terminalreporter.write_line(_lab_kernel())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -28,8 +28,12 @@ real server's HTTP or TCP service, stop keepalived on the master, more load, a b
 from a second terminal: `lvstui lab ctl stop rs1 http`, `lvstui lab ctl stop keepalived lb1`,
 `lvstui lab ctl burst`, `lvstui lab ctl help` for all.
 
-Needs User-Mode Linux (linux.uml) with keepalived and ipvsadm: `scripts/setup.sh` installs
-them on Debian/Ubuntu. Elsewhere, `lvstui --demo` shows a simulated director instead."""
+Needs User-Mode Linux (linux.uml) with keepalived, ipvsadm and sshd: `scripts/setup.sh`
+provides them on Debian/Ubuntu (without installing or starting a service on this machine),
+and a kernel that boots on this CPU. The kernel is the first that passes a one-second probe
+boot: --uml PATH (or LVSTUI_UML), the distribution's /usr/bin/linux.uml, then the ones
+scripts/setup.sh fetched into ~/.cache/lvstui/uml. Elsewhere, `lvstui --demo` shows a
+simulated director instead."""
 
 
 def control_socket() -> str:
@@ -54,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--logs", metavar="DIR",
                    help="keep the guest's logs in DIR/<lab id>/ (default: a temp dir removed on exit)")
     p.add_argument("--mem", default="768M", metavar="SIZE", help="guest memory (default 768M)")
+    p.add_argument("--uml", metavar="PATH", default=None,
+                   help="the linux.uml to boot (default: $LVSTUI_UML, else the first that boots here)")
     labsub = p.add_subparsers(dest="lab_command", metavar="ctl")
     c = labsub.add_parser("ctl", help="send an action to the running lab (try: lvstui lab ctl help)",
                           description="Send an action to the lab `lvstui lab` runs in another terminal "
@@ -65,35 +71,33 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from lvstui.lab.results import LabUnavailable, require_uml
+    # Lazy: `lvstui --help` and the dashboard do not pay for the lab's imports.
+    from lvstui.lab.kernel import require_uml
+    from lvstui.lab.results import LabUnavailable
 
     if not _valid_mem(args.mem):
         print(f"lvstui lab: --mem must be a size such as 768M or 1G, not {args.mem!r}", file=sys.stderr)
         return 2
     try:
-        require_uml()
+        kernel = require_uml(args.uml)
     except LabUnavailable as exc:
-        print(f"lvstui lab: {exc}", file=sys.stderr)
-        print("lvstui lab: on Debian/Ubuntu `scripts/setup.sh` installs User-Mode Linux; elsewhere try "
-              "`lvstui --demo` for a simulated director", file=sys.stderr)
+        print(f"lvstui lab: {exc} (or try `lvstui --demo` for a simulated director)", file=sys.stderr)
         return 1
     if args.check:
         from lvstui.lab.selfcheck import run_check
 
-        return run_check(mem=args.mem, logs=args.logs)
+        return run_check(mem=args.mem, logs=args.logs, uml=kernel.binary)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("lvstui lab: the dashboard needs a terminal (stdin and stdout); "
               "`lvstui lab --check` runs without one", file=sys.stderr)
         return 2
     from lvstui.lab.session import run_session
 
-    return run_session(mem=args.mem, logs=args.logs, socket_path=control_socket())
+    return run_session(mem=args.mem, logs=args.logs, socket_path=control_socket(), uml=kernel.binary)
 
 
 def run_ctl(args: argparse.Namespace) -> int:
-    import socket
-
-    from lvstui.lab.control import send
+    from lvstui.lab.control import send  # lazy: the lab's modules load only for this verb
 
     words = list(args.words)
     path = control_socket()
@@ -103,7 +107,7 @@ def run_ctl(args: argparse.Namespace) -> int:
         print(f"lvstui lab ctl: no lab is running (nothing listens on {path}); start one with `lvstui lab`",
               file=sys.stderr)
         return 1
-    except (OSError, socket.timeout, ValueError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         print(f"lvstui lab ctl: {path}: {exc}", file=sys.stderr)
         return 1
     print(message, file=sys.stdout if ok else sys.stderr)

@@ -321,6 +321,15 @@ def _mount(
     )
 
 
+def _host_lower() -> str:
+    """A lab host's lower layers, as the guest root's (boot.py): passwd/group with sshd's
+    user, the unpacked daemons if any, the host's read-only root."""
+    layers = [f"{LAB_DIR}/layer"] if os.path.isdir(f"{LAB_DIR}/layer/etc") else []
+    if os.path.isdir(f"{LAB_DIR}/userland/usr"):
+        layers.append(f"{LAB_DIR}/userland")
+    return ":".join([*layers, f"{LAB_DIR}/lower"])
+
+
 def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
     """Gives lab host NAME its own file system, UTS name and sysctls (see topology.py).
 
@@ -345,7 +354,7 @@ def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
             root,
             "overlay",
             0,
-            f"lowerdir={LAB_DIR}/lower,upperdir={up}/upper,workdir={up}/work",
+            f"lowerdir={_host_lower()},upperdir={up}/upper,workdir={up}/work",
         )
         for path in ("proc", "dev", "dev/pts"):
             _mount(libc, f"/{path}", f"{root}/{path}", None, MS_BIND)

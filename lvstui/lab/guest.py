@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 from lvstui.lab import boot
 from lvstui.lab.channel import Channel
 from lvstui.lab.results import LabError
+from lvstui.lab.userland import userland_dir
 
 ConsoleMode = Literal["pipe", "tty"] | None
 AGENT = Path(__file__).resolve().with_name("agent.py")
@@ -110,7 +111,7 @@ class Guest:
     def closed(self) -> bool:
         return self._closed
 
-    def boot(self, binary: str, python: str, modules: tuple[str, ...]) -> None:
+    def boot(self, binary: str, python: str, modules: list[str], *, module_dir: str | None) -> None:
         """Starts linux.uml and waits until the agent in the guest answers."""
         _running.add(self)
         sweep_stale_temp_dirs()
@@ -122,7 +123,8 @@ class Guest:
         stage2 = self.temp_dir / "stage2.sh"
         stage2.write_text(boot.stage2_script(python, AGENT))
         init = self.temp_dir / "init.sh"
-        init.write_text(boot.init_script(self.outdir, stage2, modules))
+        init.write_text(boot.init_script(self.outdir, stage2, modules=modules, module_dir=module_dir,
+                                         userland=userland_dir()))
         init.chmod(0o755)
         to_guest_r, to_guest_w = os.pipe()
         from_guest_r, from_guest_w = os.pipe()

@@ -17,7 +17,8 @@ from typing import IO, Any
 import lvstui
 from lvstui.lab import topology
 from lvstui.lab.guest import ConsoleMode, Guest
-from lvstui.lab.results import CommandResult, LabError, require_uml
+from lvstui.lab.kernel import Kernel, modules_to_load, require_uml
+from lvstui.lab.results import CommandResult, LabError
 from lvstui.lab.spec import HTTP_PORT, TCP_PORT, LabSpec
 
 DEFAULT_TIMEOUT = 60.0
@@ -61,7 +62,10 @@ class Lab:
         mem: str | None = None,
         boot_timeout: float = 90.0,
         kernel_args: tuple[str, ...] = (),
+        uml: str | None = None,
     ) -> None:
+        """``uml``: the linux.uml to boot (else ``LVSTUI_UML``, else the first that boots here:
+        kernel.py); ``lab.kernel`` names the one booted."""
         if console not in (None, "pipe", "tty"):
             raise ValueError(f"console must be None, 'pipe' or 'tty', not {console!r}")
         self.spec = spec or LabSpec()
@@ -74,6 +78,8 @@ class Lab:
             boot_timeout=boot_timeout,
             kernel_args=kernel_args,
         )
+        self._uml = uml
+        self.kernel: Kernel | None = None
         self.setup_seconds = 0.0
         self.services: dict[str, LabProcess] = {}  # host name -> its running services.py
         # The Python of the venv (for `lvstui`) and the real interpreter (stdlib-only helpers).
@@ -92,9 +98,10 @@ class Lab:
         """Boots the guest and builds the spec's hosts; on any failure, cleans up and raises."""
         if self._guest.started or self._guest.closed:
             raise LabError("a Lab can be started only once: make a new Lab")
-        binary = require_uml()
+        self.kernel = kernel = require_uml(self._uml)
         try:
-            self._guest.boot(binary, self.python, self.spec.extra_modules)
+            self._guest.boot(kernel.binary, self.python, modules_to_load(kernel, self.spec.extra_modules),
+                             module_dir=kernel.modules)
             self._setup()
         except BaseException:
             self.close()
@@ -147,7 +154,8 @@ class Lab:
 
     def __repr__(self) -> str:
         state = "running" if self.alive else "closed" if self._guest.closed else "not started"
-        return f"<Lab {self.umid} {state} hosts={list(self.spec.names)}>"
+        release = f" kernel={self.kernel.release}" if self.kernel else ""
+        return f"<Lab {self.umid} {state}{release} hosts={list(self.spec.names)}>"
 
     @property
     def alive(self) -> bool:

@@ -1,14 +1,8 @@
-"""Results and errors of the lab, and the check that the lab can run on this machine."""
+"""Results and errors of the lab (kernel.require_uml checks that the lab can run here)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
-
-UML_BINARY = "linux.uml"
-UML_MODULES = "/usr/lib/uml/modules"
-SETUP_HINT = "run scripts/setup.sh (it installs the Debian package {package})"
 
 
 class LabError(RuntimeError):
@@ -47,30 +41,3 @@ class CommandResult:
         if self.rc != 0:
             raise LabError(self.describe())
         return self
-
-
-_TOOLS = (
-    ("User-Mode Linux", UML_BINARY, "user-mode-linux"),
-    ("ipvsadm", "ipvsadm", "ipvsadm"),
-    ("keepalived", "keepalived", "keepalived"),
-    ("nsenter", "nsenter", "util-linux"),
-    ("ip", "ip", "iproute2"),
-    ("modprobe", "modprobe", "kmod"),
-)
-
-
-def require_uml() -> str:
-    """Returns the path of linux.uml, or raises LabUnavailable saying what to install."""
-    found = ""
-    for label, binary, package in _TOOLS:
-        path = shutil.which(binary) or shutil.which(binary, path="/usr/local/sbin:/usr/sbin:/sbin")
-        if path is None:
-            raise LabUnavailable(f"{label} is not installed: {SETUP_HINT.format(package=package)}")
-        if binary == UML_BINARY:
-            found = path
-            if not os.path.isdir(UML_MODULES):
-                raise LabUnavailable(
-                    f"User-Mode Linux's modules ({UML_MODULES}) are missing: "
-                    + SETUP_HINT.format(package=package)
-                )
-    return found

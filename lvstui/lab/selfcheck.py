@@ -175,16 +175,17 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signum)
 
 
-def run_check(*, mem: str, logs: str | None) -> int:
+def run_check(*, mem: str, logs: str | None, uml: str | None = None) -> int:
     started = time.monotonic()
     for sig in (signal.SIGTERM, signal.SIGHUP):  # clean up as after Ctrl-C
         signal.signal(sig, _interrupt)
-    lab = Lab(lab_spec(), mem=mem, workdir=logs)
+    lab = Lab(lab_spec(), mem=mem, workdir=logs, uml=uml)
     failed = False
     try:
         try:
             lab.start()
-            line("ok", f"boot: guest up in {lab.boot_seconds:.1f} s, "
+            kernel = lab.kernel.describe() if lab.kernel else "User-Mode Linux"
+            line("ok", f"boot: {kernel}: guest up in {lab.boot_seconds:.1f} s, "
                        f"6 hosts on a bridge in {lab.setup_seconds:.1f} s")
             cluster = bring_up(lab, lambda message: line("ok", message))
         except LabError as exc:

@@ -17,7 +17,7 @@ from typing import IO
 
 import pytest
 
-from lvstui.lab import CommandResult, HostSpec, Lab, LabError, LabSpec, LabUnavailable, require_uml
+from lvstui.lab import CommandResult, HostSpec, Lab, LabError, LabSpec
 
 pytestmark = pytest.mark.lab
 
@@ -383,19 +383,3 @@ def test_console_pipe_and_exit_on_an_exception(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="shut down"):
         lab.run(None, ["true"])
     assert "agent ready" in (tmp_path / umid / "out" / "agent.log").read_text()
-
-
-def test_missing_uml_is_named_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import lvstui.lab.results as results
-
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(results, "_TOOLS", (("User-Mode Linux", "linux.uml-missing", "user-mode-linux"),))
-    with pytest.raises(LabUnavailable) as info:
-        require_uml()
-    assert str(info.value) == (
-        "User-Mode Linux is not installed: run scripts/setup.sh"
-        " (it installs the Debian package user-mode-linux)"
-    )
-    with pytest.raises(LabUnavailable):
-        Lab(LabSpec(), workdir=tmp_path).start()
-    assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SSHD = "/usr/sbin/sshd"
+from lvstui.lab.userland import tool_path
+
+SSHD = tool_path("sshd") or "/usr/sbin/sshd"  # the system's, else scripts/userland.sh's
 
 
 def free_port() -> int:
@@ -45,10 +47,22 @@ class Sshd:
         self.process.wait(5)
 
 
+def _privsep_argv(tmp: Path, argv: list[str]) -> list[str]:
+    """sshd needs its privilege separation user and /run/sshd. Where this machine has neither
+    (openssh-server not installed: scripts/userland.sh unpacked it), give sshd a private mount
+    namespace with a passwd that has the user and a tmpfs /run: nothing changes on the host."""
+    if Path("/run/sshd").is_dir() and any(line.startswith("sshd:") for line in Path("/etc/passwd").read_text().splitlines()):
+        return argv
+    passwd = tmp / "passwd"
+    passwd.write_text(Path("/etc/passwd").read_text() + "sshd:x:998:65534:test sshd:/run/sshd:/usr/sbin/nologin\n")
+    script = ('mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd && '
+              f'mount --bind {passwd} /etc/passwd && exec "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", *argv]
+
+
 def start_sshd(tmp: Path) -> Sshd:
     if not shutil.which("ssh-keygen") or not os.path.exists(SSHD):
-        raise RuntimeError("openssh-server is not installed (scripts/setup.sh installs it)")
-    os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation directory
+        raise RuntimeError("openssh-server is not available (scripts/setup.sh provides it)")
     host_key = keygen(tmp / "host_ed25519")
     client_key = keygen(tmp / "client_ed25519")
     auth = tmp / "authorized_keys"
@@ -60,7 +74,8 @@ def start_sshd(tmp: Path) -> Sshd:
         f"ListenAddress 127.0.0.1:{port}\nHostKey {host_key}\nAuthorizedKeysFile {auth}\n"
         f"PidFile {tmp}/sshd.pid\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel ERROR\n")
-    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(_privsep_argv(tmp, [SSHD, "-D", "-e", "-f", str(config)]),
+                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
