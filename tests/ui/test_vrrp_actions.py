@@ -3,7 +3,9 @@
 The flow itself (prepare/execute against keepalived in the lab) is tested through the CLI in
 tests/lab/test_vrrp_toggle.py; here ``toggle_flow.prepare`` and ``toggle_flow.execute`` are
 replaced by :class:`FakeFlow`, an in-memory test fixture that records what the dashboard calls
-(and from which thread), so the screens, workers and notifications are checked alone.
+(and from which thread), so the screens, workers and notifications are checked alone.  The plan
+is a real :class:`TogglePlan` (its refusal policy decides), and refusals are journalled by the
+real ``toggle_flow.record_refusal``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from textual.widgets import Button, Checkbox
 
 from lvstui.demo import DemoSource
 from lvstui.keepalived import toggle_flow
-from lvstui.keepalived.toggle import ToggleError
+from lvstui.keepalived.runtime import VrrpState
+from lvstui.keepalived.toggle import Target, ToggleError
+from lvstui.keepalived.toggle_flow import TogglePlan
+from lvstui.keepalived.view import TrackFile, VrrpInstance
+from lvstui.keepalived.vrrp_adverts import AdvertListener
+from lvstui.ops.journal import Journal
 from lvstui.ui.actions import ACTIONS
 from lvstui.ui.confirm import ConfirmScreen
 from lvstui.ui.help import HelpScreen
@@ -31,64 +38,68 @@ PLAN_TEXT = ("demote VI_1 (VRID 51, MASTER, effective priority 150 -> 90) by wri
              "/etc/keepalived/lvstui-maint; peer: the backup")
 
 
-@dataclass
-class FakePlan:
-    """Stands in for toggle_flow.TogglePlan: the attributes the dashboard reads."""
+class CountingListener(AdvertListener):
+    """A real advert listener, never started (no raw socket in the tests), that counts its closes."""
 
-    text: str
-    problems: list[str] = field(default_factory=list)
-    notice: str | None = None
-    listener_error: str | None = None
-    force: bool = False
-    closed: int = 0
-
-    def refusal(self, force: bool | None = None) -> str | None:
-        force = self.force if force is None else force
-        return None if force or not self.problems else "refused: " + "; ".join(self.problems)
-
-    @property
-    def refused(self) -> str | None:
-        return self.refusal()
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = 0
 
     def close(self) -> None:
         self.closed += 1
+        super().close()
+
+
+def make_plan(text: str, problems: list[str] | None = None) -> TogglePlan:
+    """A real TogglePlan (its refusal policy, its journal entry), as prepare() returns it for VI_1."""
+    instance = VrrpInstance(name="VI_1", state="MASTER", virtual_router_id=51, priority=150)
+    track = TrackFile(name="lvstui_maint", file="/etc/keepalived/lvstui-maint", weight=-60)
+    target = Target(parent_pid=1, config_file="/etc/keepalived/keepalived.conf", instance=instance, track=track,
+                    path=Path("/etc/keepalived/lvstui-maint"), weight=-60)
+    state = VrrpState(name="VI_1", state="MASTER", priority=150, effective_priority=150, virtual_router_id=51)
+    return TogglePlan("demote", target, CountingListener(), state, 0, 1, 3.5, [], list(problems or []), text)
+
+
+def closes(plan: TogglePlan) -> int:
+    assert isinstance(plan.listener, CountingListener)
+    return plan.listener.closed
+
+
+def refusals() -> list[dict[str, object]]:
+    """What the real record_refusal journalled (the test's own state dir, tests/conftest.py)."""
+    return [e for e in Journal().entries() if e.get("result") == "refused"]
 
 
 @dataclass
 class FakeFlow:
-    """Test fixture: an in-memory prepare/execute pair that records every call."""
+    """Test fixture: an in-memory prepare/execute pair that records every call (the plan and its
+    refusal policy, and record_refusal, are the real ones)."""
 
-    plan: FakePlan | None
+    plan: TogglePlan | None
     error: str | None = None
     prepared: list[str] = field(default_factory=list)
-    executed: list[tuple[FakePlan, float, bool]] = field(default_factory=list)  # plan, timeout, in a thread
-    refusals: list[FakePlan] = field(default_factory=list)
+    executed: list[tuple[TogglePlan, float, bool]] = field(default_factory=list)  # plan, timeout, in a thread
 
-    def prepare(self, action: str, instance: str | None = None, force: bool = False) -> FakePlan:
+    def prepare(self, action: str, instance: str | None = None, force: bool = False) -> TogglePlan:
         self.prepared.append(action)
         if self.error is not None:
             raise ToggleError(self.error)
         assert self.plan is not None
+        self.plan.action = action
         return self.plan
 
-    def execute(self, plan: FakePlan, timeout: float, progress=print) -> toggle_flow.ToggleResult:  # type: ignore[no-untyped-def]
+    def execute(self, plan: TogglePlan, timeout: float, progress=print) -> toggle_flow.ToggleResult:  # type: ignore[no-untyped-def]
         self.executed.append((plan, timeout, threading.current_thread() is not threading.main_thread()))
         progress("0.5 s: VI_1 BACKUP (effective priority 90); advertising VRID 51: 10.0.0.2 priority 100")
         return toggle_flow.ToggleResult(True, False, "done in 2.1 s: VI_1 is BACKUP; MASTER seen on the "
                                         "wire: 10.0.0.2 priority 100", 0, 2.1)
 
-    def record_refusal(self, plan: FakePlan, journal: object = None) -> str | None:
-        if plan.refused:
-            self.refusals.append(plan)
-        return plan.refused
-
 
 @pytest.fixture
 def flow(monkeypatch: pytest.MonkeyPatch) -> FakeFlow:
-    fake = FakeFlow(FakePlan(PLAN_TEXT))
+    fake = FakeFlow(make_plan(PLAN_TEXT))
     monkeypatch.setattr(toggle_flow, "prepare", fake.prepare)
     monkeypatch.setattr(toggle_flow, "execute", fake.execute)
-    monkeypatch.setattr(toggle_flow, "record_refusal", fake.record_refusal)
     return fake
 
 
@@ -122,7 +133,7 @@ async def test_demote_confirm_no_changes_nothing_yes_executes_in_a_worker(
         await pilot.press("n")
         await settle(app, pilot)
         assert not isinstance(app.screen, ConfirmScreen)
-        assert flow.executed == [] and flow.plan is not None and flow.plan.closed == 1
+        assert flow.executed == [] and flow.plan is not None and closes(flow.plan) == 1
         assert any("cancelled: nothing was changed" in n for n in notes(app))
 
         await pilot.press("ctrl+d")
@@ -134,7 +145,7 @@ async def test_demote_confirm_no_changes_nothing_yes_executes_in_a_worker(
         assert len(flow.executed) == 1
         plan, timeout, in_thread = flow.executed[0]
         assert plan is flow.plan and timeout > 0 and in_thread
-        assert plan.closed == 2
+        assert closes(plan) == 2
         assert any("advertising VRID 51" in n for n in notes(app))  # the progress, notified
         assert any("VRRP demote: done" in n and "VI_1 is BACKUP" in n for n in notes(app))
 
@@ -160,7 +171,7 @@ async def test_problems_refuse_unless_forced(demo: DemoSource, clock: ManualCloc
         await pilot.press("y")
         await settle(app, pilot)
         assert len(flow.executed) == 1 and flow.executed[0][0].force
-        assert flow.refusals == []
+        assert refusals() == []
 
 
 async def test_refused_then_cancelled_is_journalled_as_refused(
@@ -173,7 +184,10 @@ async def test_refused_then_cancelled_is_journalled_as_refused(
         assert flow.prepared == ["promote"] and isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")
         await settle(app, pilot)
-        assert flow.refusals == [flow.plan] and flow.executed == [] and flow.plan.closed == 1
+        assert flow.executed == [] and closes(flow.plan) == 1
+        [entry] = refusals()  # journalled as the CLI does, by the real record_refusal
+        assert entry["op"] == "vrrp promote" and entry["instance"] == "VI_1" and entry["vrid"] == 51
+        assert entry["reason"] == "VI_1 is in FAULT here"
 
 
 async def test_prepare_error_is_one_notification(demo: DemoSource, clock: ManualClock, isolated_config: Path,
