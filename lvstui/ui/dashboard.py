@@ -20,7 +20,6 @@ import dataclasses
 import time
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 from textual import events
@@ -29,7 +28,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.markup import escape
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -39,16 +37,18 @@ from lvstui.backend import SnapshotSource
 from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot, VirtualService
 from lvstui.rates import rs_key
-from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, ActionSpec, app_bindings, key_label
+from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, ActionSpec, app_bindings
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, RateView, RsRow, ServiceRow, rs_cell, service_cell
 from lvstui.ui.feed import ChangeEvent, Feed
 from lvstui.ui.help import HelpScreen, help_sections
 from lvstui.ui.host import DashboardHost
 from lvstui.ui.lab_panel import LabPanel
 from lvstui.ui.messages import FrameReady, RealServersReady, TablesReady
+from lvstui.ui.offered import allowed_specs, keys_of, offered, palette_actions, sort_commands
 from lvstui.ui.op_runner import OpRunner
 from lvstui.ui.ops_controller import OpsController
 from lvstui.ui.poller import Frame, Poller
+from lvstui.ui.titles import FOCUS_MARK, rs_title, services_title
 from lvstui.ui.view import Tables, ViewSpec, build_real_servers, build_tables
 from lvstui.ui.vrrp_controller import VrrpController
 from lvstui.ui.vtable import VirtualTable
@@ -381,28 +381,14 @@ class DashboardScreen(Screen[None]):
 
     def _refresh_titles(self) -> None:
         total = len(self.frame.snapshot.virtual_services) if self.frame else 0
-        shown = len(self.services.keys)
-        parts = [f"Virtual services {shown}" + (f" of {total}" if shown != total else "")]
-        if self.error is not None:
-            parts.insert(0, f"⚠ last poll failed: {self.error} · showing the last good data")
-        if self.spec.filter:
-            parts.append(f"filter “{self.spec.filter}”")
-        parts.append(self.rate_view.label)
-        mark = {True: "▶ ", False: "  "}
+        text = services_title(len(self.services.keys), total, self.error, self.spec.filter, self.rate_view.label)
         # plain text: ids ([2001:db8::13]:80), the operator's filter and errors are never markup
         self.query_one("#services-title", Static).update(
-            Content(mark[self.app.focused is self.services] + " · ".join(parts)))
+            Content(FOCUS_MARK[self.app.focused is self.services] + text))
         row = self.services.cursor_item
-        if not isinstance(row, ServiceRow):
-            rs_title = "Real servers"
-        else:
-            vs = row.vs
-            # what the operator acts on first (a drained server's falling counts, tags), then the rest
-            rs_title = (f"Real servers of {vs.id}{self.ops.drain_note(self._rs_row())}{self.ops.tags_note()}"
-                        f" · {vs.scheduler}"
-                        f"{f' persistent {vs.persistence_timeout}s' if vs.persistent else ''}"
-                        f" · {row.up}/{row.total} up")
-        self.query_one("#rs-title", Static).update(Content(mark[self.app.focused is self.real_servers] + rs_title))
+        notes = self.ops.drain_note(self._rs_row()) + self.ops.tags_note()
+        text = rs_title(row if isinstance(row, ServiceRow) else None, notes)
+        self.query_one("#rs-title", Static).update(Content(FOCUS_MARK[self.app.focused is self.real_servers] + text))
 
     def _watch(self) -> None:
         vs_id, rs_id = self.spec.selected, self.real_servers.cursor_key
@@ -681,10 +667,7 @@ class DashboardScreen(Screen[None]):
     # --- readonly, help, palette ------------------------------------------------------
 
     def _offered(self, spec: ActionSpec) -> bool:
-        """This mode and this source offer the action at all (wherever the cursor is)."""
-        if spec.mutating and spec.action in MUTATING_ACTIONS and self.readonly:
-            return False
-        return not (spec.needs_lab and not self.capabilities.lab_controls)
+        return offered(spec, readonly=self.readonly, capabilities=self.capabilities, mutating=MUTATING_ACTIONS)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING_ACTIONS and self.readonly:
@@ -701,28 +684,18 @@ class DashboardScreen(Screen[None]):
         return not (spec.needs_service and self.services.cursor_item is None)
 
     def _allowed_specs(self) -> list[ActionSpec]:
-        return [spec for spec in ACTIONS if self._offered(spec) and
-                not (spec.action in MUTATING_ACTIONS and self.readonly)]
+        return allowed_specs(ACTIONS, readonly=self.readonly, capabilities=self.capabilities,
+                             mutating=MUTATING_ACTIONS)
 
     def allowed_actions(self) -> list[tuple[str, str]]:
         """Every action this mode allows (for help): row-dependent ones too, wherever the cursor is."""
-        return [(key_label(self.keys_for(f"app.{spec.action}", spec.keys)), spec.help)
-                for spec in self._allowed_specs()]
+        return [(keys_of(spec, self.keys_for), spec.help) for spec in self._allowed_specs()]
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """The command palette's entries for this screen: every action allowed here, sorting."""
-        for spec in ACTIONS:
-            if spec.action in ("help", "quit") or self.check_action(spec.action, ()) is False:
-                continue
-            keys = key_label(self.keys_for(f"app.{spec.action}", spec.keys))
-            # the palette reads its strings as markup: escaped, the "/" key is "[/]" as text, not a tag
-            yield SystemCommand(escape(spec.label), escape(f"{spec.help} [{keys}]"),
-                                partial(self.run_action, spec.action))
-        for table_id, title, columns in (("#services", "services", SERVICE_COLUMNS),
-                                         ("#real-servers", "real servers", RS_COLUMNS)):
-            for column in columns:
-                yield SystemCommand(escape(f"Sort {title} by {column.label}"), "click the header to reverse",
-                                    partial(self._palette_sort, table_id, column.key), discover=False)
+        yield from palette_actions(ACTIONS, lambda action: self.check_action(action, ()) is not False,
+                                   self.keys_for, self.run_action)
+        yield from sort_commands(self._palette_sort)
 
     def _palette_sort(self, table_id: str, column: str) -> None:
         self.sort_table(self.query_one(table_id, VirtualTable), column, reverse=False)
