@@ -13,8 +13,8 @@ from lvstui.backend import BackendError
 from lvstui.capabilities import Capabilities
 from lvstui.demo import DemoSource
 from lvstui.model import Snapshot
-from lvstui.ui import dashboard as app_module
 from lvstui.ui import dashboard as app_actions_module
+from lvstui.ui import dashboard as app_module
 from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS
 from lvstui.ui.help import HelpScreen
 from lvstui.ui.vtable import VirtualTable
