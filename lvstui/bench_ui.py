@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lvstui.demo import DemoSource
@@ -54,21 +54,21 @@ async def bench_apply(services: int, per_service: int, repeats: int, config: Pat
                        config_file=config / "config.toml")
     async with app.run_test(size=(200, 50)) as pilot:
         poll_costs: list[float] = []
-        first = app.poller.poll_once()
-        app.apply_frame(first)
+        first = app.dashboard.poller.poll_once()
+        app.dashboard.apply_frame(first)
         await pilot.pause()
         # a rate-sorted view is the expensive one to rebuild; make the poller build it
-        app.sort_table(app.services, "cps", reverse=True)
-        app.sort_table(app.real_servers, "cps", reverse=True)
+        app.dashboard.sort_table(app.dashboard.services, "cps", reverse=True)
+        app.dashboard.sort_table(app.dashboard.real_servers, "cps", reverse=True)
         await pilot.pause()
         applies: list[float] = []
         for _ in range(repeats):
             clock_now[0] += 1.0
             result: dict[str, object] = {}
 
-            def poll() -> None:
+            def poll(result: dict[str, object] = result) -> None:  # joined below, in this iteration
                 started = time.perf_counter()
-                result["frame"] = app.poller.poll_once()
+                result["frame"] = app.dashboard.poller.poll_once()
                 result["took"] = time.perf_counter() - started
 
             worker = threading.Thread(target=poll)  # off the UI thread, as the app's poller does
@@ -77,22 +77,22 @@ async def bench_apply(services: int, per_service: int, repeats: int, config: Pat
             poll_costs.append(float(result["took"]))  # type: ignore[arg-type]
             frame = result["frame"]
             cpu0 = time.thread_time()
-            app.apply_frame(frame)  # type: ignore[arg-type]
+            app.dashboard.apply_frame(frame)  # type: ignore[arg-type]
             await pilot.pause()  # let the screen repaint
             applies.append(time.thread_time() - cpu0)
-        table = app.real_servers if per_service > services else app.services
+        table = app.dashboard.real_servers if per_service > services else app.dashboard.services
         sort_cpu: list[float] = []
         sort_wall: list[float] = []
         for column in ("id", "active", "cps", "state" if per_service > services else "up"):
             started, cpu0 = time.perf_counter(), time.thread_time()
-            app.sort_table(table, column, reverse=False)  # what the s key and a header click do
+            app.dashboard.sort_table(table, column, reverse=False)  # what the s key and a header click do
             await pilot.pause()
             sort_cpu.append(time.thread_time() - cpu0)
             await app.workers.wait_for_complete()
             await pilot.pause()
             sort_wall.append(time.perf_counter() - started)
         rows = services * per_service
-        shown = len(app.real_servers.keys) if per_service > services else len(app.services.keys)
+        shown = len(app.dashboard.real_servers.keys) if per_service > services else len(app.dashboard.services.keys)
         print(f"  {services} services x {per_service} real servers ({rows} rows, largest table {shown} rows)")
         print(f"    apply changed snapshot, main thread CPU: {_ms(applies)}")
         print(f"    poll + rates + events + sort in the poller thread: {_ms(poll_costs)}")
@@ -108,11 +108,11 @@ async def bench_keys(services: int, per_service: int, seconds: float, config: Pa
     source = DemoSource.scaled(services, per_service)
     app = DashboardApp(source, autopoll=True, interval=1.0, config_dir=config, config_file=config / "config.toml")
     async with app.run_test(size=(200, 50)) as pilot:
-        while app.frames_applied < 1:
+        while app.dashboard.frames_applied < 1:
             await pilot.pause(0.1)
         if per_service > services:
-            app.real_servers.focus()
-        table = app.real_servers if per_service > services else app.services
+            app.dashboard.real_servers.focus()
+        table = app.dashboard.real_servers if per_service > services else app.dashboard.services
         painted: dict[str, float] = {}
         render_line = table.render_line
 
@@ -141,8 +141,8 @@ async def bench_keys(services: int, per_service: int, seconds: float, config: Pa
             await asyncio.sleep(0.137)  # not in step with the poller
         if lost:
             print(f"    {lost} keypresses never reached the screen within 5 s")
-        frame = app.frame
-        print(f"    keypress to screen while polling (interval 1 s, {app.frames_applied} frames applied): "
+        frame = app.dashboard.frame
+        print(f"    keypress to screen while polling (interval 1 s, {app.dashboard.frames_applied} frames applied): "
               f"{_ms(latencies)}")
         if frame is not None:
             print(f"    last poll took {frame.poll_seconds:.2f} s; interval in force {frame.interval:.2f} s"
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
     import textual
 
-    print(f"lvstui UI benchmark {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
+    print(f"lvstui UI benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"textual {textual.__version__}, headless 200x50")
     layouts = [(1, args.rows), (args.rows // 5, 5)]

@@ -36,8 +36,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+from lvstui.capabilities import Capabilities
 from lvstui.model import (
     CheckState,
     CpuStats,
@@ -53,10 +54,10 @@ from lvstui.model import (
     VrrpInstance,
 )
 
-__all__ = ["DemoSource", "DEMO_EPOCH", "CYCLE"]
+__all__ = ["CYCLE", "DEMO_EPOCH", "DemoSource"]
 
 #: wall-clock time of t=0 in every demo snapshot (so screenshots never show today's date)
-DEMO_EPOCH = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+DEMO_EPOCH = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 #: the incidents repeat with this period, in seconds
 CYCLE = 120.0
 _WAVE = 60.0  # period of the traffic swell
@@ -112,6 +113,8 @@ class DemoSource:
     """A simulated director; see the module docstring for its schedule."""
 
     name = "demo"
+    #: its own (in-memory) director; no keepalived behind it, so no VRRP
+    capabilities = Capabilities(write=True, demo=True)
 
     def __init__(self, seed: int = 7, clock: Callable[[], float] = time.monotonic,
                  *, director: str = "demo-director", plans: tuple[_VsPlan, ...] | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot
 
 
@@ -19,6 +20,8 @@ class SnapshotSource(Protocol):
 
     #: short name shown on screen ("kernel", "demo")
     name: str
+    #: what it can do (write, VRRP, demo), declared by the source's class
+    capabilities: Capabilities
 
     def read(self) -> Snapshot:
         """Return a fresh snapshot.  Raises BackendError when it cannot read."""

@@ -36,6 +36,7 @@ from typing import Self
 
 from lvstui.backend import SnapshotSource
 from lvstui.backend.ipvs import IpvsClient
+from lvstui.capabilities import Capabilities
 from lvstui.keepalived.watcher import KeepalivedWatcher
 from lvstui.model import Snapshot
 
@@ -45,6 +46,7 @@ class DirectorSource:
     """The kernel's table with keepalived's view: what the dashboard and ``snapshot`` show."""
 
     name = "kernel"
+    capabilities = Capabilities(vrrp=True)  # keepalived's view, so VRRP demote/promote; writes: own client
 
     def __init__(
         self, kernel: SnapshotSource | None = None, watcher: KeepalivedWatcher | None = None

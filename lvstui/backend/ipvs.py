@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Self, TypedDict
 
 from lvstui.backend import BackendError
+from lvstui.capabilities import Capabilities
 from lvstui.backend.layout import LayoutDecoder, be16_fix
 from lvstui.backend.netlink import (
     NLM_F_CREATE,
@@ -381,6 +382,7 @@ class IpvsClient:
     """
 
     name = "kernel"
+    capabilities = Capabilities()  # the kernel alone: no keepalived view; writes use a client of their own
 
     def __init__(self, director: str | None = None) -> None:
         try:

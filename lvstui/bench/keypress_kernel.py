@@ -103,13 +103,13 @@ async def from_keyboard(source: Any, director: TimedDirector, reps: int,
     out: dict[str, list[float]] = {"x_to_confirm": [], "y_to_apply": [], "y_to_write": [], "y_to_written": [],
                                    "write": []}
     async with app.run_test(size=(200, 50)) as pilot:
-        app.ingest()
+        app.dashboard.ingest()
         await pilot.pause()
         await pilot.press("enter")  # the first service's real servers
-        rs_id = app.real_servers.cursor_key
+        rs_id = app.dashboard.real_servers.cursor_key
         for _ in range(reps):
             for key, drain in (("x", True), ("u", False)):
-                assert app.real_servers.move_to_key(rs_id or "")
+                assert app.dashboard.real_servers.move_to_key(rs_id or "")
                 t_key = time.perf_counter()
                 await pilot.press(key)
                 while not isinstance(app.screen, ConfirmScreen):
@@ -128,8 +128,8 @@ async def from_keyboard(source: Any, director: TimedDirector, reps: int,
                     out["y_to_write"].append(director.write_started[-1] - t_yes)
                     out["y_to_written"].append(director.write_done[-1] - t_yes)
                     out["write"].append(director.write_done[-1] - director.write_started[-1])
-                if app.last_result is None or not app.last_result.ok:
-                    raise RuntimeError(f"the operation failed: {app.last_result}")
+                if app.dashboard.ops.last_result is None or not app.dashboard.ops.last_result.ok:
+                    raise RuntimeError(f"the operation failed: {app.dashboard.ops.last_result}")
     return out
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC
 from typing import Any
 
-__all__ = ["run_dashboard", "choose_source"]
+__all__ = ["choose_source", "run_dashboard"]
 
 HINT = "try `lvstui --demo` for a simulated director, or `lvstui lab` for a real IPVS kernel in a lab"
 
@@ -28,12 +29,12 @@ class SourceUnavailable(Exception):
 def choose_source(args: argparse.Namespace) -> tuple[Any, Any | None]:
     """(source, host_reader); raises SourceUnavailable with the reason."""
     if getattr(args, "demo", False):
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from lvstui.demo import DemoSource
 
         # live demo: timestamps from now (tests and screenshots keep the fixed DEMO_EPOCH)
-        return DemoSource(epoch=datetime.now(timezone.utc)), None
+        return DemoSource(epoch=datetime.now(UTC)), None
     from lvstui.backend import BackendError
 
     try:
@@ -55,10 +56,11 @@ def choose_source(args: argparse.Namespace) -> tuple[Any, Any | None]:
 
 
 def choose_director(args: argparse.Namespace, source: Any) -> Any | None:
-    """What operations write to: the demo itself, or a kernel client of their own (None in --readonly)."""
+    """What operations write to: the source itself when it declares so (the demo), or a kernel client
+    of their own (None in --readonly)."""
     if getattr(args, "readonly", False):
         return None
-    if getattr(source, "name", "") == "demo":
+    if source.capabilities.write:
         return source
     from lvstui.backend import BackendError
     from lvstui.backend.ipvs import IpvsClient
@@ -102,18 +104,17 @@ def run_dashboard(args: argparse.Namespace) -> int:
         if "--demo" not in str(exc):
             print(f"lvstui: {HINT}", file=sys.stderr)
         return 1
+    import os
+
     from lvstui.ui.app import DashboardApp
 
+    # what the source can do, decided once here: its class declares write/VRRP/demo; inside
+    # `lvstui lab` the lab's control socket adds the lab panel (L, lvstui/ui/lab_panel.py)
+    capabilities = source.capabilities.with_lab_control(os.environ.get("LVSTUI_LAB_CONTROL"))
     director = choose_director(args, source)
     app = DashboardApp(source, readonly=bool(getattr(args, "readonly", False)), interval=interval, theme=theme,
                        config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader,
-                       keymap=dict(config.keys), director=director)
-    import os
-
-    if os.environ.get("LVSTUI_LAB_CONTROL"):  # inside `lvstui lab`: the lab panel on L (lvstui/ui/lab_panel.py)
-        from lvstui.ui.lab_panel import install_lab_panel
-
-        install_lab_panel(app, os.environ["LVSTUI_LAB_CONTROL"])
+                       keymap=dict(config.keys), director=director, capabilities=capabilities)
     try:
         app.run()
     finally:

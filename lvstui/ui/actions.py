@@ -3,8 +3,8 @@
 Bindings, the footer, the command palette and the help screen are all built
 from :data:`ACTIONS`, so ``--readonly`` can hide every mutating action by
 checking :data:`MUTATING_ACTIONS` in one ``check_action``.  The operations
-(drain, restore, weight, add, remove, tag; see :mod:`lvstui.ui.app_ops`; VRRP demote and
-promote, :mod:`lvstui.ui.app_vrrp`) are
+(drain, restore, weight, add, remove, tag; see :mod:`lvstui.ui.ops_controller`; VRRP demote and
+promote, :mod:`lvstui.ui.vrrp_controller`) are
 ``mutating=True``; those that act on the real server under the cursor (or on the
 tagged ones) are ``on_rs_row`` and show only there.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-__all__ = ["ActionSpec", "ACTIONS", "MUTATING_ACTIONS", "app_bindings", "key_label", "known_binding_ids"]
+__all__ = ["ACTIONS", "MUTATING_ACTIONS", "ActionSpec", "app_bindings", "key_label", "known_binding_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class ActionSpec:
     mutating: bool = False  # changes the director: hidden and refused in --readonly
     on_rs_row: bool = False  # only offered when the cursor is on a real server
     needs_service: bool = False  # only offered when a virtual service is selected
+    needs_lab: bool = False  # only offered inside `lvstui lab` (the source declares its lab controls)
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -82,6 +83,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "as `lvstui vrrp promote`; undone unless seen on the wire", show=False, mutating=True),
     ActionSpec("setup", "f2", "Setup", "Set up real servers and directors over SSH", show=False,
                mutating=True),
+    ActionSpec("lab_panel", "L", "Lab", "Open the lab panel: stop or start a real server's service or "
+               "keepalived, add load (inside `lvstui lab` only)", needs_lab=True),
 )
 
 #: actions that change the director's state; hidden from bindings, footer, palette and help in --readonly

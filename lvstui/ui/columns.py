@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lvstui.model import Rates, RealServer, VirtualService
-from lvstui.rates import Deltas, NO_DELTAS
+from lvstui.rates import NO_DELTAS, Deltas
 from lvstui.ui.formatting import si, state_text
 
-__all__ = ["Column", "RateView", "SERVICE_COLUMNS", "RS_COLUMNS", "RsRow", "ServiceRow"]
+__all__ = ["RS_COLUMNS", "SERVICE_COLUMNS", "Column", "RateView", "RsRow", "ServiceRow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +132,19 @@ def rs_rates(view: RateView, row: RsRow) -> Rates | None:
     return _rates(view, f"{row.vs_id}/{row.rs.id}", row.rs.rates)
 
 
+#: the rate columns, by key: a column names its field here, not by attribute lookup
+RATE_FIELDS: dict[str, Callable[[Rates], int]] = {
+    "cps": lambda r: r.cps, "inpps": lambda r: r.inpps, "outpps": lambda r: r.outpps,
+    "inbps": lambda r: r.inbps, "outbps": lambda r: r.outbps,
+}
+
+
+def _rate(rates: Rates | None, key: str) -> int:
+    return -1 if rates is None else RATE_FIELDS[key](rates)
+
+
 def _rate_text(rates: Rates | None, field: str) -> str:
-    return "–" if rates is None else si(getattr(rates, field))
+    return "–" if rates is None else si(RATE_FIELDS[field](rates))
 
 
 _FLAG_SHORT = {"one-packet": "ops", "sh-fallback": "shfb", "sh-port": "shport", "mh-fallback": "mhfb",
@@ -179,8 +190,7 @@ def service_sort_value(row: ServiceRow, key: str, view: RateView) -> Any:
         return row.active
     if key == "inactive":
         return row.inactive
-    rates = service_rates(view, vs)
-    return -1 if rates is None else getattr(rates, key)
+    return _rate(service_rates(view, vs), key)
 
 
 def rs_cell(row: RsRow, key: str, view: RateView) -> str:
@@ -225,10 +235,4 @@ def rs_sort_value(row: RsRow, key: str, view: RateView) -> Any:
         return rs.persistent_conns
     if key == "bytes":
         return rs.stats.inbytes + rs.stats.outbytes
-    rates = rs_rates(view, row)
-    return -1 if rates is None else getattr(rates, key)
-
-
-def sort_rows(rows: list[Any], value: Callable[[Any, str, RateView], Any], key: str, reverse: bool,
-              view: RateView) -> list[Any]:
-    return sorted(rows, key=lambda r: value(r, key, view), reverse=reverse)
+    return _rate(rs_rates(view, row), key)

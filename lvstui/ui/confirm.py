@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -60,7 +61,7 @@ class ConfirmScreen(ModalScreen[Decision | None]):
     ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ConfirmScreen Button { margin-left: 2; min-width: 10; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "yes", "Yes, apply", id="confirm.yes"),
         Binding("n,escape", "no", "No", id="confirm.no"),
     ]
@@ -74,7 +75,7 @@ class ConfirmScreen(ModalScreen[Decision | None]):
     def compose(self) -> ComposeResult:
         p = self.preview
         with Vertical():
-            yield Static(f"{p.title[:1].upper()}{p.title[1:]}?", id="confirm-title")
+            yield Static(Content(f"{p.title[:1].upper()}{p.title[1:]}?"), id="confirm-title")  # ids as text
             with VerticalScroll():
                 yield Static(preview_content(p), id="confirm-body")
             with Vertical(id="confirm-options"):

@@ -19,7 +19,7 @@ from datetime import datetime
 from lvstui.model import RealServer, Snapshot, VirtualService
 from lvstui.rates import NO_DELTAS, Deltas, compute_deltas, rs_key
 
-__all__ = ["ChangeEvent", "Feed", "HISTORY_POINTS"]
+__all__ = ["HISTORY_POINTS", "ChangeEvent", "Feed"]
 
 #: sparkline history: three minutes at the default 1 s interval
 HISTORY_POINTS = 180
@@ -54,7 +54,7 @@ class Ring:
     History is kept for every service (10,000 on a kube-proxy node), so its size matters.
     """
 
-    __slots__ = ("_data", "_size", "_next", "_count")
+    __slots__ = ("_count", "_data", "_next", "_size")
 
     def __init__(self, size: int) -> None:
         self._data = array("f", bytes(4 * 4 * size))

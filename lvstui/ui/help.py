@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -31,10 +32,10 @@ def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterab
         ("Filter bar", [("Enter", "Keep the filter and go back to the table"),
                         ("Esc", "Clear the filter"),
                         ("words", "Every word must match: 10.1.0 :443 udp fwmark down drained state:up")]),
-        ("Remapping keys", [("[keys]", "in ~/.config/lvstui/config.toml, by binding id: \"app.quit\" = \"q,ctrl+q\"; "
-                                       "ids are app.<action> (app.filter, app.toggle_pause…) and table.up, "
-                                       "table.down, table.page_up, table.page_down, table.first, table.last, "
-                                       "table.select")]),
+        ("Remapping keys", [("[keys]", ("in ~/.config/lvstui/config.toml, by binding id: \"app.quit\" = "
+                                        "\"q,ctrl+q\"; ids are app.<action> (app.filter, app.toggle_pause…) "
+                                        "and table.up, table.down, table.page_up, table.page_down, table.first, "
+                                        "table.last, table.select"))]),
         ("Mouse", [("click", "Select a row (on the services table: show its real servers)"),
                    ("double-click", "Open the service"),
                    ("click a header", "Sort by that column; again to reverse"),
@@ -43,12 +44,12 @@ def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterab
             ("● ◐ ✖ ▽ ⌫", "up, drained (weight 0), DOWN (health check), inhibited, gone (left IPVS)"),
             ("»", "changed in the last seconds (down, back, appeared, vanished, weight)"),
             ("*", "tagged with Space: drain, restore and weight act on every tagged real server"),
-            ("drained:", "in the real servers' title: the drained server under the cursor, its active and "
-                         "inactive connections counting down, persistence templates apart"),
+            ("drained:", ("in the real servers' title: the drained server under the cursor, its active and "
+                          "inactive connections counting down, persistence templates apart")),
             ("!", "a service with some real servers not up"),
             ("Flags", "p300 = persistent for 300 s; ops = one-packet scheduling; shfb/shport = sh flags"),
-            ("rates", "'kernel estimator' = IPVS's own ~2 s average; 'lvstui Δ' = counter deltas "
-                      "between two polls (toggle with r)"),
+            ("rates", ("'kernel estimator' = IPVS's own ~2 s average; 'lvstui Δ' = counter deltas "
+                       "between two polls (toggle with r)")),
             ("STALE", "the last poll failed: the data shown is the last good one, with its age"),
         ] + ([("READ-ONLY", "started with --readonly: nothing on this screen can change the director")]
              if readonly else [])),
@@ -61,7 +62,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: thick $primary;
                                   background: $surface; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss_help", "Close help", id="help.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "dismiss_help", "Close help", id="help.close")]
 
     def __init__(self, sections: list[Section]) -> None:
         super().__init__()

@@ -1,7 +1,8 @@
 """The lab panel (key ``L``): break things in ``lvstui lab`` from inside the dashboard.
 
-Only installed when ``LVSTUI_LAB_CONTROL`` names the lab's control socket (``lvstui lab``
-sets it for the dashboard it runs in lb1).  The actions (stop/start a real server's HTTP or
+Offered only when the source's capabilities name the lab's control socket (``lvstui lab`` sets
+``LVSTUI_LAB_CONTROL`` for the dashboard it runs in lb1, and ``lvstui`` declares it once, where
+it builds the source); the key is the ``lab_panel`` action of the ``ACTIONS`` registry.  The actions (stop/start a real server's HTTP or
 TCP service, stop/start keepalived in a director, more load, a burst, more long-lived
 connections) and their results come from the lab's control server (lvstui/lab/control.py);
 nothing here knows the lab's hosts.  Requests run in a thread: the dashboard keeps polling.
@@ -9,22 +10,21 @@ nothing here knows the lab's hosts.  Requests run in a thread: the dashboard kee
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from lvstui.lab.control import send
+from lvstui.ops.policy import ReadOnly, check_lab_action
 
-__all__ = ["LabPanel", "install_lab_panel", "LAB_KEY"]
-
-LAB_KEY = "L"
+__all__ = ["LabPanel"]
 
 
 class LabPanel(ModalScreen[None]):
@@ -37,7 +37,7 @@ class LabPanel(ModalScreen[None]):
     LabPanel #lab-result { margin-top: 1; height: auto; }
     LabPanel #lab-status { margin-top: 1; height: auto; color: $text-muted; }
     """
-    BINDINGS = [Binding("escape,L", "close", "Close", id="lab.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,L", "close", "Close", id="lab.close")]
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -71,7 +71,10 @@ class LabPanel(ModalScreen[None]):
     def request(self, words: str) -> None:
         self.app.call_from_thread(self._set_busy, True)
         try:
+            check_lab_action(words.split(), actor="tui")  # the one read-only policy, below the panel
             ok, message = send(self.path, words.split())
+        except ReadOnly as exc:
+            ok, message = False, str(exc)
         except (OSError, ValueError) as exc:
             ok, message = False, f"the lab control server at {self.path} did not answer: {exc}"
         self.app.call_from_thread(self._reply, words, ok, message)
@@ -99,14 +102,3 @@ class LabPanel(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def install_lab_panel(app: App[Any], path: str) -> None:
-    """Binds ``L`` on ``app`` to open the lab panel talking to the control socket ``path``."""
-
-    def action_lab_panel() -> None:
-        if not isinstance(app.screen, LabPanel):
-            app.push_screen(LabPanel(path))
-
-    app.action_lab_panel = action_lab_panel  # type: ignore[attr-defined]
-    app.bind(LAB_KEY, "lab_panel", description="Lab")

@@ -10,11 +10,12 @@ confirmation (every change is confirmed) and applies it in a worker.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -24,7 +25,7 @@ from lvstui.ops import targets as t
 from lvstui.ops.changes import Change, Refused
 from lvstui.ops.targets import InvalidInput, ServerKey, ServiceKey
 
-__all__ = ["FormScreen", "WeightScreen", "AddServerScreen", "ServiceFormScreen"]
+__all__ = ["AddServerScreen", "FormScreen", "ServiceFormScreen", "WeightScreen"]
 
 
 class FormScreen(ModalScreen[list[Change] | None]):
@@ -44,7 +45,7 @@ class FormScreen(ModalScreen[list[Change] | None]):
     FormScreen #form-buttons { height: auto; align-horizontal: right; }
     FormScreen Button { margin-left: 2; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
 
     title_text = ""
     submit_label = "OK"
@@ -59,7 +60,7 @@ class FormScreen(ModalScreen[list[Change] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="form-title")
+            yield Static(Content(self.title_text), classes="form-title")
             yield from self.fields()
             yield Static("", id="form-problem", classes="form-error")
             with Horizontal(id="form-buttons"):
@@ -110,10 +111,10 @@ class FormScreen(ModalScreen[list[Change] | None]):
             if static.id and static.id.startswith("err-"):
                 assert isinstance(static, Static)
                 text = self.errors.get(static.id[4:], "")
-                static.update(text)
+                static.update(Content(text))  # plain: "[ADDRESS]:PORT" is not markup
                 static.display = bool(text)
         problem = self.query_one("#form-problem", Static)
-        problem.update(self.problem or "")
+        problem.update(Content(self.problem or ""))
         problem.display = bool(self.problem)
         self.query_one("#submit", Button).disabled = result is None
         return result

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lvstui.backend import BackendError
-from lvstui.ops.changes import Change, Refused
+from lvstui.ops.changes import Change, Refused, RemoveServer, RemoveService
 from lvstui.ops.engine import KeepalivedRefused, OperationFailed, Operations
 from lvstui.ops.targets import InvalidInput
 
-__all__ = ["Preview", "Result", "OpRunner", "with_force"]
+__all__ = ["OpRunner", "Preview", "Result", "with_force"]
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ class Result:
 
 def with_force(change: Change, force: bool) -> Change:
     """The change with its own ``force`` (remove-rs, remove-vs) set as the operator chose."""
-    if "force" in getattr(change, "__dataclass_fields__", {}):
-        return dataclasses.replace(change, force=force)  # type: ignore[type-var]
+    if isinstance(change, (RemoveServer, RemoveService)):
+        return dataclasses.replace(change, force=force)
     return change
 
 
@@ -88,7 +88,7 @@ class OpRunner:
         lines: list[str] = []
         kept: list[str] = []
         warnings: list[str] = []
-        forceable = any("force" in getattr(c, "__dataclass_fields__", {}) for c in changes)
+        forceable = any(isinstance(c, (RemoveServer, RemoveService)) for c in changes)
         try:
             snap = self.ops.director.read()
             for change in changes:

@@ -23,7 +23,7 @@ from lvstui.ui.columns import RateView
 from lvstui.ui.feed import Feed
 from lvstui.ui.view import Tables, ViewSpec, build_tables
 
-__all__ = ["Frame", "Poller", "STRETCH"]
+__all__ = ["STRETCH", "Frame", "Poller"]
 
 STRETCH = 1.25  # a slow poll's duration times this becomes the interval
 

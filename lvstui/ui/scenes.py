@@ -15,7 +15,7 @@ from typing import Any
 from lvstui.demo import DemoSource
 from lvstui.ui.app import DashboardApp
 
-__all__ = ["Scene", "SCENES", "FrozenClock", "build_scene"]
+__all__ = ["SCENES", "FrozenClock", "Scene", "build_scene"]
 
 
 class FrozenClock:
@@ -73,12 +73,13 @@ def build_scene(scene: Scene, config_dir: Path) -> tuple[DashboardApp, Callable[
                        autopoll=False, config_dir=config_dir, config_file=config_dir / "config.toml")
 
     async def prepare(pilot: Any) -> None:
+        await pilot.pause()  # under App.run() (screenshots) the screen's tables mount after "ready"
         for _ in range(scene.polls):
             clock.now += 1.0
-            app.ingest()
+            app.dashboard.ingest()
         clock.now += scene.after
         if scene.events:
-            app.action_toggle_events()
+            app.dashboard.action_toggle_events()
         await pilot.pause()
         for key in scene.press:
             await pilot.press(key)

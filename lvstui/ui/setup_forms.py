@@ -8,22 +8,29 @@ valid.  Nothing connects anywhere before Preview.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from lvstui.setup import session, validate
-from lvstui.setup.director import PLAN_NAME as DIRECTOR_PLAN, load_director_spec, parse_director_spec
-from lvstui.setup.realserver import PERSISTENCE, PLAN_NAME as REALSERVER_PLAN, RealServerSpec
+from lvstui.setup.director import PLAN_NAME as DIRECTOR_PLAN
+from lvstui.setup.director import load_director_spec, parse_director_spec
+from lvstui.setup.realserver import PERSISTENCE, RealServerSpec
+from lvstui.setup.realserver import PLAN_NAME as REALSERVER_PLAN
 from lvstui.setup.ssh import SshOptions, parse_target
 from lvstui.ui.setup_run import ConnectorFactory, SetupRunScreen
 
-__all__ = ["SetupChooserScreen", "RealServerFormScreen", "DirectorFormScreen", "MakeConnector",
-           "ssh_connector_factory"]
+__all__ = [
+    "DirectorFormScreen",
+    "MakeConnector",
+    "RealServerFormScreen",
+    "SetupChooserScreen",
+    "ssh_connector_factory",
+]
 
 #: SSH options from the form -> how the run screen connects
 MakeConnector = Callable[[SshOptions], ConnectorFactory]
@@ -85,7 +92,7 @@ class Field(Vertical):
 
 
 class SetupForm(Screen[None]):
-    BINDINGS = [Binding("f2", "preview", "Preview plan", id="setup.preview"),
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "preview", "Preview plan", id="setup.preview"),
                 Binding("escape", "app.pop_screen", "Back", id="setup.form.back")]
     DEFAULT_CSS = """
     SetupForm VerticalScroll { padding: 0 2; }
@@ -134,7 +141,7 @@ class SetupForm(Screen[None]):
         self.revalidate()
 
     def revalidate(self) -> bool:
-        ok = all([f.validate_now() for f in self.query(Field)])
+        ok = all([f.validate_now() for f in self.query(Field)])  # noqa: C419 - validate every field, show every error
         message = ""
         if ok:
             try:
@@ -321,7 +328,7 @@ class DirectorFormScreen(SetupForm):
         self.revalidate()
 
     def form_data(self) -> dict[str, Any]:
-        select = lambda i: str(self.query_one(f"#{i}", Select).value)  # noqa: E731
+        select = lambda i: str(self.query_one(f"#{i}", Select).value)
         directors = [{"host": self.value("master"), "state": "MASTER",
                       "priority": self.value("master-priority")}]
         if self.value("backup"):
@@ -358,7 +365,7 @@ class DirectorFormScreen(SetupForm):
 class SetupChooserScreen(Screen[None]):
     """The entry point: which wizard."""
 
-    BINDINGS = [Binding("r", "realserver", "Real servers", id="setup.realserver"),
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "realserver", "Real servers", id="setup.realserver"),
                 Binding("d", "director", "Directors", id="setup.director"),
                 Binding("escape", "leave", "Back", id="setup.leave")]
     DEFAULT_CSS = """

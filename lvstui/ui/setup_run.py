@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from lvstui.setup import session
 from lvstui.ops.policy import ReadOnly
@@ -27,7 +27,7 @@ from lvstui.setup.render import render_result, render_rich
 from lvstui.setup.runner import RunnerError
 from lvstui.setup.validate import ValidationError
 
-__all__ = ["HostKeyScreen", "SetupRunScreen", "ConnectorFactory", "Prepare"]
+__all__ = ["ConnectorFactory", "HostKeyScreen", "Prepare", "SetupRunScreen"]
 
 #: confirm_host_key -> connector
 ConnectorFactory = Callable[[Callable[[str, str, str], bool]], session.Connector]
@@ -38,7 +38,7 @@ Prepare = Callable[[session.Connector], list[Any]]
 class HostKeyScreen(ModalScreen[bool]):
     """An unknown host key: accept (and remember) it, or refuse. Focus starts on Refuse."""
 
-    BINDINGS = [Binding("y", "answer(True)", "Accept", id="setup.hostkey.accept"),
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "answer(True)", "Accept", id="setup.hostkey.accept"),
                 Binding("n,escape", "answer(False)", "Refuse", id="setup.hostkey.refuse")]
     DEFAULT_CSS = """
     HostKeyScreen { align: center middle; }
@@ -75,7 +75,7 @@ class HostKeyScreen(ModalScreen[bool]):
 class SetupRunScreen(Screen[None]):
     """preview -> (Apply) -> progress -> result; Undo restores what lvstui changed on the hosts."""
 
-    BINDINGS = [Binding("a", "apply", "Apply", id="setup.apply"),
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "apply", "Apply", id="setup.apply"),
                 Binding("u", "undo", "Undo", id="setup.undo"),
                 Binding("escape", "close", "Back", id="setup.back")]
     DEFAULT_CSS = """
@@ -226,7 +226,7 @@ class SetupRunScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="setup")
     def _apply(self) -> None:
-        progress = lambda e: self.app.call_from_thread(self._on_step, e)  # noqa: E731
+        progress = lambda e: self.app.call_from_thread(self._on_step, e)
         try:
             if self.undo_mode:
                 ok = session.undo_all(self.items, progress)
@@ -239,7 +239,7 @@ class SetupRunScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="setup")
     def _undo(self) -> None:
-        progress = lambda e: self.app.call_from_thread(self._on_step, e)  # noqa: E731
+        progress = lambda e: self.app.call_from_thread(self._on_step, e)
         ok = True
         results = []
         try:

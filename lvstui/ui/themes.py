@@ -15,7 +15,7 @@ from pathlib import Path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
-__all__ = ["VARIABLE_DEFAULTS", "DEFAULT_THEME", "theme_dirs", "load_theme_file", "load_themes"]
+__all__ = ["DEFAULT_THEME", "VARIABLE_DEFAULTS", "load_theme_file", "load_themes", "theme_dirs"]
 
 DEFAULT_THEME = "dark"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lvstui.model import RealServer, Snapshot, VirtualService
 from lvstui.ui.columns import RateView, RsRow, ServiceRow, rs_sort_value, service_sort_value
 
-__all__ = ["ViewSpec", "Tables", "parse_filter", "build_services", "build_real_servers", "build_tables"]
+__all__ = ["Tables", "ViewSpec", "build_real_servers", "build_services", "build_tables", "parse_filter"]
 
 _STATES = ("up", "drained", "down", "inhibited")
 

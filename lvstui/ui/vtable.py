@@ -13,12 +13,12 @@ Columns give way by priority when the terminal is narrow, and the flexible
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -81,7 +81,7 @@ class VirtualTable(ScrollView, can_focus=True):
     VirtualTable { overflow-x: hidden; overflow-y: auto; height: 1fr; }
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
         Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
@@ -91,7 +91,7 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Open", show=False, id="table.select"),
     ]
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "vtable--header", "vtable--cursor", "vtable--cursor-blur", "vtable--down", "vtable--drained",
         "vtable--inhibited", "vtable--gone", "vtable--changed", "vtable--stale", "vtable--empty", "vtable--tagged",
     }

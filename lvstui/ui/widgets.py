@@ -6,17 +6,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from textual.content import Content
-from textual.widget import Widget
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Static
 
 from lvstui.model import HostStats, VrrpInstance
 from lvstui.ui.feed import ChangeEvent, Point
 from lvstui.ui.formatting import age, bar, bytes_h, si
 
-__all__ = ["HeaderState", "HeaderBar", "DirectorPanel", "TrendPanel", "EventPane", "sparkline", "vrrp_text"]
+__all__ = ["DirectorPanel", "EventPane", "HeaderBar", "HeaderState", "TrendPanel", "sparkline", "vrrp_text"]
 
 
 def vrrp_text(instances: Sequence[VrrpInstance]) -> str:

@@ -26,21 +26,21 @@ async def main(service_id: str, seconds: float) -> dict[str, object]:
                        host_reader=HostReader())
     async with app.run_test(size=(160, 45)) as pilot:
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and app.frames_applied < 3:
+        while time.monotonic() < deadline and app.dashboard.frames_applied < 3:
             await pilot.pause(0.2)
         await pilot.pause(0.6)  # one more poll: the kernel folds per-CPU counters every 2 s
-        assert app.services.move_to_key(service_id) or app.services.cursor_key == service_id, app.services.keys
+        assert app.dashboard.services.move_to_key(service_id) or app.dashboard.services.cursor_key == service_id, app.dashboard.services.keys
         await pilot.pause()
-        services = {key: app.services.row_text(key) for key in app.services.keys}
-        servers = {key: app.real_servers.row_text(key) for key in app.real_servers.keys}
-        columns = [c.key for c, _ in app.real_servers.visible_columns()]
-        svc_columns = [c.key for c, _ in app.services.visible_columns()]
+        services = {key: app.dashboard.services.row_text(key) for key in app.dashboard.services.keys}
+        servers = {key: app.dashboard.real_servers.row_text(key) for key in app.dashboard.real_servers.keys}
+        columns = [c.key for c, _ in app.dashboard.real_servers.visible_columns()]
+        svc_columns = [c.key for c, _ in app.dashboard.services.visible_columns()]
         header = str(app.query_one("#header").render())
-        snapshot = app.frame.snapshot if app.frame else None
+        snapshot = app.dashboard.frame.snapshot if app.dashboard.frame else None
         vs = snapshot.service(service_id) if snapshot else None
         result = {
-            "frames": app.frames_applied,
-            "error": app.error,
+            "frames": app.dashboard.frames_applied,
+            "error": app.dashboard.error,
             "header": header,
             "services": services,
             "servers": servers,

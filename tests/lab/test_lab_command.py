@@ -149,9 +149,9 @@ def active(cells: dict[str, str]) -> int:
 def dashboard_can_drain() -> bool:
     """Whether this checkout's dashboard has its drain key (an operation confirmed with y)."""
     from lvstui.ui.actions import ACTIONS
-    from lvstui.ui.app import DashboardApp
+    from lvstui.ui.dashboard import DashboardScreen
 
-    return any(a.action == "drain" for a in ACTIONS) and hasattr(DashboardApp, "action_drain")
+    return any(a.action == "drain" for a in ACTIONS) and hasattr(DashboardScreen, "action_drain")
 
 
 def test_lab_check_passes() -> None:

@@ -54,7 +54,7 @@ async def main() -> dict[str, object]:
             await pilot.pause()
 
     async with app.run_test(size=(160, 45)) as pilot:
-        app.ingest()
+        app.dashboard.ingest()
         await pilot.pause()
 
         async def step(name: str, *keys: str, form: dict[str, str] | None = None) -> None:
@@ -62,7 +62,7 @@ async def main() -> dict[str, object]:
             for key in keys:
                 await pilot.press(key)
                 await settle(pilot)
-                if form and not isinstance(app.screen, ConfirmScreen) and app.screen is not app._base_screen:
+                if form and not isinstance(app.screen, ConfirmScreen) and app.screen is not app.dashboard:
                     from textual.widgets import Input
 
                     for field, value in form.items():
@@ -71,21 +71,21 @@ async def main() -> dict[str, object]:
             confirm = isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
             await settle(pilot)
-            result = app.last_result
+            result = app.dashboard.ops.last_result
             steps[name] = {"before": before, "after": save(), "confirmed": confirm,
                            "ok": bool(result and result.ok), "message": result.message if result else None}
 
-        assert app.services.move_to_key(f"tcp:{VIP}:80")
+        assert app.dashboard.services.move_to_key(f"tcp:{VIP}:80")
         await pilot.press("enter")
-        assert app.real_servers.move_to_key("10.200.1.12:80")
+        assert app.dashboard.real_servers.move_to_key("10.200.1.12:80")
         await pilot.pause()
         await step("drain", "x")
         await step("restore", "u")
         await step("weight_up", "plus")
-        assert app.real_servers.move_to_key("10.200.1.13:80")
+        assert app.dashboard.real_servers.move_to_key("10.200.1.13:80")
         await step("set_weight", "w", "enter", form={"weight": "7"})
         await step("drain_host", "X")
-        assert app.real_servers.move_to_key("10.200.1.11:80")
+        assert app.dashboard.real_servers.move_to_key("10.200.1.11:80")
         await pilot.press("space", "space")  # tag .11 and .12 (.13 is drained by the host drain)
         await step("tagged_drain", "x")
         await step("add_rs", "a", "enter", form={"server": "10.200.1.20:80", "weight": "3"})

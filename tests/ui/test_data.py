@@ -141,7 +141,7 @@ def test_services_sort_by_every_column(column: str) -> None:
     down = build_tables(snapshot, ViewSpec(svc_sort=column, svc_reverse=True), view).svc_keys
     assert sorted(up) == sorted(vs.id for vs in snapshot.virtual_services)
     if column in ("cps", "active", "inbps"):
-        values = [getattr(snapshot.service(k), "rates").cps for k in up] if column == "cps" else None
+        values = [snapshot.service(k).rates.cps for k in up] if column == "cps" else None
         if values is not None:
             assert values == sorted(values)
     assert list(down) != list(up) or len(set(up)) <= 1 or column in ("sched", "persist", "outpps", "outbps")

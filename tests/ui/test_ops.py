@@ -59,10 +59,10 @@ async def open_rs(app, pilot, clock: ManualClock, vs_id: str = WEB,  # type: ign
                   rs_id: str | None = None) -> None:
     feed(app, clock, 3)
     await pilot.pause()
-    app.services.move_to_key(vs_id)
+    app.dashboard.services.move_to_key(vs_id)
     await pilot.press("enter")
     if rs_id is not None:
-        assert app.real_servers.move_to_key(rs_id)
+        assert app.dashboard.real_servers.move_to_key(rs_id)
     await pilot.pause()
 
 
@@ -92,14 +92,14 @@ async def test_drain_confirm_no_changes_nothing_yes_drains_and_counts_fall(
         assert entry["verb"] == "drain" and entry["result"] == "applied" and entry["actor"] == "tui"
         assert entry["change"] == {"service": WEB, "server": "10.1.0.12:80"}
         assert any("drain done" in str(n.message) for n in app._notifications)
-        assert app.real_servers.cursor_key == "10.1.0.12:80"
-        assert "◐ drained" in app.real_servers.row_text("10.1.0.12:80")
+        assert app.dashboard.real_servers.cursor_key == "10.1.0.12:80"
+        assert "◐ drained" in app.dashboard.real_servers.row_text("10.1.0.12:80")
         title = str(app.query_one("#rs-title").render())
         assert "10.1.0.12:80 drained:" in title
         counts = []
         for _ in range(6):
             feed(app, clock, 1, step=5.0)
-            rs = app.frame.snapshot.service(WEB).real_server("10.1.0.12:80")
+            rs = app.dashboard.frame.snapshot.service(WEB).real_server("10.1.0.12:80")
             counts.append(rs.active_conns + rs.inactive_conns)
         assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1]
         feed(app, clock, 12, step=10.0)
@@ -208,7 +208,7 @@ async def test_add_real_server_form_validates_inline_then_adds(demo: DemoSource,
         assert (rs.upper_threshold, rs.lower_threshold) == (10, 2)
         assert journal()[-1]["verb"] == "add-rs"
         # and remove it again (idle: no force needed)
-        assert app.real_servers.move_to_key("10.1.0.50:8080")
+        assert app.dashboard.real_servers.move_to_key("10.1.0.50:8080")
         await press(app, pilot, "delete")
         assert "remove real server 10.1.0.50:8080 from tcp:192.0.2.10:80" in body(app)
         await press(app, pilot, "y")
@@ -257,13 +257,13 @@ async def test_tagged_rows_drain_together(demo: DemoSource, clock: ManualClock,
     async with app.run_test(size=(140, 45)) as pilot:
         await open_rs(app, pilot, clock, WEB, "10.1.0.11:80")
         await pilot.press("space", "j", "space")  # tag .11, skip .12, tag .13
-        assert app.tags == {(WEB, "10.1.0.11:80"), (WEB, "10.1.0.13:80")}
-        assert app.real_servers.row_text("10.1.0.11:80").startswith("*")
+        assert app.dashboard.ops.tags == {(WEB, "10.1.0.11:80"), (WEB, "10.1.0.13:80")}
+        assert app.dashboard.real_servers.row_text("10.1.0.11:80").startswith("*")
         assert "2 tagged" in str(app.query_one("#rs-title").render())
-        app.services.move_to_key(TLS)  # tags survive moving to another service
+        app.dashboard.services.move_to_key(TLS)  # tags survive moving to another service
         await pilot.pause()
-        app.real_servers.focus()
-        assert app.real_servers.move_to_key("10.1.0.20:443")
+        app.dashboard.real_servers.focus()
+        assert app.dashboard.real_servers.move_to_key("10.1.0.20:443")
         await pilot.press("space")
         await press(app, pilot, "x")
         text = body(app)
@@ -273,12 +273,12 @@ async def test_tagged_rows_drain_together(demo: DemoSource, clock: ManualClock,
         await press(app, pilot, "y")
         assert [weight(demo, WEB, "10.1.0.11:80"), weight(demo, WEB, "10.1.0.12:80"),
                 weight(demo, WEB, "10.1.0.13:80"), weight(demo, TLS, "10.1.0.20:443")] == [0, 100, 0, 0]
-        assert app.tags == set()  # applied: tags cleared
+        assert app.dashboard.ops.tags == set()  # applied: tags cleared
         assert len(journal()) == 3
         await pilot.press("space", "space")
-        assert len(app.tags) == 2
+        assert len(app.dashboard.ops.tags) == 2
         await pilot.press("escape")
-        assert app.tags == set()
+        assert app.dashboard.ops.tags == set()
 
 
 async def test_add_edit_remove_virtual_service(demo: DemoSource, clock: ManualClock,
@@ -314,7 +314,7 @@ async def test_add_edit_remove_virtual_service(demo: DemoSource, clock: ManualCl
         await press(app, pilot, "y")
         vs = demo.read().service("udp:192.0.2.99:53")
         assert vs is not None and vs.scheduler == "rr" and "ops" in vs.flags
-        assert app.services.move_to_key("udp:192.0.2.99:53")
+        assert app.dashboard.services.move_to_key("udp:192.0.2.99:53")
         await press(app, pilot, "E")
         form = app.screen
         assert isinstance(form, ServiceFormScreen) and form.query_one("#flags", Input).value == "ops"
@@ -374,9 +374,9 @@ async def test_readonly_hides_and_refuses_every_operation(demo: DemoSource, cloc
     app = make_app(demo, clock, isolated_config, readonly=readonly)
     async with app.run_test(size=(140, 45)) as pilot:
         await open_rs(app, pilot, clock, WEB, "10.1.0.11:80")
-        allowed = {s.action for s in ACTIONS if app.check_action(s.action, ()) is not False}
+        allowed = {s.action for s in ACTIONS if app.dashboard.check_action(s.action, ()) is not False}
         palette = {cmd.title for cmd in app.get_system_commands(app.screen)}
-        helps = {text for _, text in app.allowed_actions()}
+        helps = {text for _, text in app.dashboard.allowed_actions()}
         mutating = [s for s in ACTIONS if s.mutating]
         assert {s.action for s in mutating} == MUTATING_ACTIONS and len(mutating) >= 14
         if readonly:
@@ -390,15 +390,15 @@ async def test_readonly_hides_and_refuses_every_operation(demo: DemoSource, cloc
                 continue
             await press(app, pilot, spec.keys.split(",")[0])
             if spec.action == "tag":
-                assert bool(app.tags) is not readonly
-                app.tags.clear()
+                assert bool(app.dashboard.ops.tags) is not readonly
+                app.dashboard.ops.tags.clear()
             elif readonly:
-                assert app.screen is app._base_screen, spec.action  # the key does nothing
+                assert app.screen is app.dashboard, spec.action  # the key does nothing
             else:
-                assert app.screen is not app._base_screen, spec.action
+                assert app.screen is not app.dashboard, spec.action
                 await press(app, pilot, "escape")
-            app.real_servers.focus()
-            app.real_servers.move_to_key("10.1.0.11:80")
+            app.dashboard.real_servers.focus()
+            app.dashboard.real_servers.move_to_key("10.1.0.11:80")
             await pilot.pause()
         await press(app, pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -410,9 +410,9 @@ async def test_readonly_hides_and_refuses_every_operation(demo: DemoSource, cloc
             from lvstui.ops.targets import parse_server_id, parse_service_id
 
             drain = Drain(parse_service_id(WEB), parse_server_id("10.1.0.11:80"))
-            preview = app.runner.preview([drain], "drain")
+            preview = app.dashboard.ops.runner.preview([drain], "drain")
             assert preview.error and "read-only" in preview.error
-            result = app.runner.apply([drain])
+            result = app.dashboard.ops.runner.apply([drain])
             assert not result.ok and "read-only" in result.message
             assert demo.writes == 0 and {e["result"] for e in journal()} == {"refused"}
 
@@ -433,4 +433,4 @@ async def test_a_key_pressed_twice_opens_one_confirmation(demo: DemoSource, cloc
         await settle(app, pilot)
         assert sum(isinstance(s, ConfirmScreen) for s in app.screen_stack) == 1
         await press(app, pilot, "n")
-        assert app.screen is app._base_screen and demo.writes == 0
+        assert app.screen is app.dashboard and demo.writes == 0

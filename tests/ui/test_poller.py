@@ -30,13 +30,13 @@ async def test_a_newer_frame_replaces_a_queued_older_one(demo: DemoSource, clock
         frames = []
         for _ in range(3):
             clock.advance(1)
-            frames.append(app.poller.poll_once())
-        before = app.frames_applied
+            frames.append(app.dashboard.poller.poll_once())
+        before = app.dashboard.frames_applied
         for frame in frames:  # queued faster than the UI takes them
-            app.post_message(FrameReady(frame))
+            app.dashboard.post_message(FrameReady(frame))
         await pilot.pause()
-        assert app.frames_applied == before + 1
-        assert app.frame is frames[-1]
+        assert app.dashboard.frames_applied == before + 1
+        assert app.dashboard.frame is frames[-1]
     assert FrameReady(frames[0]).can_replace(FrameReady(frames[1]))
 
 

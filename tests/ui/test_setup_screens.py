@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from textual.widgets import Button, Input, Static
 
 from lvstui.setup.runner import Command, FileInfo, RunnerError, RunResult, Script
@@ -20,8 +21,27 @@ from lvstui.ui.setup_run import HostKeyScreen, SetupRunScreen
 SYSCTLS = [f"/proc/sys/net/ipv4/conf/{i}/{k}" for i in ("lo", "all") for k in ("arp_ignore", "arp_announce")]
 
 
+#: scripts the plans run whose answer is "yes" on this fake host (keepalived installed and running,
+#: the VIP unit enabled); any other script fails the test (see FakeHost.run)
+OK_SCRIPTS = (
+    "command -v ipvsadm && command -v keepalived",
+    '[ -s /run/keepalived.pid ] && kill -0 "$(cat /run/keepalived.pid)" 2>/dev/null',
+    'kill -HUP "$(cat /run/keepalived.pid)"',
+    '[ "$(readlink -- /etc/systemd/system/multi-user.target.wants/lvstui-vip.service)" = ../lvstui-vip.service ]',
+)
+
+
+class UnknownCommand(AssertionError):
+    """The plan ran something this fake host was not taught: the test must say what it answers."""
+
+
 class FakeHost:
-    """TEST FIXTURE: an in-memory stand-in for a host, for the UI tests only."""
+    """TEST FIXTURE: an in-memory stand-in for a host, for the UI tests only.
+
+    It answers exactly the commands it knows; anything else raises :class:`UnknownCommand`
+    (recorded in ``unknown``), so a plan that starts running something new fails here instead
+    of being told "success".
+    """
 
     def __init__(self, host: str, vrrp_state: str = "MASTER", fail_on: str = "") -> None:
         self.host = host
@@ -30,6 +50,11 @@ class FakeHost:
         self.vrrp_state = vrrp_state
         self.fail_on = fail_on
         self.ipvs = ""
+        self.unknown: list[str] = []
+
+    def _unknown(self, what: str) -> RunResult:
+        self.unknown.append(what)
+        raise UnknownCommand(f"FakeHost {self.host}: unknown command {what}")
 
     def run(self, command: Command, *, stdin: bytes = b"", timeout: float | None = None) -> RunResult:
         if isinstance(command, Script):
@@ -40,7 +65,9 @@ class FakeHost:
                 return RunResult(0, b"pm=apt-get\n")
             if "keepalived.data" in text:
                 return RunResult(0, f" State = {self.vrrp_state}\n".encode())
-            return RunResult(0)
+            if text in OK_SCRIPTS:
+                return RunResult(0)
+            return self._unknown(repr(text))
         argv = list(command)
         if self.fail_on and " ".join(argv).startswith(self.fail_on):
             return RunResult(2, b"", b"RTNETLINK answers: Operation not permitted\n")
@@ -62,7 +89,11 @@ class FakeHost:
             return RunResult(0, b"LISTEN 0 128 *:80 *:*\n")
         if argv == ["ipvsadm", "-Ln"]:
             return RunResult(0, self.ipvs.encode())
-        return RunResult(0)
+        if argv == ["true"]:  # the connection check
+            return RunResult(0)
+        if argv[:3] == ["keepalived", "-t", "-f"] and argv[3] in self.files:  # the candidate config
+            return RunResult(0)
+        return self._unknown(repr(argv))
 
     def read_file(self, path: str) -> FileInfo | None:
         return self.files.get(path)
@@ -322,3 +353,15 @@ async def test_director_form_loads_a_plan_file(tmp_path: Any) -> None:
         data = form.form_data()
         assert data["virtual_server"]["lb_algo"] == "sh" and data["virtual_server"]["delay_loop"] == 9
         assert data["vrrp"]["auth_pass"] == "lvs-pass" and data["director"][1]["state"] == "BACKUP"
+
+
+def test_the_fake_host_fails_on_any_command_it_does_not_know() -> None:
+    host = FakeHost("rs1")
+    assert host.run(Script("command -v ipvsadm && command -v keepalived")).rc == 0
+    with pytest.raises(UnknownCommand, match="unknown command 'systemctl restart keepalived'"):
+        host.run(Script("systemctl restart keepalived"))
+    with pytest.raises(UnknownCommand, match=r"\['rm', '-rf', '/etc/keepalived'\]"):
+        host.run(["rm", "-rf", "/etc/keepalived"])
+    with pytest.raises(UnknownCommand):  # keepalived -t only on a file the plan wrote
+        host.run(["keepalived", "-t", "-f", "/etc/keepalived/never-written.conf"])
+    assert len(host.unknown) == 3

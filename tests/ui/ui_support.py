@@ -30,6 +30,6 @@ def feed(app, clock: ManualClock, polls: int, step: float = 1.0) -> None:  # typ
     """Run ``polls`` polls of the app's source, ``step`` seconds apart on the frozen clock."""
     for _ in range(polls):
         clock.advance(step)
-        app.ingest()
+        app.dashboard.ingest()
 
 

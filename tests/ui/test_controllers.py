@@ -1,0 +1,132 @@
+"""The operations and VRRP controllers against the narrow host protocol alone (no app, no screen).
+
+:class:`RecordingHost` is a test fixture implementing :class:`lvstui.ui.host.DashboardHost`:
+it records notifications and pushed screens, and runs "thread" work inline.  The operations
+layer is the real one on the demo director.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lvstui.demo import DemoSource
+from lvstui.model import Snapshot
+from lvstui.ops import changes as c
+from lvstui.ops.targets import parse_server_id, parse_service_id
+from lvstui.ui.columns import RsRow
+from lvstui.ui.confirm import ConfirmScreen, Decision
+from lvstui.ui.host import OPS_APPLY, OPS_PREVIEW, VRRP, DashboardHost
+from lvstui.ui.op_runner import OpRunner, make_operations
+from lvstui.ui.ops_controller import OpsController
+from lvstui.ui.vrrp_controller import VrrpController
+from tests.ui.ui_support import ManualClock
+
+WEB, RS = "tcp:192.0.2.10:80", "10.1.0.12:80"
+
+
+class RecordingHost:
+    def __init__(self, snapshot: Snapshot | None) -> None:
+        self.snapshot = snapshot
+        self.told: list[tuple[str, str]] = []  # (severity, message)
+        self.screens: list[tuple[Any, Callable[[Any], None] | None]] = []
+        self.started: list[str] = []  # worker groups started
+        self.busy_groups: set[str] = set()
+        self.changes = 0
+
+    def tell(self, message: str, *, title: str = "", severity: str = "information",
+             timeout: float | None = None) -> None:
+        self.told.append((severity, message))
+
+    def open_screen(self, screen: Any, callback: Callable[[Any], None] | None = None) -> None:
+        self.screens.append((screen, callback))
+
+    def current_snapshot(self) -> Snapshot | None:
+        return self.snapshot
+
+    def start_thread(self, work: Callable[[], None], *, name: str, group: str) -> None:
+        self.started.append(group)
+        work()
+
+    def busy(self, group: str) -> bool:
+        return group in self.busy_groups
+
+    def from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        callback(*args)
+
+    def changed(self) -> None:
+        self.changes += 1
+
+
+def setup(clock: ManualClock) -> tuple[DemoSource, RecordingHost, OpsController, RsRow]:
+    demo = DemoSource(seed=7, clock=clock)
+    snap = demo.read()
+    host = RecordingHost(snap)
+    _typed: DashboardHost = host  # the fixture satisfies the protocol (checked by mypy)
+    ops = OpsController(host, OpRunner(make_operations(demo, readonly=False, demo=True)))
+    vs = snap.service(WEB)
+    assert vs is not None
+    rs = vs.real_server(RS)
+    assert rs is not None
+    return demo, host, ops, RsRow(WEB, rs)
+
+
+def test_preview_confirm_apply_through_the_protocol(clock: ManualClock) -> None:
+    demo, host, ops, row = setup(clock)
+    ops.drain(row)
+    assert host.started == [OPS_PREVIEW]
+    [(screen, callback)] = host.screens
+    assert isinstance(screen, ConfirmScreen) and callback is not None
+    assert demo.writes == 0  # nothing before "yes"
+    callback(Decision(force=False, runtime_only=False))
+    assert host.started == [OPS_PREVIEW, OPS_APPLY] and demo.writes == 1 and host.changes == 1
+    assert ops.last_result is not None and ops.last_result.ok
+    assert any("drain done" in m for _, m in host.told)
+
+
+def test_busy_groups_guard_the_director(clock: ManualClock) -> None:
+    demo, host, ops, row = setup(clock)
+    assert demo.writes == 0
+    host.busy_groups = {OPS_PREVIEW}
+    ops.drain(row)  # a key pressed twice while the preview runs: one confirmation
+    assert host.started == [] and host.screens == [] and host.told == []
+    host.busy_groups = {OPS_APPLY}
+    ops.drain(row)  # one director call at a time: said, not queued
+    assert host.started == [] and host.screens == []
+    assert host.told == [("warning", "an operation is still being applied: wait for its result")]
+    host.busy_groups = set()
+    ops.drain(row)
+    assert host.started == [OPS_PREVIEW] and len(host.screens) == 1 and demo.writes == 0
+
+
+def test_no_director_no_operations(clock: ManualClock) -> None:
+    _demo, host, _ops, row = setup(clock)
+    ops = OpsController(host, None)
+    ops.drain(row)
+    assert host.started == []
+    assert host.told == [("error", "this source cannot be changed (no director to write to)")]
+
+
+def test_tags_and_targets(clock: ManualClock) -> None:
+    _demo, _host, ops, row = setup(clock)
+    assert ops.targets(row) == [(WEB, RS)] and ops.targets(None) == []
+    assert ops.targets(RsRow(row.vs_id, row.rs, gone=True)) == []
+    assert ops.toggle_tag(row) and ops.tags == {(WEB, RS)} and ops.tags_note() == " · 1 tagged (Esc clears)"
+    assert ops.targets(None) == [(WEB, RS)]  # tagged ones, wherever the cursor is
+    assert ops.clear_tags() and not ops.clear_tags()
+    change = c.Drain(parse_service_id(WEB), parse_server_id(RS))
+    assert change.server.id == RS
+
+
+def test_vrrp_refusals_and_busy(clock: ManualClock) -> None:
+    host = RecordingHost(None)
+    VrrpController(host, readonly=True, available=True).toggle("demote")
+    assert host.told == [("error", "--readonly: VRRP demote refused")] and host.started == []
+    host.told.clear()
+    VrrpController(host, readonly=False, available=False).toggle("promote")
+    assert host.started == [] and "this source has no keepalived" in host.told[0][1]
+    host.told.clear()
+    host.busy_groups = {VRRP}
+    VrrpController(host, readonly=False, available=True).toggle("demote")
+    assert host.started == []
+    assert host.told == [("warning", "a VRRP demote/promote is under way: wait for its result")]
