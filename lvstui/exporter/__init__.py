@@ -17,10 +17,17 @@ __all__ = ["DEFAULT_ADDRESS", "DEFAULT_PORT", "FORBIDDEN"]
 DEFAULT_PORT = 10560
 DEFAULT_ADDRESS = "127.0.0.1"
 
-#: modules that write (operations, set-up, keepalived edits: all in lvstui.ops) or draw: never
-#: loaded by the exporter
+#: modules that write (IPVS and keepalived changes, their files, undo, VRRP, set-up) or draw:
+#: never loaded by the exporter.  `lvstui exporter` runs through lvstui.cli, which loads the
+#: read-only policy with the change types and the journal (lvstui.ops.policy, .changes,
+#: .targets, .journal) for every verb; none of them can reach the kernel or keepalived.
 FORBIDDEN = (
-    "lvstui.ops",
+    "lvstui.ops.engine",
+    "lvstui.ops.keepalived",
+    "lvstui.ops.files",
+    "lvstui.ops.vrrp",
+    "lvstui.ops.undo",
+    "lvstui.ops.record",
     "lvstui.setup",
     "lvstui.ui",
     "lvstui.keepalived.edit",  # the config edits' text transform: only ops/ uses it
