@@ -174,7 +174,8 @@ def _prepare(build: Any) -> Any:
 
 def _run_plans(args: argparse.Namespace, items: list[Any]) -> int:
     from lvstui.setup import session
-    from lvstui.setup.render import render_plain, render_result, render_rich
+    from lvstui.setup.render import render_plain, render_result
+    from lvstui.ui.setup_render import render_rich
 
     try:
         for item in items:

@@ -123,7 +123,7 @@ def _indent_unit(cfile: ConfigFile, near: Statement | None = None) -> str:
                         found[ind[len(parent):]] += 1
         return found
 
-    for pool in ([s for s in near.walk()] if near is not None else [], list(cfile.walk())):
+    for pool in (list(near.walk()) if near is not None else [], list(cfile.walk())):
         found = steps(pool)
         if found:
             return found.most_common(1)[0][0]

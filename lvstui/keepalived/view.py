@@ -284,9 +284,9 @@ def _to_jsonable(obj: Any) -> Any:
         for name in obj.__dataclass_fields__:
             value = getattr(obj, name)
             if name in ("params", "global_defs", "authentication") and isinstance(value, tuple):
-                out[name] = {k: v for k, v in value}
+                out[name] = dict(value)
             elif name in ("urls", "hosts"):
-                out[name] = [{k: v for k, v in u} for u in value]
+                out[name] = [dict(u) for u in value]
             else:
                 out[name] = _to_jsonable(value)
         if isinstance(obj, (VirtualServer, ConfRealServer)):

@@ -1,15 +1,10 @@
-"""Setup plan previews and results as plain text (CLI without colour, logs) or rich text."""
+"""Setup plan previews and results as plain text (CLI without colour, logs); in colour: ui/setup_render.py."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lvstui.setup.plan import ApplyResult, PlanPreview, Status
 
-if TYPE_CHECKING:
-    from rich.console import RenderableType
-
-__all__ = ["render_plain", "render_result", "render_rich", "summary"]
+__all__ = ["render_plain", "render_result", "summary"]
 
 _MARK = {Status.CHANGE: "~", Status.NO_CHANGE: "=", Status.VERIFY: "?", Status.CHANGED: "+",
          Status.VERIFIED: "ok", Status.FAILED: "FAILED", Status.UNDONE: "undone", Status.SKIPPED: "-"}
@@ -29,26 +24,6 @@ def render_plain(preview: PlanPreview) -> str:
         lines.extend(f"        $ {c}" for c in step.commands)
         lines.extend(f"        {d}" for d in step.diff.splitlines())
     return "\n".join(lines)
-
-
-def render_rich(preview: PlanPreview) -> RenderableType:
-    from rich.text import Text
-
-    out = Text()
-    out.append(summary(preview) + "\n", style="bold")
-    style = {Status.CHANGE: "yellow", Status.NO_CHANGE: "green", Status.VERIFY: "cyan"}
-    for step in preview.steps:
-        out.append(f"  {step.index + 1:2}. ")
-        out.append(f"{step.status.value:<9} ", style=style.get(step.status, ""))
-        out.append(step.title + (f" [{step.detail}]" if step.detail and step.status is Status.CHANGE else ""))
-        out.append("\n")
-        for c in step.commands:
-            out.append(f"        $ {c}\n", style="dim")
-        for d in step.diff.splitlines():
-            colour = ("bold" if d.startswith(("---", "+++")) else "green" if d.startswith("+")
-                      else "red" if d.startswith("-") else "cyan" if d.startswith("@@") else "")
-            out.append(f"        {d}\n", style=colour)
-    return out
 
 
 def render_result(result: ApplyResult) -> str:

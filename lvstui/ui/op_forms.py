@@ -10,7 +10,7 @@ confirmation (every change is confirmed) and applies it in a worker.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,6 +26,8 @@ from lvstui.ops.changes import Change, Refused
 from lvstui.ops.targets import InvalidInput, ServerKey, ServiceKey
 
 __all__ = ["AddServerScreen", "FormScreen", "ServiceFormScreen", "WeightScreen"]
+
+T = TypeVar("T")
 
 
 class FormScreen(ModalScreen[list[Change] | None]):
@@ -90,7 +92,7 @@ class FormScreen(ModalScreen[list[Change] | None]):
         """The changes, or raise InvalidInput/Refused; per-field errors go to ``self.errors``."""
         raise NotImplementedError
 
-    def check(self, field_id: str, parse: Callable[[], Any]) -> Any:
+    def check(self, field_id: str, parse: Callable[[], T]) -> T | None:
         try:
             return parse()
         except InvalidInput as exc:
@@ -218,8 +220,8 @@ class AddServerScreen(FormScreen):
         weight = self.check("weight", lambda: t.parse_weight(self.value("weight")))
         upper = self.check("upper", lambda: t.parse_threshold(self.value("upper") or "0", "upper"))
         lower = self.check("lower", lambda: t.parse_threshold(self.value("lower") or "0", "lower"))
-        if self.errors or server is None:
-            return []
+        if self.errors or server is None or forward is None or weight is None or upper is None or lower is None:
+            return []  # a None comes with its error under the field
         change = c.AddServer(service, server, weight=weight, forward=forward, upper=upper, lower=lower)
         change.plan(self.snapshot, {})  # duplicate, DR/TUN port, thresholds, family: said here, not later
         return [change]

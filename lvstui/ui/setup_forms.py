@@ -283,7 +283,7 @@ class DirectorFormScreen(SetupForm):
             yield Field("Interface", "interface", validate.interface, value="eth0")
             yield Field("virtual_router_id (1-255)", "vrid", validate.router_id, value="51")
             yield Field("Password (at most 8 characters)", "auth", validate.auth_pass)
-            yield Field("MASTER host", "master", lambda t: parse_target(t), placeholder="e.g. lb1")
+            yield Field("MASTER host", "master", parse_target, placeholder="e.g. lb1")
             yield Field("MASTER priority", "master-priority", validate.priority, value="150")
             yield Field("BACKUP host (optional)", "backup", _optional(parse_target), placeholder="e.g. lb2")
             yield Field("BACKUP priority", "backup-priority", validate.priority, value="100")
@@ -327,8 +327,11 @@ class DirectorFormScreen(SetupForm):
             field.touched = True
         self.revalidate()
 
+    def _select(self, ident: str) -> str:
+        return str(self.query_one(f"#{ident}", Select).value)
+
     def form_data(self) -> dict[str, Any]:
-        select = lambda i: str(self.query_one(f"#{i}", Select).value)
+        select = self._select
         directors = [{"host": self.value("master"), "state": "MASTER",
                       "priority": self.value("master-priority")}]
         if self.value("backup"):

@@ -20,12 +20,13 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from lvstui.setup import session
 from lvstui.ops.policy import ReadOnly
-from lvstui.setup.plan import Status, StepEvent, undo_journal
-from lvstui.setup.render import render_result, render_rich
+from lvstui.setup import session
+from lvstui.setup.plan import Status, StepEvent
+from lvstui.setup.render import render_result
 from lvstui.setup.runner import RunnerError
 from lvstui.setup.validate import ValidationError
+from lvstui.ui.setup_render import render_rich
 
 __all__ = ["ConnectorFactory", "HostKeyScreen", "Prepare", "SetupRunScreen"]
 
@@ -189,7 +190,7 @@ class SetupRunScreen(Screen[None]):
         else:
             renderables = Text()
             for item in items:
-                renderables.append_text(render_rich(item.preview))  # type: ignore[arg-type]
+                renderables.append_text(render_rich(item.preview))
                 renderables.append("\n")
             self._show(renderables)
             changes = sum(i.preview.changes for i in items)
@@ -224,14 +225,17 @@ class SetupRunScreen(Screen[None]):
         self._status("Undoing what lvstui changed on these hosts...")
         self._undo()
 
+    def _progress(self, event: StepEvent) -> None:
+        self.app.call_from_thread(self._on_step, event)
+
     @work(thread=True, exclusive=True, group="setup")
     def _apply(self) -> None:
-        progress = lambda e: self.app.call_from_thread(self._on_step, e)
+        progress = self._progress
         try:
             if self.undo_mode:
-                ok = session.undo_all(self.items, progress)
+                ok = session.undo_all(self.items, progress, actor="tui")
             else:
-                ok = session.apply_all(self.items, progress)
+                ok = session.apply_all(self.items, progress, actor="tui")
         except (RunnerError, ReadOnly) as exc:
             self.app.call_from_thread(self._finished, False, str(exc))
             return
@@ -239,14 +243,9 @@ class SetupRunScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="setup")
     def _undo(self) -> None:
-        progress = lambda e: self.app.call_from_thread(self._on_step, e)
-        ok = True
-        results = []
-        try:
-            for item in self.items:
-                if item.result is not None and item.result.changed:
-                    results.append(undo_journal(item.runner, item.plan.name, progress))
-        except RunnerError as exc:
+        try:  # through the session: the read-only policy, and one journal entry per host
+            results = session.undo_applied(self.items, self._progress, actor="tui")
+        except (RunnerError, ReadOnly) as exc:
             self.app.call_from_thread(self._finished, False, str(exc), True)
             return
         ok = all(r.ok for r in results)

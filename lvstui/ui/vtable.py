@@ -160,7 +160,7 @@ class VirtualTable(ScrollView, can_focus=True):
         index = self.cursor_index
         if old_key is not None:
             try:
-                index = keys.index(old_key)  # type: ignore[attr-defined]
+                index = keys.index(old_key)
             except ValueError:
                 pass
         self.cursor_index = min(max(index, 0), max(len(keys) - 1, 0))
