@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any, Self, TypedDict
 
 from lvstui.backend import BackendError
-from lvstui.capabilities import Capabilities
 from lvstui.backend.layout import LayoutDecoder, be16_fix
 from lvstui.backend.netlink import (
     NLM_F_CREATE,
@@ -36,6 +35,7 @@ from lvstui.backend.netlink import (
     nla_u16,
     nla_u32,
 )
+from lvstui.capabilities import Capabilities
 from lvstui.model import (
     Forward,
     Rates,

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from lvstui.ops import vrrp as toggle_flow
 from lvstui.keepalived.toggle import ToggleError
+from lvstui.ops import vrrp as toggle_flow
 from lvstui.ops.vrrp import TogglePlan
 from lvstui.ui.confirm import ConfirmScreen, Decision
 from lvstui.ui.host import VRRP, DashboardHost
