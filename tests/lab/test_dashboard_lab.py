@@ -40,17 +40,17 @@ def test_dashboard_shows_the_kernels_real_connection_counts(dr_lab: Any) -> None
     for rs in dr_lab.spec.real_servers:
         setup += f"ipvsadm -a -t {vip}:9000 -r {rs.ipv4}:9000 -g\nipvsadm -a -t {vip}:80 -r {rs.ipv4}:80 -g\n"
     dr_lab.sh("lb1", setup).check()
-    client = """
+    client = f"""
 import socket, time, urllib.request
 for _ in range(12):
-    urllib.request.urlopen("http://%(vip)s/", timeout=5).read()
-held = [socket.create_connection(("%(vip)s", 9000), timeout=5) for _ in range(7)]
+    urllib.request.urlopen("http://{vip}/", timeout=5).read()
+held = [socket.create_connection(("{vip}", 9000), timeout=5) for _ in range(7)]
 for s in held:
     s.sendall(b"hello\\n")
     s.recv(100)
 print("held", flush=True)
 time.sleep(600)
-""" % {"vip": vip}
+"""
     handle = dr_lab.spawn("client", [dr_lab.venv_python, "-c", client])
     try:
         def ipvsadm_conns(service: str, field: str = "active_conns") -> dict[str, int]:

@@ -45,8 +45,8 @@ def rs_counts(lab: Any, vs_id: str) -> dict[str, dict[str, int]]:
     conns = ipvsadm_text.parse(lab.run("lb1", ["ipvsadm", "-Ln", "--exact"]).check().stdout, "")
     out = {}
     for rs_id, row in conns[vs_id].real_servers.items():
-        out[rs_id] = {"active": int(row["active_conns"]), "inactive": int(row["inactive_conns"]),  # type: ignore
-                      "conns": int(stats[vs_id].real_servers[rs_id]["conns"])}  # type: ignore
+        out[rs_id] = {"active": int(row["active_conns"]), "inactive": int(row["inactive_conns"]),  # type: ignore[call-overload]
+                      "conns": int(stats[vs_id].real_servers[rs_id]["conns"])}  # type: ignore[call-overload]
     return out
 
 

@@ -126,7 +126,8 @@ def journal(env: dict) -> list[dict]:  # type: ignore[type-arg]
 
 def no_reload(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     calls: list[object] = []
-    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", lambda site: calls.append(site))
+    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived",
+                        lambda site: calls.append(site))  # noqa: PLW0108 - stands in for reload_keepalived(site), keyword calls included
     return calls
 
 
@@ -206,7 +207,7 @@ def test_add_rs_copies_a_sibling_block_and_remove_rs_deletes_it(
     assert "    real_server 192.168.1.23 80 {\n        weight 4\n        TCP_CHECK {" in text
     assert "uthreshold 100" in text and env["director"].weights()[RS3] == 4
     # remove-rs: refused while not drained (a reload without it would drop its connections)
-    with pytest.raises(KeepalivedRefused, match="not drained.*Drain it first"):
+    with pytest.raises(KeepalivedRefused, match=r"not drained.*Drain it first"):
         env["ops"].apply(c.RemoveServer(*key(server=RS3)))
     assert env["conf"].read_text() == text and env["director"].weights()[RS3] == 4
     env["ops"].apply(c.Drain(*key(server=RS3)))
@@ -251,7 +252,7 @@ def test_changed_on_disk_after_preview_rolls_the_kernel_back(
     behind = env["conf"].read_text().replace("router_id test", "router_id someone_else")
     env["conf"].write_text(behind)
     with pytest.raises(KeepalivedRefused,
-                       match="changed on disk since lvstui read it.*kernel change was undone"):
+                       match=r"changed on disk since lvstui read it.*kernel change was undone"):
         env["ops"].apply(change, preview)
     assert env["conf"].read_text() == behind and reloads == []
     assert env["director"].weights() == {RS1: 3, RS2: 2}
@@ -368,7 +369,7 @@ def test_reload_failure_keeps_file_and_kernel_and_says_so(env: dict, monkeypatch
         raise ProcessLookupError(3, "No such process")
 
     monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", fail)
-    with pytest.raises(OperationFailed, match="could not reload keepalived.*reload it by hand"):
+    with pytest.raises(OperationFailed, match=r"could not reload keepalived.*reload it by hand"):
         env["ops"].apply(c.SetWeight(*key(), weight=5))
     assert "weight 5" in env["conf"].read_text() and env["director"].weights()[RS1] == 5
     assert journal(env)[-1]["result"] == "failed"

@@ -48,8 +48,8 @@ def test_agreeing_file_and_keepalived(tmp_path: Path) -> None:
 def test_weight_membership_and_services_differ(tmp_path: Path) -> None:
     running = (vs(rs("192.168.1.21", 5), rs("192.168.1.23", 1)), vs(rs("192.168.1.21", 1), port=443))
     assert pending_edits(view(tmp_path), running) == [
-        "tcp:192.168.1.100:80: real server 192.168.1.21:80 weight 5 in keepalived, 3 in the file "
-        "(keepalived.conf:5)",
+        ("tcp:192.168.1.100:80: real server 192.168.1.21:80 weight 5 in keepalived, 3 in the file "
+         "(keepalived.conf:5)"),
         "tcp:192.168.1.100:80: real server 192.168.1.22:80 (keepalived.conf:8) is in the file, not in keepalived",
         "tcp:192.168.1.100:80: real server 192.168.1.23:80 runs in keepalived, not in the file",
         "virtual server tcp:192.168.1.100:443 runs in keepalived, not in the file",

@@ -41,7 +41,7 @@ async def test_tables_show_the_snapshot(demo: DemoSource, clock: ManualClock, is
         await pilot.pause()
         snapshot = app.dashboard.frame.snapshot
         assert list(app.dashboard.services.keys) == sorted(
-            (vs.id for vs in snapshot.virtual_services), key=lambda k: app.dashboard.services.keys.index(k))
+            (vs.id for vs in snapshot.virtual_services), key=app.dashboard.services.keys.index)
         assert set(app.dashboard.services.keys) == {vs.id for vs in snapshot.virtual_services}
         web = snapshot.service("tcp:192.0.2.10:80")
         assert app.dashboard.services.cursor_key == web.id

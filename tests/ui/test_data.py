@@ -169,7 +169,7 @@ def test_layout_drops_low_priority_columns_first_and_keeps_ids_whole() -> None:
     keys = [c.key for c, _ in narrow]
     assert {"id", "up", "active", "cps"} <= set(keys)
     assert "outpps" not in keys
-    assert dict((c.key, w) for c, w in narrow)["id"] >= 22
+    assert {c.key: w for c, w in narrow}["id"] >= 22
     assert sum(w for _, w in narrow) + len(narrow) - 1 + 2 <= 80
     tiny = layout_columns(RS_COLUMNS, 40, natural_flex=30)
     assert [c.key for c, _ in tiny][:1] == ["id"] and all(c.priority == 0 for c, _ in tiny)

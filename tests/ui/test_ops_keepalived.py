@@ -62,7 +62,8 @@ def site(tmp_path: Path, demo: DemoSource, monkeypatch: pytest.MonkeyPatch) -> d
     assert shutil.which("keepalived"), "keepalived is not installed (scripts/userland.sh provides one)"
     conf = tmp_path / "keepalived.conf"
     reloads: list[object] = []
-    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", lambda s: reloads.append(s))
+    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived",
+                        lambda site: reloads.append(site))  # noqa: PLW0108 - stands in for reload_keepalived(site), keyword calls included
     journal = Journal(tmp_path / "journal.jsonl")
     ops = Operations(demo, actor="tui", journal=journal, memory=WeightMemory(tmp_path / "w.json"),
                      keepalived=KeepalivedSite(conf, None, None, "test"), track_dir=tmp_path / "track",

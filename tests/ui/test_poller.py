@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import time
 import weakref
@@ -88,7 +89,7 @@ def test_loop_stretches_the_interval_and_stops() -> None:
     assert not thread.is_alive()
     assert len(delivered) >= 3
     assert all(f.stretched and f.interval >= 0.1 * STRETCH * 0.9 for f in delivered)
-    gaps = [b.snapshot.monotonic - a.snapshot.monotonic for a, b in zip(delivered, delivered[1:])]
+    gaps = [b.snapshot.monotonic - a.snapshot.monotonic for a, b in itertools.pairwise(delivered)]
     assert min(gaps) >= 0.1  # never two polls at once, never back to back
 
 

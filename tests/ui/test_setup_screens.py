@@ -8,6 +8,7 @@ tests; the real thing (sshd, sysctls, keepalived) is tested in tests/setup/test_
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -326,13 +327,20 @@ async def test_quitting_while_the_host_key_question_is_open_does_not_hang() -> N
     assert answers in ([], [False])  # never an acceptance by default
 
 
-async def test_director_form_loads_a_plan_file(tmp_path: Any) -> None:
-    from pathlib import Path
+@pytest.fixture
+def edited_plan(tmp_path: Path) -> Path:
+    """examples/director.toml with lb_algo and delay_loop changed, written as tmp_path/plan.toml.
 
+    A sync fixture so the async test below does no blocking file I/O itself (ASYNC240)."""
     example = Path(__file__).resolve().parents[2] / "examples" / "director.toml"
     text = example.read_text().replace('lb_algo = "rr"', 'lb_algo = "sh"').replace("delay_loop = 3", "delay_loop = 9")
     plan = tmp_path / "plan.toml"
     plan.write_text(text)
+    return plan
+
+
+async def test_director_form_loads_a_plan_file(tmp_path: Any, edited_plan: Path) -> None:
+    plan = edited_plan
     app = make_app({})
     async with app.run_test(size=(110, 60)) as pilot:
         await pilot.press("d")
