@@ -25,7 +25,7 @@ def _free_port() -> int:
 
 
 def test_the_help_default_is_the_package_default() -> None:
-    assert DEFAULT_LISTEN == f"{DEFAULT_ADDRESS}:{DEFAULT_PORT}"
+    assert f"{DEFAULT_ADDRESS}:{DEFAULT_PORT}" == DEFAULT_LISTEN
     r = subprocess.run([sys.executable, "-m", "lvstui", "exporter", "--help"], capture_output=True, text=True,
                        cwd=ROOT, timeout=60, check=False)
     assert r.returncode == 0 and "127.0.0.1:10560" in r.stdout

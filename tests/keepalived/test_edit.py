@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lvstui.keepalived import edit
-from lvstui.keepalived.errors import ConfigChangedError, KeepalivedConfigError, EditError
+from lvstui.keepalived.errors import ConfigChangedError, EditError, KeepalivedConfigError
 from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.validate import find_keepalived, keepalived_test, validator
 from lvstui.keepalived.view import build_view

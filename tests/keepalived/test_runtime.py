@@ -9,7 +9,7 @@ rs2 has inhibit_on_failure.  "lb1-demoted" is after writing 1 to lb1's track fil
 from __future__ import annotations
 
 import os
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -86,7 +86,7 @@ def test_vrrp_data_master_and_backup() -> None:
     assert (lb2.state, lb2.priority) == ("BACKUP", 100)
     assert lb1.vips == ("192.168.1.100/24",)
     assert (lb1.interface, lb1.virtual_router_id) == ("eth0", 51)
-    assert lb1.last_transition is not None and lb1.last_transition.tzinfo == timezone.utc
+    assert lb1.last_transition is not None and lb1.last_transition.tzinfo == UTC
     assert lb1.last_transition.year == 2026
 
 

@@ -6,8 +6,16 @@ import json
 import shlex
 from pathlib import Path
 
-from lvstui.setup.plan import (CommandStep, FileStep, SetupPlan, Status, StepEvent, VerifyStep, read_journal,
-                               undo_journal)
+from lvstui.setup.plan import (
+    CommandStep,
+    FileStep,
+    SetupPlan,
+    Status,
+    StepEvent,
+    VerifyStep,
+    read_journal,
+    undo_journal,
+)
 from lvstui.setup.render import render_plain, render_result
 from lvstui.setup.runner import LocalRunner, Script
 

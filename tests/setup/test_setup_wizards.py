@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 
 from lvstui.setup import validate as v
-from lvstui.setup.director import (HostFacts, director_plan, keepalived_conf, load_director_spec,
-                                   parse_director_spec)
+from lvstui.setup.director import (
+    HostFacts,
+    director_plan,
+    keepalived_conf,
+    load_director_spec,
+    parse_director_spec,
+)
 from lvstui.setup.plan import AddressStep, FileStep, SysctlStep
 from lvstui.setup.realserver import RealServerSpec, realserver_plan
 
