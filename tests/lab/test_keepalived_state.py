@@ -116,8 +116,8 @@ def test_real_server_down_by_its_checker_then_up(lab: Lab) -> None:
             rs1, rs2 = real_server(doc, "192.168.1.21:80"), real_server(doc, "192.168.1.22:80")
             # settled: keepalived's checker has failed rs2 AND its inhibit has reached the kernel
             # (the check dump can be a poll ahead of the weight; the state is "inhibited" then too)
-            settled = rs1["state"] == "down" and rs2["state"] == "inhibited" and rs2["weight"] == 0
-            return doc if settled else None
+            both = rs1["state"] == "down" and rs2["state"] == "inhibited" and rs2["weight"] == 0
+            return doc if both else None
 
         doc = lab.wait_for(down, timeout=30, what="rs1 down and rs2 inhibited by their checkers")
         seen_after = time.monotonic() - stopped
