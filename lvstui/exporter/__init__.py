@@ -4,7 +4,7 @@ One poll thread (:mod:`lvstui.exporter.poll`) reads a :class:`~lvstui.model.Snap
 interval; every scrape renders the latest one (:mod:`lvstui.exporter.metrics`), so scrapes never
 read the kernel.  Read-only by construction: this package imports the read path only (the
 snapshot source), never :mod:`lvstui.ops`, :mod:`lvstui.setup` or a keepalived writer, and it
-holds its source behind :class:`~lvstui.exporter.poll.ReadOnly`, which exposes ``read`` and
+holds its source behind :class:`~lvstui.exporter.poll.ReadOnlySource`, which exposes ``read`` and
 ``close`` alone.  Nothing here imports Textual.
 """
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from lvstui.backend import BackendError, SnapshotSource
 from lvstui.model import Snapshot
 
-__all__ = ["PollLoop", "PollState", "ReadOnly"]
+__all__ = ["PollLoop", "PollState", "ReadOnlySource"]
 
 
-class ReadOnly:
+class ReadOnlySource:
     """A snapshot source reduced to ``read`` and ``close``: the exporter holds nothing that writes."""
 
     __slots__ = ("_close", "_read", "name")
@@ -58,7 +58,7 @@ class PollLoop:
 
     def __init__(self, source: SnapshotSource, interval: float = 5.0,
                  on_poll: Callable[[PollState], None] | None = None) -> None:
-        self.source = ReadOnly(source)
+        self.source = ReadOnlySource(source)
         self.interval = interval
         self._on_poll = on_poll
         self.state = PollState()

@@ -49,7 +49,7 @@ actions:
   drain RS / restore RS       lvstui drain-host / restore-host of RS's address, in lb1"""
 
 
-class Refused(Exception):
+class ActionRefused(Exception):
     pass
 
 
@@ -201,7 +201,7 @@ class Control:
         deadline = time.monotonic() + 30
         while not self._listening(host, port):
             if time.monotonic() > deadline or self.procs[(host, kind)].poll() is not None:
-                raise Refused(f"{host} {kind} did not start listening on port {port}")
+                raise ActionRefused(f"{host} {kind} did not start listening on port {port}")
             time.sleep(0.05)
 
     def stop_service(self, host: str, kind: str) -> str:
@@ -227,7 +227,7 @@ class Control:
         deadline = time.monotonic() + 20
         while alive(pid):
             if time.monotonic() > deadline:
-                raise Refused(f"keepalived in {host} (pid {pid}) did not stop within 20 s")
+                raise ActionRefused(f"keepalived in {host} (pid {pid}) did not stop within 20 s")
             time.sleep(0.1)
         return f"keepalived stopped in {host} (its VIP and IPVS services are gone from {host})"
 
@@ -237,11 +237,11 @@ class Control:
         argv = in_host(host, self.cfg["keepalived_argv"])
         r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
-            raise Refused(f"keepalived did not start in {host}: {(r.stderr or r.stdout).strip()[:300]}")
+            raise ActionRefused(f"keepalived did not start in {host}: {(r.stderr or r.stdout).strip()[:300]}")
         deadline = time.monotonic() + 20
         while self.keepalived_pid(host) is None:
             if time.monotonic() > deadline:
-                raise Refused(f"keepalived did not come up in {host} within 20 s")
+                raise ActionRefused(f"keepalived did not come up in {host} within 20 s")
             time.sleep(0.1)
         return f"keepalived started in {host}"
 
@@ -303,12 +303,12 @@ class Control:
     # -- requests -----------------------------------------------------------------------
     def _rs(self, name: str) -> str:
         if name not in self.real_servers:
-            raise Refused(f"no real server {name!r} (real servers: {', '.join(self.real_servers)})")
+            raise ActionRefused(f"no real server {name!r} (real servers: {', '.join(self.real_servers)})")
         return name
 
     def _lb(self, name: str) -> str:
         if name not in self.directors:
-            raise Refused(f"no director {name!r} (directors: {', '.join(self.directors)})")
+            raise ActionRefused(f"no director {name!r} (directors: {', '.join(self.directors)})")
         return name
 
     @staticmethod
@@ -316,9 +316,9 @@ class Control:
         try:
             value = float(word)
         except ValueError:
-            raise Refused(f"{what} must be a number, not {word!r}") from None
+            raise ActionRefused(f"{what} must be a number, not {word!r}") from None
         if not low <= value <= high:
-            raise Refused(f"{what} must be between {low:g} and {high:g}, not {word}")
+            raise ActionRefused(f"{what} must be between {low:g} and {high:g}, not {word}")
         return value
 
     def handle(self, words: list[str]) -> str:
@@ -339,7 +339,7 @@ class Control:
                 return self.stop_keepalived(rest[0]) if verb == "stop" else self.start_keepalived(rest[0])
             host = self._rs(rest[0])
             if len(rest) > 2 or (len(rest) == 2 and rest[1] not in KINDS):
-                raise Refused(f"{verb} {host} takes http, tcp or nothing (both), not {' '.join(rest[1:])!r}")
+                raise ActionRefused(f"{verb} {host} takes http, tcp or nothing (both), not {' '.join(rest[1:])!r}")
             kinds = [rest[1]] if len(rest) == 2 else list(KINDS)
             out = []
             for kind in kinds:
@@ -371,9 +371,9 @@ class Control:
             text = (r.stdout + r.stderr).strip()
             if r.returncode != 0:
                 command = f"lvstui {verb}-host {self.addresses[host]}"
-                raise Refused(f"{command} in {lb} failed ({r.returncode}): {text}")
+                raise ActionRefused(f"{command} in {lb} failed ({r.returncode}): {text}")
             return text or f"{verb} {host}: done"
-        raise Refused(f"unknown action {' '.join(words)!r}; try 'help'")
+        raise ActionRefused(f"unknown action {' '.join(words)!r}; try 'help'")
 
     def answer(self, words: list[str]) -> tuple[bool, str]:
         """One request, one at a time: (ok, message); a refusal or a failure is the message."""
@@ -381,7 +381,7 @@ class Control:
         try:
             with self.lock:
                 ok, message = True, self.handle(words)
-        except Refused as exc:
+        except ActionRefused as exc:
             ok, message = False, str(exc)
         except Exception as exc:  # noqa: BLE001 - reported to the caller
             ok, message = False, f"{type(exc).__name__}: {exc}"
