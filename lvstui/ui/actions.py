@@ -76,6 +76,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "and flags", show=False, mutating=True, needs_service=True),
     ActionSpec("remove_vs", "D", "Remove service", "Remove the selected virtual service and its real servers",
                show=False, mutating=True, needs_service=True),
+    ActionSpec("undo", "z", "Undo", "Undo the last change lvstui made (planned against a fresh read; "
+               "refused, saying what changed, if the server was changed since)", show=False, mutating=True),
     ActionSpec("vrrp_demote", "ctrl+d", "VRRP demote", "Demote this director (keepalived): its VIPs move to "
                "the peer, through lvstui's track file, as `lvstui vrrp demote`; undone unless seen on the wire",
                show=False, mutating=True),

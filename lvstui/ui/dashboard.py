@@ -652,6 +652,9 @@ class DashboardScreen(Screen[None]):
     def action_remove_vs(self) -> None:
         self.ops.remove_vs(self._service())
 
+    def action_undo(self) -> None:
+        self.ops.undo()
+
     def action_vrrp_demote(self) -> None:
         self.vrrp.toggle("demote")
 

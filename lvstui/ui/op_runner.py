@@ -20,6 +20,7 @@ from lvstui.backend import BackendError
 from lvstui.ops.changes import Change, Refused, RemoveServer, RemoveService
 from lvstui.ops.engine import KeepalivedRefused, OperationFailed, Operations
 from lvstui.ops.targets import InvalidInput
+from lvstui.ops.undo import UndoPlan, apply_undo, plan_undo
 
 __all__ = ["OpRunner", "Preview", "Result", "with_force"]
 
@@ -145,6 +146,36 @@ class OpRunner:
         if not changed:
             summary = "nothing to change"
         return Result(True, f"{what} done: {summary}", done, applied, seconds)
+
+
+class UndoRunner:
+    """Undo of the last journaled change, for the dashboard: planned against a fresh read
+    (ops.undo), shown like any batch, applied through the same Operations (one call at a time)."""
+
+    def __init__(self, runner: OpRunner) -> None:
+        self.runner = runner
+
+    def preview(self) -> tuple[UndoPlan | None, Preview]:
+        with self.runner._lock:
+            try:
+                undo = plan_undo(self.runner.ops)
+            except (Refused, InvalidInput) as exc:
+                return None, Preview("undo", error=str(exc))
+            except (BackendError, OSError) as exc:
+                return None, Preview("undo", error=f"cannot read the director: {exc}")
+            return undo, Preview(undo.title, undo.lines(), warnings=undo.warnings())
+
+    def apply(self, undo: UndoPlan) -> Result:
+        started = time.perf_counter()
+        with self.runner._lock:
+            try:
+                outcomes = apply_undo(self.runner.ops, undo)
+            except (Refused, InvalidInput, OperationFailed, BackendError, OSError) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                return Result(False, f"undo failed: {reason}", [], 0, time.perf_counter() - started)
+        done = [line for outcome in outcomes for line in outcome.plan.lines()]
+        return Result(True, f"{undo.title}: done" + (f" ({done[0]})" if len(done) == 1 else ""), done,
+                      len(outcomes), time.perf_counter() - started)
 
 
 def make_operations(director: Any, *, readonly: bool, keepalived: Any = None,

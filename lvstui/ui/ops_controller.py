@@ -26,11 +26,12 @@ from lvstui.model import Snapshot, VirtualService
 from lvstui.ops import changes as c
 from lvstui.ops.changes import Change
 from lvstui.ops.targets import ServerKey, ServiceKey, parse_server_id, parse_service_id
+from lvstui.ops.undo import UndoPlan
 from lvstui.ui.columns import RsRow
 from lvstui.ui.confirm import ConfirmScreen, Decision
 from lvstui.ui.host import OPS_APPLY, OPS_PREVIEW, DashboardHost
 from lvstui.ui.op_forms import AddServerScreen, ServiceFormScreen, WeightScreen
-from lvstui.ui.op_runner import OpRunner, Preview, Result
+from lvstui.ui.op_runner import OpRunner, Preview, Result, UndoRunner
 
 __all__ = ["OpsController", "Target", "describe_change"]
 
@@ -182,6 +183,48 @@ class OpsController:
         title = describe_change(changes[0]) if len(changes) == 1 else \
             f"{describe_change(changes[0]).split(' for ')[0]} for {len(changes)} tagged real servers"
         self.propose(changes, title, tagged=tagged)
+
+    def undo(self) -> None:
+        """Reverse the last change lvstui journaled (ops.undo): previewed, confirmed, applied."""
+        runner = self.runner
+        if runner is None:
+            self.host.tell("this source cannot be changed (no director to write to)", severity="error")
+            return
+        if self.host.busy(OPS_APPLY):
+            self.host.tell("an operation is still being applied: wait for its result", severity="warning")
+            return
+        if self.host.busy(OPS_PREVIEW):
+            return
+        undoer = UndoRunner(runner)
+
+        def work() -> None:
+            try:
+                undo, preview = undoer.preview()
+            except Exception as exc:  # noqa: BLE001 - a bug must still end as a message
+                undo, preview = None, Preview("undo", error=f"{type(exc).__name__}: {exc}")
+            self.host.from_thread(self._ask_undo, undoer, undo, preview)
+
+        self.host.start_thread(work, name="preview", group=OPS_PREVIEW)
+
+    def _ask_undo(self, undoer: UndoRunner, undo: UndoPlan | None, preview: Preview) -> None:
+        def decided(decision: Decision | None) -> None:
+            if decision is None:
+                self.host.tell("cancelled: nothing was changed", timeout=3)
+                return
+            if undo is None:  # a refusal was shown, with no Yes
+                return
+            plan = undo
+
+            def work() -> None:
+                try:
+                    result = undoer.apply(plan)
+                except Exception as exc:  # noqa: BLE001 - a bug must still end as a message
+                    result = Result(False, f"undo failed: {type(exc).__name__}: {exc}")
+                self.host.from_thread(self._applied, [], result, False, None)
+
+            self.host.start_thread(work, name="apply", group=OPS_APPLY)
+
+        self.host.open_screen(ConfirmScreen(preview), decided)
 
     # --- preview, confirm, apply ------------------------------------------------------------
 

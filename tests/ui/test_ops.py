@@ -15,6 +15,7 @@ import pytest
 from textual.widgets import Button, Checkbox, Input, Select
 
 from lvstui.demo import DemoSource
+from lvstui.model import RealServer
 from lvstui.ops.journal import Journal
 from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS
 from lvstui.ui.confirm import ConfirmScreen
@@ -434,3 +435,50 @@ async def test_a_key_pressed_twice_opens_one_confirmation(demo: DemoSource, cloc
         assert sum(isinstance(s, ConfirmScreen) for s in app.screen_stack) == 1
         await press(app, pilot, "n")
         assert app.screen is app.dashboard and demo.writes == 0
+
+
+async def test_undo_key_reverses_the_last_change_and_refuses_after_a_hand_change(
+        demo: DemoSource, clock: ManualClock, isolated_config: Path) -> None:
+    """z plans the undo of the last journaled change (ops.undo), confirms it like any change and
+    applies it through the same Operations; after a change by hand it is refused, saying what."""
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_rs(app, pilot, clock, WEB, "10.1.0.12:80")
+        await press(app, pilot, "x")
+        await press(app, pilot, "y")
+        assert weight(demo, WEB, "10.1.0.12:80") == 0
+        await press(app, pilot, "z")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.focused is app.screen.query_one("#no", Button)
+        assert "10.1.0.12:80: weight 0 -> 100" in body(app)
+        await press(app, pilot, "n")
+        assert weight(demo, WEB, "10.1.0.12:80") == 0  # No: nothing changed
+        await press(app, pilot, "z")
+        await press(app, pilot, "y")
+        assert weight(demo, WEB, "10.1.0.12:80") == 100
+        entries = journal()
+        assert [e["verb"] for e in entries][:1] == ["drain"]
+        assert any(e.get("undo_of") == entries[0]["id"] for e in entries[1:]), entries
+        # drain again, then change that server by hand: the undo no longer holds
+        await press(app, pilot, "x")
+        await press(app, pilot, "y")
+        vs = demo.read().service(WEB)
+        server = vs.real_server("10.1.0.12:80")
+        demo.edit_dest(vs, RealServer(server.address, server.port, weight=7))  # not through lvstui
+        writes = demo.writes
+        await press(app, pilot, "z")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.query_one("#yes", Button).disabled
+        assert "10.1.0.12:80 in tcp:192.0.2.10:80 has weight 7 (the change left 0)" in " ".join(body(app).split())
+        await press(app, pilot, "escape")
+        assert weight(demo, WEB, "10.1.0.12:80") == 7 and demo.writes == writes
+
+
+async def test_undo_is_hidden_and_refused_read_only(demo: DemoSource, clock: ManualClock,
+                                                    isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config, readonly=True)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_rs(app, pilot, clock, WEB, "10.1.0.12:80")
+        assert "undo" in MUTATING_ACTIONS
+        await press(app, pilot, "z")
+        assert not isinstance(app.screen, ConfirmScreen) and demo.writes == 0
