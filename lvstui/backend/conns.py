@@ -19,7 +19,7 @@ file does not show, and ipvsadm prints them like any entry.  The kernel creates 
 template with client port 0 (the client's address masked by the service's netmask), and
 fwmark templates with protocol ``IP`` and the mark as virtual address; no real TCP, UDP or
 SCTP connection has source port 0.  That is the rule used here (the state name is not: a
-7.2 kernel shows ``ASSURED`` for TCP templates, older ones ``NONE``).
+6.1 and a 7.2 kernel show ``ASSURED`` for TCP templates, ``NONE`` for UDP and fwmark ones).
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ has been made, then holds the established connections until RELEASE exists (or 3
 
 * TCP ESTABLISHED: held connections to the echo service on 9000 (IPv4 and IPv6);
 * TCP FIN_WAIT: connections closed normally (in DR the director sees the client's FIN only);
-* TCP CLOSE: connections closed with a reset (SO_LINGER 0);
+* TCP CLOSE: connections closed with a reset (SO_LINGER 0), and raw SYN, ACK, RST kept alive;
 * TCP SYN_RECV and TIME_WAIT: raw SYN (and SYN then FIN) to 9100, whose real server does not
   exist, so nothing answers and the entry keeps the state the client's packets gave it;
 * TCP persistence templates: HTTP on 80 (persistent, netmask /24 and /64);
 * UDP: datagrams to 5353 (v4 and v6), 5454 (persistent), 6000 (marked 7 and 8 on the
   director: fwmark services, persistent, with a netmask);
-* SCTP: a raw INIT chunk to 3868 (no SCTP stack needed in the client).
+* SCTP: a raw INIT chunk to 3868 (no SCTP stack needed in the client), repeated.
 """
 
 from __future__ import annotations
@@ -76,9 +76,20 @@ def main() -> int:
     for port in (40011, 40012):  # SYN then FIN: TIME_WAIT in IPVS's input-only table
         raw.sendto(tcp_segment(me, vip, port, 9100, 0x02, 2000), (vip, 0))
         raw.sendto(tcp_segment(me, vip, port, 9100, 0x01, 2001), (vip, 0))
+    for port in (40021, 40022):  # SYN, ACK, RST: CLOSE
+        raw.sendto(tcp_segment(me, vip, port, 9100, 0x02, 3000), (vip, 0))
+        raw.sendto(tcp_segment(me, vip, port, 9100, 0x10, 3001), (vip, 0))
+        raw.sendto(tcp_segment(me, vip, port, 9100, 0x04, 3001), (vip, 0))
     sctp = socket.socket(socket.AF_INET, socket.SOCK_RAW, 132)
-    for port in (41001, 41002):
-        sctp.sendto(sctp_init(port, 3868), (vip, 0))
+
+    def refresh() -> None:
+        """Short timers (SCTP INIT1: a few s, CLOSE: 10 s) restart with each packet in that state."""
+        for port in (41001, 41002):
+            sctp.sendto(sctp_init(port, 3868), (vip, 0))
+        for port in (40021, 40022):
+            raw.sendto(tcp_segment(me, vip, port, 9100, 0x04, 3001), (vip, 0))
+
+    refresh()
     for family, addr, ports in ((socket.AF_INET, vip, (5353, 5454, 6000)), (socket.AF_INET6, vip6, (5353, 6000))):
         for _ in range(2):
             with socket.socket(family, socket.SOCK_DGRAM) as u:
@@ -97,7 +108,8 @@ def main() -> int:
         f.write("ready\n")
     deadline = time.time() + 300
     while time.time() < deadline and not os.path.exists(RELEASE):
-        time.sleep(0.2)
+        refresh()
+        time.sleep(0.5)
     for s in held:
         s.close()
     return 0
