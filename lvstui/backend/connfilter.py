@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from lvstui.backend.conns import Conn, ServiceIndex
-from lvstui.model import format_endpoint, normalize_address, service_id
+from lvstui.model import normalize_address, service_id
 
 __all__ = ["ConnFilter", "parse_endpoint", "parse_service"]
 
@@ -41,7 +41,8 @@ def parse_service(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class ConnFilter:
     service: str | None = None
-    destination: str | None = None
+    dest: str | None = None  # the real server's address ...
+    dest_port: int = 0  # ... and port; 0 (a fwmark service's real server): any port
     state: str | None = None
     client: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
 
@@ -54,9 +55,10 @@ class ConnFilter:
                 net = ipaddress.ip_network(client.strip(), strict=False)
             except ValueError:
                 raise ValueError(f"--client {client!r} is not an address or CIDR network") from None
+        dest, dest_port = parse_endpoint(rs) if rs else (None, 0)
         return cls(
             service=parse_service(vs) if vs else None,
-            destination=format_endpoint(*parse_endpoint(rs)) if rs else None,
+            dest=dest, dest_port=dest_port,
             state=state.strip().upper() if state else None,
             client=net,
         )
@@ -64,7 +66,7 @@ class ConnFilter:
     def accepts(self, c: Conn, index: ServiceIndex) -> bool:
         if self.state is not None and c.state.upper() != self.state:
             return False
-        if self.destination is not None and c.destination != self.destination:
+        if self.dest is not None and (c.dest != self.dest or (self.dest_port and c.dest_port != self.dest_port)):
             return False
         if self.client is not None and ipaddress.ip_address(c.client) not in self.client:
             return False
