@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lvstui.backend.conns import CONN_FILE, hex_address, open_lines
+from lvstui.backend.conns import CONN_FILE, hex_address, open_raw_lines
 from lvstui.model import format_endpoint
 
 __all__ = ["StateCount", "count_states", "count_table"]
@@ -27,14 +27,14 @@ class StateCount:
     longest_expiry: int
 
 
-def count_states(lines: Iterable[str]) -> list[StateCount]:
-    """Counts by (destination, protocol, state, template) of ip_vs_conn lines (header skipped)."""
-    counts: dict[tuple[str, str, str, str, bool], list[int]] = {}
+def count_states(lines: Iterable[bytes]) -> list[StateCount]:
+    """Counts by (destination, protocol, state, template) of raw ip_vs_conn lines (header skipped)."""
+    counts: dict[tuple[bytes, bytes, bytes, bytes, bool], list[int]] = {}
     for line in lines:
         f = line.split()
-        if len(f) < 9 or f[0] == "Pro":
+        if len(f) < 9 or f[0] == b"Pro":
             continue
-        key = (f[5], f[6], f[0], f[7], f[2] == "0000" or f[0] == "IP")
+        key = (f[5], f[6], f[0], f[7], f[2] == b"0000" or f[0] == b"IP")
         row = counts.get(key)
         expires = int(f[8])
         if row is None:
@@ -45,12 +45,12 @@ def count_states(lines: Iterable[str]) -> list[StateCount]:
                 row[1] = expires
     out = []
     for (addr, port, proto, state, template), (n, longest) in counts.items():
-        dest = format_endpoint(hex_address(addr)[0], int(port, 16))
-        out.append(StateCount(dest, proto, state, template, n, longest))
+        dest = format_endpoint(hex_address(addr.decode())[0], int(port, 16))
+        out.append(StateCount(dest, proto.decode(), state.decode(), template, n, longest))
     out.sort(key=lambda s: (s.destination, s.protocol, s.template, s.state))
     return out
 
 
 def count_table(path: str = CONN_FILE) -> list[StateCount]:
     """:func:`count_states` of the live table (ConnError if it cannot be read)."""
-    return count_states(open_lines(path))
+    return count_states(open_raw_lines(path))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import IO, Any
 
 from lvstui.model import VirtualService, format_endpoint
 
@@ -40,6 +41,7 @@ __all__ = [
     "parse_lines",
     "read_conns",
     "open_lines",
+    "open_raw_lines",
     "hex_address",
     "format_expires",
     "header_line",
@@ -127,21 +129,34 @@ def parse_lines(lines: Iterable[str], sync: bool = False) -> Iterator[Conn]:
         yield parse_line(line, sync)
 
 
-def open_lines(path: str = CONN_FILE) -> Iterator[str]:
-    """The raw lines of the table, header included, read in large chunks and never held."""
+def _open(path: str, binary: bool) -> IO[Any]:
     try:
-        handle = open(path, encoding="ascii", buffering=_BUFFER)  # noqa: SIM115 - a generator owns it
+        if binary:
+            return open(path, "rb", buffering=_BUFFER)
+        return open(path, encoding="ascii", buffering=_BUFFER)
     except FileNotFoundError:
         raise ConnError(f"{path}: no IPVS in this kernel (or network namespace)") from None
     except PermissionError:
         raise ConnError(f"{path}: permission denied (run as root)") from None
     except OSError as exc:
         raise ConnError(f"{path}: {exc.strerror or exc}") from None
-    return _lines(handle)
 
 
-def _lines(handle: Iterable[str]) -> Iterator[str]:
-    with handle:  # type: ignore[attr-defined]
+def open_lines(path: str = CONN_FILE) -> Iterator[str]:
+    """The lines of the table, header included, streamed (never held).  Opened at once:
+    ConnError here, not at the first line, if the table cannot be read."""
+    return _lines(_open(path, binary=False))
+
+
+def open_raw_lines(path: str = CONN_FILE) -> Iterator[bytes]:
+    """As :func:`open_lines`, undecoded: for folds over millions of lines (half the cost).
+
+    (Both are owned and closed by their generator, hence no ``with`` at the open.)"""
+    return _lines(_open(path, binary=True))
+
+
+def _lines(handle: IO[Any]) -> Iterator[Any]:
+    with handle:
         yield from handle
 
 

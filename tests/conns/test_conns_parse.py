@@ -94,7 +94,7 @@ def test_no_table_is_a_connerror(tmp_path: Path) -> None:
 
 
 def test_counts_by_real_server_and_state_cover_every_entry() -> None:
-    counts = count_states(CAPTURE.read_text().splitlines(keepends=True))
+    counts = count_states(CAPTURE.read_bytes().splitlines(keepends=True))
     entries = captured()
     assert sum(s.count for s in counts) == len(entries)
     for s in counts:
