@@ -29,7 +29,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lvstui.backend.conns import Conn
+from lvstui.backend.connfilter import ConnFilter
+from lvstui.backend.conns import CONN_FILE, Conn, ServiceIndex, read_conns
+from lvstui.model import VirtualService
 
 __all__ = [
     "TCP_CLOSED_STATES",
@@ -38,6 +40,7 @@ __all__ = [
     "ServerTraffic",
     "carries_traffic",
     "server_traffic",
+    "read_server_traffic",
 ]
 
 TCP_CLOSED_STATES = frozenset({"FIN_WAIT", "TIME_WAIT", "CLOSE", "LAST_ACK"})
@@ -139,3 +142,16 @@ def server_traffic(entries: Iterable[Conn]) -> ServerTraffic:
         protocols=tuple(ProtocolTraffic(p, *acc[p]) for p in sorted(acc)),
         templates=templates, longest_template=longest_template,
     )
+
+
+def read_server_traffic(services: Iterable[VirtualService], vs_id: str, rs_id: str,
+                        path: str = CONN_FILE) -> ServerTraffic:
+    """The live table's :func:`server_traffic` for real server ``rs_id`` of service ``vs_id``.
+
+    ``services``: the director's services (a snapshot's), so that each entry is given to the
+    right one.  One streamed pass; raises ConnError if the table cannot be read and
+    ValueError for ids that are not a service / ADDRESS:PORT.
+    """
+    wanted = ConnFilter.parse(vs_id, rs_id, None, None)
+    index = ServiceIndex(services)
+    return server_traffic(c for c in read_conns(path) if wanted.accepts(c, index))

@@ -67,3 +67,14 @@ def test_sctp_closed_and_rejected_are_over_udp_counts_until_expiry() -> None:
 def test_nothing_at_all_is_done_now() -> None:
     t = server_traffic([])
     assert t.done and t.eta == 0 and t.all_expired_in == 0 and t.templates == 0
+
+
+def test_read_server_traffic_of_one_service_and_real_server() -> None:
+    from lvstui.backend.traffic import read_server_traffic
+    from tests.conns.lab_table import lab_services
+
+    t = read_server_traffic(lab_services(), "tcp:192.168.1.100:9000", "192.168.1.22:9000", str(CAPTURE))
+    assert t.of("TCP") == ProtocolTraffic("TCP", carrying=1, closed=1, longest_carrying=897, longest_closed=117)
+    assert t.templates == 0 and t.eta is None
+    t = read_server_traffic(lab_services(), "fwmark:7", "192.168.1.22:0", str(CAPTURE))
+    assert (t.of("UDP").carrying, t.templates, t.eta) == (2, 1, 297)
