@@ -10,16 +10,17 @@ Line format (kernel ``ip_vs_conn_seq_show``)::
     Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
     TCP C0A8010E 9C40 C0A80164 0050 C0A8010D 0050 ESTABLISHED     898
 
-IPv4 addresses are 8 hex digits in host order of the big-endian value, IPv6 addresses the
+IPv4 addresses are 8 hex digits (the address read as one number), IPv6 addresses the
 kernel's full colon form (``%pI6``), ports 4 hex digits; ``ip_vs_conn_sync`` has one more
 column (``Origin``: LOCAL or SYNC) before ``Expires``.
 
 Persistence templates: the kernel marks them with a flag (IP_VS_CONN_F_TEMPLATE) that the
 file does not show, and ipvsadm prints them like any entry.  The kernel creates every
 template with client port 0 (the client's address masked by the service's netmask), and
-fwmark templates with protocol ``IP`` and the mark as virtual address; no real TCP, UDP or
-SCTP connection has source port 0.  That is the rule used here (the state name is not: a
-6.1 and a 7.2 kernel show ``ASSURED`` for TCP templates, ``NONE`` for UDP and fwmark ones).
+fwmark templates with protocol ``IP`` and the mark as virtual address.  That is the rule
+used here (the state name is not: 6.1 and 7.2 kernels show ``ASSURED`` for TCP templates,
+``NONE`` for UDP and fwmark ones).  Its one blind spot: a crafted packet with source port 0
+(invalid for TCP, UDP and SCTP) would make an entry shown as a template.
 """
 
 from __future__ import annotations
