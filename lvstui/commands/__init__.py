@@ -8,6 +8,7 @@ pay for Textual or other heavy imports it does not use.
 # The order here is the order in `lvstui --help`.
 COMMAND_MODULES = (
     "lvstui.commands.snapshot",
+    "lvstui.commands.conns",
     "lvstui.commands.ops",
     "lvstui.commands.undo",
     "lvstui.commands.keepalived",
