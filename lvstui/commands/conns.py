@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from lvstui.backend.connfilter import ConnFilter
     from lvstui.backend.conns import CONN_FILE, SYNC_FILE, ConnError, read_conns
-    from lvstui.cli import CliError
+    from lvstui.commands.errors import CliError
 
     try:
         wanted = ConnFilter.parse(args.vs, args.rs, args.state, args.client)
@@ -60,7 +60,7 @@ def _service_index() -> ServiceIndex:
     from lvstui.backend import BackendError
     from lvstui.backend.conns import ServiceIndex
     from lvstui.backend.ipvs import IpvsClient
-    from lvstui.cli import CliError
+    from lvstui.commands.errors import CliError
 
     try:
         with IpvsClient() as client:
