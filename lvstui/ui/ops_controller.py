@@ -184,16 +184,23 @@ class OpsController:
             f"{describe_change(changes[0]).split(' for ')[0]} for {len(changes)} tagged real servers"
         self.propose(changes, title, tagged=tagged)
 
-    def undo(self) -> None:
-        """Reverse the last change lvstui journaled (ops.undo): previewed, confirmed, applied."""
-        runner = self.runner
-        if runner is None:
+    def _free_runner(self) -> OpRunner | None:
+        """The runner, if a new preview may start now (else None, and the operator is told why;
+        a key pressed twice while a preview runs gets one confirmation, silently)."""
+        if self.runner is None:
             self.host.tell("this source cannot be changed (no director to write to)", severity="error")
-            return
+            return None
         if self.host.busy(OPS_APPLY):
             self.host.tell("an operation is still being applied: wait for its result", severity="warning")
-            return
+            return None
         if self.host.busy(OPS_PREVIEW):
+            return None
+        return self.runner
+
+    def undo(self) -> None:
+        """Reverse the last change lvstui journaled (ops.undo): previewed, confirmed, applied."""
+        runner = self._free_runner()
+        if runner is None:
             return
         undoer = UndoRunner(runner)
 
@@ -230,15 +237,9 @@ class OpsController:
 
     def propose(self, changes: Sequence[Change], title: str, *, tagged: bool = False) -> None:
         """Preview in a thread, then ask; nothing is written before the operator says yes."""
-        runner = self.runner
+        runner = self._free_runner()
         if runner is None:
-            self.host.tell("this source cannot be changed (no director to write to)", severity="error")
             return
-        if self.host.busy(OPS_APPLY):
-            self.host.tell("an operation is still being applied: wait for its result", severity="warning")
-            return
-        if self.host.busy(OPS_PREVIEW):
-            return  # a key pressed twice: one confirmation is enough
 
         def work() -> None:
             try:
