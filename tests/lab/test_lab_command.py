@@ -342,7 +342,7 @@ def test_lab_ctl_without_a_lab(tmp_path: Path) -> None:
 
 def test_control_refuses_bad_actions_and_changes_nothing(tmp_path: Path) -> None:
     """The control server's parser, without a lab: every bad request is one clear refusal."""
-    from lvstui.lab.control import Control, Refused
+    from lvstui.lab.control import ActionRefused, Control
 
     control = Control({"vip": VIP, "addresses": {"rs1": "192.168.1.21", "lb1": "192.168.1.11"},
                        "real_servers": ["rs1"], "directors": ["lb1"], "client": "client",
@@ -353,7 +353,7 @@ def test_control_refuses_bad_actions_and_changes_nothing(tmp_path: Path) -> None
            "drain rs5": "no real server 'rs5'", "reboot everything": "unknown action",
            "restart lb1": "no real server"}
     for words, message in bad.items():
-        with pytest.raises(Refused, match=re.escape(message)):
+        with pytest.raises(ActionRefused, match=re.escape(message)):
             control.handle(words.split())
     assert control.load["rate"] == 5 and control.load["hold"] == 9 and not control.procs
     assert "stop rs1 http" in control.handle(["menu"]) and "status" in control.handle(["help"])
