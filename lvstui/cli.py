@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 from lvstui import __version__
 from lvstui.commands import COMMAND_MODULES
-from lvstui.commands.errors import EXIT_REFUSED, CliError
+from lvstui.commands.errors import EXIT_FAILED, EXIT_REFUSED, CliError
+from lvstui.ops.journal import StateError
 from lvstui.ops.policy import ReadOnly, WritePolicy, installed
 
 __all__ = ["build_parser", "main"]
@@ -59,5 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"lvstui: {exc}", file=sys.stderr)
         return exc.status
+    except StateError as exc:  # the journal or the remembered weights, wherever a verb met it
+        print(f"lvstui: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -9,6 +9,7 @@ import pytest
 from lvstui.lab.kernel import require_uml
 from lvstui.lab.results import LabUnavailable
 from lvstui.lab.userland import host_path
+from tests.support import faultcount
 
 # keepalived, ipvsadm and sshd for the tests that run them on this machine (keepalived -t, a
 # loopback sshd): the system's, else the wrappers of what scripts/userland.sh unpacked.
@@ -28,8 +29,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """... and again at the end, beside the counts."""
+    """... and again at the end, beside the counts (and the fault-injection suites' counts)."""
     terminalreporter.write_line(_lab_kernel())
+    line = faultcount.summary()
+    if line:
+        terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_REFUSED", "EXIT_TIMEOUT", "CliError"]
+__all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_REFUSED", "EXIT_TIMEOUT", "EXIT_UNRECORDED", "CliError"]
 
 EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 124
+EXIT_UNRECORDED = 4  # the change is in place, but lvstui could not record it (journal/weights unwritable)
 
 
 class CliError(Exception):

@@ -1,9 +1,16 @@
 """Operation verbs: drain, restore, weight, add/remove real servers and virtual services.
 
-Exit status: 0 done, 1 the kernel refused or failed (nothing left half-done),
-2 invalid input, 3 refused (target missing, duplicate, busy, --readonly; keepalived's
-configuration invalid or changed on disk; a quorum/sorry-server/last-healthy warning without
---force), 124 --wait timed out (the drain itself stays in place).
+Exit status: 0 done, 1 the kernel refused or failed, or the journal or remembered weights
+could not be written (nothing left half-done: the line says what was undone), 2 invalid
+input, 3 refused (target missing, duplicate, another lvstui busy with this director,
+--readonly; keepalived's configuration invalid or changed on disk; a quorum/sorry-server/
+last-healthy warning without --force), 4 the change is in place but could not be recorded
+(the line says what holds; the next lvstui operation records it), 124 --wait timed out (the
+drain itself stays in place).
+
+Each change is written ahead: the journal's intent, and the weight a drain remembers, are on
+disk before the kernel is touched; a change left without its outcome by a killed lvstui is
+reconciled (finished or undone) by the next operation, which says so on stderr.
 
 Where the keepalived of this network namespace declares the virtual service, the change is
 also made durable for keepalived (see lvstui.ops.keepalived); --runtime-only changes the
@@ -19,7 +26,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT
+from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_UNRECORDED
 
 if TYPE_CHECKING:  # the verbs import the operations layer when they run (start-up speed)
     from lvstui.backend.ipvs import IpvsClient
@@ -28,7 +35,8 @@ if TYPE_CHECKING:  # the verbs import the operations layer when they run (start-
 EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp:192.168.1.100:80, "
           "udp:[2001:db8::1]:53, sctp:..., fwmark:7, fwmark:7:inet6. RS is a real server: 192.168.1.13:80 "
           "or [2001:db8::13]:80. Exit status: 0 done, 1 failed (nothing half-applied), 2 invalid input, "
-          "3 refused (missing, duplicate, busy, --readonly), 124 --wait timed out.")
+          "3 refused (missing, duplicate, busy, --readonly), 4 done but not recorded (journal or remembered "
+          "weights unwritable), 124 --wait timed out.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -153,7 +161,8 @@ def _pe(text: str | None) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from lvstui.backend import BackendError
     from lvstui.ops.changes import Refused
-    from lvstui.ops.engine import OperationFailed, Operations
+    from lvstui.ops.engine import OperationFailed, Operations, Unrecorded
+    from lvstui.ops.journal import StateError
     from lvstui.ops.targets import InvalidInput
 
     try:
@@ -167,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         current().check(change.verb, actor="cli", change=describe_change(change))
     except ReadOnly as exc:
         return _fail(str(exc), EXIT_REFUSED)
+    except StateError as exc:
+        return _fail(f"{exc}; nothing was changed", EXIT_FAILED)
     try:
         from lvstui.backend.ipvs import IpvsClient
 
@@ -181,8 +192,12 @@ def run(args: argparse.Namespace) -> int:
             return _fail(str(exc), EXIT_INVALID)
         except Refused as exc:
             return _fail(str(exc), EXIT_REFUSED)
+        except Unrecorded as exc:
+            return _fail(str(exc), EXIT_UNRECORDED)
         except (OperationFailed, BackendError, OSError) as exc:
             return _fail(str(exc), EXIT_FAILED)
+        for line in outcome.recovered:
+            print(f"lvstui: recovered: {line}", file=sys.stderr)
         for warning in outcome.plan.warnings:
             print(f"lvstui: warning: {warning}", file=sys.stderr)
         if outcome.plan.steps:

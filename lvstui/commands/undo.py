@@ -5,7 +5,9 @@ The reversal goes the way every change goes (:mod:`lvstui.ops.undo` over
 keepalived's files, shown, confirmed (on the terminal, or ``--yes``), applied with its read-back,
 journaled (``undo_of``).  Refused, with one line saying what changed, when the state has moved on
 since the change.  Exit status as the operation verbs: 0 done, 1 failed, 2 invalid input,
-3 refused (nothing to undo, moved on since, not confirmed, --readonly).
+3 refused (nothing to undo, moved on since, not confirmed, --readonly, busy), 4 done but not recorded.
+A change that a killed lvstui left with an intent but no outcome in the journal is reconciled
+first (finished or undone against the kernel; one line each on stderr).
 """
 
 # The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
@@ -16,7 +18,7 @@ import argparse
 import sys
 
 from lvstui.commands.confirm import confirmed
-from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, CliError
+from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_UNRECORDED, CliError
 
 __all__ = ["register", "run_undo"]
 
@@ -29,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "confirmed, and refused when the state has moved on since the change (someone changed the server "
         "by hand, a later change). Run again to walk further back.",
         epilog="ID: the `id` of an entry in the journal (journal.jsonl in lvstui's state directory). "
-        "Exit status: 0 done, 1 failed (nothing half-applied), 2 invalid input, 3 refused.")
+        "Exit status: 0 done, 1 failed (nothing half-applied), 2 invalid input, 3 refused, 4 done but not "
+        "recorded.")
     p.add_argument("id", nargs="?", default=None, metavar="ID", help="the journal id of the change to undo")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--force", action="store_true",
@@ -41,7 +44,7 @@ def run_undo(args: argparse.Namespace) -> int:
     from lvstui.backend import BackendError
     from lvstui.backend.ipvs import IpvsClient
     from lvstui.ops.changes import Refused
-    from lvstui.ops.engine import OperationFailed, Operations
+    from lvstui.ops.engine import OperationFailed, Operations, Unrecorded
     from lvstui.ops.policy import current
     from lvstui.ops.targets import InvalidInput
     from lvstui.ops.undo import apply_undo, plan_undo
@@ -53,7 +56,7 @@ def run_undo(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_FAILED) from None
     with director:
         ops = Operations(director, actor="cli")
-        try:
+        try:  # plan_undo first finishes or undoes a change a killed lvstui left half-recorded
             undo = plan_undo(ops, args.id, force=args.force)
         except InvalidInput as exc:
             raise CliError(str(exc), EXIT_INVALID) from None
@@ -61,6 +64,8 @@ def run_undo(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_REFUSED) from None
         except (BackendError, OSError) as exc:
             raise CliError(str(exc), EXIT_FAILED) from None
+        for line in undo.recovered:
+            print(f"lvstui: recovered: {line}", file=sys.stderr)
         print(undo.title)
         for line in undo.lines():
             print(f"  {line}")
@@ -75,6 +80,8 @@ def run_undo(args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_INVALID) from None
         except Refused as exc:
             raise CliError(str(exc), EXIT_REFUSED) from None
+        except Unrecorded as exc:
+            raise CliError(str(exc), EXIT_UNRECORDED) from None
         except (OperationFailed, BackendError, OSError) as exc:
             raise CliError(str(exc), EXIT_FAILED) from None
     for outcome in outcomes:

@@ -8,6 +8,7 @@ already applied are undone in reverse order, so nothing is half-applied.
 from __future__ import annotations
 
 import errno
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from lvstui.keepalived.runtime import request_state
 from lvstui.keepalived.site import KeepalivedSite, find_site, managed_server, managed_service
 from lvstui.keepalived.view import build_view
 from lvstui.model import Snapshot
+from lvstui.ops import faults
 from lvstui.ops import keepalived as durable
 from lvstui.ops.changes import (
     Change,
@@ -37,17 +39,29 @@ from lvstui.ops.changes import (
     forced,
     scope,
 )
-from lvstui.ops.journal import Journal, WeightMemory, state_dir
+from lvstui.ops.files import write_atomic
+from lvstui.ops.journal import Journal, StateError, WeightMemory, state_dir
+from lvstui.ops.lock import DIRECTOR, Busy, held
 from lvstui.ops.policy import ReadOnly, WritePolicy, current
 from lvstui.ops.record import change_record, describe_change, steps_record
+from lvstui.ops.recover import INTENT, pending_intents, reconcile
 from lvstui.ops.targets import InvalidInput
 
-__all__ = ["AUTO", "KeepalivedRefused", "OperationFailed", "Operations", "Outcome", "ReadOnly",
-           "expire_quiescent_template"]
+__all__ = ["AUTO", "DirectorBusy", "KeepalivedRefused", "OperationFailed", "Operations", "Outcome", "ReadOnly",
+           "Unrecorded", "expire_quiescent_template"]
 
 
 class OperationFailed(Exception):
     """The kernel refused a step (the steps before it were undone)."""
+
+
+class Unrecorded(OperationFailed):
+    """The change is in place but lvstui could not record it (journal or remembered weights
+    unwritable): the message says what holds; its journal intent is reconciled later."""
+
+
+class DirectorBusy(Refused):
+    """Another lvstui is changing this director: nothing was changed."""
 
 
 class KeepalivedRefused(Refused):
@@ -70,6 +84,7 @@ class Outcome:
     seconds: float
     messages: list[str] = field(default_factory=list)
     entry_id: str | None = None  # the journal entry of the change (what ``lvstui undo ID`` names)
+    recovered: list[str] = field(default_factory=list)  # intents of killed lvstuis reconciled first
 
 
 def expire_quiescent_template(proc: Path = Path("/proc/sys/net/ipv4/vs/expire_quiescent_template")) -> int | None:
@@ -217,20 +232,91 @@ class Operations:
         """Apply ``change``.  A ``plan`` from an earlier preview is re-planned against a fresh read of
         the kernel, but keepalived's configuration stays the one the preview read: if the file
         changed on disk since, nothing is written and the kernel change is undone.
-        ``journal_extra``: more fields for the journal entries (``undo_of`` for an undo)."""
+        ``journal_extra``: more fields for the journal entries (``undo_of`` for an undo).
+
+        Held under the director lock (:data:`lvstui.ops.lock.DIRECTOR`; another operator's change
+        is refused with :class:`DirectorBusy`, nothing changed).  Written ahead: the journal's
+        intent and the weights a drain remembers are on disk before the kernel is touched (if
+        they cannot be written, nothing is changed); the outcome after.  If the outcome cannot
+        be recorded, a kernel-only change is undone (:class:`OperationFailed`); a change that
+        reloaded keepalived stays and :class:`Unrecorded` says so.  An intent left without an
+        outcome by a killed lvstui is reconciled first (:mod:`lvstui.ops.recover`)."""
         started = time.perf_counter()
         extra: dict[str, Any] = dict(journal_extra or {})
         self.guard(change)
+        try:
+            with held(DIRECTOR, f"{change.verb} {_what(change)}"):
+                try:
+                    recovered = self._recover()
+                except StateError as exc:
+                    raise OperationFailed(f"{exc}; nothing was changed") from exc
+                outcome = self._apply_locked(change, plan, force, runtime_only, extra, started)
+        except Busy as exc:
+            self._record_quietly(change, "refused", message=str(exc), **extra)
+            raise DirectorBusy(f"{exc}; nothing was changed") from exc
+        outcome.recovered = recovered
+        return outcome
+
+    def recover(self) -> list[str]:
+        """Reconcile the intents a killed lvstui left without an outcome (under the director lock);
+        one line each.  Raises :class:`DirectorBusy`, or :class:`StateError` (journal unwritable)."""
+        try:
+            with held(DIRECTOR, "recover interrupted changes"):
+                return self._recover()
+        except Busy as exc:
+            raise DirectorBusy(f"{exc}; nothing was changed") from exc
+
+    def _recover(self) -> list[str]:
+        return [reconcile(intent, self.director, self.journal, self.memory, self.actor)
+                for intent in pending_intents(self.journal)]
+
+    def _record_quietly(self, change: Change, result: str, **fields: Any) -> str:
+        """Record an outcome; '' if recorded, else what to tell the operator about the journal."""
+        try:
+            self._record(change, result, **fields)
+        except OSError as exc:
+            return f" ({exc}: not recorded)"
+        return ""
+
+    def _apply_locked(self, change: Change, plan: Plan | None, force: bool, runtime_only: bool | None,
+                      extra: dict[str, Any], started: float) -> Outcome:
         try:
             # Always re-plan against a fresh read: the table may have changed since a preview.
             config = plan.durable.config if plan is not None and plan.durable is not None else None
             plan = self.plan(change, force=force, runtime_only=runtime_only, config=config)
         except (Refused, InvalidInput) as exc:
-            self._record(change, "refused", message=str(exc), **extra)
+            note = self._record_quietly(change, "refused", message=str(exc), **extra)
+            if note:
+                raise type(exc)(f"{exc}{note}") from exc
             raise
+        # Written ahead: what is about to be done, before anything is.
+        try:
+            known = self.memory.all()
+        except OSError as exc:
+            raise OperationFailed(f"{exc}; nothing was changed") from exc
+        # Remember only weights not already remembered: a second drain must not forget the first one's.
+        remember = {k: v for k, v in plan.remember.items() if f"{k[0]} {k[1]}" not in known}
+        try:
+            intent = self.journal.record_intent(
+                actor=self.actor, verb=change.verb, change=describe_change(change), result=INTENT,
+                steps=plan.lines(), kernel=steps_record(plan.steps), record=change_record(change), pid=os.getpid(),
+                remember={f"{k[0]} {k[1]}": v for k, v in remember.items()},
+                forget=[f"{k[0]} {k[1]}" for k in plan.forget],
+                keepalived=plan.durable.to_dict() if plan.durable is not None else None, **extra)
+        except OSError as exc:
+            raise OperationFailed(f"{exc}; nothing was changed") from exc
+        extra["intent"] = intent["id"]
+        if remember:
+            try:
+                remember = self.memory.update(remember, [], only_new=True)
+            except (OSError, Busy) as exc:
+                message = f"{exc}; nothing was changed"
+                raise OperationFailed(message + self._record_quietly(change, "failed", message=message,
+                                                                     **extra)) from exc
         applied: list[Step] = []
         try:
             for step in plan.steps:
+                faults.point("kernel")
                 step.apply(self.director)
                 applied.append(step)
         except (OSError, BackendError) as exc:
@@ -240,23 +326,30 @@ class Operations:
             if applied:
                 message += ("; undone: " + "; ".join(s.describe() for s in reversed(applied))
                             if not undo_errors else "; UNDO FAILED: " + "; ".join(undo_errors))
-            self._record(change, "failed", steps=plan.lines(), message=message, **extra)
+            if not undo_errors:
+                message += "; nothing was changed"
+            if not undo_errors:
+                message += self._forget_remembered(remember)
+            message += self._record_quietly(change, "failed", steps=plan.lines(), message=message, **extra)
             raise OperationFailed(message) from exc
         messages: list[str] = []
         if plan.durable is not None:
             try:
                 messages = durable.apply_durable(plan.durable)
             except durable.ReloadFailed as exc:  # the file is written: the kernel already matches it, keep both
-                self._record(change, "failed", steps=plan.lines(), message=f"keepalived: {exc}",
-                             keepalived=plan.durable.to_dict(), **extra)
-                raise OperationFailed(f"keepalived: {exc}") from exc
+                message = f"keepalived: {exc}"
+                message += self._record_quietly(change, "failed", steps=plan.lines(), message=message,
+                                                keepalived=plan.durable.to_dict(), **extra)
+                raise OperationFailed(message) from exc
             except (KeepalivedConfigError, durable.DurableRefused, OSError) as exc:
                 undo_errors = self._undo(applied)
                 message = f"keepalived: {exc}; nothing was written for keepalived"
                 message += ("; the kernel change was undone" if not undo_errors
                             else "; KERNEL UNDO FAILED: " + "; ".join(undo_errors))
-                self._record(change, "refused", steps=plan.lines(), message=message,
-                             keepalived=plan.durable.to_dict(), **extra)
+                if not undo_errors:
+                    message += self._forget_remembered(remember)
+                message += self._record_quietly(change, "refused", steps=plan.lines(), message=message,
+                                                keepalived=plan.durable.to_dict(), **extra)
                 raise KeepalivedRefused(message) from exc
             extra["keepalived"] = plan.durable.to_dict()
             if plan.durable.reload:
@@ -268,19 +361,65 @@ class Operations:
         problems = [p for p in (s.check(snap) for s in plan.steps) if p]
         if problems:
             message = "applied, but the kernel reads back differently: " + "; ".join(problems)
-            self._record(change, "mismatch", steps=plan.lines(), message=message, **extra)
+            message += self._record_quietly(change, "mismatch", steps=plan.lines(), message=message, **extra)
             raise OperationFailed(message)
-        if plan.remember or plan.forget:
-            # Remember only weights not already remembered: a second drain must not forget the first one's.
-            known = self.memory.all()
-            remember = {k: v for k, v in plan.remember.items() if f"{k[0]} {k[1]}" not in known}
-            self.memory.update(remember, plan.forget)
         seconds = time.perf_counter() - started
-        entry = self._record(change, "applied", steps=plan.lines(), warnings=plan.warnings,
-                             ms=round(seconds * 1000, 2), record=change_record(change),
-                             kernel=steps_record(plan.steps), **extra)
+        forgotten = {k: known[f"{k[0]} {k[1]}"] for k in plan.forget if f"{k[0]} {k[1]}" in known}
+        try:
+            if forgotten:
+                self.memory.update({}, list(forgotten))
+        except (OSError, Busy) as exc:
+            raise self._unrecorded(change, plan, applied, remember, {}, exc, extra) from exc
+        try:
+            entry = self._record(change, "applied", steps=plan.lines(), warnings=plan.warnings,
+                                 ms=round(seconds * 1000, 2), record=change_record(change),
+                                 kernel=steps_record(plan.steps), **extra)
+        except (OSError, Busy) as exc:
+            raise self._unrecorded(change, plan, applied, remember, forgotten, exc, extra) from exc
         return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds, messages=messages,
                        entry_id=entry.get("id"))
+
+    def _forget_remembered(self, remember: dict[tuple[str, str], int]) -> str:
+        """Take back the weights this change remembered before its kernel steps (they were undone)."""
+        if not remember:
+            return ""
+        try:
+            self.memory.forget_if(remember)
+        except (OSError, Busy) as exc:
+            return f"; the weight remembered for it stays remembered ({exc})"
+        return ""
+
+    def _unrecorded(self, change: Change, plan: Plan, applied: list[Step], remember: dict[tuple[str, str], int],
+                    forgotten: dict[tuple[str, str], int], exc: Exception, extra: dict[str, Any]) -> OperationFailed:
+        """The change is made but its outcome (or the weights it forgets) cannot be written: undo a
+        kernel-only change; a change keepalived has reloaded stays, and :class:`Unrecorded` says so."""
+        what = f"{change.verb} was made but could not be recorded ({exc})"
+        pending = (f"journal intent {extra['intent']} stays pending: the next lvstui operation (or "
+                   "`lvstui undo`) reconciles it")
+        if plan.durable is not None and plan.durable.reload:
+            return Unrecorded(f"{what}: it stays in place (keepalived was reloaded with it); {pending}")
+        undo_errors = self._undo(applied)
+        if undo_errors:
+            return Unrecorded(f"{what}; undoing it failed ({'; '.join(undo_errors)}): the kernel holds the "
+                              f"change; {pending}")
+        if plan.durable is not None:
+            for write in reversed(plan.durable.track_writes):
+                try:
+                    if write.before is None:
+                        write.path.unlink(missing_ok=True)
+                    else:
+                        write_atomic(write.path, write.before.encode())
+                except OSError as err:
+                    return Unrecorded(f"{what}; the kernel change was undone but {write.path} could not be put "
+                                      f"back ({err.strerror or err}); {pending}")
+        message = f"{what}: it was undone, nothing is changed" + self._forget_remembered(remember)
+        if forgotten:
+            try:
+                self.memory.update(forgotten, [])
+            except (OSError, Busy) as err:
+                message += f"; the remembered weights it forgot could not be put back ({err})"
+        message += self._record_quietly(change, "undone", steps=plan.lines(), message=message, **extra)
+        return OperationFailed(message)
 
     def _undo(self, applied: list[Step]) -> list[str]:
         errors = []
@@ -302,9 +441,15 @@ _REASONS = {
 }
 
 
+def _what(change: Change) -> str:
+    return " ".join(str(v) for k, v in describe_change(change).items() if k in ("service", "server", "address"))
+
+
 def _reason(exc: BaseException) -> str:
     code = getattr(exc, "errno", None)  # OSError and BackendError carry one; others may not
-    return _REASONS.get(code, str(exc)) if code is not None else str(exc)
+    if code is None:
+        return str(exc)
+    return _REASONS.get(code) or getattr(exc, "strerror", None) or str(exc)
 
 
 def _keepalived_weights(site: KeepalivedSite, config: KeepalivedConfig, change: Restore | RestoreHost,

@@ -49,6 +49,7 @@ from lvstui.keepalived.site import KeepalivedSite, managed_server, managed_servi
 from lvstui.keepalived.validate import keepalived_test
 from lvstui.keepalived.view import ConfigView, ConfRealServer, VirtualServer, build_view
 from lvstui.model import RealServer, Snapshot, VirtualService, format_endpoint
+from lvstui.ops import faults
 from lvstui.ops.changes import (
     AddServer,
     AddService,
@@ -463,6 +464,7 @@ def apply_durable(plan: DurablePlan) -> list[str]:
                                              cfile.path)
         for write in plan.track_writes:
             write.path.parent.mkdir(parents=True, exist_ok=True)
+            faults.point("track-file")
             write_atomic(write.path, (write.value + "\n").encode())
             done.append(write)
         written = write_config(plan.edited) if plan.reload else []

@@ -11,12 +11,12 @@ import dataclasses
 from enum import Enum
 from typing import Any
 
-from lvstui.model import Forward, RealServer
+from lvstui.model import Forward, RealServer, VirtualService
 from lvstui.ops import changes as c
 from lvstui.ops.changes import Change, ServiceSettings, Step
 from lvstui.ops.targets import ServerKey, ServiceKey, parse_server_id, parse_service_id
 
-__all__ = ["change_from_record", "change_record", "describe_change", "rs_settings", "steps_record"]
+__all__ = ["change_from_record", "change_record", "describe_change", "rs_settings", "steps_record", "vs_settings"]
 
 _KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
     c.SetWeight, c.Drain, c.Restore, c.DrainHost, c.RestoreHost, c.AddServer, c.RemoveServer, c.AddService,
@@ -65,12 +65,21 @@ def rs_settings(rs: RealServer) -> dict[str, object]:
             "lower": rs.lower_threshold}
 
 
+def vs_settings(vs: VirtualService) -> dict[str, object]:
+    return {"scheduler": vs.scheduler, "persistence": vs.persistence_timeout, "netmask": vs.netmask,
+            "flags": sorted(vs.flags), "pe": vs.persistence_engine}
+
+
 def steps_record(steps: list[Step]) -> list[dict[str, object]]:
     """Each kernel step: what it did to which service or real server, the settings before and after."""
     out: list[dict[str, object]] = []
     for step in steps:
         item: dict[str, object] = {"action": step.action, "vs": step.vs.id}
-        if step.rs is not None:
+        if step.rs is None:
+            item["before" if step.action == "delete" else "after"] = vs_settings(step.vs)
+            if isinstance(step.before, VirtualService):
+                item["before"] = vs_settings(step.before)
+        else:
             item["rs"] = step.rs.id
             before = step.before if isinstance(step.before, RealServer) else None
             if step.action == "delete":

@@ -55,6 +55,7 @@ class UndoPlan:
     entry: dict[str, Any]  # the journal entry it reverses
     changes: list[Change]  # what reverses it, in order
     plans: list[Plan] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)  # intents of killed lvstuis reconciled first
 
     @property
     def entry_id(self) -> str:
@@ -189,11 +190,13 @@ def _refuse(ops: Operations, entry: dict[str, Any], message: str) -> UndoRefused
 
 
 def plan_undo(ops: Operations, entry_id: str | None = None, *, force: bool = False) -> UndoPlan:
-    """Find the change, check its read-back still holds on a fresh read, plan its reversal.  Never writes.
+    """Find the change, check its read-back still holds on a fresh read, plan its reversal.  Writes
+    nothing but the reconciliation of intents a killed lvstui left (:meth:`Operations.recover`).
 
     Raises :class:`UndoRefused` (journaled) or what :meth:`Operations.plan` raises.
     """
     ops.policy.check("undo", actor=ops.actor, journal=ops.journal, entry=entry_id)
+    recovered = ops.recover()  # a change a killed lvstui left without its outcome: finished or undone first
     entry = undoable_entry(ops, entry_id)
     try:
         original = change_from_record(entry["record"])
@@ -206,7 +209,7 @@ def plan_undo(ops: Operations, entry_id: str | None = None, *, force: bool = Fal
         raise _refuse(ops, entry, f"undo of {entry['id']} ({entry.get('verb')} {_what(entry)}) refused: the state "
                                   "has moved on since: " + "; ".join(moved) + "; nothing was changed")
     try:
-        undo = UndoPlan(entry, _inverse(original, entry, snap))
+        undo = UndoPlan(entry, _inverse(original, entry, snap), recovered=recovered)
         undo.plans = [ops.plan(change, snap, force=force) for change in undo.changes]
     except (Refused, InvalidInput) as exc:
         raise _refuse(ops, entry, f"undo of {entry['id']} refused: {exc}") from exc

@@ -19,6 +19,7 @@ from typing import Any
 from lvstui.backend import BackendError
 from lvstui.ops.changes import Change, Refused, RemoveServer, RemoveService
 from lvstui.ops.engine import KeepalivedRefused, OperationFailed, Operations
+from lvstui.ops.journal import StateError
 from lvstui.ops.targets import InvalidInput
 from lvstui.ops.undo import UndoPlan, apply_undo, plan_undo
 
@@ -107,6 +108,9 @@ class OpRunner:
             return Preview(title, lines, kept, warnings, error=str(exc),
                            forceable=forceable or (_mentions_force(str(exc)) and managed),
                            keepalived_managed=managed, force=force, runtime_only=runtime_only)
+        except StateError as exc:  # the journal or the remembered weights: their own one line
+            return Preview(title, lines, kept, warnings, error=str(exc), keepalived_managed=managed,
+                           force=force, runtime_only=runtime_only)
         except (BackendError, OSError) as exc:
             return Preview(title, lines, kept, warnings, error=f"cannot read the director: {exc}",
                            keepalived_managed=managed, force=force, runtime_only=runtime_only)
@@ -134,6 +138,7 @@ class OpRunner:
                 return Result(False, f"{prefix}{change.verb} failed: {reason}", done, applied,
                               time.perf_counter() - started)
             applied += 1
+            done += [f"recovered: {line}" for line in outcome.recovered]
             done += outcome.plan.lines()
             if outcome.plan.durable is not None:
                 done += [f"keepalived: {line}" for line in outcome.plan.durable.lines]
@@ -160,6 +165,8 @@ class UndoRunner:
             try:
                 undo = plan_undo(self.runner.ops)
             except (Refused, InvalidInput) as exc:
+                return None, Preview("undo", error=str(exc))
+            except StateError as exc:
                 return None, Preview("undo", error=str(exc))
             except (BackendError, OSError) as exc:
                 return None, Preview("undo", error=f"cannot read the director: {exc}")

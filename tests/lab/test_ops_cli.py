@@ -181,7 +181,11 @@ def test_restore_uses_the_weight_remembered_across_processes_and_the_journal_rec
     lvstui(table, "--readonly", "weight", VS80, "192.168.1.21:80", "1")
     journal = [json.loads(line) for line in table.read_file("lb1", f"{STATE}/journal.jsonl").splitlines()]
     assert [(e["verb"], e["result"]) for e in journal] == [
-        ("drain", "applied"), ("drain", "applied"), ("restore", "applied"), ("weight", "refused")]
+        ("drain", "intent"), ("drain", "applied"), ("drain", "intent"), ("drain", "applied"),
+        ("restore", "intent"), ("restore", "applied"), ("weight", "refused")]
+    assert [e["intent"] for e in journal if e["result"] == "applied"] == [
+        e["id"] for e in journal if e["result"] == "intent"]  # each outcome names the intent written ahead
+    journal = [e for e in journal if e["result"] != "intent"]
     assert journal[0]["steps"] == [f"{VS80} -> 192.168.1.21:80: weight 5 -> 0"]
     assert journal[0]["operator"]
 

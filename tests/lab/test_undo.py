@@ -43,7 +43,9 @@ RS21, RS22 = "192.168.1.21:80", "192.168.1.22:80"
 
 
 def journal(lab: Any, state: str = STATE) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in lab.read_file("lb1", f"{state}/journal.jsonl").splitlines()]
+    """The outcomes (each change's intent, written ahead of it, left out)."""
+    entries = [json.loads(line) for line in lab.read_file("lb1", f"{state}/journal.jsonl").splitlines()]
+    return [e for e in entries if e["result"] != "intent"]
 
 
 def undo(lab: Any, *args: str) -> Any:

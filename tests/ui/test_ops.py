@@ -33,7 +33,8 @@ def weight(demo: DemoSource, vs_id: str, rs_id: str) -> int | None:
 
 
 def journal() -> list[dict[str, Any]]:
-    return list(Journal().entries())
+    """The outcomes (each change's intent, written ahead of it, left out)."""
+    return [e for e in Journal().entries() if e["result"] != "intent"]
 
 
 def body(app) -> str:  # type: ignore[no-untyped-def]

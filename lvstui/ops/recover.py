@@ -1,0 +1,162 @@
+"""Finish or undo a change whose lvstui stopped between its intent and its outcome.
+
+:meth:`lvstui.ops.engine.Operations.apply` journals an *intent* (result ``intent``: the kernel
+steps with the settings before and after, the weights it remembers and forgets) before it
+touches anything, and an outcome entry naming it (``"intent": ID``) after.  An intent
+without an outcome means the process was killed (or could not write its outcome) in
+between.  The next operation, or ``lvstui undo``, reconciles each such intent against the
+kernel, under the director lock:
+
+* every step reads back as done: the change is in place; its remembered weights are
+  completed and it is recorded ``applied`` (so ``lvstui undo`` can reverse it);
+* no step reads back as done: nothing was changed; a weight the intent remembered is
+  forgotten again; recorded ``interrupted``;
+* some steps done, the others not: those done are undone (nothing is left half-applied),
+  recorded ``undone``;
+* anything else (someone changed the server since): left as it is, recorded ``unknown``.
+
+Each reconciliation returns one line for the operator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from lvstui.backend import BackendError
+from lvstui.model import Forward, RealServer, Snapshot
+from lvstui.ops.changes import Director
+from lvstui.ops.journal import Journal, WeightMemory
+from lvstui.ops.record import rs_settings, vs_settings
+from lvstui.ops.targets import parse_server_id
+
+__all__ = ["INTENT", "pending_intents", "reconcile"]
+
+INTENT = "intent"
+
+
+def pending_intents(journal: Journal) -> list[dict[str, Any]]:
+    """The intents that no outcome entry names, oldest first."""
+    intents: dict[str, dict[str, Any]] = {}
+    for entry in journal.entries():
+        if entry.get("result") == INTENT and entry.get("id"):
+            intents[str(entry["id"])] = entry
+        elif entry.get("intent"):
+            intents.pop(str(entry["intent"]), None)
+    return list(intents.values())
+
+
+def _state(snap: Snapshot, item: dict[str, Any]) -> str:
+    """``after`` (the step reads back as done), ``before`` (as not done) or ``other``."""
+    vs = snap.service(str(item.get("vs")))
+    action = item.get("action")
+    rs_id = item.get("rs")
+    if rs_id is None:
+        now: dict[str, object] | None = vs_settings(vs) if vs is not None else None
+    else:
+        rs = vs.real_server(str(rs_id)) if vs is not None else None
+        now = rs_settings(rs) if rs is not None else None
+    if action == "add":
+        after, before = now is not None and now == item.get("after"), now is None
+    elif action == "delete":
+        after, before = now is None, now is not None and now == item.get("before")
+    else:
+        after, before = now is not None and now == item.get("after"), now is not None and now == item.get("before")
+    return "after" if after else "before" if before else "other"
+
+
+def _undo_step(director: Director, snap: Snapshot, item: dict[str, Any]) -> None:
+    """Put one real-server step back as it was (service steps are single-step plans: never half done)."""
+    vs = snap.service(str(item["vs"]))
+    if vs is None or item.get("rs") is None:
+        raise ValueError(f"cannot undo {item.get('action')} of {item.get('vs')} from the journal")
+    rs_id = str(item["rs"])
+    current = vs.real_server(rs_id)
+    before = item.get("before") or {}
+    if item["action"] == "add" and current is not None:
+        director.delete_dest(vs, current)
+        return
+    if item["action"] == "delete":
+        key = parse_server_id(rs_id, allow_port_zero=vs.fwmark is not None)
+        current = RealServer(address=key.address, port=key.port, family=key.family)
+    if current is None:
+        raise ValueError(f"{rs_id} is not in {vs.id}")
+    restored = dataclasses.replace(current, weight=int(before["weight"]), forward=Forward(before["forward"]),
+                                   upper_threshold=int(before["upper"]), lower_threshold=int(before["lower"]))
+    (director.add_dest if item["action"] == "delete" else director.edit_dest)(vs, restored)
+
+
+def _keys(items: object) -> list[tuple[str, str]]:
+    out = []
+    for text in items if isinstance(items, list) else []:
+        vs_id, _, rs_id = str(text).partition(" ")
+        out.append((vs_id, rs_id))
+    return out
+
+
+def _remembered(intent: dict[str, Any]) -> dict[tuple[str, str], int]:
+    remember = intent.get("remember") or {}
+    return {k: int(remember[f"{k[0]} {k[1]}"]) for k in _keys(list(remember))}
+
+
+def reconcile(intent: dict[str, Any], director: Director, journal: Journal, memory: WeightMemory,
+              actor: str) -> str:
+    """Reconcile one pending intent (see the module's docstring); returns the operator's line.
+    Raises :class:`lvstui.ops.journal.StateError` if its outcome cannot be recorded."""
+    kernel: list[dict[str, Any]] = list(intent.get("kernel") or [])
+    snap = director.read()
+    states = [_state(snap, item) for item in kernel]
+    what = " ".join(str(v) for v in (intent.get("change") or {}).values())
+    head = (f"journal {intent.get('id')}: {intent.get('verb')} {what} (pid {intent.get('pid', '?')}, "
+            f"{intent.get('time')}) stopped before its outcome was recorded")
+    common: dict[str, Any] = {"actor": actor, "verb": intent.get("verb"), "change": intent.get("change"),
+                              "intent": intent.get("id"), "recovered": True}
+    if intent.get("undo_of"):
+        common["undo_of"] = intent["undo_of"]
+    if all(s == "after" for s in states):
+        forget = _keys(intent.get("forget"))
+        note = ""
+        if forget:
+            try:
+                memory.update({}, forget)
+            except OSError as exc:
+                note = f"; the remembered weights could not be updated ({exc})"
+        if not kernel:
+            line = f"{head}: it changed nothing in the kernel; recorded as applied{note}"
+        else:
+            line = f"{head}: the kernel shows it done; recorded as applied{note}"
+        if intent.get("keepalived"):
+            line += "; check keepalived's side with `lvstui keepalived diff`"
+        journal.record(**common, result="applied", steps=intent.get("steps"), record=intent.get("record"),
+                       kernel=kernel, keepalived=intent.get("keepalived"), message=line)
+        return line
+    if any(s == "other" for s in states):
+        line = (f"{head}: the kernel now matches neither what it replaced nor what it made; "
+                "left as it is: check it")
+        journal.record(**common, result="unknown", steps=intent.get("steps"), message=line)
+        return line
+    done = [item for item, s in zip(kernel, states, strict=True) if s == "after"]
+    errors = []
+    for item in reversed(done):
+        try:
+            _undo_step(director, snap, item)
+        except (OSError, BackendError, ValueError, KeyError) as exc:
+            errors.append(f"{item.get('vs')} {item.get('rs', '')}: {exc}")
+    remembered = _remembered(intent)
+    note = ""
+    if remembered and not errors:
+        try:
+            memory.forget_if(remembered)
+        except OSError as exc:
+            note = f"; the remembered weights could not be updated ({exc})"
+    if not done:
+        line = f"{head}: the kernel was not changed; nothing was changed{note}"
+        result = "interrupted"
+    elif errors:
+        line = f"{head}: {len(done)} of {len(kernel)} steps were made; UNDO FAILED: {'; '.join(errors)}"
+        result = "unknown"
+    else:
+        line = f"{head}: {len(done)} of {len(kernel)} steps were made and are undone; nothing is changed{note}"
+        result = "undone"
+    journal.record(**common, result=result, steps=intent.get("steps"), message=line)
+    return line
