@@ -1,7 +1,8 @@
 """``lvstui vrrp status|demote|promote``: this director's VRRP role, and handing it to the peer.
 
 Exit status: 0 done, 1 failure, 2 invalid input, 3 refused (no track file, peer not
-seen, no terminal to confirm on, --readonly), 124 not confirmed within --timeout (undone).
+seen, no terminal to confirm on, --readonly), 124 not confirmed within --timeout (undone),
+130/143 interrupted by Ctrl-C/SIGTERM while waiting (the track file is put back: undone).
 """
 
 # The imports inside the verbs are lazy for start-up speed only (see lvstui/commands/__init__.py):
@@ -23,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Show this director's VRRP instances and the routers seen advertising, or hand "
         "mastership to the peer (demote) and take it back (promote) through a keepalived track_file. "
         "Done is reported only when the change is seen on the wire; otherwise it is undone.",
-        epilog="Exit status: 0 done, 1 failure, 2 invalid input, 3 refused, 124 not confirmed in time (undone).",
+        epilog="Exit status: 0 done, 1 failure, 2 invalid input, 3 refused, 124 not confirmed in time (undone), "
+        "130/143 interrupted by Ctrl-C/SIGTERM while waiting (undone).",
     )
     verbs = p.add_subparsers(dest="vrrp_verb", metavar="status|demote|promote")
     verbs.required = True
@@ -178,9 +180,9 @@ def run_toggle(args: argparse.Namespace) -> int:
         if result.done:
             print(result.message)
             return 0
-        if result.undone:
+        if result.undone:  # not seen in time (124), or Ctrl-C/SIGTERM (130/143): the file is put back
             sys.stderr.write(f"lvstui: {result.message}\n")
-            return 124
+            return result.status
         raise CliError(result.message, result.status)
 
 

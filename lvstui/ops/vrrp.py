@@ -10,8 +10,10 @@ observation (the target, keepalived's state, waiting for the adverts) is read-on
   problems (FAULT, no peer heard while BACKUP, split brain) and why it is refused, if it is.
   Its :class:`AdvertListener` keeps running, so :func:`execute` can see the change happen;
   close the plan (it is a context manager) when done.
-* :func:`execute` writes the track file, journals, waits until the change is seen on the
-  wire (:func:`lvstui.keepalived.toggle.wait_for`) and otherwise puts the file back.
+* :func:`execute` journals its intent, writes the track file, waits until the change is seen
+  on the wire (:func:`lvstui.keepalived.toggle.wait_for`) and otherwise puts the file back;
+  so does a Ctrl-C or SIGTERM while it waits (the director is never left demoted by a
+  demote that was stopped).
 * :func:`add_track_file` adds lvstui's track file to keepalived.conf (``lvstui vrrp setup``).
 
 Nothing here prints or asks: the callers show the plan and confirm.
@@ -20,8 +22,11 @@ Nothing here prints or asks: the callers show the plan and confirm.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -50,7 +55,7 @@ from lvstui.ops.files import write_config
 from lvstui.ops.journal import Journal
 from lvstui.ops.policy import WritePolicy, current
 
-__all__ = ["ACTIONS", "TogglePlan", "ToggleResult", "add_track_file", "execute", "listen_window", "prepare",
+__all__ = ["ACTIONS", "Interrupted", "TogglePlan", "ToggleResult", "add_track_file", "execute", "listen_window", "prepare",
            "record_refusal", "write_track_value"]
 
 ACTIONS = ("demote", "promote")
@@ -199,11 +204,55 @@ def record_refusal(plan: TogglePlan, journal: Journal | None = None) -> str | No
     return reason
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) while a demote/promote waits for the change to be seen."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`Interrupted` here (main thread only: elsewhere Python
+    delivers no signal, and the dashboard stops its own workers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """While the track file is put back: a second Ctrl-C or SIGTERM must not stop that."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def execute(plan: TogglePlan, timeout: float, progress: Callable[[str], None] = lambda _line: None,
             journal: Journal | None = None, *, policy: WritePolicy | None = None,
             actor: str = "cli") -> ToggleResult:
     """Write the track file, wait until the change is seen on the wire, else put it back.
 
+    Journaled ahead (an ``intent`` before the file is written: if the journal cannot be written,
+    nothing is).  Interrupted while waiting (Ctrl-C, SIGTERM) or unable to record that it wrote
+    the file, it puts the file back and says so (status 130/143 for a signal, 1 otherwise).
     Does not check :attr:`TogglePlan.refused` (the caller decides) nor close the listener;
     does check the read-only policy (raises :class:`lvstui.ops.policy.ReadOnly`, journaled).
     """
@@ -214,31 +263,74 @@ def execute(plan: TogglePlan, timeout: float, progress: Callable[[str], None] = 
                                 instance=plan.name)
     target = plan.target
     base = plan.journal_base()
-    since = time.monotonic()
     try:
-        write_track_value(target.path, plan.new)
+        journal.record_intent(**base, result="intent", value=plan.new, previous=plan.old, pid=os.getpid())
     except OSError as exc:
-        journal.record(**base, result="failed", reason=str(exc))
-        return ToggleResult(False, False, f"cannot write {target.track.file}: {exc.strerror or exc}", 1)
-    journal.record(**base, result="applied", value=plan.new, previous=plan.old,
-                   priority_from=plan.state.effective_priority)
-    want = plan.want
-    outcome = wait_for(target, plan.listener, want, since, timeout, progress=progress)
+        return ToggleResult(False, False, f"{exc}; nothing was changed", 1)
+    since = time.monotonic()
+    written = False
+    try:
+        with _signals_interrupt():
+            try:
+                write_track_value(target.path, plan.new)
+            except OSError as exc:
+                _record_quietly(journal, **base, result="failed", reason=str(exc))
+                return ToggleResult(False, False, f"cannot write {target.track.file}: {exc.strerror or exc}", 1)
+            written = True
+            journal.record(**base, result="applied", value=plan.new, previous=plan.old,
+                           priority_from=plan.state.effective_priority)
+            want = plan.want
+            outcome = wait_for(target, plan.listener, want, since, timeout, progress=progress)
+    except Interrupted as exc:
+        return _put_back(plan, journal, f"interrupted by {exc} before {plan.want} was seen",
+                         128 + exc.signum, written)
+    except KeyboardInterrupt:
+        return _put_back(plan, journal, f"interrupted before {plan.want} was seen", 130, written)
+    except OSError as exc:  # the journal could not record that the file was written
+        return _put_back(plan, journal, f"{exc}", 1, written)
     if outcome.done:
         masters = ", ".join(f"{p.source} priority {p.priority}" for p in outcome.masters)
         message = f"done in {outcome.seconds:.1f} s: {plan.name} is {want}" + (
             f"; MASTER seen on the wire: {masters}" if plan.action == "demote" else ""
         )
-        journal.record(**base, result="done", seconds=round(outcome.seconds, 2),
-                       masters=[p.source for p in outcome.masters])
-        return ToggleResult(True, False, message, 0, outcome.seconds, outcome.seen)
-    write_track_value(target.path, plan.old)
-    journal.record(**base, result="undone", reason=f"not {want} within {timeout:g} s", seen=outcome.seen)
-    message = (
-        f"not confirmed within {timeout:g} s; {target.track.file} put back to {plan.old}. "
-        f"Seen: {outcome.seen[-1] if outcome.seen else 'nothing'}"
-    )
-    return ToggleResult(False, True, message, 124, outcome.seconds, outcome.seen)
+        extra = _record_quietly(journal, **base, result="done", seconds=round(outcome.seconds, 2),
+                                masters=[p.source for p in outcome.masters])
+        return ToggleResult(True, False, message + extra, 0, outcome.seconds, outcome.seen)
+    result = _put_back(plan, journal, f"not confirmed within {timeout:g} s", 124, True,
+                       seen=outcome.seen)
+    result.seconds = outcome.seconds
+    return result
+
+
+def _record_quietly(journal: Journal, **entry: Any) -> str:
+    try:
+        journal.record(**entry)
+    except OSError as exc:
+        return f" ({exc}: not journaled)"
+    return ""
+
+
+def _put_back(plan: TogglePlan, journal: Journal, why: str, status: int, written: bool,
+              seen: list[str] | None = None) -> ToggleResult:
+    """The track file back to its old value (the director's role as before); the line says so."""
+    file = plan.target.track.file
+    base = plan.journal_base()
+    with _signals_held():
+        if not written:
+            note = _record_quietly(journal, **base, result="interrupted", reason=why)
+            return ToggleResult(False, True, f"{why}: nothing was written; {file} holds {plan.old}{note}", status)
+        try:
+            write_track_value(plan.target.path, plan.old)
+        except OSError as exc:
+            note = _record_quietly(journal, **base, result="failed", reason=f"{why}; put back failed: {exc}")
+            return ToggleResult(False, False, f"{why}; PUT BACK FAILED: cannot write {file} "
+                                f"({exc.strerror or exc}): it still holds {plan.new}{note}", 1)
+        result = "undone" if status == 124 else "interrupted"
+        note = _record_quietly(journal, **base, result=result, reason=why, seen=seen or [])
+    line = f"{why}; {file} put back to {plan.old}"
+    if seen is not None:
+        line += f". Seen: {seen[-1] if seen else 'nothing'}"
+    return ToggleResult(False, True, line + note, status, 0.0, seen or [])
 
 
 def write_track_value(path: Path, value: int) -> None:

@@ -175,6 +175,34 @@ def test_demote_without_a_peer_is_undone(lab: Lab) -> None:
         lab.start_keepalived("lb2", conf("lb2", 100))
 
 
+@pytest.mark.parametrize(("sig", "status"), [("TERM", 143), ("INT", 130)])
+def test_interrupted_demote_puts_the_track_file_back(lab: Lab, sig: str, status: int) -> None:
+    """Ctrl-C or SIGTERM while demote waits for the peer (none: lb2's keepalived is stopped, so it
+    would wait its whole --timeout): the track file is put back and lb1 stays MASTER at 150."""
+    from lvstui.lab.lab import REPO_DIR
+    from tests.lab.keepalived_pair import conf
+
+    lab.wait_for(lambda: vrrp_state(lab, "lb1") == ("MASTER", 150), timeout=30, what="lb1 MASTER")
+    lab.stop_keepalived("lb2")
+    try:
+        proc = lab.spawn("lb1", [lab.venv_python, "-m", "lvstui", "vrrp", "demote", "--yes", "--timeout", "120"],
+                         env={"PYTHONPATH": str(REPO_DIR), **ENV})
+        lab.wait_for(lambda: lab.read_file("lb1", TRACK).strip() == "1", timeout=40,
+                     what="the demote to write its track file")
+        lab.run("lb1", ["kill", f"-{sig}", str(proc.pid)]).check()
+        r = lab.wait(proc, timeout=30)
+        assert r.rc == status, r.describe()
+        assert f"interrupted by SIG{sig} before BACKUP was seen" in r.stderr and "put back to 0" in r.stderr, \
+            r.describe()
+        assert lab.read_file("lb1", TRACK).strip() == "0"
+        lab.wait_for(lambda: vrrp_state(lab, "lb1") == ("MASTER", 150), timeout=10, what="lb1 MASTER at 150")
+        entries = [(e["op"], e["result"]) for e in journal(lab)]
+        assert entries[-3:] == [("vrrp demote", "intent"), ("vrrp demote", "applied"),
+                                ("vrrp demote", "interrupted")], entries
+    finally:
+        lab.start_keepalived("lb2", conf("lb2", 100))
+
+
 def test_setup_adds_the_track_file_when_missing(lab: Lab) -> None:
     """lb2 restarted without the track file: demote says what to add; `vrrp setup` adds it, validated."""
     from lvstui.lab.lab import KEEPALIVED_CONF
