@@ -47,8 +47,12 @@ class WritePolicy:
         if not self.readonly:
             return
         target = journal or self.journal or Journal()
-        target.record(actor=actor, verb=verb, **what, result="refused", message="read-only mode")
-        raise ReadOnly(f"{verb} refused: lvstui is running read-only (--readonly)")
+        note = ""
+        try:
+            target.record(actor=actor, verb=verb, **what, result="refused", message="read-only mode")
+        except OSError as exc:  # refused all the same; the operator is told it is not journaled
+            note = f" (not journaled: {exc})"
+        raise ReadOnly(f"{verb} refused: lvstui is running read-only (--readonly){note}")
 
 
 _installed: list[WritePolicy] = [WritePolicy()]

@@ -170,3 +170,20 @@ def test_a_failed_journal_write_is_one_line_and_the_next_appends(tmp_path: Path,
     monkeypatch.delenv(faults.ENV)
     journal.record(verb="third")
     assert [e["verb"] for e in journal.entries()] == ["first", "third"]
+
+
+def test_cli_refusal_with_an_unusable_journal_is_one_line(tmp_path: Path) -> None:
+    """`lvstui --readonly drain` journals its refusal; with a journal it cannot write, it raised
+    IsADirectoryError out of the CLI (a traceback)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "journal.jsonl").mkdir()
+    env = {**os.environ, "LVSTUI_STATE_DIR": str(tmp_path),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    r = subprocess.run([sys.executable, "-m", "lvstui", "--readonly", "drain", VS, RS], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "read-only" in lines[0] and "cannot write the journal" in lines[0], r.stderr

@@ -483,3 +483,29 @@ async def test_undo_is_hidden_and_refused_read_only(demo: DemoSource, clock: Man
         assert "undo" in MUTATING_ACTIONS
         await press(app, pilot, "z")
         assert not isinstance(app.screen, ConfirmScreen) and demo.writes == 0
+
+
+async def test_malformed_weights_and_unwritable_journal_are_one_line(demo: DemoSource, clock: ManualClock,
+                                                                    isolated_config: Path) -> None:
+    """A weights.json that is not a JSON object of weights is refused in the dialog (it raised in the
+    preview worker and ended the app); a journal that cannot be used is notified in one line."""
+    from lvstui.ops.journal import state_dir
+
+    state_dir().mkdir(parents=True, exist_ok=True)
+    (state_dir() / "weights.json").write_text("[1, 2]")
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_rs(app, pilot, clock, WEB, "10.1.0.12:80")
+        await press(app, pilot, "x")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "the remembered weights must be a JSON object of weights" in body(app)
+        assert app.screen.query_one("#yes", Button).disabled
+        await press(app, pilot, "n")
+        (state_dir() / "weights.json").unlink()
+        (state_dir() / "journal.jsonl").mkdir()
+        await press(app, pilot, "x")
+        await press(app, pilot, "y")
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and "cannot read the journal" in errors[-1].message, errors
+        assert "\n" not in errors[-1].message and "nothing was changed" in errors[-1].message
+        assert weight(demo, WEB, "10.1.0.12:80") == 100 and demo.writes == 0
