@@ -6,7 +6,9 @@ the first) time the process reaches point NAME:
 
 * ``ENOSPC``, ``EROFS``, ``EACCES`` (any errno name): raise that :class:`OSError`, as the write
   there would on a full disk, a read-only file system, a file it may not write;
-* ``kill``: SIGKILL this process there (a crash, an OOM kill, a power cut between two steps).
+* ``kill``: SIGKILL this process there (a crash, an OOM kill, a power cut between two steps);
+* ``stop``: SIGSTOP this process there (a slow operation, frozen mid-way until SIGCONT: what a
+  second operator meets while the first one holds the director lock).
 
 The points, in the order an operation reaches them (see :mod:`lvstui.ops.engine`):
 
@@ -58,8 +60,9 @@ def point(name: str) -> None:
     if _reached[name] != spec[2]:
         return
     what = spec[1]
-    if what == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
+    if what in ("kill", "stop"):
+        os.kill(os.getpid(), signal.SIGKILL if what == "kill" else signal.SIGSTOP)
+        return
     code = errno.__dict__.get(what) if what.isupper() else None
     if code is None:
         raise ValueError(f"{ENV}: {what!r} is neither 'kill' nor an errno name (ENOSPC, EROFS, EACCES...)")

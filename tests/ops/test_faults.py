@@ -187,3 +187,39 @@ def test_cli_refusal_with_an_unusable_journal_is_one_line(tmp_path: Path) -> Non
     assert r.returncode == 3, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "read-only" in lines[0] and "cannot write the journal" in lines[0], r.stderr
+
+
+HOLDER = """
+import sys, time
+from lvstui.ops.lock import DIRECTOR, held
+with held(DIRECTOR, "drain tcp:192.0.2.10:80 10.1.0.12:80"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_operator_is_refused_busy_and_nothing_changes(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("LVSTUI_STATE_DIR", str(tmp_path))
+    env = {**os.environ, "SUDO_USER": "alice", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        demo = DemoSource()
+        ops = make(tmp_path, demo)
+        before = settings(demo)
+        with pytest.raises(c.Refused) as caught:
+            ops.apply(c.SetWeight(*_k(), weight=7))
+        message = str(caught.value)
+        assert message.startswith(f"busy: drain tcp:192.0.2.10:80 10.1.0.12:80 by alice (pid {proc.pid}) since ")
+        assert message.endswith("; nothing was changed") and "\n" not in message
+        assert settings(demo) == before and ops.memory.all() == {}
+        assert [(e["verb"], e["result"]) for e in ops.journal.entries()] == [("weight", "refused")]
+    finally:
+        proc.kill()
+        proc.wait()
+    ops.apply(c.SetWeight(*_k(), weight=7))  # the holder is gone: the lock with it
