@@ -8,7 +8,9 @@ between.  The next operation, or ``lvstui undo``, reconciles each such intent ag
 kernel, under the director lock:
 
 * every step reads back as done: the change is in place; its remembered weights are
-  completed and it is recorded ``applied`` (so ``lvstui undo`` can reverse it);
+  completed and it is recorded ``applied`` (so ``lvstui undo`` can reverse it) -- unless a
+  keepalived track file it meant to write does not hold its value (killed before writing it:
+  keepalived would put the weight back), then the kernel steps are undone;
 * no step reads back as done: nothing was changed; a weight the intent remembered is
   forgotten again; recorded ``interrupted``;
 * some steps done, the others not: those done are undone (nothing is left half-applied),
@@ -21,6 +23,7 @@ Each reconciliation returns one line for the operator.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from lvstui.backend import BackendError
@@ -99,6 +102,19 @@ def _remembered(intent: dict[str, Any]) -> dict[tuple[str, str], int]:
     return {k: int(remember[f"{k[0]} {k[1]}"]) for k in _keys(list(remember))}
 
 
+def _unwritten_track_files(intent: dict[str, Any]) -> list[str]:
+    """The keepalived track files the intent meant to write that do not hold its value."""
+    out = []
+    for path, value in ((intent.get("keepalived") or {}).get("track_files") or {}).items():
+        try:
+            text: str | None = Path(path).read_text().strip()
+        except OSError:
+            text = None
+        if text != value:
+            out.append(str(path))
+    return out
+
+
 def reconcile(intent: dict[str, Any], director: Director, journal: Journal, memory: WeightMemory,
               actor: str) -> str:
     """Reconcile one pending intent (see the module's docstring); returns the operator's line.
@@ -113,7 +129,8 @@ def reconcile(intent: dict[str, Any], director: Director, journal: Journal, memo
                               "intent": intent.get("id"), "recovered": True}
     if intent.get("undo_of"):
         common["undo_of"] = intent["undo_of"]
-    if all(s == "after" for s in states):
+    unwritten = _unwritten_track_files(intent) if kernel and all(s == "after" for s in states) else []
+    if all(s == "after" for s in states) and not unwritten:
         forget = _keys(intent.get("forget"))
         note = ""
         if forget:
@@ -125,8 +142,8 @@ def reconcile(intent: dict[str, Any], director: Director, journal: Journal, memo
             line = f"{head}: it changed nothing in the kernel; recorded as applied{note}"
         else:
             line = f"{head}: the kernel shows it done; recorded as applied{note}"
-        if intent.get("keepalived"):
-            line += "; check keepalived's side with `lvstui keepalived diff`"
+        if (intent.get("keepalived") or {}).get("reload"):
+            line += "; its keepalived.conf edit and reload may not have been made: check with `lvstui keepalived check`"
         journal.record(**common, result="applied", steps=intent.get("steps"), record=intent.get("record"),
                        kernel=kernel, keepalived=intent.get("keepalived"), message=line)
         return line
@@ -149,7 +166,11 @@ def reconcile(intent: dict[str, Any], director: Director, journal: Journal, memo
             memory.forget_if(remembered)
         except OSError as exc:
             note = f"; the remembered weights could not be updated ({exc})"
-    if not done:
+    if unwritten and not errors:
+        line = (f"{head}: the kernel shows it done but keepalived's track file {unwritten[0]} was not written "
+                f"(keepalived would undo it): the kernel change is undone; nothing is changed{note}")
+        result = "undone"
+    elif not done:
         line = f"{head}: the kernel was not changed; nothing was changed{note}"
         result = "interrupted"
     elif errors:

@@ -392,3 +392,73 @@ def test_drain_of_a_real_server_keepalived_took_out_keeps_it_out(ka: Lab) -> Non
     assert saved(lab) - BASE <= {f"-a -t {VIP}:9000 -r {RS2} -g -w 0"}
     assert lvstui(lab, "restore", VS, RS2).rc == 0
     lab.wait_for(lambda: saved(lab) == BASE, timeout=15, what="rs2 back at weight 2")
+
+
+def test_faults_on_the_durable_path_leave_kernel_keepalived_and_journal_agreeing(ka: Lab) -> None:
+    """A drain keepalived manages, with a write failing or lvstui killed at each of its steps
+    (fault points: lvstui/ops/faults.py); after each, the kernel, the track file, keepalived's
+    file, the journal and the exit status agree, and the next lvstui operation reconciles it."""
+    import json
+
+    from tests.support.faultcount import check, injected
+
+    lab = ka
+    track = f"{STATE}/keepalived/lvstui_tcp_192.168.1.100_9000_192.168.1.21_9000"
+    drained = (BASE - {f"-a -t {VIP}:9000 -r {RS1} -g -w 3"}) | {f"-a -t {VIP}:9000 -r {RS1} -g -w 0"}
+
+    def faulted(fault: str, *args: str) -> Any:
+        injected()
+        return lab.lvstui("lb1", *args, env={**ENV, "LVSTUI_FAULT": fault}, timeout=90)
+
+    def track_value() -> str | None:
+        r = lab.sh("lb1", f"cat {track} 2>/dev/null")
+        return r.stdout.strip() if r.ok else None
+
+    def pending() -> list[str]:
+        text = lab.sh("lb1", f"cat {STATE}/journal.jsonl 2>/dev/null; true").stdout
+        entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+        named = {e.get("intent") for e in entries}
+        return [e["id"] for e in entries if e["result"] == "intent" and e["id"] not in named]
+
+    def one_line(r: Any, status: int, words: str) -> None:
+        lines = r.stderr.strip().splitlines()
+        check(r.rc == status and len(lines) == 1 and words in lines[0], r.describe())
+
+    # 1. the first drain edits keepalived.conf and reloads; its outcome cannot be written: it stays (exit 4)
+    r = faulted("journal-outcome:ENOSPC", "drain", VS, RS1)
+    one_line(r, 4, "it stays in place (keepalived was reloaded with it)")
+    check(saved(lab) == drained and track_value() == "1" and "FILE_CHECK" in conf(lab), "the drain is not whole")
+    check(len(pending()) == 1, "its intent is not pending")
+    r = lvstui(lab, "undo", "--yes")  # reconciles it (recorded applied), then undoes it
+    check(r.rc == 0 and "recovered: " in r.stderr and "recorded as applied" in r.stderr, r.describe())
+    lab.wait_for(lambda: saved(lab) == BASE, timeout=10, what="rs1 back at weight 3")
+    check(track_value() == "0" and pending() == [], "the undo did not put the track file back")
+
+    # 2. the track file cannot be written: the kernel change is undone (exit 3)
+    r = faulted("track-file:EROFS", "drain", VS, RS1)
+    one_line(r, 3, "nothing was written for keepalived; the kernel change was undone")
+    check(saved(lab) == BASE and track_value() == "0" and pending() == [], "not as before the drain")
+
+    # 3. the outcome cannot be written after the track file: both are put back (exit 1)
+    r = faulted("journal-outcome:EACCES", "drain", VS, RS1)
+    one_line(r, 1, "it was undone, nothing is changed")
+    check(track_value() == "0", "the track file was not put back")
+    lab.wait_for(lambda: saved(lab) == BASE, timeout=10, what="rs1 at weight 3")
+    check(pending() == [], "an intent is left pending")
+
+    # 4. killed before the track file: the kernel is drained but keepalived was not told: undone
+    r = faulted("track-file:kill", "drain", VS, RS1)
+    check(r.rc in (-9, 137) and saved(lab) == drained and track_value() == "0", r.describe())
+    r = lvstui(lab, "restore", VS, RS1)
+    check(r.rc == 0 and "recovered: " in r.stderr and "undone" in r.stderr, r.describe())
+    check(saved(lab) == BASE and track_value() == "0" and pending() == [], "not as before the drain")
+
+    # 5. killed after the track file, before the outcome: the drain is whole: recorded applied
+    r = faulted("journal-outcome:kill", "drain", VS, RS1)
+    check(r.rc in (-9, 137) and saved(lab) == drained and track_value() == "1", r.describe())
+    r = lvstui(lab, "restore", VS, RS1)
+    check(r.rc == 0 and "recovered: " in r.stderr and "recorded as applied" in r.stderr, r.describe())
+    lab.wait_for(lambda: saved(lab) == BASE, timeout=10, what="rs1 restored")
+    check(track_value() == "0" and pending() == [], "the restore after recovery is not whole")
+    reload(lab)
+    check(saved(lab) == BASE, "a reload changed the table")
