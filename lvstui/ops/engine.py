@@ -11,6 +11,7 @@ import errno
 import os
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -244,16 +245,19 @@ class Operations:
         started = time.perf_counter()
         extra: dict[str, Any] = dict(journal_extra or {})
         self.guard(change)
-        try:
-            with held(DIRECTOR, f"{change.verb} {_what(change)}"):
-                try:
-                    recovered = self._recover()
-                except StateError as exc:
-                    raise OperationFailed(f"{exc}; nothing was changed") from exc
-                outcome = self._apply_locked(change, plan, force, runtime_only, extra, started)
-        except Busy as exc:
-            self._record_quietly(change, "refused", message=str(exc), **extra)
-            raise DirectorBusy(f"{exc}; nothing was changed") from exc
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(held(DIRECTOR, f"{change.verb} {_what(change)}"))
+            except Busy as exc:
+                self._record_quietly(change, "refused", message=str(exc), **extra)
+                raise DirectorBusy(f"{exc}; nothing was changed") from exc
+            except OSError as exc:  # the lock cannot be made (read-only state directory...)
+                raise OperationFailed(f"{exc}; nothing was changed") from exc
+            try:
+                recovered = self._recover()
+            except StateError as exc:
+                raise OperationFailed(f"{exc}; nothing was changed") from exc
+            outcome = self._apply_locked(change, plan, force, runtime_only, extra, started)
         outcome.recovered = recovered
         return outcome
 

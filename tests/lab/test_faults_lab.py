@@ -170,3 +170,25 @@ def test_two_operators_at_once_the_second_is_refused_busy(table: Any) -> None:
     check(saved(table) - before == {f"-a -t 192.168.1.100:80 -r {RS21} -g -w 0"}, "the drain is not in the kernel")
     check(weights(table) == {f"{VS80} {RS21}": 5}, "the drain's weight is not remembered")
     check(lvstui(table, "weight", VS80, RS22, "7").rc == 0, "the second operator, once the first is done")
+
+
+def test_a_really_full_and_a_really_read_only_state_directory(table: Any) -> None:
+    """Not injected: the state directory on a full tmpfs, then remounted read-only.  Each drain
+    exits 1 with one line naming the file and why, and changes nothing (the kernel, weights.json)."""
+    before = saved(table)
+    table.sh("lb1", f"mkdir -p {STATE} && mount -t tmpfs -o size=64k tmpfs {STATE} && "
+                    f"(dd if=/dev/zero of={STATE}/fill bs=4k 2>/dev/null; true)").check()
+    try:
+        for why, prepare in (("No space left on device", None),
+                             ("Read-only file system", f"mount -o remount,ro {STATE}")):
+            if prepare:
+                table.sh("lb1", prepare).check()
+            injected()  # a real one
+            r = lvstui(table, "drain", VS80, RS21)
+            lines = r.stderr.strip().splitlines()
+            check(r.rc == 1 and len(lines) == 1 and why in lines[0] and lines[0].endswith("nothing was changed"),
+                  f"a drain with the state directory {why}: {r.describe()}")
+            check(saved(table) == before, f"{why}: the kernel changed")
+            check(weights(table) == {}, f"{why}: a weight was remembered")
+    finally:
+        table.sh("lb1", f"umount {STATE}")
