@@ -53,6 +53,7 @@ from lvstui.keepalived.view import build_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener, PeerRouter
 from lvstui.ops.files import write_config
 from lvstui.ops.journal import Journal
+from lvstui.ops.lock import DIRECTOR, Busy, held
 from lvstui.ops.policy import WritePolicy, current
 
 __all__ = ["ACTIONS", "Interrupted", "TogglePlan", "ToggleResult", "add_track_file", "execute", "listen_window", "prepare",
@@ -250,6 +251,9 @@ def execute(plan: TogglePlan, timeout: float, progress: Callable[[str], None] = 
             actor: str = "cli") -> ToggleResult:
     """Write the track file, wait until the change is seen on the wire, else put it back.
 
+    Under the director lock (:data:`lvstui.ops.lock.DIRECTOR`): while one operator's demote waits,
+    another's change of this director is refused ``busy: ...`` (status 3), and the reverse.
+
     Journaled ahead (an ``intent`` before the file is written: if the journal cannot be written,
     nothing is).  Interrupted while waiting (Ctrl-C, SIGTERM) or unable to record that it wrote
     the file, it puts the file back and says so (status 130/143 for a signal, 1 otherwise).
@@ -261,6 +265,17 @@ def execute(plan: TogglePlan, timeout: float, progress: Callable[[str], None] = 
     journal = journal if journal is not None else Journal()
     (policy or current()).check(f"vrrp {plan.action}", actor=actor, journal=journal, op=f"vrrp {plan.action}",
                                 instance=plan.name)
+    try:
+        with held(DIRECTOR, f"vrrp {plan.action} {plan.name}"):
+            return _execute(plan, timeout, progress, journal)
+    except Busy as exc:
+        _record_quietly(journal, **plan.journal_base(), result="refused", reason=str(exc))
+        return ToggleResult(False, False, f"{exc}; nothing was changed", 3)
+    except OSError as exc:  # the lock cannot be made (read-only state directory...)
+        return ToggleResult(False, False, f"{exc}; nothing was changed", 1)
+
+
+def _execute(plan: TogglePlan, timeout: float, progress: Callable[[str], None], journal: Journal) -> ToggleResult:
     target = plan.target
     base = plan.journal_base()
     try:
