@@ -114,6 +114,16 @@ class Journal:
     def find(self, entry_id: str) -> dict[str, Any] | None:
         return next((e for e in self.entries() if e.get("id") == entry_id), None)
 
+    def lines(self) -> Iterator[str]:
+        """The journal's lines as text (for a fast scan); raises :class:`StateError` if unreadable."""
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as fh:
+                yield from fh
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StateError(f"cannot read the journal {self.path}: {_why(exc)}", exc.errno) from exc
+
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every entry, oldest first; a line that is not a JSON object (a torn write by another
         program, an edit by hand) is skipped.  Raises :class:`StateError` if it cannot be read."""
