@@ -98,6 +98,7 @@ def _split_pieces(body: str, start: int, end: int) -> list[Piece]:
     """
     pieces: list[Piece] = []
     i = start
+    no_close_from = end + 1  # a failed search for '}' from here on fails again: don't repeat it
     while i < end:
         c = body[i]
         if c in BLANKS:
@@ -128,11 +129,12 @@ def _split_pieces(body: str, start: int, end: int) -> list[Piece]:
                 continue
             if c in "\"'":
                 quote = c
-            elif c == "$" and j + 1 < end and body[j + 1] == "{":
+            elif c == "$" and j + 1 < end and body[j + 1] == "{" and j + 2 < no_close_from:
                 close = body.find("}", j + 2, end)
                 if close != -1:
                     j = close + 1
                     continue
+                no_close_from = j + 2  # (a line of "${${${..." would otherwise be quadratic)
             j += 1
         if j == i:  # a lone quote char swallowed nothing: take one char to make progress
             j = i + 1
@@ -166,9 +168,17 @@ def _generator_end(body: str, start: int, end: int) -> int:
         i = j
 
 
-@functools.lru_cache(maxsize=1 << 16)
+CACHED_LINE_CHARS = 4096  # longer lines are scanned afresh: the cache must not pin megabytes
+
+
 def scan_line(raw: str) -> LineScan:
-    """Scan one line (cached: LineScan is immutable and configurations repeat lines a lot)."""
+    """Scan one line (cached when short: LineScan is immutable and configurations repeat lines a lot)."""
+    if len(raw) > CACHED_LINE_CHARS:
+        return _scan_line(raw)
+    return _scan_line_cached(raw)
+
+
+def _scan_line(raw: str) -> LineScan:
     body = _line_body(raw)
     indent_end = len(body) - len(body.lstrip(BLANKS))
     indent = body[:indent_end]
@@ -202,6 +212,9 @@ def scan_line(raw: str) -> LineScan:
                     comment_start=comment, condition=condition, continued=continued,
                     definition=definition, generator_end=generator_end, pieces=pieces,
                     error=error)
+
+
+_scan_line_cached = functools.lru_cache(maxsize=1 << 16)(_scan_line)
 
 
 _ESCAPES = {"a": "\a", "b": "\b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
