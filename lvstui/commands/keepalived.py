@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "parse", help="print virtual servers, real servers, checkers and VRRP instances",
         description="Print the structure keepalived would read: virtual servers with their real "
         "servers, weights and checkers; VRRP instances with state, priority, interface, "
-        "virtual_router_id and VIPs.")
+        "virtual_router_id and VIPs. Where keepalived runs something else than the file says "
+        "(lb_kind dr is NAT to it, a cleared state MASTER, a truncated auth_pass, an include "
+        "matching no file...), that is what is printed, with a warning naming file:line.")
     parse.add_argument("file", metavar="FILE")
     parse.add_argument("--json", action="store_true", help="print JSON")
     parse.add_argument("--indent", type=int, default=2, metavar="N", help="indent JSON by N (default 2)")
@@ -29,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     check = verbs.add_parser(
         "check", help="exit 0 only if the file parses, round-trips and passes keepalived -t",
         description="Parse FILE and its includes, check that writing them back gives the same "
-        "bytes, and run `keepalived -t -f FILE` where keepalived is installed (it only parses).")
+        "bytes, print where keepalived runs something else than the file says (warnings), and "
+        "run `keepalived -t -f FILE` where keepalived is installed (it only parses).")
     check.add_argument("file", metavar="FILE")
     check.add_argument("--netns", metavar="NAME",
                        help="run keepalived -t in this network namespace (interfaces are checked there)")
