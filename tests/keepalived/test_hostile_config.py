@@ -122,6 +122,15 @@ def test_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
     run_both(big, tmp_path, "big.conf: file too large")
 
 
+def test_file_that_says_it_is_empty_but_streams_megabytes(tmp_path: Path) -> None:
+    # /proc files are regular files of size 0 whatever they hold: the read stops one past the cap
+    kallsyms = Path("/proc/kallsyms")
+    if not kallsyms.exists() or kallsyms.stat().st_size != 0 or len(kallsyms.read_bytes()) <= 2 << 20:
+        pytest.skip("no /proc/kallsyms of more than 2 MiB here")
+    main = write(tmp_path / "k.conf", "include /proc/kallsyms\n")
+    run_both(main, tmp_path, "k.conf:1: include '/proc/kallsyms': file too large: more than 2097152 bytes")
+
+
 def test_too_many_bytes_in_all_files_together(tmp_path: Path) -> None:
     line = "! " + "x" * 1000 + "\n"
     body = line * ((1 << 20) // len(line))  # 1 MiB each: under the cap of one file
