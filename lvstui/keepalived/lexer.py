@@ -98,7 +98,6 @@ def _split_pieces(body: str, start: int, end: int) -> list[Piece]:
     """
     pieces: list[Piece] = []
     i = start
-    no_close_from = end + 1  # a failed search for '}' from here on fails again: don't repeat it
     while i < end:
         c = body[i]
         if c in BLANKS:
@@ -129,12 +128,11 @@ def _split_pieces(body: str, start: int, end: int) -> list[Piece]:
                 continue
             if c in "\"'":
                 quote = c
-            elif c == "$" and j + 1 < end and body[j + 1] == "{" and j + 2 < no_close_from:
+            elif c == "$" and j + 1 < end and body[j + 1] == "{":
                 close = body.find("}", j + 2, end)
                 if close != -1:
                     j = close + 1
                     continue
-                no_close_from = j + 2  # (a line of "${${${..." would otherwise be quadratic)
             j += 1
         if j == i:  # a lone quote char swallowed nothing: take one char to make progress
             j = i + 1

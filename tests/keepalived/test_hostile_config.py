@@ -283,7 +283,7 @@ def test_long_line_under_the_cap_is_read_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_long_line_of_unclosed_parameters(tmp_path: Path) -> None:
-    # "${" without a "}" after it: the scan must stay linear (it was quadratic: minutes)
+    # "${" without a "}" after it: each one searches the rest of the line (bounded by the line cap)
     main = write(tmp_path / "k.conf", "global_defs {\n  router_id a\n}\n! x\nx_" + "${" * 30_000 + "\n")
     run_both(main, tmp_path, "k.conf:5: blocks nested more than 64 deep")
     _good(tmp_path, ("global_defs {\n  router_id a\n}\n! x\nx \"" + "${" * 30_000 + "\"\n").encode())
@@ -291,3 +291,24 @@ def test_long_line_of_unclosed_parameters(tmp_path: Path) -> None:
 
 def test_nul_bytes_and_lone_carriage_returns(tmp_path: Path) -> None:
     _good(tmp_path, b"global_defs {\r  router_id a\x00b\n}\n" + b"\x00" * 10_000 + b"\n")
+
+
+def test_long_lines_are_not_kept_by_the_line_cache() -> None:
+    # the dashboard re-reads the running configuration: a file of long lines, rewritten again
+    # and again, must not pile up in the scanner's cache (it held 65536 lines of any length)
+    import gc
+    import tracemalloc
+
+    from lvstui.keepalived.lexer import scan_line
+
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(300):
+            scan_line(f"! {i} " + "x" * 60_000)
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 2 << 20, f"{kept} bytes kept after scanning 300 lines of 60 kB"
