@@ -457,7 +457,11 @@ def _vrrp_priority(node: Node, name: str, warnings: list[str]) -> int:
 
 def _vrrp_auth(node: Node, name: str, strict: bool, version: int,
                warnings: list[str]) -> tuple[tuple[tuple[str, str], ...], str | None]:
-    """The authentication keepalived uses (params, with auth_pass cut to 8) and its type, or ((), None)."""
+    """The authentication keepalived uses (params, with auth_pass cut to 8) and its type.
+
+    ((), None) where keepalived ignores the block (no valid auth_type, strict mode, VRRP
+    version 3, no password).
+    """
     auth = node.child("authentication")
     if auth is None:
         return (), None
@@ -477,8 +481,8 @@ def _vrrp_auth(node: Node, name: str, strict: bool, version: int,
                             f"the first 8 of {len(password)}")
             password = password[:8]
     params = [(k, password if k == "auth_pass" else v) for k, v in params]
-    if auth_type is None:
-        return tuple(params), None
+    if auth_type is None:  # no (valid) auth_type: keepalived authenticates nothing
+        return (), None
     where = _src(auth)
     if strict:
         warnings.append(f"{where}: ({name}) strict mode does not support authentication; keepalived ignores it")
@@ -488,7 +492,7 @@ def _vrrp_auth(node: Node, name: str, strict: bool, version: int,
         warnings.append(f"{where}: ({name}) authentication specified but no password given; keepalived ignores it")
     else:
         return tuple(params), auth_type
-    return tuple(params), None
+    return (), None  # keepalived runs this instance without authentication
 
 
 def _vrrp_instance(node: Node, globals_: _VrrpGlobals, warnings: list[str]) -> ConfVrrpInstance:

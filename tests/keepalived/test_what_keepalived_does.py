@@ -39,6 +39,10 @@ SAME_AS_KEEPALIVED = [
     (r"\((\w+)\) strict mode does not support authentication", r"\({0}\) Strict mode does not support authentication"),
     (r"\((\w+)\) VRRP version 3 does not support authentication",
      r"\({0}\) VRRP version 3 does not support authentication"),
+    (r"\((\w+)\) authentication specified but no password given",
+     r"\({0}\) Authentication specified but no password given"),
+    (r"\((\w+)\) priority not valid, must be between 1 & 255", r"\({0}\) Priority not valid! must be between 1 & 255"),
+    (r"\((\w+)\) invalid strict_mode (\S+) specified", r"\({0}\) invalid strict_mode {1} specified"),
     (r"no script set for vrrp_script (\S+) - keepalived removes it", r"No script set for vrrp_script {0} - removing"),
     (r"line longer than 1023 bytes", r"Unknown keyword"),
 ]
@@ -84,6 +88,9 @@ VRRP = (
                "    auth_pass abc\n  }\n", 56)
     + instance("G", "  state BACKUP\n  nopreempt\n", 57)
     + instance("H", "  state MASTER\n  priority 100\n  nopreempt\n", 58)
+    + instance("I", "  version 3\n  authentication {\n    auth_type PASS\n    auth_pass abc\n  }\n", 59)
+    + instance("J", "  authentication {\n    auth_type PASS\n  }\n", 60)
+    + instance("K", "  state BACKUP\n  priority 300\n  strict_mode maybe\n", 61)
 )
 
 
@@ -99,7 +106,13 @@ def test_vrrp_state_priority_nopreempt_and_auth_are_keepalived_s(tmp_path: Path)
         "F": ("BACKUP", 100, False),  # BACKUP after MASTER ignored, then AH clears the initial MASTER
         "G": ("BACKUP", 100, True),
         "H": ("MASTER", 100, False),  # nopreempt will not work with initial state MASTER
+        "I": ("BACKUP", 100, False),
+        "J": ("BACKUP", 100, False),
+        "K": ("BACKUP", 100, False),  # priority 300: not valid, keepalived uses 100
     }
+    auth = {vi.name: vi.authentication for vi in view.vrrp_instances}
+    assert (auth["I"], auth["J"]) == ((), ())  # keepalived ignores them: version 3, no password
+    assert auth["F"] == (("auth_type", "AH"), ("auth_pass", "abc"))
     assert dict(view.vrrp_instance("A").authentication)["auth_pass"] == "12345678"  # type: ignore[union-attr]
     assert [s.name for s in view.vrrp_scripts] == []  # no script: keepalived removes it
     warnings = "\n".join(view.warnings)
