@@ -155,6 +155,14 @@ def chain(root: Path, length: int, times: int, last: str) -> Path:
     return root / "0.conf"
 
 
+def test_too_many_files_through_several_includes(tmp_path: Path) -> None:
+    for d in ("a", "b"):  # each pattern is under the cap, together they are over it
+        for i in range(1001):
+            write(tmp_path / d / f"{i:05}.conf", "")
+    main = write(tmp_path / "k.conf", "include a/*.conf\ninclude b/*.conf\n")
+    run_both(main, tmp_path, "k.conf:2: include 'b/*.conf': more than 2000 files included")
+
+
 def test_include_depth(tmp_path: Path) -> None:
     run_both(chain(tmp_path, 40, 1, ""), tmp_path, "includes nested more than 32 deep")
 
