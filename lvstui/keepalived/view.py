@@ -338,6 +338,19 @@ def _forwarding(node: Node, keywords: tuple[str, ...], default: str | None, what
     return method
 
 
+def _protocol(node: Node, warnings: list[str]) -> str:
+    """keepalived's protocol: TCP, UDP or SCTP in any case, the last valid one; UDP when none is."""
+    protocol = None
+    for c in node.all("protocol"):
+        value = c.args[0] if c.args else ""
+        if value.upper() in ("TCP", "UDP", "SCTP"):
+            protocol = value.upper()
+        else:
+            warnings.append(f"{_src(c)}: unknown protocol {value} - keepalived ignores it"
+                            f" and uses {protocol or 'UDP'}")
+    return protocol or "UDP"
+
+
 def _real_server(node: Node, vs_inhibit: bool, warnings: list[str]) -> ConfRealServer:
     checkers = tuple(_checker(c) for c in node.children or () if c.keyword in CHECKER_TYPES)
     inhibit = node.child("inhibit_on_failure")
@@ -373,7 +386,7 @@ def _virtual_server(node: Node, warnings: list[str]) -> VirtualServer:
     return VirtualServer(
         kind=kind, address=address, port=port, fwmark=fwmark, group=group,
         # measured: keepalived 2.2.7 -t says "no protocol set - defaulting to UDP"
-        protocol=(node.value("protocol") or "UDP").upper(),
+        protocol=_protocol(node, warnings),
         lb_algo=node.value("lvs_sched") or node.value("lb_algo") or "wlc",
         # measured: "no forwarding method set, setting default NAT"; "unknown [dr] routing method"
         lb_kind=_forwarding(node, ("lb_kind", "lvs_method"), "NAT", "virtual", warnings) or "NAT",

@@ -45,6 +45,7 @@ SAME_AS_KEEPALIVED = [
     (r"\((\w+)\) invalid strict_mode (\S+) specified", r"\({0}\) invalid strict_mode {1} specified"),
     (r"no script set for vrrp_script (\S+) - keepalived removes it", r"No script set for vrrp_script {0} - removing"),
     (r"line longer than 1023 bytes", r"Unknown keyword"),
+    (r"unknown protocol (\S+) - keepalived ignores it", r"Unknown protocol {0} - ignoring"),
 ]
 
 
@@ -142,6 +143,7 @@ virtual_server 10.0.0.4 80 {
   lb_kind TUN
   lb_kind Dr
   protocol TCP
+  protocol HTTP
 }
 """
 
@@ -151,7 +153,7 @@ def test_lower_case_lb_kind_is_nat_as_in_keepalived(tmp_path: Path) -> None:
     vs1, vs2 = view.virtual_servers
     assert (vs1.key, vs1.lb_kind) == ("tcp:10.0.0.1:80", "NAT")  # keepalived: "unknown [dr] routing method"
     assert [rs.lb_kind for rs in vs1.real_servers] == [None, "DR"]  # None: the virtual server's
-    assert vs2.lb_kind == "TUN"  # an unknown value keeps the one before
+    assert (vs2.lb_kind, vs2.key) == ("TUN", "tcp:10.0.0.4:80")  # an unknown value keeps the one before
     assert view.warnings[0] == ("keepalived.conf:2: unknown [dr] routing method for virtual server;"
                                 " keepalived uses NAT (write DR)")
 
