@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.loader import load
 from lvstui.keepalived.validate import find_keepalived, keepalived_test
 from lvstui.keepalived.view import ConfigView, build_view
@@ -191,9 +192,19 @@ def test_missing_include_is_a_warning_in_parse_and_check(tmp_path: Path) -> None
     keepalived_says(build_view(load(path)), result.messages)
 
 
+def samples_with_warnings() -> list[Path]:
+    out = []
+    for path in sample_files():
+        try:
+            if build_view(load(path), "main").warnings:
+                out.append(path)
+        except KeepalivedConfigError:
+            out.append(path)  # (samples not found: the one placeholder fails loudly in the test)
+    return out
+
+
 @needs_keepalived
-@pytest.mark.parametrize("path", [p for p in sample_files() if build_view(load(p), "main").warnings]
-                         if find_keepalived() else [], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", samples_with_warnings(), ids=lambda p: p.name)
 def test_warnings_on_keepalived_s_samples_are_what_keepalived_says(path: Path, tmp_path: Path) -> None:
     iface = interface()
     if iface is None:
