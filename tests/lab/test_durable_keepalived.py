@@ -8,6 +8,7 @@ after, then reloads keepalived (`kill -HUP`) and checks the kernel keeps what lv
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -116,6 +117,14 @@ def lvstui(lab: Lab, *args: str) -> Any:
     return lab.lvstui("lb1", *args, env=ENV, timeout=90)
 
 
+def last_backup(lab: Lab) -> str:
+    """Where the last change's journal entry says the previous keepalived.conf is kept."""
+    entry = json.loads(lab.read_file("lb1", f"{STATE}/journal.jsonl").splitlines()[-1])
+    (backup,) = entry["keepalived"]["backups"].values()
+    assert backup.startswith(f"{STATE}/backups/") and backup.endswith(KEEPALIVED_CONF), backup
+    return str(backup)
+
+
 def reload(lab: Lab, settle: float = 3.0) -> None:
     lab.sh("lb1", f"kill -HUP $(cat {KEEPALIVED_PIDS[0]})").check()
     time.sleep(settle)
@@ -130,7 +139,7 @@ def keepalived_t(lab: Lab) -> None:
 def ka(lab: Lab) -> Lab:
     if lab.sh("lb1", f'[ -e {KEEPALIVED_PIDS[0]} ] && kill -0 "$(cat {KEEPALIVED_PIDS[0]})"').ok:
         lab.stop_keepalived("lb1")
-    lab.sh("lb1", f"ipvsadm -C; rm -rf {STATE} /etc/keepalived/*.lvstui-bak").check()
+    lab.sh("lb1", f"ipvsadm -C; rm -rf {STATE}").check()
     lab.start_services("rs1", "rs2", "rs3")
     lab.start_keepalived("lb1", CONF)
     lab.wait_for(lambda: saved(lab) == BASE, timeout=30, what="keepalived's table with rs1..rs3 up")
@@ -221,7 +230,7 @@ def test_weight_persists_across_reload(ka: Lab) -> None:
     assert BASE - after == {f"-a -t {VIP}:9000 -r {RS2} -g -w 2"}
     assert after - BASE == {f"-a -t {VIP}:9000 -r {RS2} -g -w 7"}
     assert conf(lab) == CONF.replace("weight 2    #", "weight 7    #")
-    assert lab.read_file("lb1", KEEPALIVED_CONF + ".lvstui-bak") == CONF
+    assert lab.read_file("lb1", last_backup(lab)) == CONF
     keepalived_t(lab)
     reload(lab)
     assert saved(lab) == after

@@ -197,7 +197,9 @@ def test_setup_adds_the_track_file_when_missing(lab: Lab) -> None:
         r = vrrp(lab, "lb2", "setup", "--yes")
         assert r.ok, r.describe()
         text = lab.read_file("lb2", KEEPALIVED_CONF)
-        assert lab.read_file("lb2", KEEPALIVED_CONF + ".lvstui-bak") == bare
+        backup = lab.sh("lb2", f"ls {STATE}/backups/*{KEEPALIVED_CONF}").check().stdout.split()
+        assert len(backup) == 1 and lab.read_file("lb2", backup[0]) == bare
+        assert lab.sh("lb2", "ls /etc/keepalived").check().stdout.split().count("keepalived.conf") == 1
         assert text.index("track_file lvstui_maint {") < text.index("vrrp_instance VI_1")
         assert "    track_file {\n        lvstui_maint\n    }\n" in text
         check = lab.lvstui("lb2", "keepalived", "check", KEEPALIVED_CONF, timeout=60)
