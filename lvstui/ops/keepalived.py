@@ -66,8 +66,8 @@ from lvstui.ops.changes import (
 )
 from lvstui.ops.files import Written, write_atomic, write_config
 
-__all__ = ["DurablePlan", "DurableRefused", "ReloadFailed", "TrackWrite", "apply_durable", "plan_durable",
-           "reload_keepalived", "validate_plan"]
+__all__ = ["DurablePlan", "DurableRefused", "ReloadFailed", "TrackWrite", "apply_durable", "changed_since",
+           "plan_durable", "reload_keepalived", "validate_plan"]
 
 class DurableRefused(Exception):
     """The keepalived side cannot be made durable (invalid file, changed on disk, not editable)."""
@@ -447,6 +447,19 @@ def validate_plan(plan: DurablePlan, keepalived: str | None = None) -> None:
         raise DurableRefused(f"keepalived -t rejects {which} ({plan.site.config_path}): {result.first_error}"
                              + (f" (and {len(result.messages) - 1} more)" if len(result.messages) > 1
                                 else ""))
+
+
+def changed_since(config: KeepalivedConfig) -> list[Path]:
+    """The files of ``config`` whose bytes on disk are no longer the ones it was read from."""
+    out = []
+    for cfile in config.files.values():
+        try:
+            on_disk: str | None = hashlib.sha256(cfile.path.read_bytes()).hexdigest()
+        except OSError:
+            on_disk = None
+        if on_disk != cfile.disk_digest:
+            out.append(cfile.path)
+    return out
 
 
 def apply_durable(plan: DurablePlan) -> list[str]:

@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,10 @@ from lvstui.ops import changes as c
 from lvstui.ops.engine import KeepalivedRefused, Operations
 from lvstui.ops.files import WriteFailed, backup_root, write_config
 from lvstui.ops.journal import Journal, WeightMemory
+from lvstui.ops.lock import Busy, config_lock_name, held
 from lvstui.ops.targets import parse_server_id, parse_service_id
 from tests.ops.test_durable_plan import MemoryDirector, no_reload
+from tests.ops.test_lock import _hold_in_child
 
 HEAD = "global_defs {\n    router_id test\n}\n\ninclude conf.d/*\n"
 
@@ -249,3 +252,72 @@ def test_symlinked_config_is_written_through_to_its_target(tmp_path: Path, monke
     assert any(f"through the link to {target}" in m for m in outcome.messages)
     result = keepalived_test(load(conf))
     assert result is not None and result.ok, result.messages
+
+
+# -- item 3: one operator at a time per keepalived configuration -------------------------------------
+
+
+def test_second_operator_is_refused_busy_and_nothing_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             site: dict) -> None:  # type: ignore[type-arg]
+    reloads = no_reload(monkeypatch)
+    state = Path(os.environ["LVSTUI_STATE_DIR"])
+    link = tmp_path / "via-link.conf"
+    link.symlink_to(site["conf"])  # the other operator reached the same file by another path
+    holder = _hold_in_child(config_lock_name(link), state)
+    try:
+        with pytest.raises(KeepalivedRefused) as exc:
+            site["ops"].apply(c.SetWeight(*WEB_KEY, weight=7))
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(exc.value)
+    assert message.startswith("busy: drain tcp:10.0.0.1:80 10.0.1.1:80 by alice (pid ") and "\n" not in message
+    assert message.endswith(": nothing was changed")
+    assert (site["conf_d"] / "web.conf").read_text() == WEB and site["director"].calls == [] and reloads == []
+    assert last_entry(site["tmp"])["result"] == "refused"
+    site["ops"].apply(c.SetWeight(*WEB_KEY, weight=7))  # the holder is gone: free at once
+    assert "weight 7" in (site["conf_d"] / "web.conf").read_text()
+
+
+def test_the_lock_is_held_across_the_write_and_the_reload(site: dict,  # type: ignore[type-arg]
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def reload(_site: KeepalivedSite) -> None:
+        def other_operator() -> None:  # another thread is another operator to the lock
+            try:
+                with held(config_lock_name(site["conf"]), "weight"):
+                    seen.append("free")
+            except Busy as exc:
+                seen.append(str(exc))
+        thread = threading.Thread(target=other_operator)
+        thread.start()
+        thread.join()
+        seen.append("weight 7" if "weight 7" in (site["conf_d"] / "web.conf").read_text() else "not written")
+
+    monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", reload)
+    site["ops"].apply(c.SetWeight(*WEB_KEY, weight=7))
+    assert len(seen) == 2 and seen[0].startswith("busy: weight tcp:192.168.1.100:80 192.168.1.21:80 by ")
+    assert seen[1] == "weight 7"  # written before the reload, still under the lock
+
+
+def test_a_preview_older_than_another_operators_write_is_refused(site: dict,  # type: ignore[type-arg]
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    no_reload(monkeypatch)
+    preview = site["ops"].plan(c.SetWeight(*WEB_KEY, weight=7))  # operator A looks at the diff...
+    other, _ = ops_for(site["tmp"], site["conf"], [vs("192.168.1.100", 80, 5), vs("192.168.1.101", 25, 5)])
+    other.apply(c.SetWeight(parse_service_id("tcp:192.168.1.100:80"), parse_server_id("192.168.1.22:80"),
+                            weight=4))  # ...operator B writes meanwhile
+    theirs = (site["conf_d"] / "web.conf").read_text()
+    assert "weight 4" in theirs
+    calls = list(site["director"].calls)
+    with pytest.raises(KeepalivedRefused) as exc:
+        site["ops"].apply(c.SetWeight(*WEB_KEY, weight=7), preview)
+    message = str(exc.value)
+    assert message.startswith(f"{site['conf_d'] / 'web.conf'} changed since the preview") and "\n" not in message
+    assert (site["conf_d"] / "web.conf").read_text() == theirs  # B's write is kept
+    assert site["director"].calls == calls  # the kernel was not touched (not changed and undone)
+    # a fresh preview plans on top of B's write
+    site["ops"].apply(c.SetWeight(*WEB_KEY, weight=7), site["ops"].plan(c.SetWeight(*WEB_KEY, weight=7)))
+    assert "weight 4" in (site["conf_d"] / "web.conf").read_text()
+    assert "weight 7" in (site["conf_d"] / "web.conf").read_text()

@@ -246,19 +246,40 @@ def test_unparseable_config_refused(env: dict) -> None:
     assert env["director"].calls == []
 
 
-def test_changed_on_disk_after_preview_rolls_the_kernel_back(
+def test_changed_on_disk_after_preview_is_refused_before_the_kernel(
         env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     reloads = no_reload(monkeypatch)
     change = c.SetWeight(*key(), weight=5)
     preview = env["ops"].plan(change)
     behind = env["conf"].read_text().replace("router_id test", "router_id someone_else")
     env["conf"].write_text(behind)
-    with pytest.raises(KeepalivedRefused,
-                       match=r"changed on disk since lvstui read it.*kernel change was undone"):
+    with pytest.raises(KeepalivedRefused, match=r"keepalived.conf changed since the preview.*nothing was changed"):
         env["ops"].apply(change, preview)
     assert env["conf"].read_text() == behind and reloads == []
-    assert env["director"].weights() == {RS1: 3, RS2: 2}
-    assert env["director"].calls == [f"edit {RS1} w5", f"edit {RS1} w3"]  # applied, then undone
+    assert env["director"].weights() == {RS1: 3, RS2: 2} and env["director"].calls == []
+    assert journal(env)[-1]["result"] == "refused"
+
+
+def test_changed_on_disk_while_applying_rolls_the_kernel_back(
+        env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    reloads = no_reload(monkeypatch)
+    change = c.SetWeight(*key(), weight=5)
+    behind = env["conf"].read_text().replace("router_id test", "router_id someone_else")
+    director = env["director"]
+    edit_dest = director.edit_dest
+
+    def edit_and_someone_writes(vs: VirtualService, server: RealServer) -> None:
+        edit_dest(vs, server)
+        if env["conf"].read_text() != behind:  # an editor outside lvstui, between the kernel and the write
+            env["conf"].write_text(behind)
+
+    monkeypatch.setattr(director, "edit_dest", edit_and_someone_writes)
+    with pytest.raises(KeepalivedRefused,
+                       match=r"changed on disk since lvstui read it.*kernel change was undone"):
+        env["ops"].apply(change)
+    assert env["conf"].read_text() == behind and reloads == []
+    assert director.weights() == {RS1: 3, RS2: 2}
+    assert director.calls == [f"edit {RS1} w5", f"edit {RS1} w3"]  # applied, then undone
     assert journal(env)[-1]["result"] == "refused"
 
 
