@@ -8,11 +8,13 @@ already applied are undone in reverse order, so nothing is half-applied.
 from __future__ import annotations
 
 import errno
+import functools
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Concatenate, Final, ParamSpec
 
 from lvstui.backend import BackendError
 from lvstui.keepalived.errors import KeepalivedConfigError
@@ -38,6 +40,7 @@ from lvstui.ops.changes import (
     scope,
 )
 from lvstui.ops.journal import Journal, WeightMemory, state_dir
+from lvstui.ops.lock import Busy, config_lock_name, held
 from lvstui.ops.policy import ReadOnly, WritePolicy, current
 from lvstui.ops.record import change_record, describe_change, steps_record
 from lvstui.ops.targets import InvalidInput
@@ -77,6 +80,29 @@ def expire_quiescent_template(proc: Path = Path("/proc/sys/net/ipv4/vs/expire_qu
         return int(proc.read_text().strip())
     except (OSError, ValueError):
         return None
+
+
+_P = ParamSpec("_P")
+
+
+def _keepalived_locked(apply: Callable[Concatenate[Operations, Change, _P], Outcome]
+                       ) -> Callable[Concatenate[Operations, Change, _P], Outcome]:
+    """:meth:`Operations.apply` holds the lock of keepalived's configuration across its plan, write
+    and reload (see :meth:`Operations.keepalived_lock`); a second operator is refused, journaled."""
+
+    @functools.wraps(apply)
+    def locked(self: Operations, change: Change, /, *args: _P.args, **kwargs: _P.kwargs) -> Outcome:
+        runtime_only = kwargs.get("runtime_only")
+        try:
+            lock = self.keepalived_lock(change, runtime_only if isinstance(runtime_only, bool) else None)
+            with lock:
+                return apply(self, change, *args, **kwargs)
+        except Busy as exc:
+            extra = kwargs.get("journal_extra")
+            self._record(change, "refused", message=str(exc), **(extra if isinstance(extra, dict) else {}))
+            raise KeepalivedRefused(f"{exc}: nothing was changed") from exc
+
+    return locked
 
 
 class Operations:
@@ -154,6 +180,8 @@ class Operations:
         try:
             if config is None:
                 config = load(site.config_path)
+            elif not runtime_only:
+                _refuse_if_changed(config)
             if isinstance(change, (Restore, RestoreHost)):
                 memory = _keepalived_weights(site, config, change, snap, memory, notes)
         except (KeepalivedConfigError, durable.DurableRefused) as exc:
@@ -205,6 +233,16 @@ class Operations:
         plan.durable = kept
         return plan
 
+    def keepalived_lock(self, change: Change, runtime_only: bool | None = None) -> AbstractContextManager[None]:
+        """The lock of keepalived's configuration (keyed by its real path) for a change made durable
+        there: held from the re-plan to the read-back, so another lvstui cannot write or reload
+        between our plan and our write.  Raises :class:`~lvstui.ops.lock.Busy` when held elsewhere."""
+        site = None if self.readonly else self.keepalived_site()
+        if site is None or (self.runtime_only if runtime_only is None else runtime_only):
+            return nullcontext()
+        what = " ".join(str(v) for k, v in describe_change(change).items() if k in ("service", "server", "address"))
+        return held(config_lock_name(site.config_path), f"{change.verb} {what}".strip())
+
     def _track_dir(self) -> Path:
         return self.track_dir or state_dir() / "keepalived"
 
@@ -212,6 +250,7 @@ class Operations:
         return self.journal.record(actor=self.actor, verb=change.verb, change=describe_change(change),
                                    result=result, **fields)
 
+    @_keepalived_locked
     def apply(self, change: Change, plan: Plan | None = None, *, force: bool = False,
               runtime_only: bool | None = None, journal_extra: dict[str, Any] | None = None) -> Outcome:
         """Apply ``change``.  A ``plan`` from an earlier preview is re-planned against a fresh read of
@@ -330,6 +369,15 @@ def _keepalived_weights(site: KeepalivedSite, config: KeepalivedConfig, change: 
                              f"({conf_rs.source}), not the remembered {memory[key]}")
             memory[key] = conf_rs.weight
     return memory
+
+
+def _refuse_if_changed(config: KeepalivedConfig) -> None:
+    """A plan made from an earlier read (a preview) must not overwrite what another operator wrote
+    since: every file it read must still hold the same bytes."""
+    changed = durable.changed_since(config)
+    if changed:
+        raise KeepalivedRefused(f"{', '.join(str(p) for p in changed)} changed since the preview (another "
+                                "operator or an editor wrote it): nothing was changed; preview the change again")
 
 
 def _unloaded_edits(site: KeepalivedSite, kept: durable.DurablePlan, force: bool) -> list[str]:
