@@ -108,8 +108,12 @@ def sparkline(values: Sequence[float], width: int) -> str:
     return "".join(chars).rjust(width)
 
 
+#: the feed's bytes series is in + out (lvstui.ui.feed): the label says so, beside a table of In B/s
+BYTES_LABEL = "In+Out B/s"
+
+
 class TrendPanel(Widget):
-    """Sparklines of CPS and bandwidth for the selected service and real server."""
+    """Sparklines of CPS and bandwidth (in + out) for the selected service and real server."""
 
     DEFAULT_CSS = "TrendPanel { height: 3; }"
 
@@ -136,12 +140,12 @@ class TrendPanel(Widget):
             now_bw = next((v for v in reversed(bw) if not math.isnan(v)), math.nan)
             cps_txt = "–" if math.isnan(now_cps) else si(now_cps)
             bw_txt = "–" if math.isnan(now_bw) else si(now_bw)
-            spark_w = max((width - label_w - 1 - 2 * 11) // 2, 4)
+            spark_w = max((width - label_w - 1 - 11 - (len(BYTES_LABEL) + 7)) // 2, 4)
             name = label if len(label) <= label_w else label[: label_w - 1] + "…"
             lines.append(Content.assemble(
                 (name.ljust(label_w), "bold"), " ",
                 ("CPS ", "$text-muted"), (f"{cps_txt:>5} ", ""), (sparkline(cps, spark_w), "$accent"), " ",
-                ("B/s ", "$text-muted"), (f"{bw_txt:>5} ", ""), (sparkline(bw, spark_w), "$primary"),
+                (f"{BYTES_LABEL} ", "$text-muted"), (f"{bw_txt:>5} ", ""), (sparkline(bw, spark_w), "$primary"),
             ))
         return Content("\n").join(lines)
 
