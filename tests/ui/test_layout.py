@@ -30,8 +30,8 @@ def ends(text: str, word: str) -> int:
 
 
 def test_sort_mark_moves_no_label() -> None:
-    for column in SERVICE_COLUMNS + RS_COLUMNS:
-        size = dict((c.key, s) for c, s in layout_columns(SERVICE_COLUMNS + RS_COLUMNS, 1000, 20))[column.key]
+    pairs = [pair for columns in (SERVICE_COLUMNS, RS_COLUMNS) for pair in layout_columns(columns, 1000, 20)]
+    for column, size in pairs:
         plain, marked = header_cell(column, size, ""), header_cell(column, size, "▲")
         assert len(plain) == len(marked) == size
         assert plain.index(column.label) == marked.index(column.label), (column.key, plain, marked)
@@ -40,7 +40,7 @@ def test_sort_mark_moves_no_label() -> None:
 
 
 def test_the_id_column_takes_the_longest_id_before_extras() -> None:
-    wide = dict((c.key, s) for c, s in layout_columns(SERVICE_COLUMNS, 150, len(LONG_VS)))
+    wide = {c.key: s for c, s in layout_columns(SERVICE_COLUMNS, 150, len(LONG_VS))}
     assert wide["id"] == len(LONG_VS)  # no cap: the whole IPv6 id
     narrow = layout_columns(SERVICE_COLUMNS, 80, len(LONG_VS))
     sizes = {c.key: s for c, s in narrow}
