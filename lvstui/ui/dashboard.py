@@ -34,6 +34,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from lvstui.backend import SnapshotSource
+from lvstui.backend.conncount import count_table
 from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot, VirtualService
 from lvstui.rates import rs_key
@@ -48,6 +49,7 @@ from lvstui.ui.columns import (
     rs_columns,
     service_cell,
 )
+from lvstui.ui.detail import RsDetailScreen, copy_id, rs_detail
 from lvstui.ui.feed import ChangeEvent, Feed
 from lvstui.ui.footer import FittedFooter
 from lvstui.ui.help import HelpScreen, help_sections
@@ -509,6 +511,8 @@ class DashboardScreen(Screen[None]):
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         if event.table is self.services:
             self.real_servers.focus()
+        elif event.table is self.real_servers:
+            self.action_detail()
 
     def on_virtual_table_header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
         self.sort_table(event.table, event.column)
@@ -628,6 +632,24 @@ class DashboardScreen(Screen[None]):
         operations = [(keys, text) for spec, (keys, text) in zip(specs, actions) if spec.mutating]
         others = [(keys, text) for spec, (keys, text) in zip(specs, actions) if not spec.mutating]
         self.app.push_screen(HelpScreen(help_sections(others, tables, self.readonly, operations)))
+
+    def action_detail(self) -> None:
+        row = self._rs_row()
+        if row is None or isinstance(self.app.screen, RsDetailScreen):
+            return
+        vs_id, rs_id = row.vs_id, row.rs.id
+        absent = ("not available in the demo (it simulates no connection table)" if self.capabilities.demo
+                  else "not available from this source (it reads no connection table on this machine)")
+        self.app.push_screen(RsDetailScreen(lambda: rs_detail(self.current_snapshot(), self.feed, vs_id, rs_id),
+                                            count_table if self.capabilities.conn_table else None, absent))
+
+    def action_copy_id(self) -> None:
+        if self.app.focused is self.real_servers and (row := self._rs_row()) is not None:
+            copy_id(self.app, row.rs.id, f"real server {row.rs.id} of {row.vs_id}")
+        elif (vs := self._service()) is not None:
+            copy_id(self.app, vs.id, f"virtual service {vs.id}")
+        else:
+            self.tell("nothing selected to copy", timeout=2)
 
     def action_lab_panel(self) -> None:
         path = self.capabilities.lab_control
