@@ -94,8 +94,7 @@ _EVENT_WORDS = {"down": "DOWN", "up": "up", "vanished": "gone from IPVS", "appea
 
 def detail_content(d: RsDetail, width: int, conns: list[StateCount] | None, conns_note: str) -> Content:
     lines = [Content.assemble(("Real server ", "bold"), (visible(d.rs_id), "bold $text-accent"),
-                              (" in ", "bold"), (visible(d.vs_id), "bold"),
-                              ("   Esc closes · y copies the id", "$text-muted"))]
+                              (" in ", "bold"), (visible(d.vs_id), "bold"))]
     rs = d.rs
     if rs is None:
         lines.append(Content.styled("no longer in IPVS (the last snapshot does not have it)", "bold $text-warning"))
@@ -107,11 +106,13 @@ def detail_content(d: RsDetail, width: int, conns: list[StateCount] | None, conn
         persist = f" · persistent {si(rs.persistent_conns)}" if d.persistent_service or rs.persistent_conns else ""
         lines.append(_line("Connections", f"active {si(rs.active_conns)} · inactive {si(rs.inactive_conns)}{persist}"))
         r = rs.rates
-        lines.append(_line("Rates", f"CPS {si(r.cps)} · In PPS {si(r.inpps)} · Out PPS {si(r.outpps)} · "
-                                    f"In B/s {si(r.inbps)} · Out B/s {si(r.outbps)}  (kernel estimator)"))
+        lines.append(_line("Rates", f"CPS {si(r.cps)} · In PPS {si(r.inpps)} · Out PPS {si(r.outpps)}"
+                                    "  (kernel estimator)"))
+        lines.append(_line("", f"In B/s {si(r.inbps)} · Out B/s {si(r.outbps)}"))
         s = rs.stats
         lines.append(_line("Counters", f"connections {si(s.conns)} · in packets {si(s.inpkts)} · out packets "
-                                       f"{si(s.outpkts)} · in bytes {si(s.inbytes)} · out bytes {si(s.outbytes)}"))
+                                       f"{si(s.outpkts)}"))
+        lines.append(_line("", f"in bytes {si(s.inbytes)} · out bytes {si(s.outbytes)}"))
         lines.extend(_check_lines(rs))
     lines.append(Content(""))
     n = len(d.events)
@@ -172,7 +173,8 @@ class RsDetailScreen(ModalScreen[None]):
         self.detail = fetch()
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with VerticalScroll() as box:
+            box.border_subtitle = "Esc closes · y copies the id"
             yield Static(id="detail-text")
 
     def on_mount(self) -> None:

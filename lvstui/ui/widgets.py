@@ -15,6 +15,7 @@ from textual.widgets import Static
 from lvstui.model import HostStats, VrrpInstance
 from lvstui.ui.feed import ChangeEvent, Point
 from lvstui.ui.formatting import age, bar, bytes_h, si
+from lvstui.ui.vtable import fit
 
 __all__ = ["DirectorPanel", "EventPane", "HeaderBar", "HeaderState", "TrendPanel", "sparkline", "vrrp_text"]
 
@@ -132,7 +133,7 @@ class TrendPanel(Widget):
         lines: list[Content] = [Content.assemble((self._title[:width], "bold $text-muted"))]
         if not self._rows:
             lines.append(Content.styled("no service selected", "$text-muted"))
-        label_w = min(max((len(label) for label, _ in self._rows), default=10), max(width // 4, 10))
+        label_w = min(max((len(label) for label, _ in self._rows), default=10), max(width // 3, 10))
         for label, points in self._rows:
             cps = [p[2] if self._lvstui else p[0] for p in points]
             bw = [p[3] if self._lvstui else p[1] for p in points]
@@ -141,7 +142,7 @@ class TrendPanel(Widget):
             cps_txt = "–" if math.isnan(now_cps) else si(now_cps)
             bw_txt = "–" if math.isnan(now_bw) else si(now_bw)
             spark_w = max((width - label_w - 1 - 11 - (len(BYTES_LABEL) + 7)) // 2, 4)
-            name = label if len(label) <= label_w else label[: label_w - 1] + "…"
+            name = fit(label, label_w, "left", middle=True)  # an id's port stays visible
             lines.append(Content.assemble(
                 (name.ljust(label_w), "bold"), " ",
                 ("CPS ", "$text-muted"), (f"{cps_txt:>5} ", ""), (sparkline(cps, spark_w), "$accent"), " ",
