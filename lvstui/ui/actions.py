@@ -130,8 +130,9 @@ def app_bindings() -> list[Binding]:
 
 def known_binding_ids() -> set[str]:
     """Every binding id a user may remap in the config's [keys] table."""
+    from lvstui.ui.detail import RsDetailScreen
     from lvstui.ui.help import HelpScreen
     from lvstui.ui.vtable import VirtualTable
 
-    bindings = [*app_bindings(), *VirtualTable.BINDINGS, *HelpScreen.BINDINGS]
+    bindings = [*app_bindings(), *VirtualTable.BINDINGS, *HelpScreen.BINDINGS, *RsDetailScreen.BINDINGS]
     return {b.id for b in bindings if isinstance(b, Binding) and b.id}
