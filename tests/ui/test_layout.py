@@ -131,3 +131,24 @@ async def test_director_panel_follows_resizes(demo: DemoSource, clock: ManualClo
         await pilot.pause()
         wider = {c.key for c, _ in app.dashboard.services.visible_columns()}
         assert wide < wider and "conns" in wider  # more columns at 200
+
+
+async def test_drain_progress_has_its_own_line_never_cut(demo: DemoSource, clock: ManualClock,
+                                                          isolated_config: Path) -> None:
+    from tests.ui.test_ops import TLS, open_rs, press
+
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_rs(app, pilot, clock, TLS, "10.1.0.13:443")
+        await press(app, pilot, "x")
+        await press(app, pilot, "y")
+        feed(app, clock, 2)
+        await pilot.pause()
+        note = app.dashboard.query_one("#drain-note")
+        text = str(note.render())
+        assert note.display and text.startswith("10.1.0.13:443 drained: ") and text.endswith("expire)")
+        # wrapped over as many lines as it needs, none of it beyond the screen's width
+        assert note.size.height >= 2 and note.region.right <= 80
+        lines = app.dashboard.query_one("#drain-note").render_lines(note.region.reset_offset)
+        painted = " ".join("".join(seg.text for seg in line).strip() for line in lines)
+        assert " ".join(text.split()) == " ".join(painted.split()), (text, painted)
