@@ -121,6 +121,7 @@ async def test_persistent_service_drain_explains_templates(demo: DemoSource, clo
         await open_rs(app, pilot, clock, TLS, "10.1.0.13:443")
         await press(app, pilot, "x")
         assert "expire_quiescent_template" in body(app) and "persistent (300s)" in body(app)
+        assert "the dashboard's Persist column" in body(app)  # the column shown beside it
         await press(app, pilot, "y")
         feed(app, clock, 2)
         await pilot.pause()
