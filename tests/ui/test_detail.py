@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.command import CommandPalette
+
 from lvstui.backend.conncount import count_table
 from lvstui.demo import DemoSource
 from lvstui.model import RealServer
@@ -44,6 +46,10 @@ async def test_enter_on_a_real_server_opens_its_detail(demo: DemoSource, clock: 
         assert "(45 polls)" in detail_text(app)
         await press(app, pilot, "y")
         assert app.clipboard == "10.1.0.14:80"
+        await press(app, pilot, "ctrl+p")  # the palette opens over it (without the dashboard's actions)
+        assert isinstance(app.screen, CommandPalette)
+        await press(app, pilot, "escape")
+        assert isinstance(app.screen, RsDetailScreen)
         await press(app, pilot, "escape")
         assert not isinstance(app.screen, RsDetailScreen) and not isinstance(app.screen, ConfirmScreen)
         assert app.dashboard.real_servers.cursor_key == "10.1.0.14:80"
