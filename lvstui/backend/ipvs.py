@@ -382,7 +382,7 @@ class IpvsClient:
     """
 
     name = "kernel"
-    capabilities = Capabilities()  # the kernel alone: no keepalived view; writes use a client of their own
+    capabilities = Capabilities(conn_table=True)  # the kernel alone: no keepalived view; writes use a client of their own
 
     def __init__(self, director: str | None = None) -> None:
         try:

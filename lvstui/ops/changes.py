@@ -213,7 +213,8 @@ def persistence_warning(vs: VirtualService, expire_quiescent_template: int | Non
         return None
     return (f"{vs.id} is persistent ({vs.persistence_timeout}s): clients holding a persistence template keep "
             "reaching a drained real server until the template expires, because "
-            "net.ipv4.vs.expire_quiescent_template is 0. Watch PersistConn separately from connections.")
+            "net.ipv4.vs.expire_quiescent_template is 0. Watch its persistent count (the dashboard's Persist "
+            "column, ipvsadm's PersistConn) separately from connections.")
 
 
 # -- real servers ------------------------------------------------------------------
