@@ -23,6 +23,8 @@ class Refused(Exception):
 
 def scope(change: Change) -> list[ServiceKey] | None:
     """The services a change reads and writes, or None when it needs the whole table (a host)."""
+    if isinstance(change, SetExpireQuiescent):
+        return []
     return None if isinstance(change, (DrainHost, RestoreHost)) else [change.service]
 
 
@@ -170,9 +172,10 @@ class Plan:
     # only although keepalived manages the service.
     durable: DurablePlan | None = None
     runtime_only: bool = False
+    sysctls: list[SysctlStep] = field(default_factory=list)  # IPVS sysctls to write (after the steps)
 
     def lines(self) -> list[str]:
-        return [s.describe() for s in self.steps]
+        return [s.describe() for s in self.steps] + [s.describe() for s in self.sysctls]
 
     def keepalived_lines(self) -> list[str]:
         """What will be written for keepalived (track files, configuration lines, reload)."""
@@ -213,7 +216,8 @@ def persistence_warning(vs: VirtualService, expire_quiescent_template: int | Non
         return None
     return (f"{vs.id} is persistent ({vs.persistence_timeout}s): clients holding a persistence template keep "
             "reaching a drained real server until the template expires, because "
-            "net.ipv4.vs.expire_quiescent_template is 0. Watch PersistConn separately from connections.")
+            "net.ipv4.vs.expire_quiescent_template is 0 (`lvstui expire-quiescent on` sets it to 1). "
+            "Watch PersistConn separately from connections.")
 
 
 # -- real servers ------------------------------------------------------------------
@@ -463,5 +467,46 @@ class RemoveService:
         return plan
 
 
+# -- sysctls -----------------------------------------------------------------------
+
+EQT = "expire_quiescent_template"
+
+
+@dataclass(frozen=True)
+class SysctlStep:
+    """One IPVS sysctl (a file of /proc/sys/net/ipv4/vs) to write, with the value it replaces."""
+
+    name: str
+    value: int
+    before: int
+
+    def describe(self) -> str:
+        return f"net.ipv4.vs.{self.name}: {self.before} -> {self.value}"
+
+
+@dataclass(frozen=True)
+class SetExpireQuiescent:
+    """net.ipv4.vs.expire_quiescent_template: at 1 the kernel drops a persistence template that
+    points at a weight-0 real server when a pinned client comes back, so a drain also ends
+    persistence's pinning; at 0 (the kernel's default) pinned clients keep reaching it."""
+
+    value: int
+    verb: str = "expire-quiescent"
+
+    def plan(self, snap: Snapshot, memory: dict[str, int], eqt: int | None = None) -> Plan:
+        if self.value not in (0, 1):
+            raise InvalidInput(f"net.ipv4.vs.{EQT} is 0 or 1, not {self.value}")
+        if eqt is None:
+            raise Refused(f"net.ipv4.vs.{EQT} cannot be read (no IPVS in this kernel or network namespace)")
+        word = "on" if self.value else "off"
+        plan = Plan(f"expire quiescent templates {word} (net.ipv4.vs.{EQT} = {self.value})")
+        if eqt != self.value:
+            plan.sysctls.append(SysctlStep(EQT, self.value, eqt))
+            plan.warnings.append(f"net.ipv4.vs.{EQT} lasts until the next reboot; to keep it, add "
+                                 f"'net.ipv4.vs.{EQT} = {self.value}' to /etc/sysctl.d/ (the ip_vs module "
+                                 "must be loaded before sysctl reads it)")
+        return plan
+
+
 Change = (SetWeight | Drain | Restore | DrainHost | RestoreHost | AddServer | RemoveServer | AddService
-          | EditService | RemoveService)
+          | EditService | RemoveService | SetExpireQuiescent)

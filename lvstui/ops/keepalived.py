@@ -60,6 +60,7 @@ from lvstui.ops.changes import (
     RemoveService,
     Restore,
     RestoreHost,
+    SetExpireQuiescent,
     SetWeight,
     Step,
 )
@@ -282,6 +283,8 @@ def plan_durable(site: KeepalivedSite, change: Change, steps: list[Step], snap: 
         where = f" ({conf_vs.source})" if conf_vs.source else ""
         raise DurableRefused(f"keepalived manages {key.id}{where}: change it in keepalived's configuration "
                              "(or use --runtime-only; keepalived puts it back at its next reload)")
+    elif isinstance(change, SetExpireQuiescent):  # a sysctl: nothing of keepalived's
+        return None
     else:
         kvs = snap.service(change.service.id)
         if kvs is not None:

@@ -20,7 +20,7 @@ __all__ = ["change_from_record", "change_record", "describe_change", "rs_setting
 
 _KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
     c.SetWeight, c.Drain, c.Restore, c.DrainHost, c.RestoreHost, c.AddServer, c.RemoveServer, c.AddService,
-    c.EditService, c.RemoveService)}
+    c.EditService, c.RemoveService, c.SetExpireQuiescent)}
 
 
 def _plain(value: object) -> object:
