@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(str(exc), EXIT_FAILED)
         for warning in outcome.plan.warnings:
             print(f"lvstui: warning: {warning}", file=sys.stderr)
-        if outcome.plan.steps:
+        if outcome.plan.steps or outcome.plan.sysctls:
             for line in outcome.plan.lines():
                 print(line)
         else:
