@@ -10,6 +10,7 @@ COMMAND_MODULES = (
     "lvstui.commands.snapshot",
     "lvstui.commands.conns",
     "lvstui.commands.ops",
+    "lvstui.commands.save",
     "lvstui.commands.undo",
     "lvstui.commands.keepalived",
     "lvstui.commands.vrrp",

@@ -91,6 +91,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "client comes back, so a drain also ends persistence's pinning; off (0, the "
                         "kernel's default): pinned clients keep reaching it until the template expires. "
                         "Without it: show the value")
+    p = verb("zero", "zero the packet, byte and connection counters of a virtual service and its real servers "
+             "(ipvsadm -Z), or of every service", runtime=False)
+    p.add_argument("vs", metavar="VS", nargs="?", help="the service (default: all)")
+    p = verb("timeouts", "show IPVS's TCP, TCP FIN and UDP timeouts, or set any of them (ipvsadm --set)",
+             runtime=False)
+    for flag in ("tcp", "tcpfin", "udp"):
+        p.add_argument(f"--{flag}", metavar="SECONDS", help="the timeout of " + {"tcp": "established TCP connections", "tcpfin":
+                            "TCP connections after the client's FIN", "udp": "UDP entries"}[flag]
+                            + " (1-2147483 seconds)")
     p = verb("remove-vs", "remove a virtual service and its real servers")
     p.add_argument("vs", metavar="VS")
     p.add_argument("--force", action="store_true", help="remove even with active connections")
@@ -126,6 +135,11 @@ def build_change(args: argparse.Namespace) -> Change:
     v = args.verb
     if v == "expire-quiescent":
         return c.SetExpireQuiescent(1 if args.state == "on" else 0)
+    if v == "zero":
+        return c.ZeroCounters(t.parse_service_id(args.vs) if args.vs else None)
+    if v == "timeouts":
+        return c.SetTimeouts(tcp=_seconds(args.tcp, "tcp"), tcp_fin=_seconds(args.tcpfin, "tcpfin"),
+                             udp=_seconds(args.udp, "udp"))
     if v in ("drain-host", "restore-host"):
         address, _ = t.parse_address(args.address, "real-server address")
         return c.DrainHost(address) if v == "drain-host" else c.RestoreHost(address)
@@ -165,6 +179,21 @@ def build_change(args: argparse.Namespace) -> Change:
     raise AssertionError(v)
 
 
+def _seconds(text: str | None, name: str) -> int | None:
+    from lvstui.ops.changes import MAX_TIMEOUT
+    from lvstui.ops.targets import InvalidInput
+
+    if text is None:
+        return None
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        raise InvalidInput(f"--{name} {text!r} is not a number of seconds") from None
+    if not 1 <= value <= MAX_TIMEOUT:
+        raise InvalidInput(f"--{name} {value}: a timeout is 1-{MAX_TIMEOUT} seconds")
+    return value
+
+
 def _pe(text: str | None) -> str | None:
     from lvstui.ops.targets import PERSISTENCE_ENGINES, InvalidInput
 
@@ -183,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.verb == "expire-quiescent" and args.state is None:
         return _show_expire_quiescent()
+    if args.verb == "timeouts" and args.tcp is None and args.tcpfin is None and args.udp is None:
+        return _show_timeouts()
     try:
         change = build_change(args)
     except InvalidInput as exc:
@@ -212,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(str(exc), EXIT_FAILED)
         for warning in outcome.plan.warnings:
             print(f"lvstui: warning: {warning}", file=sys.stderr)
-        if outcome.plan.steps or outcome.plan.sysctls:
+        if outcome.plan.steps or outcome.plan.config or outcome.plan.sysctls:
             for line in outcome.plan.lines():
                 print(line)
         else:
@@ -242,6 +273,21 @@ def _wait(director: IpvsClient, change: Change, timeout: float | None, until: st
     else:
         raise TypeError(f"--wait is a drain's option, not {change.verb}'s")
     return wait_for_drain(director.read, targets, until=until, timeout=timeout)
+
+
+def _show_timeouts() -> int:
+    from lvstui.backend import BackendError
+    from lvstui.backend.ipvs import IpvsClient
+
+    try:
+        with IpvsClient() as director:
+            t = director.read_timeouts()
+    except BackendError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    if t is None:
+        return _fail("the kernel did not report its timeouts", EXIT_FAILED)
+    print(f"Timeout (tcp tcpfin udp): {t.tcp} {t.tcp_fin} {t.udp}")  # ipvsadm -L --timeout's line
+    return 0
 
 
 def _show_expire_quiescent() -> int:

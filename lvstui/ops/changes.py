@@ -7,10 +7,11 @@ replaces, so it can be undone) or raises :class:`Refused` / ``InvalidInput``.
 from __future__ import annotations
 
 import dataclasses
+import errno
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from lvstui.model import Forward, RealServer, Snapshot, VirtualService
+from lvstui.model import Forward, RealServer, Snapshot, Timeouts, VirtualService
 from lvstui.ops.targets import InvalidInput, ServerKey, ServiceKey, parse_flags
 
 if TYPE_CHECKING:  # for the annotation only: ops.keepalived imports this module
@@ -25,6 +26,10 @@ def scope(change: Change) -> list[ServiceKey] | None:
     """The services a change reads and writes, or None when it needs the whole table (a host)."""
     if isinstance(change, SetExpireQuiescent):
         return []
+    if isinstance(change, ZeroCounters):
+        return [change.service] if change.service is not None else []
+    if isinstance(change, SetTimeouts):
+        return None  # a full read: it carries the timeouts
     return None if isinstance(change, (DrainHost, RestoreHost)) else [change.service]
 
 
@@ -172,10 +177,12 @@ class Plan:
     # only although keepalived manages the service.
     durable: DurablePlan | None = None
     runtime_only: bool = False
-    sysctls: list[SysctlStep] = field(default_factory=list)  # IPVS sysctls to write (after the steps)
+    config: list[TimeoutsStep | ZeroStep] = field(default_factory=list)  # IPVS-wide (after the steps)
+    sysctls: list[SysctlStep] = field(default_factory=list)  # IPVS sysctls to write (after those)
 
     def lines(self) -> list[str]:
-        return [s.describe() for s in self.steps] + [s.describe() for s in self.sysctls]
+        return ([s.describe() for s in self.steps] + [s.describe() for s in self.config]
+                + [s.describe() for s in self.sysctls])
 
     def keepalived_lines(self) -> list[str]:
         """What will be written for keepalived (track files, configuration lines, reload)."""
@@ -508,5 +515,117 @@ class SetExpireQuiescent:
         return plan
 
 
+# -- table-wide settings: timeouts, counters ---------------------------------------------
+
+MAX_TIMEOUT = 2147483  # seconds: the kernel keeps timeouts in jiffies (an int), at HZ up to 1000
+
+
+@runtime_checkable
+class ConfigDirector(Protocol):
+    """A director that can set IPVS's timeouts and zero counters (the kernel client)."""
+
+    def read_timeouts(self) -> Timeouts | None: ...
+    def set_timeouts(self, t: Timeouts) -> None: ...
+    def zero(self, vs: VirtualService | None) -> None: ...
+
+
+def _config_director(director: Director) -> ConfigDirector:
+    if not isinstance(director, ConfigDirector):
+        raise OSError(errno.EOPNOTSUPP, "this director has no timeouts or counters to change")
+    return director
+
+
+def _timeouts_text(t: Timeouts) -> str:
+    return f"tcp {t.tcp}, tcpfin {t.tcp_fin}, udp {t.udp}"
+
+
+@dataclass(frozen=True)
+class TimeoutsStep:
+    """``ipvsadm --set``: the three timeouts to write, and the ones they replace."""
+
+    after: Timeouts
+    before: Timeouts
+
+    def describe(self) -> str:
+        return f"IPVS timeouts: {_timeouts_text(self.before)} -> {_timeouts_text(self.after)}"
+
+    def apply(self, director: Director) -> None:
+        _config_director(director).set_timeouts(self.after)
+
+    def undo(self, director: Director) -> None:
+        _config_director(director).set_timeouts(self.before)
+
+    def check(self, director: Director) -> str | None:
+        now = _config_director(director).read_timeouts()
+        return None if now == self.after else f"IPVS timeouts read back as {_timeouts_text(now) if now else 'nothing'}"
+
+    def record(self) -> dict[str, object]:
+        return {"timeouts": {"before": dataclasses.asdict(self.before), "after": dataclasses.asdict(self.after)}}
+
+
+@dataclass(frozen=True)
+class ZeroStep:
+    """``ipvsadm -Z``: one service's counters (its real servers' too), or every counter."""
+
+    vs: VirtualService | None
+
+    def describe(self) -> str:
+        return f"zero the counters of {self.vs.id} and its real servers" if self.vs else "zero every IPVS counter"
+
+    def apply(self, director: Director) -> None:
+        _config_director(director).zero(self.vs)
+
+    def undo(self, director: Director) -> None:
+        """Counters cannot be put back (a zero is the one step of its change: nothing after it fails)."""
+
+    def check(self, director: Director) -> str | None:
+        return None  # new packets count again at once: there is no value to read back
+
+    def record(self) -> dict[str, object]:
+        return {"zeroed": self.vs.id if self.vs else "all"}
+
+
+@dataclass(frozen=True)
+class SetTimeouts:
+    """``ipvsadm --set``: any of the three; the others stay as they are."""
+
+    tcp: int | None = None
+    tcp_fin: int | None = None
+    udp: int | None = None
+    verb: str = "timeouts"
+
+    def plan(self, snap: Snapshot, memory: dict[str, int], eqt: int | None = None) -> Plan:
+        for name, value in (("tcp", self.tcp), ("tcpfin", self.tcp_fin), ("udp", self.udp)):
+            if value is not None and not 1 <= value <= MAX_TIMEOUT:
+                raise InvalidInput(f"--{name} {value}: a timeout is 1-{MAX_TIMEOUT} seconds")
+        current = snap.timeouts
+        if current is None:
+            raise Refused("the kernel did not report its timeouts")
+        after = Timeouts(tcp=self.tcp or current.tcp, tcp_fin=self.tcp_fin or current.tcp_fin,
+                         udp=self.udp or current.udp)
+        plan = Plan(f"set IPVS timeouts ({_timeouts_text(after)})")
+        if after != current:
+            plan.config.append(TimeoutsStep(after, current))
+            plan.warnings.append("new timeouts apply from each entry's next state change; entries keep the "
+                                 "timer they run now")
+        return plan
+
+
+@dataclass(frozen=True)
+class ZeroCounters:
+    """``ipvsadm -Z``: one virtual service's counters, or all (None)."""
+
+    service: ServiceKey | None = None
+    verb: str = "zero"
+
+    def plan(self, snap: Snapshot, memory: dict[str, int], eqt: int | None = None) -> Plan:
+        vs = _service(snap, self.service) if self.service is not None else None
+        title = f"zero the counters of {vs.id}" if vs is not None else "zero every IPVS counter"
+        return Plan(title, config=[ZeroStep(vs)])
+
+
+#: changes that are IPVS-wide settings, not services: keepalived has no part in them
+TABLE_WIDE = (SetExpireQuiescent, SetTimeouts, ZeroCounters)
+
 Change = (SetWeight | Drain | Restore | DrainHost | RestoreHost | AddServer | RemoveServer | AddService
-          | EditService | RemoveService | SetExpireQuiescent)
+          | EditService | RemoveService | SetExpireQuiescent | SetTimeouts | ZeroCounters)

@@ -24,6 +24,7 @@ from lvstui.keepalived.view import build_view
 from lvstui.model import Snapshot
 from lvstui.ops import keepalived as durable
 from lvstui.ops.changes import (
+    TABLE_WIDE,
     Change,
     Director,
     Drain,
@@ -32,10 +33,11 @@ from lvstui.ops.changes import (
     Restore,
     RestoreHost,
     ServiceReader,
-    SetExpireQuiescent,
     SetWeight,
     Step,
     SysctlStep,
+    TimeoutsStep,
+    ZeroStep,
     forced,
     scope,
 )
@@ -175,7 +177,7 @@ class Operations:
             raise Refused(str(exc)) from exc
         runtime_only = self.runtime_only if runtime_only is None else runtime_only
         site = self.keepalived_site()
-        if site is None or isinstance(change, SetExpireQuiescent):  # keepalived has no part in a sysctl
+        if site is None or isinstance(change, TABLE_WIDE):  # keepalived has no part in IPVS-wide settings
             return change.plan(snap, memory, self._eqt())
         notes: list[str] = []
         unreadable: Exception | None = None
@@ -257,11 +259,14 @@ class Operations:
         except (Refused, InvalidInput) as exc:
             self._record(change, "refused", message=str(exc), **extra)
             raise
-        applied: list[Step | _SysctlApplied] = []
+        applied: list[Step | TimeoutsStep | ZeroStep | _SysctlApplied] = []
         try:
             for step in plan.steps:
                 step.apply(self.director)
                 applied.append(step)
+            for setting in plan.config:
+                setting.apply(self.director)
+                applied.append(setting)
             for sysctl in plan.sysctls:
                 self._write_sysctl(sysctl.name, sysctl.value)
                 applied.append(_SysctlApplied(self, sysctl))
@@ -298,6 +303,7 @@ class Operations:
             messages.append("RUNTIME ONLY: the kernel was changed, keepalived's configuration was not")
         snap = self.read_for(change)
         problems = [p for p in (s.check(snap) for s in plan.steps) if p]
+        problems += [p for p in (s.check(self.director) for s in plan.config) if p]
         problems += [p for p in (self._check_sysctl(s) for s in plan.sysctls) if p]
         if problems:
             message = "applied, but the kernel reads back differently: " + "; ".join(problems)
@@ -311,7 +317,8 @@ class Operations:
         seconds = time.perf_counter() - started
         entry = self._record(change, "applied", steps=plan.lines(), warnings=plan.warnings,
                              ms=round(seconds * 1000, 2), record=change_record(change),
-                             kernel=steps_record(plan.steps), **_sysctl_record(plan.sysctls), **extra)
+                             kernel=steps_record(plan.steps), **_sysctl_record(plan.sysctls),
+                             **{k: v for s in plan.config for k, v in s.record().items()}, **extra)
         return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds, messages=messages,
                        entry_id=entry.get("id"))
 
@@ -326,7 +333,7 @@ class Operations:
             return f"net.ipv4.vs.{sysctl.name} cannot be read back: {exc.strerror or exc}"
         return None if now == str(sysctl.value) else f"net.ipv4.vs.{sysctl.name} reads back as {now}"
 
-    def _undo(self, applied: list[Step | _SysctlApplied]) -> list[str]:
+    def _undo(self, applied: list[Step | TimeoutsStep | ZeroStep | _SysctlApplied]) -> list[str]:
         errors = []
         for step in reversed(applied):
             try:

@@ -50,6 +50,7 @@ from lvstui.keepalived.validate import keepalived_test
 from lvstui.keepalived.view import ConfigView, ConfRealServer, VirtualServer, build_view
 from lvstui.model import RealServer, Snapshot, VirtualService, format_endpoint
 from lvstui.ops.changes import (
+    TABLE_WIDE,
     AddServer,
     AddService,
     Change,
@@ -60,7 +61,6 @@ from lvstui.ops.changes import (
     RemoveService,
     Restore,
     RestoreHost,
-    SetExpireQuiescent,
     SetWeight,
     Step,
 )
@@ -283,7 +283,7 @@ def plan_durable(site: KeepalivedSite, change: Change, steps: list[Step], snap: 
         where = f" ({conf_vs.source})" if conf_vs.source else ""
         raise DurableRefused(f"keepalived manages {key.id}{where}: change it in keepalived's configuration "
                              "(or use --runtime-only; keepalived puts it back at its next reload)")
-    elif isinstance(change, SetExpireQuiescent):  # a sysctl: nothing of keepalived's
+    elif isinstance(change, TABLE_WIDE):  # IPVS-wide settings: nothing of keepalived's
         return None
     else:
         kvs = snap.service(change.service.id)

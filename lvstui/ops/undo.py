@@ -18,7 +18,7 @@ For the dashboard and the CLI alike::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,9 @@ from lvstui.ops.changes import (
     Restore,
     RestoreHost,
     SetExpireQuiescent,
+    SetTimeouts,
     SetWeight,
+    ZeroCounters,
 )
 from lvstui.ops.engine import Operations, Outcome
 from lvstui.ops.record import change_from_record, rs_settings
@@ -137,6 +139,9 @@ def _moved(snap: Snapshot, entry: dict[str, Any], sysctl_dir: Path) -> list[str]
                  if k in then and now[k] != then[k]]
         if diffs:
             out.append(f"{rs_id} in {item['vs']} has " + ", ".join(diffs))
+    then = (entry.get("timeouts") or {}).get("after")
+    if then is not None and snap.timeouts is not None and asdict(snap.timeouts) != then:
+        out.append(f"the IPVS timeouts are {asdict(snap.timeouts)} (the change left {then})")
     for item in entry.get("sysctl", []):
         value = _sysctl_value(sysctl_dir, str(item["name"]))
         if value != item["after"]:
@@ -157,9 +162,13 @@ def _moved(snap: Snapshot, entry: dict[str, Any], sysctl_dir: Path) -> list[str]
 
 
 def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Change]:
+    if isinstance(change, ZeroCounters):
+        raise UndoRefused(f"zero (journal {entry.get('id')}) cannot be undone: the kernel cannot be given "
+                          "counters back")
     kernel: list[dict[str, Any]] = entry.get("kernel", [])
     kept = entry.get("keepalived") or {}
-    if not kernel and not kept.get("track_files") and not kept.get("edits") and not entry.get("sysctl"):
+    if not kernel and not kept.get("track_files") and not kept.get("edits") and not entry.get("sysctl") \
+            and not entry.get("timeouts"):
         raise UndoRefused(f"nothing to undo: {entry.get('verb')} {_what(entry)} changed nothing")
     if isinstance(change, Drain):
         return [Restore(change.service, change.server)]
@@ -192,6 +201,9 @@ def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Chan
                           lower=int(before["lower"]))]
     if isinstance(change, AddService):
         return [RemoveService(change.service)]
+    if isinstance(change, SetTimeouts):
+        before = (entry.get("timeouts") or {}).get("before") or {}
+        return [SetTimeouts(tcp=int(before["tcp"]), tcp_fin=int(before["tcp_fin"]), udp=int(before["udp"]))]
     if isinstance(change, SetExpireQuiescent):
         before = next((int(s["before"]) for s in entry.get("sysctl", []) if s.get("name") == "expire_quiescent_template"),
                       None)

@@ -1,0 +1,115 @@
+"""save, timeouts and zero against ipvsadm on the same kernel (issue 14, item 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.lab.test_ipvs_parity import _build_table
+from tests.support import ipvsadm_text
+
+pytestmark = pytest.mark.lab
+STATE = {"LVSTUI_STATE_DIR": "/tmp/lvstui-ipvsadm-verbs"}
+
+
+def ipvsadm(lab: Any, *args: str) -> str:
+    return str(lab.run("lb1", ["ipvsadm", *args]).check().stdout)
+
+
+def test_save_is_ipvsadm_S_and_ipvsadm_R_reads_it_back(dr_lab: Any) -> None:
+    lab = dr_lab
+    _build_table(lab, "lb1")  # every scheduler, forwarding method, tunnel type, flag, fwmark, IPv6
+    try:
+        theirs = ipvsadm(lab, "-S", "-n")
+        r = lab.lvstui("lb1", "save")
+        assert r.rc == 0, r.describe()
+        assert r.stdout == theirs
+        assert len(theirs.splitlines()) > 50
+        lab.sh("lb1", "ipvsadm -C").check()
+        assert ipvsadm(lab, "-S", "-n") == ""
+        lab.run("lb1", ["ipvsadm", "-R"], input=r.stdout).check()
+        assert ipvsadm(lab, "-S", "-n") == theirs
+        assert lab.lvstui("lb1", "--readonly", "save").stdout == theirs  # a read: allowed read-only
+    finally:
+        lab.sh("lb1", "ipvsadm -C; ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup; true")
+
+
+def test_timeouts_show_set_refuse_and_undo_like_ipvsadm_set(dr_lab: Any) -> None:
+    lab = dr_lab
+    lab.sh("lb1", "rm -rf /tmp/lvstui-ipvsadm-verbs; ipvsadm --set 600 60 120").check()
+    try:
+        r = lab.lvstui("lb1", "timeouts", env=STATE)
+        assert r.rc == 0 and r.stdout == ipvsadm(lab, "-L", "--timeout"), r.describe()
+        r = lab.lvstui("lb1", "timeouts", "--tcp", "700", "--udp", "100", env=STATE)
+        assert r.rc == 0, r.describe()
+        assert "IPVS timeouts: tcp 600, tcpfin 60, udp 120 -> tcp 700, tcpfin 60, udp 100" in r.stdout
+        assert ipvsadm(lab, "-L", "--timeout").strip() == "Timeout (tcp tcpfin udp): 700 60 100"
+        for bad in (["--tcp", "0"], ["--udp", "x"], ["--tcpfin", "9999999"]):
+            r = lab.lvstui("lb1", "timeouts", *bad, env=STATE)
+            assert r.rc == 2 and r.stderr.count("\n") == 1, r.describe()
+        r = lab.lvstui("lb1", "--readonly", "timeouts", "--tcp", "5", env=STATE)
+        assert r.rc == 3, r.describe()
+        assert ipvsadm(lab, "-L", "--timeout").strip() == "Timeout (tcp tcpfin udp): 700 60 100"
+        r = lab.lvstui("lb1", "undo", "--yes", env=STATE)
+        assert r.rc == 0, r.describe()
+        assert ipvsadm(lab, "-L", "--timeout").strip() == "Timeout (tcp tcpfin udp): 600 60 120"
+        journal = lab.sh("lb1", "cat /tmp/lvstui-ipvsadm-verbs/journal.jsonl").check().stdout
+        assert journal.count('"verb": "timeouts"') >= 2 and '"timeouts": {"before"' in journal
+    finally:
+        lab.sh("lb1", "ipvsadm --set 900 120 300")
+
+
+def stats(lab: Any) -> dict[str, dict[str, int]]:
+    table = ipvsadm_text.parse(ipvsadm(lab, "-Ln", "--stats", "--exact"), "--stats")
+    out = {vs_id: {k: int(v) for k, v in row.values.items()} for vs_id, row in table.items()}  # type: ignore[call-overload]
+    for vs_id, row in table.items():
+        for rs_id, values in row.real_servers.items():
+            out[f"{vs_id} {rs_id}"] = {k: int(v) for k, v in values.items()}  # type: ignore[call-overload]
+    return out
+
+
+TRAFFIC = """
+import socket
+for port in (80, 9000):
+    for _ in range(6):
+        with socket.create_connection((%(vip)r, port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n" if port == 80 else b"hi\\n")
+            s.recv(100)
+"""
+
+
+def test_zero_one_service_then_all_as_ipvsadm_Z_does(dr_lab: Any) -> None:
+    lab = dr_lab
+    vip = lab.spec.vip
+    script = f"set -e\nip addr replace {vip}/32 dev eth0\nipvsadm -C\nrm -rf /tmp/lvstui-ipvsadm-verbs\n"
+    for port in (80, 9000):
+        script += f"ipvsadm -A -t {vip}:{port} -s rr\n"
+        script += "".join(f"ipvsadm -a -t {vip}:{port} -r {rs.ipv4}:{port} -g\n" for rs in lab.spec.real_servers)
+    lab.sh("lb1", script).check()
+    web, echo = f"tcp:{vip}:80", f"tcp:{vip}:9000"
+    try:
+        lab.run("client", [lab.venv_python, "-c", TRAFFIC % {"vip": vip}]).check()
+        lab.wait_for(lambda: stats(lab)[web]["conns"] >= 6 and stats(lab)[echo]["conns"] >= 6, timeout=30,
+                     what="counted connections on both services")
+        r = lab.lvstui("lb1", "--readonly", "zero", web, env=STATE)
+        assert r.rc == 3 and stats(lab)[web]["conns"] >= 6, r.describe()
+        r = lab.lvstui("lb1", "zero", web, env=STATE)
+        assert r.rc == 0 and f"zero the counters of {web} and its real servers" in r.stdout, r.describe()
+        after = stats(lab)
+        # What ipvsadm -Z -t VIP:80 does: the service and its real servers at 0, the other service kept.
+        zeroed = {k: v for k, v in after.items() if k.startswith(web)}
+        assert zeroed and all(v == 0 for row in zeroed.values() for v in row.values()), zeroed
+        assert after[echo]["conns"] >= 6 and after[echo]["inpkts"] > 0
+        r = lab.lvstui("lb1", "undo", "--yes", env=STATE)
+        assert r.rc == 3 and "cannot be undone" in r.stderr, r.describe()
+        r = lab.lvstui("lb1", "zero", env=STATE)
+        assert r.rc == 0, r.describe()
+        everything = stats(lab)
+        ipvsadm(lab, "-Z")
+        assert everything == stats(lab)  # nothing left that ipvsadm -Z would zero
+        assert all(v == 0 for row in everything.values() for v in row.values())
+        r = lab.lvstui("lb1", "zero", "tcp:10.9.9.9:1", env=STATE)
+        assert r.rc == 3 and "does not exist" in r.stderr, r.describe()
+    finally:
+        lab.sh("lb1", f"ipvsadm -C; ip addr del {vip}/32 dev eth0; true")
