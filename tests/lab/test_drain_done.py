@@ -37,7 +37,7 @@ def eqt(lab: Any) -> str:
 
 def weight(lab: Any, vs: str, rs: str) -> int:
     table = ipvsadm_text.parse(lab.run("lb1", ["ipvsadm", "-Ln", "--exact"]).check().stdout, "")
-    return int(table[vs].real_servers[rs]["weight"])  # type: ignore[call-overload]
+    return int(str(table[vs].real_servers[rs]["weight"]))
 
 
 def setup(lab: Any, fin_timeout: int, persistent: bool = False) -> tuple[str, str]:
