@@ -595,6 +595,26 @@ class IpvsClient:
         self._sock.execute(CMD_SET_CONFIG, GENL_VERSION, nla_u32(CMD_ATTR_TIMEOUT_TCP, t.tcp)
                            + nla_u32(CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin) + nla_u32(CMD_ATTR_TIMEOUT_UDP, t.udp))
 
+    def read_daemons(self) -> tuple[SyncDaemon, ...]:
+        """``ipvsadm -L --daemon``: the connection-sync daemons running in this network namespace."""
+        try:
+            return self._daemons()
+        except OSError as exc:
+            raise BackendError(explain(exc)) from exc
+
+    def start_daemon(self, d: SyncDaemon) -> None:
+        """``ipvsadm --start-daemon STATE --mcast-interface IFN --syncid N`` (the kernel's defaults
+        for the rest: maximum length, group, port and TTL)."""
+        state = {"master": 1, "backup": 2}[d.state]
+        self._sock.execute(CMD_NEW_DAEMON, GENL_VERSION, nla_nested(
+            CMD_ATTR_DAEMON, nla_u32(DAEMON_STATE, state), nla_str(DAEMON_MCAST_IFN, d.mcast_ifn),
+            nla_u32(DAEMON_SYNC_ID, d.syncid)))
+
+    def stop_daemon(self, state: str) -> None:
+        """``ipvsadm --stop-daemon STATE``."""
+        self._sock.execute(CMD_DEL_DAEMON, GENL_VERSION, nla_nested(
+            CMD_ATTR_DAEMON, nla_u32(DAEMON_STATE, {"master": 1, "backup": 2}[state])))
+
     def zero(self, vs: VirtualService | None) -> None:
         """``ipvsadm -Z [-t|-u|-f SERVICE]``: zero one service's counters and its real servers', or all."""
         self._sock.execute(CMD_ZERO, GENL_VERSION, encode_service(vs, full=False) if vs is not None else b"")

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
-from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED
+from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, CliError
 
 if TYPE_CHECKING:  # the verbs import the operations layer when they run (start-up speed)
     from lvstui.backend.ipvs import IpvsClient
     from lvstui.ops.changes import Change
+
+T = TypeVar("T")
 
 EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp:192.168.1.100:80, "
           "udp:[2001:db8::1]:53, sctp:..., fwmark:7, fwmark:7:inet6. RS is a real server: 192.168.1.13:80 "
@@ -100,6 +103,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument(f"--{flag}", metavar="SECONDS", help="the timeout of " + {"tcp": "established TCP connections", "tcpfin":
                             "TCP connections after the client's FIN", "udp": "UDP entries"}[flag]
                             + " (1-2147483 seconds)")
+    p = verb("sync", "show, start or stop IPVS's connection-synchronisation daemons (ipvsadm --start-daemon, "
+             "--stop-daemon, -L --daemon)", runtime=False)
+    p.add_argument("action", choices=("status", "start", "stop"))
+    p.add_argument("state", metavar="master|backup", nargs="?", help="which daemon (start and stop)")
+    p.add_argument("--interface", metavar="IFN", help="the multicast interface (start)")
+    p.add_argument("--syncid", default="0", metavar="N", help="the sync id, 0-255 (start; default 0)")
     p = verb("remove-vs", "remove a virtual service and its real servers")
     p.add_argument("vs", metavar="VS")
     p.add_argument("--force", action="store_true", help="remove even with active connections")
@@ -135,6 +144,18 @@ def build_change(args: argparse.Namespace) -> Change:
     v = args.verb
     if v == "expire-quiescent":
         return c.SetExpireQuiescent(1 if args.state == "on" else 0)
+    if v == "sync":
+        if args.state not in ("master", "backup"):
+            raise t.InvalidInput(f"sync {args.action}: name the daemon, master or backup")
+        if args.action == "stop":
+            return c.StopSync(args.state)
+        if not args.interface:
+            raise t.InvalidInput("sync start: --interface IFN is needed (the multicast interface)")
+        try:
+            syncid = int(args.syncid, 10)
+        except ValueError:
+            raise t.InvalidInput(f"--syncid {args.syncid!r} is not a number") from None
+        return c.StartSync(args.state, args.interface, syncid)
     if v == "zero":
         return c.ZeroCounters(t.parse_service_id(args.vs) if args.vs else None)
     if v == "timeouts":
@@ -212,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.verb == "expire-quiescent" and args.state is None:
         return _show_expire_quiescent()
+    if args.verb == "sync" and args.action == "status":
+        return _show_daemons()
     if args.verb == "timeouts" and args.tcp is None and args.tcpfin is None and args.udp is None:
         return _show_timeouts()
     try:
@@ -275,15 +298,29 @@ def _wait(director: IpvsClient, change: Change, timeout: float | None, until: st
     return wait_for_drain(director.read, targets, until=until, timeout=timeout)
 
 
-def _show_timeouts() -> int:
+def _ask_kernel(question: Callable[[IpvsClient], T]) -> T:
+    """One read of the kernel's IPVS state; CliError (one line) when it cannot be opened."""
     from lvstui.backend import BackendError
     from lvstui.backend.ipvs import IpvsClient
 
     try:
         with IpvsClient() as director:
-            t = director.read_timeouts()
+            return question(director)
     except BackendError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def _show_daemons() -> int:
+    from lvstui.ops.changes import daemon_text
+
+    daemons = _ask_kernel(lambda director: director.read_daemons())
+    for d in sorted(daemons, key=lambda d: d.state != "master"):  # ipvsadm lists the master first
+        print(daemon_text(d))
+    return 0
+
+
+def _show_timeouts() -> int:
+    t = _ask_kernel(lambda director: director.read_timeouts())
     if t is None:
         return _fail("the kernel did not report its timeouts", EXIT_FAILED)
     print(f"Timeout (tcp tcpfin udp): {t.tcp} {t.tcp_fin} {t.udp}")  # ipvsadm -L --timeout's line

@@ -11,7 +11,7 @@ import errno
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from lvstui.model import Forward, RealServer, Snapshot, Timeouts, VirtualService
+from lvstui.model import Forward, RealServer, Snapshot, SyncDaemon, Timeouts, VirtualService
 from lvstui.ops.targets import InvalidInput, ServerKey, ServiceKey, parse_flags
 
 if TYPE_CHECKING:  # for the annotation only: ops.keepalived imports this module
@@ -28,8 +28,8 @@ def scope(change: Change) -> list[ServiceKey] | None:
         return []
     if isinstance(change, ZeroCounters):
         return [change.service] if change.service is not None else []
-    if isinstance(change, SetTimeouts):
-        return None  # a full read: it carries the timeouts
+    if isinstance(change, (SetTimeouts, StartSync, StopSync)):
+        return None  # a full read: it carries the timeouts and the daemons
     return None if isinstance(change, (DrainHost, RestoreHost)) else [change.service]
 
 
@@ -177,7 +177,7 @@ class Plan:
     # only although keepalived manages the service.
     durable: DurablePlan | None = None
     runtime_only: bool = False
-    config: list[TimeoutsStep | ZeroStep] = field(default_factory=list)  # IPVS-wide (after the steps)
+    config: list[TimeoutsStep | ZeroStep | DaemonStep] = field(default_factory=list)  # IPVS-wide (after the steps)
     sysctls: list[SysctlStep] = field(default_factory=list)  # IPVS sysctls to write (after those)
 
     def lines(self) -> list[str]:
@@ -527,11 +527,14 @@ class ConfigDirector(Protocol):
     def read_timeouts(self) -> Timeouts | None: ...
     def set_timeouts(self, t: Timeouts) -> None: ...
     def zero(self, vs: VirtualService | None) -> None: ...
+    def read_daemons(self) -> tuple[SyncDaemon, ...]: ...
+    def start_daemon(self, d: SyncDaemon) -> None: ...
+    def stop_daemon(self, state: str) -> None: ...
 
 
 def _config_director(director: Director) -> ConfigDirector:
     if not isinstance(director, ConfigDirector):
-        raise OSError(errno.EOPNOTSUPP, "this director has no timeouts or counters to change")
+        raise OSError(errno.EOPNOTSUPP, "this director has no timeouts, counters or sync daemons to change")
     return director
 
 
@@ -624,8 +627,115 @@ class ZeroCounters:
         return Plan(title, config=[ZeroStep(vs)])
 
 
+def daemon_text(d: SyncDaemon) -> str:
+    """As ``ipvsadm -L --daemon`` prints it (the fields it prints when set)."""
+    text = f"{d.state} sync daemon (mcast={d.mcast_ifn}, syncid={d.syncid}"
+    if d.sync_maxlen:
+        text += f", maxlen={d.sync_maxlen}"
+    if d.mcast_group:
+        text += f", group={d.mcast_group}"
+    if d.mcast_port:
+        text += f", port={d.mcast_port}"
+    if d.mcast_ttl:
+        text += f", ttl={d.mcast_ttl}"
+    return text + ")"
+
+
+@dataclass(frozen=True)
+class DaemonStep:
+    """``ipvsadm --start-daemon`` / ``--stop-daemon`` of one connection-sync daemon."""
+
+    action: str  # start | stop
+    daemon: SyncDaemon
+
+    def describe(self) -> str:
+        d = self.daemon
+        return f"{self.action} the {d.state} sync daemon (interface {d.mcast_ifn}, syncid {d.syncid})"
+
+    def apply(self, director: Director) -> None:
+        self._do(director, self.action)
+
+    def undo(self, director: Director) -> None:
+        self._do(director, "stop" if self.action == "start" else "start")
+
+    def _do(self, director: Director, action: str) -> None:
+        target = _config_director(director)
+        if action == "start":
+            target.start_daemon(self.daemon)
+        else:
+            target.stop_daemon(self.daemon.state)
+
+    def check(self, director: Director) -> str | None:
+        running = {d.state: d for d in _config_director(director).read_daemons()}
+        now = running.get(self.daemon.state)
+        if self.action == "stop":
+            return None if now is None else f"the {self.daemon.state} sync daemon still runs"
+        if now is None:
+            return f"the {self.daemon.state} sync daemon is not running"
+        if (now.mcast_ifn, now.syncid) != (self.daemon.mcast_ifn, self.daemon.syncid):
+            return f"reads back as {daemon_text(now)}"
+        return None
+
+    def record(self) -> dict[str, object]:
+        return {"daemon": {"action": self.action, **dataclasses.asdict(self.daemon)}}
+
+
+SYNC_STATES = ("master", "backup")
+
+
+def _running(snap: Snapshot, state: str) -> SyncDaemon | None:
+    if state not in SYNC_STATES:
+        raise InvalidInput(f"sync daemon {state!r}: master or backup")
+    return next((d for d in snap.sync_daemons if d.state == state), None)
+
+
+@dataclass(frozen=True)
+class StartSync:
+    """``ipvsadm --start-daemon master|backup --mcast-interface IFN --syncid N``."""
+
+    state: str
+    interface: str
+    syncid: int = 0
+    verb: str = "sync-start"
+
+    def plan(self, snap: Snapshot, memory: dict[str, int], eqt: int | None = None) -> Plan:
+        _running(snap, self.state)  # checks the name
+        if not 0 <= self.syncid <= 255:
+            raise InvalidInput(f"--syncid {self.syncid}: 0-255 (0: every sync id, for a backup)")
+        if not self.interface or len(self.interface) > 15 or "/" in self.interface or " " in self.interface:
+            raise InvalidInput(f"--interface {self.interface!r} is not an interface name")
+        wanted = SyncDaemon(self.state, self.interface, self.syncid)
+        plan = Plan(f"start the {self.state} sync daemon on {self.interface} (syncid {self.syncid})")
+        running = _running(snap, self.state)
+        if running is not None:
+            if (running.mcast_ifn, running.syncid) == (self.interface, self.syncid):
+                plan.warnings.append(f"already running: {daemon_text(running)}")
+                return plan
+            raise Refused(f"{daemon_text(running)} already runs: stop it first (lvstui sync stop {self.state})")
+        plan.config.append(DaemonStep("start", wanted))
+        return plan
+
+
+@dataclass(frozen=True)
+class StopSync:
+    """``ipvsadm --stop-daemon master|backup``."""
+
+    state: str
+    verb: str = "sync-stop"
+
+    def plan(self, snap: Snapshot, memory: dict[str, int], eqt: int | None = None) -> Plan:
+        plan = Plan(f"stop the {self.state} sync daemon")
+        running = _running(snap, self.state)
+        if running is None:
+            plan.warnings.append(f"no {self.state} sync daemon runs")
+        else:
+            plan.config.append(DaemonStep("stop", running))
+        return plan
+
+
 #: changes that are IPVS-wide settings, not services: keepalived has no part in them
-TABLE_WIDE = (SetExpireQuiescent, SetTimeouts, ZeroCounters)
+TABLE_WIDE = (SetExpireQuiescent, SetTimeouts, ZeroCounters, StartSync, StopSync)
 
 Change = (SetWeight | Drain | Restore | DrainHost | RestoreHost | AddServer | RemoveServer | AddService
-          | EditService | RemoveService | SetExpireQuiescent | SetTimeouts | ZeroCounters)
+          | EditService | RemoveService | SetExpireQuiescent | SetTimeouts | ZeroCounters
+          | StartSync | StopSync)

@@ -26,6 +26,7 @@ from lvstui.ops import keepalived as durable
 from lvstui.ops.changes import (
     TABLE_WIDE,
     Change,
+    DaemonStep,
     Director,
     Drain,
     Plan,
@@ -259,7 +260,7 @@ class Operations:
         except (Refused, InvalidInput) as exc:
             self._record(change, "refused", message=str(exc), **extra)
             raise
-        applied: list[Step | TimeoutsStep | ZeroStep | _SysctlApplied] = []
+        applied: list[Step | TimeoutsStep | ZeroStep | DaemonStep | _SysctlApplied] = []
         try:
             for step in plan.steps:
                 step.apply(self.director)
@@ -333,7 +334,7 @@ class Operations:
             return f"net.ipv4.vs.{sysctl.name} cannot be read back: {exc.strerror or exc}"
         return None if now == str(sysctl.value) else f"net.ipv4.vs.{sysctl.name} reads back as {now}"
 
-    def _undo(self, applied: list[Step | TimeoutsStep | ZeroStep | _SysctlApplied]) -> list[str]:
+    def _undo(self, applied: list[Step | TimeoutsStep | ZeroStep | DaemonStep | _SysctlApplied]) -> list[str]:
         errors = []
         for step in reversed(applied):
             try:

@@ -20,7 +20,8 @@ __all__ = ["change_from_record", "change_record", "describe_change", "rs_setting
 
 _KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
     c.SetWeight, c.Drain, c.Restore, c.DrainHost, c.RestoreHost, c.AddServer, c.RemoveServer, c.AddService,
-    c.EditService, c.RemoveService, c.SetExpireQuiescent, c.SetTimeouts, c.ZeroCounters)}
+    c.EditService, c.RemoveService, c.SetExpireQuiescent, c.SetTimeouts, c.ZeroCounters,
+    c.StartSync, c.StopSync)}
 
 
 def _plain(value: object) -> object:

@@ -38,6 +38,8 @@ from lvstui.ops.changes import (
     SetExpireQuiescent,
     SetTimeouts,
     SetWeight,
+    StartSync,
+    StopSync,
     ZeroCounters,
 )
 from lvstui.ops.engine import Operations, Outcome
@@ -142,6 +144,14 @@ def _moved(snap: Snapshot, entry: dict[str, Any], sysctl_dir: Path) -> list[str]
     then = (entry.get("timeouts") or {}).get("after")
     if then is not None and snap.timeouts is not None and asdict(snap.timeouts) != then:
         out.append(f"the IPVS timeouts are {asdict(snap.timeouts)} (the change left {then})")
+    daemon = entry.get("daemon")
+    if daemon is not None:
+        running = next((d for d in snap.sync_daemons if d.state == daemon["state"]), None)
+        if daemon["action"] == "stop" and running is not None:
+            out.append(f"a {daemon['state']} sync daemon runs again")
+        elif daemon["action"] == "start" and (running is None or (running.mcast_ifn, running.syncid)
+                                              != (daemon["mcast_ifn"], daemon["syncid"])):
+            out.append(f"the {daemon['state']} sync daemon the change started is not running")
     for item in entry.get("sysctl", []):
         value = _sysctl_value(sysctl_dir, str(item["name"]))
         if value != item["after"]:
@@ -168,7 +178,7 @@ def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Chan
     kernel: list[dict[str, Any]] = entry.get("kernel", [])
     kept = entry.get("keepalived") or {}
     if not kernel and not kept.get("track_files") and not kept.get("edits") and not entry.get("sysctl") \
-            and not entry.get("timeouts"):
+            and not entry.get("timeouts") and not entry.get("daemon"):
         raise UndoRefused(f"nothing to undo: {entry.get('verb')} {_what(entry)} changed nothing")
     if isinstance(change, Drain):
         return [Restore(change.service, change.server)]
@@ -204,6 +214,11 @@ def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Chan
     if isinstance(change, SetTimeouts):
         before = (entry.get("timeouts") or {}).get("before") or {}
         return [SetTimeouts(tcp=int(before["tcp"]), tcp_fin=int(before["tcp_fin"]), udp=int(before["udp"]))]
+    if isinstance(change, StartSync):
+        return [StopSync(change.state)]
+    if isinstance(change, StopSync):
+        d = entry.get("daemon") or {}
+        return [StartSync(str(d["state"]), str(d["mcast_ifn"]), int(d["syncid"]))]
     if isinstance(change, SetExpireQuiescent):
         before = next((int(s["before"]) for s in entry.get("sysctl", []) if s.get("name") == "expire_quiescent_template"),
                       None)

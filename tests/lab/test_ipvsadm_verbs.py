@@ -113,3 +113,38 @@ def test_zero_one_service_then_all_as_ipvsadm_Z_does(dr_lab: Any) -> None:
         assert r.rc == 3 and "does not exist" in r.stderr, r.describe()
     finally:
         lab.sh("lb1", f"ipvsadm -C; ip addr del {vip}/32 dev eth0; true")
+
+
+def test_sync_daemons_start_stop_and_status_as_ipvsadm(dr_lab: Any) -> None:
+    lab = dr_lab
+    stop_all = "ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup; rm -rf /tmp/lvstui-ipvsadm-verbs; true"
+    lab.sh("lb1", stop_all).check()
+    try:
+        lab.sh("lb1", "ipvsadm --start-daemon master --mcast-interface lo --syncid 9").check()
+        by_ipvsadm = ipvsadm(lab, "-L", "--daemon")
+        lab.sh("lb1", "ipvsadm --stop-daemon master").check()
+        r = lab.lvstui("lb1", "sync", "start", "master", "--interface", "lo", "--syncid", "9", env=STATE)
+        assert r.rc == 0 and "start the master sync daemon (interface lo, syncid 9)" in r.stdout, r.describe()
+        assert ipvsadm(lab, "-L", "--daemon") == by_ipvsadm  # the same daemon as ipvsadm --start-daemon
+        r = lab.lvstui("lb1", "sync", "start", "backup", "--interface", "lo", "--syncid", "9", env=STATE)
+        assert r.rc == 0, r.describe()
+        both = ipvsadm(lab, "-L", "--daemon")
+        assert [d["state"] for d in ipvsadm_text.parse_daemons(both)] == ["master", "backup"]
+        r = lab.lvstui("lb1", "sync", "status", env=STATE)
+        assert r.rc == 0 and r.stdout == both, r.describe()
+        r = lab.lvstui("lb1", "sync", "start", "master", "--interface", "lo", "--syncid", "3", env=STATE)
+        assert r.rc == 3 and "already runs" in r.stderr, r.describe()
+        r = lab.lvstui("lb1", "--readonly", "sync", "stop", "master", env=STATE)
+        assert r.rc == 3 and ipvsadm(lab, "-L", "--daemon") == both, r.describe()
+        r = lab.lvstui("lb1", "sync", "stop", "master", env=STATE)
+        assert r.rc == 0, r.describe()
+        assert [d["state"] for d in ipvsadm_text.parse_daemons(ipvsadm(lab, "-L", "--daemon"))] == ["backup"]
+        r = lab.lvstui("lb1", "undo", "--yes", env=STATE)  # the stop undone: the master runs again
+        assert r.rc == 0, r.describe()
+        assert ipvsadm(lab, "-L", "--daemon") == both
+        lab.sh("lb1", "ipvsadm --stop-daemon backup").check()
+        r = lab.lvstui("lb1", "sync", "start", "backup", "--interface", "nosuch0", env=STATE)
+        assert r.rc == 1 and r.stderr.count("\n") == 1, r.describe()
+        assert [d["state"] for d in ipvsadm_text.parse_daemons(ipvsadm(lab, "-L", "--daemon"))] == ["master"]
+    finally:
+        lab.sh("lb1", stop_all)

@@ -10,7 +10,7 @@ import pytest
 
 from lvstui.backend.rules import save_lines
 from lvstui.demo import DemoSource
-from lvstui.model import Forward, RealServer, Snapshot, Timeouts, VirtualService
+from lvstui.model import Forward, RealServer, Snapshot, SyncDaemon, Timeouts, VirtualService
 from lvstui.ops import changes as c
 from lvstui.ops.engine import OperationFailed, Operations
 from lvstui.ops.journal import Journal, WeightMemory
@@ -52,7 +52,7 @@ def test_a_director_without_timeouts_fails_in_one_line_and_journals_it(tmp_path:
     demo = DemoSource()
     ops = Operations(demo, journal=Journal(tmp_path / "j.jsonl"), memory=WeightMemory(tmp_path / "w.json"),
                      keepalived=None, settle_seconds=0, actor="test", eqt=lambda: 0)
-    with pytest.raises(OperationFailed, match="no timeouts or counters"):
+    with pytest.raises(OperationFailed, match="no timeouts, counters or sync daemons"):
         ops.apply(c.ZeroCounters())
     assert list(ops.journal.entries())[-1]["result"] == "failed"
 
@@ -94,3 +94,23 @@ def test_save_lines_are_ipvsadm_S_n_lines() -> None:
         "-A -f 8 -6 -s wlc",
         "-a -f 8 -6 -r [2001:db8:9::1]:0 -g -w 1",
     ]
+
+
+def test_sync_start_refuses_a_second_daemon_of_a_kind_and_stop_says_when_none_runs() -> None:
+    master = SyncDaemon("master", "eth0", 9, sync_maxlen=1472, mcast_group="224.0.0.81", mcast_port=8848,
+                        mcast_ttl=1)
+    running = Snapshot(director="t", taken_at=datetime.now(UTC), sync_daemons=(master,))
+    assert c.StartSync("backup", "eth0", 9).plan(running, {}).lines() == [
+        "start the backup sync daemon (interface eth0, syncid 9)"]
+    assert c.StartSync("master", "eth0", 9).plan(running, {}).lines() == []  # already so
+    with pytest.raises(c.Refused, match=r"master sync daemon \(mcast=eth0, syncid=9, maxlen=1472, "
+                                        r"group=224.0.0.81, port=8848, ttl=1\) already runs"):
+        c.StartSync("master", "eth1", 9).plan(running, {})
+    for bad in (c.StartSync("primary", "eth0"), c.StartSync("master", "eth0", 256), c.StartSync("master", "a b")):
+        with pytest.raises(InvalidInput):
+            bad.plan(running, {})
+    plan = c.StopSync("backup").plan(running, {})
+    assert plan.lines() == [] and plan.warnings == ["no backup sync daemon runs"]
+    assert c.StopSync("master").plan(running, {}).lines() == ["stop the master sync daemon (interface eth0, syncid 9)"]
+    for change in (c.StartSync("backup", "lo", 3), c.StopSync("master")):
+        assert change_from_record(change_record(change)) == change  # type: ignore[arg-type]
