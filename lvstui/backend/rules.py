@@ -41,8 +41,10 @@ def _service_line(vs: VirtualService) -> str:
     return " ".join(parts)
 
 
-def _server_line(vs: VirtualService, rs: RealServer) -> str:
+def _server_line(vs: VirtualService, rs: RealServer, thresholds: bool) -> str:
     parts = [f"-a {_service_key(vs)} -r {rs.id} {_FORWARD_FLAG[rs.forward]} -w {rs.weight}"]
+    if thresholds and (rs.upper_threshold or rs.lower_threshold):
+        parts.append(f"-x {rs.upper_threshold} -y {rs.lower_threshold}")
     if rs.forward is Forward.TUN:
         parts.append(f"--tun-type {rs.tun_type or 'ipip'}")
         if rs.tun_type == "gue":
@@ -51,9 +53,12 @@ def _server_line(vs: VirtualService, rs: RealServer) -> str:
     return " ".join(parts)
 
 
-def save_lines(snap: Snapshot) -> Iterator[str]:
-    """The table's ``ipvsadm -S -n`` lines (the snapshot's services are in ipvsadm's order)."""
+def save_lines(snap: Snapshot, thresholds: bool = False) -> Iterator[str]:
+    """The table's ``ipvsadm -S -n`` lines (the snapshot's services are in ipvsadm's order).
+
+    ``thresholds``: also each real server's ``-x``/``-y`` (ipvsadm -R reads them; -S leaves
+    them out), for a saved table that loses nothing (what ``lvstui load``'s undo restores)."""
     for vs in snap.virtual_services:
         yield _service_line(vs)
         for rs in vs.real_servers:
-            yield _server_line(vs, rs)
+            yield _server_line(vs, rs, thresholds)

@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "lvstui.commands.conns",
     "lvstui.commands.ops",
     "lvstui.commands.save",
+    "lvstui.commands.load",
     "lvstui.commands.undo",
     "lvstui.commands.keepalived",
     "lvstui.commands.vrrp",

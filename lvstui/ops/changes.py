@@ -11,7 +11,9 @@ import errno
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from lvstui.backend.rules import save_lines
 from lvstui.model import Forward, RealServer, Snapshot, SyncDaemon, Timeouts, VirtualService
+from lvstui.ops.rules import parse_rules
 from lvstui.ops.targets import InvalidInput, ServerKey, ServiceKey, parse_flags
 
 if TYPE_CHECKING:  # for the annotation only: ops.keepalived imports this module
@@ -28,7 +30,7 @@ def scope(change: Change) -> list[ServiceKey] | None:
         return []
     if isinstance(change, ZeroCounters):
         return [change.service] if change.service is not None else []
-    if isinstance(change, (SetTimeouts, StartSync, StopSync)):
+    if isinstance(change, (SetTimeouts, StartSync, StopSync, LoadTable)):
         return None  # a full read: it carries the timeouts and the daemons
     return None if isinstance(change, (DrainHost, RestoreHost)) else [change.service]
 
@@ -179,6 +181,7 @@ class Plan:
     runtime_only: bool = False
     config: list[TimeoutsStep | ZeroStep | DaemonStep] = field(default_factory=list)  # IPVS-wide (after the steps)
     sysctls: list[SysctlStep] = field(default_factory=list)  # IPVS sysctls to write (after those)
+    record: dict[str, object] = field(default_factory=dict)  # more for the journal entry (what undo needs)
 
     def lines(self) -> list[str]:
         return ([s.describe() for s in self.steps] + [s.describe() for s in self.config]
@@ -733,9 +736,81 @@ class StopSync:
         return plan
 
 
+# -- load: a saved table applied as the difference ------------------------------------------
+
+
+def _settings_key(vs: VirtualService) -> tuple[object, ...]:
+    default = "128" if vs.family == "inet6" else "255.255.255.255"
+    return (vs.scheduler, vs.persistence_timeout, vs.netmask if vs.persistence_timeout else default,
+            frozenset(f for f in vs.flags if f != "hashed"), vs.persistence_engine or None)
+
+
+def _dest_key(rs: RealServer) -> tuple[object, ...]:
+    tunnel = (rs.tun_type or "ipip", rs.tun_port, frozenset(rs.tun_flags)) if rs.forward is Forward.TUN else None
+    forward = Forward.DR if rs.forward is Forward.LOCAL else rs.forward  # the kernel picks local by itself
+    return forward, rs.weight, rs.upper_threshold, rs.lower_threshold, tunnel
+
+
+@dataclass(frozen=True)
+class LoadTable:
+    """A saved table (``lvstui save`` / ``ipvsadm -S -n`` lines) applied as only what differs:
+    services and real servers added, changed or removed so that the kernel's table is the file's.
+    Thresholds the file does not give (ipvsadm -S never writes them) stay as they are."""
+
+    text: str
+    source: str = "-"
+    verb: str = "load"
+
+    def plan(self, snap: Snapshot, memory: dict[str, int], eqt: int | None = None) -> Plan:
+        saved = parse_rules(self.text, self.source)
+        plan = Plan(f"load {self.source}")
+        wanted = {s.vs.id for s in saved}
+        intended = []
+        for s in saved:
+            current = snap.service(s.vs.id)
+            if current is None:
+                vs = dataclasses.replace(s.vs, real_servers=tuple(x.rs for x in s.servers))
+                plan.steps.append(Step("add", vs))
+                plan.steps += [Step("add", vs, x.rs) for x in s.servers]
+                intended.append(vs)
+                continue
+            if _settings_key(current) != _settings_key(s.vs):
+                plan.steps.append(Step("edit", dataclasses.replace(s.vs, real_servers=current.real_servers),
+                                       None, current))
+            names = {x.rs.id for x in s.servers}
+            for rs in current.real_servers:
+                if rs.id not in names:
+                    plan.steps.append(Step("delete", current, rs))
+                    if rs.active_conns:
+                        plan.warnings.append(f"{rs.active_conns} active connections on {rs.id} in {current.id} "
+                                             "will be dropped")
+            servers = []
+            for x in s.servers:
+                have = current.real_server(x.rs.id)
+                rs = x.rs
+                if have is not None and not x.thresholds_given:
+                    rs = dataclasses.replace(rs, upper_threshold=have.upper_threshold,
+                                             lower_threshold=have.lower_threshold)
+                if have is None:
+                    plan.steps.append(Step("add", current, rs))
+                elif _dest_key(have) != _dest_key(rs):
+                    plan.steps.append(Step("edit", current, rs, have))
+                servers.append(rs)
+            intended.append(dataclasses.replace(s.vs, real_servers=tuple(servers)))
+        for vs in snap.virtual_services:
+            if vs.id not in wanted:
+                plan.steps.append(Step("delete", vs))
+                if vs.active_conns:
+                    plan.warnings.append(f"{vs.active_conns} active connections of {vs.id} will be dropped")
+        after = dataclasses.replace(snap, virtual_services=tuple(intended))
+        plan.record = {"table_before": list(save_lines(snap, thresholds=True)),
+                       "table_after": sorted(save_lines(after))}
+        return plan
+
+
 #: changes that are IPVS-wide settings, not services: keepalived has no part in them
-TABLE_WIDE = (SetExpireQuiescent, SetTimeouts, ZeroCounters, StartSync, StopSync)
+TABLE_WIDE = (SetExpireQuiescent, SetTimeouts, ZeroCounters, StartSync, StopSync, LoadTable)
 
 Change = (SetWeight | Drain | Restore | DrainHost | RestoreHost | AddServer | RemoveServer | AddService
           | EditService | RemoveService | SetExpireQuiescent | SetTimeouts | ZeroCounters
-          | StartSync | StopSync)
+          | StartSync | StopSync | LoadTable)

@@ -29,6 +29,7 @@ from lvstui.ops.changes import (
     DaemonStep,
     Director,
     Drain,
+    LoadTable,
     Plan,
     Refused,
     Restore,
@@ -179,7 +180,11 @@ class Operations:
         runtime_only = self.runtime_only if runtime_only is None else runtime_only
         site = self.keepalived_site()
         if site is None or isinstance(change, TABLE_WIDE):  # keepalived has no part in IPVS-wide settings
-            return change.plan(snap, memory, self._eqt())
+            table_plan = change.plan(snap, memory, self._eqt())
+            if site is not None and isinstance(change, LoadTable) and table_plan.steps:
+                table_plan.warnings.append(f"keepalived runs here ({site.config_path}): it puts back the services "
+                                           "it manages at its next checker transition or reload")
+            return table_plan
         notes: list[str] = []
         unreadable: Exception | None = None
         force = force or forced(change)
@@ -319,7 +324,8 @@ class Operations:
         entry = self._record(change, "applied", steps=plan.lines(), warnings=plan.warnings,
                              ms=round(seconds * 1000, 2), record=change_record(change),
                              kernel=steps_record(plan.steps), **_sysctl_record(plan.sysctls),
-                             **{k: v for s in plan.config for k, v in s.record().items()}, **extra)
+                             **{k: v for s in plan.config for k, v in s.record().items()}, **plan.record,
+                             **extra)
         return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds, messages=messages,
                        entry_id=entry.get("id"))
 

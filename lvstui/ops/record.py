@@ -21,7 +21,7 @@ __all__ = ["change_from_record", "change_record", "describe_change", "rs_setting
 _KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
     c.SetWeight, c.Drain, c.Restore, c.DrainHost, c.RestoreHost, c.AddServer, c.RemoveServer, c.AddService,
     c.EditService, c.RemoveService, c.SetExpireQuiescent, c.SetTimeouts, c.ZeroCounters,
-    c.StartSync, c.StopSync)}
+    c.StartSync, c.StopSync, c.LoadTable)}
 
 
 def _plain(value: object) -> object:

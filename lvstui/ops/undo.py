@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lvstui.backend.rules import save_lines
 from lvstui.model import Forward, Snapshot
 from lvstui.ops.changes import (
     AddServer,
@@ -29,6 +30,7 @@ from lvstui.ops.changes import (
     Change,
     Drain,
     DrainHost,
+    LoadTable,
     Plan,
     Refused,
     RemoveServer,
@@ -144,6 +146,13 @@ def _moved(snap: Snapshot, entry: dict[str, Any], sysctl_dir: Path) -> list[str]
     then = (entry.get("timeouts") or {}).get("after")
     if then is not None and snap.timeouts is not None and asdict(snap.timeouts) != then:
         out.append(f"the IPVS timeouts are {asdict(snap.timeouts)} (the change left {then})")
+    after = entry.get("table_after")
+    if after is not None:
+        table_now, table_then = set(save_lines(snap)), set(after)
+        if table_now != table_then:
+            changed = sorted(table_now ^ table_then)
+            out.append(f"the table differs from what {entry.get('verb')} left ({len(changed)} lines, e.g. "
+                       f"{changed[0]!r})")
     daemon = entry.get("daemon")
     if daemon is not None:
         running = next((d for d in snap.sync_daemons if d.state == daemon["state"]), None)
@@ -214,6 +223,12 @@ def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Chan
     if isinstance(change, SetTimeouts):
         before = (entry.get("timeouts") or {}).get("before") or {}
         return [SetTimeouts(tcp=int(before["tcp"]), tcp_fin=int(before["tcp_fin"]), udp=int(before["udp"]))]
+    if isinstance(change, LoadTable):
+        before = entry.get("table_before")
+        if before is None:
+            raise UndoRefused(f"cannot undo load (journal {entry.get('id')}): the journal does not hold the table "
+                              "it replaced")
+        return [LoadTable("\n".join(before) + "\n", f"the table before journal {entry.get('id')}")]
     if isinstance(change, StartSync):
         return [StopSync(change.state)]
     if isinstance(change, StopSync):

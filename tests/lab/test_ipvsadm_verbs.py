@@ -148,3 +148,64 @@ def test_sync_daemons_start_stop_and_status_as_ipvsadm(dr_lab: Any) -> None:
         assert [d["state"] for d in ipvsadm_text.parse_daemons(ipvsadm(lab, "-L", "--daemon"))] == ["master"]
     finally:
         lab.sh("lb1", stop_all)
+
+
+def test_load_changes_exactly_the_differing_lines_all_or_nothing_and_undo_restores(dr_lab: Any) -> None:
+    lab = dr_lab
+    _build_table(lab, "lb1")
+    lab.sh("lb1", "rm -rf /tmp/lvstui-ipvsadm-verbs").check()
+    try:
+        original = ipvsadm(lab, "-S", "-n")
+        thresholds = ipvsadm(lab, "-Ln", "--thresholds")
+        changed = (original.replace("-r 10.9.1.8:80 -g -w 2147483647", "-r 10.9.1.8:80 -g -w 5")
+                   .replace("-a -t 10.9.0.2:80 -r 10.9.1.7:80 -g -w 0\n", "")
+                   .replace("-A -t 10.9.0.1:1000 -s rr\n", "-A -t 10.9.0.1:1000 -s wrr\n")
+                   + "-A -t 10.9.0.7:443 -s rr\n-a -t 10.9.0.7:443 -r 10.9.1.7:443 -g -w 2\n")
+        lab.write_file("lb1", "/tmp/changed.rules", changed)
+        r = lab.lvstui("lb1", "load", "/tmp/changed.rules", "--dry-run", env=STATE)
+        assert r.rc == 0 and "dry run: nothing changed" in r.stdout, r.describe()
+        assert r.stdout.splitlines()[1:-1] == [
+            "  edit virtual service tcp:10.9.0.1:1000: rr -> wrr",
+            "  remove real server 10.9.1.7:80 from tcp:10.9.0.2:80",
+            "  tcp:10.9.0.2:80 -> 10.9.1.8:80: weight 2147483647 -> 5",
+            "  add virtual service tcp:10.9.0.7:443 (rr)",
+            "  add real server 10.9.1.7:443 to tcp:10.9.0.7:443 (DR, weight 2)",
+        ], r.stdout
+        assert ipvsadm(lab, "-S", "-n") == original
+        r = lab.lvstui("lb1", "--readonly", "load", "/tmp/changed.rules", "--yes", env=STATE)
+        assert r.rc == 3 and ipvsadm(lab, "-S", "-n") == original, r.describe()
+        r = lab.lvstui("lb1", "load", "/tmp/changed.rules", env=STATE)  # no terminal, no --yes
+        assert r.rc == 3 and ipvsadm(lab, "-S", "-n") == original, r.describe()
+        r = lab.lvstui("lb1", "load", "/tmp/changed.rules", "--yes", env=STATE)
+        assert r.rc == 0 and "loaded: 5 changes" in r.stdout, r.describe()
+        # The kernel's table is now the file's, and what the file does not give (thresholds) stayed.
+        after = ipvsadm(lab, "-S", "-n")
+        assert sorted(after.splitlines()) == sorted(changed.splitlines())
+        kept = ipvsadm_text.parse(ipvsadm(lab, "-Ln", "--thresholds"), "--thresholds")["tcp:10.9.0.2:80"]
+        assert (kept.real_servers["10.9.1.1:8080"]["upper_threshold"],
+                kept.real_servers["10.9.1.1:8080"]["lower_threshold"]) == (100, 10)
+        r = lab.lvstui("lb1", "load", "/tmp/changed.rules", "--yes", env=STATE)
+        assert r.rc == 0 and "nothing to change" in r.stdout, r.describe()
+        # All or nothing: the weight change applies first, then the kernel refuses a scheduler it
+        # has no module for (the lab loads every IPVS module the kernel has; twos came with 6.2).
+        if lab.sh("lb1", "test -d /sys/module/ip_vs_twos").rc != 0:
+            failing = changed.replace("-r 10.9.1.8:80 -g -w 5", "-r 10.9.1.8:80 -g -w 6") + "-A -t 10.9.0.8:80 -s twos\n"
+            lab.write_file("lb1", "/tmp/failing.rules", failing)
+            r = lab.lvstui("lb1", "load", "/tmp/failing.rules", "--yes", env=STATE)
+            assert r.rc == 1 and r.stderr.count("\n") == 1 and "undone: tcp:10.9.0.2:80 -> 10.9.1.8:80" in r.stderr, \
+                r.describe()
+            assert ipvsadm(lab, "-S", "-n") == after
+        else:
+            print("\nthis kernel has ip_vs_twos: the all-or-nothing part of the load test did not run")
+        # A bad line changes nothing and names the line.
+        lab.write_file("lb1", "/tmp/bad.rules", original + "-a -t 10.9.0.2:80 -r 10.9.1.99:80 -g -w x\n")
+        r = lab.lvstui("lb1", "load", "/tmp/bad.rules", "--yes", env=STATE)
+        assert r.rc == 2 and r.stderr.startswith(f"lvstui: /tmp/bad.rules:{len(original.splitlines()) + 1}:"), \
+            r.describe()
+        assert ipvsadm(lab, "-S", "-n") == after
+        r = lab.lvstui("lb1", "undo", "--yes", env=STATE)
+        assert r.rc == 0, r.describe()
+        assert ipvsadm(lab, "-S", "-n") == original
+        assert ipvsadm(lab, "-Ln", "--thresholds") == thresholds
+    finally:
+        lab.sh("lb1", "ipvsadm -C; ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup; true")
