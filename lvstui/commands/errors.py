@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_REFUSED", "EXIT_TIMEOUT", "CliError"]
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["EXIT_FAILED", "EXIT_INVALID", "EXIT_REFUSED", "EXIT_TIMEOUT", "CliError", "operation_errors"]
 
 EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 124
 
@@ -13,3 +16,21 @@ class CliError(Exception):
     def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.status = status
+
+
+@contextmanager
+def operation_errors() -> Iterator[None]:
+    """The operations layer's errors as CliError: invalid input 2, refused 3, the kernel failing 1."""
+    from lvstui.backend import BackendError  # lazily: this module is imported by every verb
+    from lvstui.ops.changes import Refused
+    from lvstui.ops.engine import OperationFailed
+    from lvstui.ops.targets import InvalidInput
+
+    try:
+        yield
+    except InvalidInput as exc:
+        raise CliError(str(exc), EXIT_INVALID) from None
+    except Refused as exc:
+        raise CliError(str(exc), EXIT_REFUSED) from None
+    except (OperationFailed, BackendError, OSError) as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None

@@ -26,9 +26,12 @@ from lvstui.keepalived.view import build_view
 from lvstui.model import Snapshot
 from lvstui.ops import keepalived as durable
 from lvstui.ops.changes import (
+    TABLE_WIDE,
     Change,
+    DaemonStep,
     Director,
     Drain,
+    LoadTable,
     Plan,
     Refused,
     Restore,
@@ -36,6 +39,9 @@ from lvstui.ops.changes import (
     ServiceReader,
     SetWeight,
     Step,
+    SysctlStep,
+    TimeoutsStep,
+    ZeroStep,
     forced,
     scope,
 )
@@ -75,7 +81,10 @@ class Outcome:
     entry_id: str | None = None  # the journal entry of the change (what ``lvstui undo ID`` names)
 
 
-def expire_quiescent_template(proc: Path = Path("/proc/sys/net/ipv4/vs/expire_quiescent_template")) -> int | None:
+SYSCTL_DIR = Path("/proc/sys/net/ipv4/vs")  # per network namespace, like the IPVS table
+
+
+def expire_quiescent_template(proc: Path = SYSCTL_DIR / "expire_quiescent_template") -> int | None:
     try:
         return int(proc.read_text().strip())
     except (OSError, ValueError):
@@ -105,25 +114,49 @@ def _keepalived_locked(apply: Callable[Concatenate[Operations, Change, _P], Outc
     return locked
 
 
+@dataclass(frozen=True)
+class _SysctlApplied:
+    """A written sysctl in the list of applied steps, so that a later failure writes it back."""
+
+    ops: Operations
+    sysctl: SysctlStep
+
+    def describe(self) -> str:
+        return self.sysctl.describe()
+
+    def undo(self, director: Director) -> None:
+        self.ops._write_sysctl(self.sysctl.name, self.sysctl.before)
+
+
+def _sysctl_record(sysctls: list[SysctlStep]) -> dict[str, Any]:
+    """The journal's ``sysctl`` field: each written sysctl, before and after (what undo checks)."""
+    if not sysctls:
+        return {}
+    return {"sysctl": [{"name": s.name, "before": s.before, "after": s.value} for s in sysctls]}
+
+
 class Operations:
     def __init__(self, director: Director, *, readonly: bool = False, journal: Journal | None = None,
                  memory: WeightMemory | None = None, actor: str = "cli",
-                 eqt: Callable[[], int | None] = expire_quiescent_template,
+                 eqt: Callable[[], int | None] | None = None,
                  keepalived: KeepalivedSite | _Auto | None = AUTO,
                  runtime_only: bool = False, track_dir: Path | None = None,
-                 settle_seconds: float = 2.0, policy: WritePolicy | None = None) -> None:
+                 settle_seconds: float = 2.0, policy: WritePolicy | None = None,
+                 sysctl_dir: Path = SYSCTL_DIR) -> None:
         """``keepalived``: the :class:`~lvstui.keepalived.site.KeepalivedSite` managing this
         director, None for none, AUTO to look for it.  ``runtime_only``: change the kernel only,
         even where keepalived manages the service (marked in the result and the journal).
         ``policy``: the read-only policy (default: the process's, :func:`lvstui.ops.policy.current`);
-        ``readonly=True`` makes this one read-only whatever the process's policy says."""
+        ``readonly=True`` makes this one read-only whatever the process's policy says.
+        ``sysctl_dir``: where the IPVS sysctls are written (``eqt`` reads one from there by default)."""
         self.director = director
         base = policy if policy is not None else current()
         self.policy = WritePolicy(readonly=True, journal=base.journal) if readonly and not base.readonly else base
         self.journal = journal or Journal()
         self.memory = memory or WeightMemory()
         self.actor = actor
-        self._eqt = eqt
+        self.sysctl_dir = sysctl_dir
+        self._eqt = eqt or (lambda: expire_quiescent_template(sysctl_dir / "expire_quiescent_template"))
         self._keepalived = keepalived
         self.runtime_only = runtime_only
         self.track_dir = track_dir
@@ -172,8 +205,12 @@ class Operations:
             raise Refused(str(exc)) from exc
         runtime_only = self.runtime_only if runtime_only is None else runtime_only
         site = self.keepalived_site()
-        if site is None:
-            return change.plan(snap, memory, self._eqt())
+        if site is None or isinstance(change, TABLE_WIDE):  # keepalived has no part in IPVS-wide settings
+            table_plan = change.plan(snap, memory, self._eqt())
+            if site is not None and isinstance(change, LoadTable) and table_plan.steps:
+                table_plan.warnings.append(f"keepalived runs here ({site.config_path}): it puts back the services "
+                                           "it manages at its next checker transition or reload")
+            return table_plan
         notes: list[str] = []
         unreadable: Exception | None = None
         force = force or forced(change)
@@ -267,15 +304,21 @@ class Operations:
         except (Refused, InvalidInput) as exc:
             self._record(change, "refused", message=str(exc), **extra)
             raise
-        applied: list[Step] = []
+        applied: list[Step | TimeoutsStep | ZeroStep | DaemonStep | _SysctlApplied] = []
         try:
             for step in plan.steps:
                 step.apply(self.director)
                 applied.append(step)
+            for setting in plan.config:
+                setting.apply(self.director)
+                applied.append(setting)
+            for sysctl in plan.sysctls:
+                self._write_sysctl(sysctl.name, sysctl.value)
+                applied.append(_SysctlApplied(self, sysctl))
         except (OSError, BackendError) as exc:
-            failed = plan.steps[len(applied)]
+            failed = plan.lines()[len(applied)]
             undo_errors = self._undo(applied)
-            message = f"the kernel refused `{failed.describe()}`: {_reason(exc)}"
+            message = f"the kernel refused `{failed}`: {_reason(exc)}"
             if applied:
                 message += ("; undone: " + "; ".join(s.describe() for s in reversed(applied))
                             if not undo_errors else "; UNDO FAILED: " + "; ".join(undo_errors))
@@ -305,6 +348,8 @@ class Operations:
             messages.append("RUNTIME ONLY: the kernel was changed, keepalived's configuration was not")
         snap = self.read_for(change)
         problems = [p for p in (s.check(snap) for s in plan.steps) if p]
+        problems += [p for p in (s.check(self.director) for s in plan.config) if p]
+        problems += [p for p in (self._check_sysctl(s) for s in plan.sysctls) if p]
         if problems:
             message = "applied, but the kernel reads back differently: " + "; ".join(problems)
             self._record(change, "mismatch", steps=plan.lines(), message=message, **extra)
@@ -317,11 +362,24 @@ class Operations:
         seconds = time.perf_counter() - started
         entry = self._record(change, "applied", steps=plan.lines(), warnings=plan.warnings,
                              ms=round(seconds * 1000, 2), record=change_record(change),
-                             kernel=steps_record(plan.steps), **extra)
+                             kernel=steps_record(plan.steps), **_sysctl_record(plan.sysctls),
+                             **{k: v for s in plan.config for k, v in s.record().items()}, **plan.record,
+                             **extra)
         return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds, messages=messages,
                        entry_id=entry.get("id"))
 
-    def _undo(self, applied: list[Step]) -> list[str]:
+    def _write_sysctl(self, name: str, value: int) -> None:
+        with open(self.sysctl_dir / name, "w", encoding="ascii") as handle:  # /proc/sys: one write, no temp file
+            handle.write(f"{value}\n")
+
+    def _check_sysctl(self, sysctl: SysctlStep) -> str | None:
+        try:
+            now = (self.sysctl_dir / sysctl.name).read_text().strip()
+        except OSError as exc:
+            return f"net.ipv4.vs.{sysctl.name} cannot be read back: {exc.strerror or exc}"
+        return None if now == str(sysctl.value) else f"net.ipv4.vs.{sysctl.name} reads back as {now}"
+
+    def _undo(self, applied: list[Step | TimeoutsStep | ZeroStep | DaemonStep | _SysctlApplied]) -> list[str]:
         errors = []
         for step in reversed(applied):
             try:

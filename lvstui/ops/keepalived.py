@@ -51,6 +51,7 @@ from lvstui.keepalived.validate import keepalived_test
 from lvstui.keepalived.view import ConfigView, ConfRealServer, VirtualServer, build_view
 from lvstui.model import RealServer, Snapshot, VirtualService, format_endpoint
 from lvstui.ops.changes import (
+    TABLE_WIDE,
     AddServer,
     AddService,
     Change,
@@ -285,6 +286,8 @@ def plan_durable(site: KeepalivedSite, change: Change, steps: list[Step], snap: 
         where = f" ({conf_vs.source})" if conf_vs.source else ""
         raise DurableRefused(f"keepalived manages {key.id}{where}: change it in keepalived's configuration "
                              "(or use --runtime-only; keepalived puts it back at its next reload)")
+    elif isinstance(change, TABLE_WIDE):  # IPVS-wide settings: nothing of keepalived's
+        return None
     else:
         kvs = snap.service(change.service.id)
         if kvs is not None:
