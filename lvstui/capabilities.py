@@ -24,6 +24,9 @@ class Capabilities:
     lab_control: str | None = None
     #: a simulated director (the header says DEMO; no keepalived, no sysctl behind it)
     demo: bool = False
+    #: the director's connection table is this machine's /proc/net/ip_vs_conn (the kernel sources,
+    #: which read IPVS in this network namespace): the detail view counts its entries by state
+    conn_table: bool = False
 
     @property
     def lab_controls(self) -> bool:

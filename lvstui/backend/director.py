@@ -46,7 +46,7 @@ class DirectorSource:
     """The kernel's table with keepalived's view: what the dashboard and ``snapshot`` show."""
 
     name = "kernel"
-    capabilities = Capabilities(vrrp=True)  # keepalived's view, so VRRP demote/promote; writes: own client
+    capabilities = Capabilities(vrrp=True, conn_table=True)  # keepalived's view, so VRRP demote/promote; writes: own client
 
     def __init__(
         self, kernel: SnapshotSource | None = None, watcher: KeepalivedWatcher | None = None

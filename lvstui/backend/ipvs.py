@@ -58,6 +58,7 @@ CMD_NEW_DEST, CMD_SET_DEST, CMD_DEL_DEST, CMD_GET_DEST = 5, 6, 7, 8
 CMD_NEW_DAEMON, CMD_DEL_DAEMON, CMD_GET_DAEMON = 9, 10, 11
 CMD_SET_CONFIG, CMD_GET_CONFIG = 12, 13
 CMD_GET_INFO = 15
+CMD_ZERO = 16
 
 # IPVS_CMD_ATTR_*
 CMD_ATTR_SERVICE, CMD_ATTR_DEST, CMD_ATTR_DAEMON = 1, 2, 3
@@ -382,7 +383,7 @@ class IpvsClient:
     """
 
     name = "kernel"
-    capabilities = Capabilities()  # the kernel alone: no keepalived view; writes use a client of their own
+    capabilities = Capabilities(conn_table=True)  # the kernel alone: no keepalived view; writes use a client of their own
 
     def __init__(self, director: str | None = None) -> None:
         try:
@@ -581,6 +582,42 @@ class IpvsClient:
 
     def edit_dest(self, vs: VirtualService, rs: RealServer) -> None:
         self._sock.execute(CMD_SET_DEST, GENL_VERSION, encode_service(vs, full=False) + encode_dest(rs, full=True))
+
+    def read_timeouts(self) -> Timeouts | None:
+        """``ipvsadm -L --timeout``'s three values (one GET_CONFIG), None if the kernel sends none."""
+        try:
+            return self._timeouts()
+        except OSError as exc:
+            raise BackendError(explain(exc)) from exc
+
+    def set_timeouts(self, t: Timeouts) -> None:
+        """``ipvsadm --set TCP TCPFIN UDP`` (the kernel leaves a value of 0 as it is)."""
+        self._sock.execute(CMD_SET_CONFIG, GENL_VERSION, nla_u32(CMD_ATTR_TIMEOUT_TCP, t.tcp)
+                           + nla_u32(CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin) + nla_u32(CMD_ATTR_TIMEOUT_UDP, t.udp))
+
+    def read_daemons(self) -> tuple[SyncDaemon, ...]:
+        """``ipvsadm -L --daemon``: the connection-sync daemons running in this network namespace."""
+        try:
+            return self._daemons()
+        except OSError as exc:
+            raise BackendError(explain(exc)) from exc
+
+    def start_daemon(self, d: SyncDaemon) -> None:
+        """``ipvsadm --start-daemon STATE --mcast-interface IFN --syncid N`` (the kernel's defaults
+        for the rest: maximum length, group, port and TTL)."""
+        state = {"master": 1, "backup": 2}[d.state]
+        self._sock.execute(CMD_NEW_DAEMON, GENL_VERSION, nla_nested(
+            CMD_ATTR_DAEMON, nla_u32(DAEMON_STATE, state), nla_str(DAEMON_MCAST_IFN, d.mcast_ifn),
+            nla_u32(DAEMON_SYNC_ID, d.syncid)))
+
+    def stop_daemon(self, state: str) -> None:
+        """``ipvsadm --stop-daemon STATE``."""
+        self._sock.execute(CMD_DEL_DAEMON, GENL_VERSION, nla_nested(
+            CMD_ATTR_DAEMON, nla_u32(DAEMON_STATE, {"master": 1, "backup": 2}[state])))
+
+    def zero(self, vs: VirtualService | None) -> None:
+        """``ipvsadm -Z [-t|-u|-f SERVICE]``: zero one service's counters and its real servers', or all."""
+        self._sock.execute(CMD_ZERO, GENL_VERSION, encode_service(vs, full=False) if vs is not None else b"")
 
     def delete_dest(self, vs: VirtualService, rs: RealServer) -> None:
         self._sock.execute(CMD_DEL_DEST, GENL_VERSION, encode_service(vs, full=False) + encode_dest(rs, full=False))

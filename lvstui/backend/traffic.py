@@ -21,7 +21,11 @@ drained real server done?"):
   REJECTED: the association is over.
 * Persistence templates (``template``) carry no traffic themselves but send a pinned
   client's new connections to the server while they live (with weight 0 too when
-  ``expire_quiescent_template`` is 0): counted, with their longest expiry, apart.
+  ``expire_quiescent_template`` is 0): counted, with their longest expiry, apart.  Where they
+  still pin clients (a persistent service and the sysctl at 0: ``pinning``), a drain is not
+  done while one lives (:meth:`ServerTraffic.done_for`): a pinned client may open a new
+  connection at any moment.  With the sysctl at 1 the kernel drops a template that points at
+  a weight-0 server at its next use, so templates no longer matter.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ __all__ = [
     "carries_traffic",
     "server_traffic",
     "read_server_traffic",
+    "read_servers_traffic",
 ]
 
 TCP_CLOSED_STATES = frozenset({"FIN_WAIT", "TIME_WAIT", "CLOSE", "LAST_ACK"})
@@ -112,6 +117,24 @@ class ServerTraffic:
             values += [p.longest_carrying, p.longest_closed]
         return max(values)
 
+    @property
+    def entries(self) -> int:
+        """Every entry, closed ones and templates included (0: the table holds nothing of it)."""
+        return self.templates + sum(p.carrying + p.closed for p in self.protocols)
+
+    def done_for(self, pinning: bool) -> bool:
+        """:attr:`done`, and where templates still pin clients (``pinning``: a persistent service
+        with expire_quiescent_template 0) no template left either."""
+        return self.done and not (pinning and self.templates)
+
+    def eta_for(self, pinning: bool) -> int | None:
+        """:attr:`eta` under :meth:`done_for`: with pinning templates, at least their longest
+        expiry (a pinned client's new connection would start it again)."""
+        eta = self.eta
+        if eta is None or not (pinning and self.templates):
+            return eta
+        return max(eta, self.longest_template)
+
     def of(self, protocol: str) -> ProtocolTraffic:
         for p in self.protocols:
             if p.protocol == protocol:
@@ -119,29 +142,44 @@ class ServerTraffic:
         return ProtocolTraffic(protocol)
 
 
-def server_traffic(entries: Iterable[Conn]) -> ServerTraffic:
-    """Fold one real server's entries (streamed, read once) into a :class:`ServerTraffic`."""
-    # protocol -> [carrying, closed, longest carrying, longest closed]
-    acc: dict[str, list[int]] = {}
-    templates = longest_template = 0
-    for c in entries:
+class _Fold:
+    """The running counts of one real server's entries (fed one at a time, never held)."""
+
+    __slots__ = ("acc", "longest_template", "templates")
+
+    def __init__(self) -> None:
+        # protocol -> [carrying, closed, longest carrying, longest closed]
+        self.acc: dict[str, list[int]] = {}
+        self.templates = self.longest_template = 0
+
+    def add(self, c: Conn) -> None:
         if c.template:
-            templates += 1
-            longest_template = max(longest_template, c.expires)
-            continue
-        row = acc.get(c.protocol)
+            self.templates += 1
+            self.longest_template = max(self.longest_template, c.expires)
+            return
+        row = self.acc.get(c.protocol)
         if row is None:
-            row = acc[c.protocol] = [0, 0, 0, 0]
+            row = self.acc[c.protocol] = [0, 0, 0, 0]
         if carries_traffic(c):
             row[0] += 1
             row[2] = max(row[2], c.expires)
         else:
             row[1] += 1
             row[3] = max(row[3], c.expires)
-    return ServerTraffic(
-        protocols=tuple(ProtocolTraffic(p, *acc[p]) for p in sorted(acc)),
-        templates=templates, longest_template=longest_template,
-    )
+
+    def result(self) -> ServerTraffic:
+        return ServerTraffic(
+            protocols=tuple(ProtocolTraffic(p, *self.acc[p]) for p in sorted(self.acc)),
+            templates=self.templates, longest_template=self.longest_template,
+        )
+
+
+def server_traffic(entries: Iterable[Conn]) -> ServerTraffic:
+    """Fold one real server's entries (streamed, read once) into a :class:`ServerTraffic`."""
+    fold = _Fold()
+    for c in entries:
+        fold.add(c)
+    return fold.result()
 
 
 def read_server_traffic(services: Iterable[VirtualService], vs_id: str, rs_id: str,
@@ -155,3 +193,18 @@ def read_server_traffic(services: Iterable[VirtualService], vs_id: str, rs_id: s
     wanted = ConnFilter.parse(vs_id, rs_id, None, None)
     index = ServiceIndex(services)
     return server_traffic(c for c in read_conns(path) if wanted.accepts(c, index))
+
+
+def read_servers_traffic(services: Iterable[VirtualService], targets: Iterable[tuple[str, str]],
+                         path: str = CONN_FILE) -> dict[tuple[str, str], ServerTraffic]:
+    """:func:`read_server_traffic` of several (virtual service id, real server id) at once, in one
+    streamed pass over the table (a drained host: one read per poll, not one per service)."""
+    keys = list(dict.fromkeys(targets))
+    filters = [(key, ConnFilter.parse(key[0], key[1], None, None)) for key in keys]
+    index = ServiceIndex(services)
+    folds = {key: _Fold() for key in keys}
+    for c in read_conns(path):
+        for key, wanted in filters:
+            if wanted.accepts(c, index):
+                folds[key].add(c)
+    return {key: fold.result() for key, fold in folds.items()}

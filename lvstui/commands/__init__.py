@@ -10,6 +10,8 @@ COMMAND_MODULES = (
     "lvstui.commands.snapshot",
     "lvstui.commands.conns",
     "lvstui.commands.ops",
+    "lvstui.commands.save",
+    "lvstui.commands.load",
     "lvstui.commands.undo",
     "lvstui.commands.keepalived",
     "lvstui.commands.vrrp",

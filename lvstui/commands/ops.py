@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
-from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_UNRECORDED
+from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_UNRECORDED, CliError
 
 if TYPE_CHECKING:  # the verbs import the operations layer when they run (start-up speed)
     from lvstui.backend.ipvs import IpvsClient
     from lvstui.ops.changes import Change
+
+T = TypeVar("T")
 
 EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp:192.168.1.100:80, "
           "udp:[2001:db8::1]:53, sctp:..., fwmark:7, fwmark:7:inet6. RS is a real server: 192.168.1.13:80 "
@@ -40,13 +42,14 @@ EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+    def verb(name: str, help_text: str, runtime: bool = True) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text + ".",
                                                     epilog=EPILOG)
-        p.set_defaults(handler=run, verb=name)
-        p.add_argument("--runtime-only", action="store_true",
-                       help="change the kernel only, even where keepalived manages the service "
-                            "(keepalived may put it back at its next checker transition or reload)")
+        p.set_defaults(handler=run, verb=name, runtime_only=False)
+        if runtime:
+            p.add_argument("--runtime-only", action="store_true",
+                           help="change the kernel only, even where keepalived manages the service "
+                                "(keepalived may put it back at its next checker transition or reload)")
         return p
 
     def force(p: argparse.ArgumentParser) -> None:
@@ -92,15 +95,53 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("--netmask", metavar="MASK", help="persistence granularity (IPv4 mask, IPv6 prefix length)")
         p.add_argument("--flags", metavar="LIST", help="comma list: ops, sh-fallback, sh-port, mh-fallback, mh-port")
         p.add_argument("--pe", metavar="ENGINE", help="persistence engine (sip)")
+    p = verb("expire-quiescent", "show or set net.ipv4.vs.expire_quiescent_template, which decides whether "
+             "persistence keeps sending pinned clients to a drained (weight 0) real server", runtime=False)
+    p.add_argument("state", metavar="on|off", nargs="?", choices=("on", "off"),
+                   help="on (1): the kernel drops a template pointing at a weight-0 real server when its "
+                        "client comes back, so a drain also ends persistence's pinning; off (0, the "
+                        "kernel's default): pinned clients keep reaching it until the template expires. "
+                        "Without it: show the value")
+    p = verb("zero", "zero the packet, byte and connection counters of a virtual service and its real servers "
+             "(ipvsadm -Z), or of every service", runtime=False)
+    p.add_argument("vs", metavar="VS", nargs="?", help="the service (default: all)")
+    p = verb("timeouts", "show IPVS's TCP, TCP FIN and UDP timeouts, or set any of them (ipvsadm --set)",
+             runtime=False)
+    for flag in ("tcp", "tcpfin", "udp"):
+        p.add_argument(f"--{flag}", metavar="SECONDS", help="the timeout of " + {"tcp": "established TCP connections", "tcpfin":
+                            "TCP connections after the client's FIN", "udp": "UDP entries"}[flag]
+                            + " (1-2147483 seconds)")
+    p = verb("sync", "show, start or stop IPVS's connection-synchronisation daemons (ipvsadm --start-daemon, "
+             "--stop-daemon, -L --daemon)", runtime=False)
+    p.add_argument("action", choices=("status", "start", "stop"))
+    p.add_argument("state", metavar="master|backup", nargs="?", help="which daemon (start and stop)")
+    p.add_argument("--interface", metavar="IFN", help="the multicast interface (start)")
+    p.add_argument("--syncid", default="0", metavar="N", help="the sync id, 0-255 (start; default 0)")
     p = verb("remove-vs", "remove a virtual service and its real servers")
     p.add_argument("vs", metavar="VS")
     p.add_argument("--force", action="store_true", help="remove even with active connections")
 
 
+DRAIN_DONE = (
+    "--wait returns when the drained real server carries no client traffic, per protocol: TCP, no entry "
+    "in a state in which data can still flow (ESTABLISHED, SYN_RECV, CLOSE_WAIT...; closed connections "
+    "waiting out FIN_WAIT/TIME_WAIT/CLOSE timers do not count); UDP and SCTP, every entry expired (shown "
+    "counting down, with an ETA); persistence templates pointing at it are counted and shown, and where "
+    "they still send pinned clients to it (a persistent service with net.ipv4.vs.expire_quiescent_template "
+    "at 0) it waits for them too. --until expired waits until every entry, closed and template included, "
+    "has expired.")
+
+
 def _wait_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wait", action="store_true",
-                   help="block until the drained real servers have no active and no inactive connections")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="give up waiting after SECONDS")
+                   help="block until the drained real servers carry no client traffic (see below); "
+                        "progress and an ETA where one is known")
+    p.add_argument("--until", choices=("done", "expired"), default=None,
+                   help="done (the default): no client traffic left; expired: every entry has expired "
+                        "(implies --wait)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="give up waiting after SECONDS (exit 124; the drain stays in place)")
+    p.epilog = DRAIN_DONE + " " + EPILOG
 
 
 def build_change(args: argparse.Namespace) -> Change:
@@ -109,6 +150,25 @@ def build_change(args: argparse.Namespace) -> Change:
     from lvstui.ops import targets as t
 
     v = args.verb
+    if v == "expire-quiescent":
+        return c.SetExpireQuiescent(1 if args.state == "on" else 0)
+    if v == "sync":
+        if args.state not in ("master", "backup"):
+            raise t.InvalidInput(f"sync {args.action}: name the daemon, master or backup")
+        if args.action == "stop":
+            return c.StopSync(args.state)
+        if not args.interface:
+            raise t.InvalidInput("sync start: --interface IFN is needed (the multicast interface)")
+        try:
+            syncid = int(args.syncid, 10)
+        except ValueError:
+            raise t.InvalidInput(f"--syncid {args.syncid!r} is not a number") from None
+        return c.StartSync(args.state, args.interface, syncid)
+    if v == "zero":
+        return c.ZeroCounters(t.parse_service_id(args.vs) if args.vs else None)
+    if v == "timeouts":
+        return c.SetTimeouts(tcp=_seconds(args.tcp, "tcp"), tcp_fin=_seconds(args.tcpfin, "tcpfin"),
+                             udp=_seconds(args.udp, "udp"))
     if v in ("drain-host", "restore-host"):
         address, _ = t.parse_address(args.address, "real-server address")
         return c.DrainHost(address) if v == "drain-host" else c.RestoreHost(address)
@@ -148,6 +208,21 @@ def build_change(args: argparse.Namespace) -> Change:
     raise AssertionError(v)
 
 
+def _seconds(text: str | None, name: str) -> int | None:
+    from lvstui.ops.changes import MAX_TIMEOUT
+    from lvstui.ops.targets import InvalidInput
+
+    if text is None:
+        return None
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        raise InvalidInput(f"--{name} {text!r} is not a number of seconds") from None
+    if not 1 <= value <= MAX_TIMEOUT:
+        raise InvalidInput(f"--{name} {value}: a timeout is 1-{MAX_TIMEOUT} seconds")
+    return value
+
+
 def _pe(text: str | None) -> str | None:
     from lvstui.ops.targets import PERSISTENCE_ENGINES, InvalidInput
 
@@ -165,6 +240,12 @@ def run(args: argparse.Namespace) -> int:
     from lvstui.ops.journal import StateError
     from lvstui.ops.targets import InvalidInput
 
+    if args.verb == "expire-quiescent" and args.state is None:
+        return _show_expire_quiescent()
+    if args.verb == "sync" and args.action == "status":
+        return _show_daemons()
+    if args.verb == "timeouts" and args.tcp is None and args.tcpfin is None and args.udp is None:
+        return _show_timeouts()
     try:
         change = build_change(args)
     except InvalidInput as exc:
@@ -200,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"lvstui: recovered: {line}", file=sys.stderr)
         for warning in outcome.plan.warnings:
             print(f"lvstui: warning: {warning}", file=sys.stderr)
-        if outcome.plan.steps:
+        if outcome.plan.steps or outcome.plan.config or outcome.plan.sysctls:
             for line in outcome.plan.lines():
                 print(line)
         else:
@@ -212,13 +293,14 @@ def run(args: argparse.Namespace) -> int:
                 print(f"keepalived: {line}")
         for line in outcome.messages:
             print(line if line.startswith("RUNTIME ONLY") else f"keepalived: {line}")
-        if getattr(args, "wait", False):
-            return _wait(director, change, args.timeout)
+        if getattr(args, "wait", False) or getattr(args, "until", None):
+            return _wait(director, change, args.timeout, args.until or "done")
     return 0
 
 
-def _wait(director: IpvsClient, change: Change, timeout: float | None) -> int:
-    """Poll until every drained real server shows no active and no inactive connections."""
+def _wait(director: IpvsClient, change: Change, timeout: float | None, until: str) -> int:
+    """Wait, by the connection table, until every drained real server is done (see DRAIN_DONE)."""
+    from lvstui.commands.drain_wait import wait_for_drain
     from lvstui.ops.changes import Drain, DrainHost
 
     if isinstance(change, DrainHost):
@@ -228,27 +310,50 @@ def _wait(director: IpvsClient, change: Change, timeout: float | None) -> int:
         targets = [(change.service.id, change.server.id)]
     else:
         raise TypeError(f"--wait is a drain's option, not {change.verb}'s")
-    deadline = None if timeout is None else time.monotonic() + timeout
-    last: dict[tuple[str, str], tuple[int, int]] = {}
-    while True:
-        snap = director.read()
-        remaining = {}
-        for vs_id, rs_id in targets:
-            vs = snap.service(vs_id)
-            rs = vs.real_server(rs_id) if vs else None
-            if rs is not None and (rs.active_conns or rs.inactive_conns):
-                remaining[(vs_id, rs_id)] = (rs.active_conns, rs.inactive_conns)
-        for key, counts in remaining.items():
-            if last.get(key) != counts:
-                print(f"waiting: {key[0]} -> {key[1]}: {counts[0]} active, {counts[1]} inactive", flush=True)
-        last = remaining
-        if not remaining:
-            print("drained: no connections left", flush=True)
-            return 0
-        if deadline is not None and time.monotonic() >= deadline:
-            left = ", ".join(f"{k[1]} in {k[0]} ({a} active, {i} inactive)" for k, (a, i) in remaining.items())
-            return _fail(f"timed out waiting for the drain (the weight stays 0): {left}", EXIT_TIMEOUT)
-        time.sleep(0.5)
+    return wait_for_drain(director.read, targets, until=until, timeout=timeout)
+
+
+def _ask_kernel(question: Callable[[IpvsClient], T]) -> T:
+    """One read of the kernel's IPVS state; CliError (one line) when it cannot be opened."""
+    from lvstui.backend import BackendError
+    from lvstui.backend.ipvs import IpvsClient
+
+    try:
+        with IpvsClient() as director:
+            return question(director)
+    except BackendError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def _show_daemons() -> int:
+    from lvstui.ops.changes import daemon_text
+
+    daemons = _ask_kernel(lambda director: director.read_daemons())
+    for d in sorted(daemons, key=lambda d: d.state != "master"):  # ipvsadm lists the master first
+        print(daemon_text(d))
+    return 0
+
+
+def _show_timeouts() -> int:
+    t = _ask_kernel(lambda director: director.read_timeouts())
+    if t is None:
+        return _fail("the kernel did not report its timeouts", EXIT_FAILED)
+    print(f"Timeout (tcp tcpfin udp): {t.tcp} {t.tcp_fin} {t.udp}")  # ipvsadm -L --timeout's line
+    return 0
+
+
+def _show_expire_quiescent() -> int:
+    from lvstui.ops.engine import expire_quiescent_template
+
+    value = expire_quiescent_template()
+    if value is None:
+        return _fail("net.ipv4.vs.expire_quiescent_template cannot be read (no IPVS in this kernel or "
+                     "network namespace)", EXIT_FAILED)
+    meaning = ("on: a drain also ends persistence's pinning" if value == 1 else
+               "off: persistence keeps sending pinned clients to drained real servers until their templates "
+               "expire (`lvstui expire-quiescent on` changes that)")
+    print(f"net.ipv4.vs.expire_quiescent_template = {value} ({meaning})")
+    return 0
 
 
 def _fail(message: str, status: int) -> int:

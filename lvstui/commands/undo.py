@@ -18,7 +18,7 @@ import argparse
 import sys
 
 from lvstui.commands.confirm import confirmed
-from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_UNRECORDED, CliError
+from lvstui.commands.errors import EXIT_FAILED, EXIT_REFUSED, CliError, operation_errors
 
 __all__ = ["register", "run_undo"]
 
@@ -43,10 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_undo(args: argparse.Namespace) -> int:
     from lvstui.backend import BackendError
     from lvstui.backend.ipvs import IpvsClient
-    from lvstui.ops.changes import Refused
-    from lvstui.ops.engine import OperationFailed, Operations, Unrecorded
+    from lvstui.ops.engine import Operations
     from lvstui.ops.policy import current
-    from lvstui.ops.targets import InvalidInput
     from lvstui.ops.undo import apply_undo, plan_undo
 
     current().check("undo", actor="cli", entry=args.id)  # before the kernel is opened
@@ -56,14 +54,8 @@ def run_undo(args: argparse.Namespace) -> int:
         raise CliError(str(exc), EXIT_FAILED) from None
     with director:
         ops = Operations(director, actor="cli")
-        try:  # plan_undo first finishes or undoes a change a killed lvstui left half-recorded
+        with operation_errors():  # plan_undo first finishes or undoes a change a killed lvstui left half-recorded
             undo = plan_undo(ops, args.id, force=args.force)
-        except InvalidInput as exc:
-            raise CliError(str(exc), EXIT_INVALID) from None
-        except Refused as exc:
-            raise CliError(str(exc), EXIT_REFUSED) from None
-        except (BackendError, OSError) as exc:
-            raise CliError(str(exc), EXIT_FAILED) from None
         for line in undo.recovered:
             print(f"lvstui: recovered: {line}", file=sys.stderr)
         print(undo.title)
@@ -74,16 +66,8 @@ def run_undo(args: argparse.Namespace) -> int:
         if not confirmed("Undo it?", args.yes):
             print("nothing changed")
             return EXIT_REFUSED
-        try:
+        with operation_errors():
             outcomes = apply_undo(ops, undo, force=args.force)
-        except InvalidInput as exc:
-            raise CliError(str(exc), EXIT_INVALID) from None
-        except Refused as exc:
-            raise CliError(str(exc), EXIT_REFUSED) from None
-        except Unrecorded as exc:
-            raise CliError(str(exc), EXIT_UNRECORDED) from None
-        except (OperationFailed, BackendError, OSError) as exc:
-            raise CliError(str(exc), EXIT_FAILED) from None
     for outcome in outcomes:
         for line in outcome.plan.lines() or [f"{outcome.plan.title}: nothing to change in the kernel"]:
             print(line)

@@ -6,8 +6,9 @@ Configuration (lossless):
   back byte for byte; :func:`view.build_view` gives the meaning (virtual servers,
   real servers and checkers, VRRP instances, sync groups, scripts, track files) as
   frozen dataclasses that remember file and line; :mod:`edit` changes only the
-  lines concerned; :func:`writer.write_config` writes atomically with a backup and
-  refuses a file changed on disk; :func:`validate.keepalived_test` runs
+  lines concerned (this package only reads: :func:`lvstui.ops.files.write_config` writes
+  the result, all or nothing, through symlinks, with backups in lvstui's state directory,
+  refusing a file changed on disk); :func:`validate.keepalived_test` runs
   ``keepalived -t`` on the configuration as edited in memory.
 
 Runtime:

@@ -12,6 +12,11 @@ config-id (``keepalived -i ID``, by default the node name):
   repeat the rest of their line;
 * ``include`` splices the included files in place.
 
+The work is bounded (:mod:`lvstui.keepalived.limits`): a definition that
+doubles at every use, ``~SEQ`` ranges multiplied together or an include tree
+that fans out would otherwise run for minutes or exhaust memory; past a limit
+the expansion stops with one error naming the file and line.
+
 Each resulting :class:`Node` remembers the file and line it came from, and
 whether it is *exact* (one statement of the file, editable as written) or was
 produced by a substitution (its line is where the definition was used).
@@ -26,7 +31,9 @@ from pathlib import Path
 
 from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.lexer import GENERATOR_RE, LineScan, scan_line
+from lvstui.keepalived.limits import MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_STATEMENTS
 from lvstui.keepalived.loader import KeepalivedConfig
+from lvstui.keepalived.syntax import MAX_DEPTH as MAX_BLOCK_DEPTH
 from lvstui.keepalived.syntax import _definition_end
 
 __all__ = ["Node", "default_config_id", "expand"]
@@ -80,6 +87,13 @@ class _State:
     stack: list[list[Node]] = field(default_factory=list)
     last: Node | None = None
     cwd: Path = Path("/")
+    steps: int = 0  # lines read and statements produced so far (bounded by MAX_STATEMENTS)
+
+    def step(self, path: Path, line: int) -> None:
+        self.steps += 1
+        if self.steps > MAX_STATEMENTS:
+            raise KeepalivedConfigError(
+                f"expands to more than {MAX_STATEMENTS} lines (includes, $definitions or ~SEQ)", path, line)
 
     def cond_ok(self, condition: str | None) -> bool:
         if not condition:
@@ -102,8 +116,8 @@ def _def_value_line(scan: LineScan) -> str:
 
 
 def _run_file(state: _State, path: Path, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise KeepalivedConfigError("includes nested too deeply", path)
+    if depth > MAX_INCLUDE_DEPTH:
+        raise KeepalivedConfigError(f"includes nested more than {MAX_INCLUDE_DEPTH} deep", path)
     cfile = state.config.files[path]
     lines = cfile.lines
     scans = cfile.scans
@@ -117,6 +131,7 @@ def _run_file(state: _State, path: Path, depth: int) -> None:
             i += 1
             continue
         if scan.definition is not None:
+            state.step(path, i + 1)
             end = i
             if scan.continued:
                 end = _definition_end(scans, lines, i)
@@ -132,6 +147,7 @@ def _run_file(state: _State, path: Path, depth: int) -> None:
             i = end + 1
             continue
         if i in include_lines and state.cond_ok(scan.condition):
+            state.step(path, i + 1)
             stmt = next(s for s in cfile.includes() if s.line == i)
             for included in state.config.included_by(path, stmt):
                 _run_file(state, included, depth + 1)
@@ -151,7 +167,7 @@ def _builtin(state: _State, name: str) -> str | None:
             "_BANG": "!"}.get(name)
 
 
-def _substitute(state: _State, text: str) -> list[str] | None:
+def _substitute(state: _State, text: str, path: Path, line: int) -> list[str] | None:
     """Replace parameters in ``text``; None when nothing was replaced."""
     changed = False
     for _ in range(MAX_DEPTH):
@@ -187,11 +203,14 @@ def _substitute(state: _State, text: str) -> list[str] | None:
             return [text] if changed else None
         out.append(text[pos:])
         text = "".join(out)
+        if len(text) > MAX_LINE_CHARS:
+            raise KeepalivedConfigError(f"$definitions make a line of more than {MAX_LINE_CHARS} characters",
+                                        path, line)
         changed = True
-    raise KeepalivedConfigError(f"parameter substitution does not end: {text[:60]!r}")
+    raise KeepalivedConfigError(f"parameter substitution does not end: {text[:60]!r}", path, line)
 
 
-def _generators(spec: str) -> list[list[tuple[str, str]]] | None:
+def _generators(spec: str, path: Path, line: int) -> list[list[tuple[str, str]]] | None:
     """Parse the ~SEQ/~LST prefix of a line into (name, value) rows, nested loops flattened."""
     specs: list[list[list[tuple[str, str]]]] = []
     i = 0
@@ -208,20 +227,25 @@ def _generators(spec: str) -> list[list[tuple[str, str]]] | None:
             j += 1
         inner = spec[m.end():j]
         kind = m.group(1)
-        rows = _seq_rows(inner, hexa=kind == "SEQx") if kind.startswith("SEQ") else _lst_rows(inner)
+        rows = _seq_rows(inner, kind == "SEQx", path, line) if kind.startswith("SEQ") else _lst_rows(inner)
         if rows is None:
             return None
         specs.append(rows)
         i = j + 1
         while i < len(spec) and spec[i] in " \t":
             i += 1
+    total = 1
+    for rows in specs:
+        total *= len(rows)
+        if total > MAX_STATEMENTS:
+            raise KeepalivedConfigError(f"~SEQ/~LST makes more than {MAX_STATEMENTS} lines", path, line)
     combos: list[list[tuple[str, str]]] = [[]]
     for rows in specs:
         combos = [c + r for c in combos for r in rows]
     return combos
 
 
-def _seq_rows(inner: str, hexa: bool) -> list[list[tuple[str, str]]] | None:
+def _seq_rows(inner: str, hexa: bool, path: Path, line: int) -> list[list[tuple[str, str]]] | None:
     parts = [p.strip() for p in inner.split(",")]
     try:
         nums = [int(p, 0) for p in parts[1:]]
@@ -237,8 +261,10 @@ def _seq_rows(inner: str, hexa: bool) -> list[list[tuple[str, str]]] | None:
         start, step, end = nums
     else:
         return None
-    if step == 0 or len(range(start, end + (1 if step > 0 else -1), step)) > 100000:
+    if step == 0:
         return None
+    if max(0, (end - start) // step + 1) > MAX_STATEMENTS:  # (len(range()) overflows past 2**63)
+        raise KeepalivedConfigError(f"~SEQ makes more than {MAX_STATEMENTS} lines", path, line)
     fmt = "{:x}" if hexa else "{}"
     return [[(parts[0], fmt.format(v))] for v in range(start, end + (1 if step > 0 else -1), step)]
 
@@ -258,12 +284,13 @@ def _process(state: _State, scan: LineScan, path: Path, line: int, exact: bool, 
         raise KeepalivedConfigError("parameter substitution nested too deeply", path, line)
     if not state.cond_ok(scan.condition):
         return
+    state.step(path, line)
     if scan.definition is not None:
         first = scan.raw[scan.code_start:scan.code_end].split("=", 1)[1].lstrip(" \t")
         state.defs[scan.definition] = [first]
         return
     if scan.generator_end > scan.code_start:
-        rows = _generators(scan.raw[scan.code_start:scan.generator_end])
+        rows = _generators(scan.raw[scan.code_start:scan.generator_end], path, line)
         rest = scan.raw[scan.generator_end:scan.code_end]
         if rows is None:
             raise KeepalivedConfigError("invalid ~SEQ/~LST specification", path, line)
@@ -274,7 +301,7 @@ def _process(state: _State, scan: LineScan, path: Path, line: int, exact: bool, 
         return
     code = scan.raw[scan.code_start:scan.code_end]
     if "$" in code:
-        expanded = _substitute(state, code)
+        expanded = _substitute(state, code, path, line)
         if expanded is not None:
             for text in expanded:
                 _process(state, scan_line(text), path, line, exact=False, depth=depth + 1)
@@ -305,6 +332,8 @@ def _emit(state: _State, scan: LineScan, path: Path, line: int, exact: bool) -> 
                 state.stack[-1].append(owner)
             owner.children = []
             state.stack.append(owner.children)
+            if len(state.stack) > MAX_BLOCK_DEPTH:
+                raise KeepalivedConfigError(f"blocks nested more than {MAX_BLOCK_DEPTH} deep", path, line)
             state.last = None
         else:
             if len(state.stack) > 1:

@@ -166,9 +166,17 @@ def _generator_end(body: str, start: int, end: int) -> int:
         i = j
 
 
-@functools.lru_cache(maxsize=1 << 16)
+CACHED_LINE_CHARS = 4096  # longer lines are scanned afresh: the cache must not pin megabytes
+
+
 def scan_line(raw: str) -> LineScan:
-    """Scan one line (cached: LineScan is immutable and configurations repeat lines a lot)."""
+    """Scan one line (cached when short: LineScan is immutable and configurations repeat lines a lot)."""
+    if len(raw) > CACHED_LINE_CHARS:
+        return _scan_line(raw)
+    return _scan_line_cached(raw)
+
+
+def _scan_line(raw: str) -> LineScan:
     body = _line_body(raw)
     indent_end = len(body) - len(body.lstrip(BLANKS))
     indent = body[:indent_end]
@@ -202,6 +210,9 @@ def scan_line(raw: str) -> LineScan:
                     comment_start=comment, condition=condition, continued=continued,
                     definition=definition, generator_end=generator_end, pieces=pieces,
                     error=error)
+
+
+_scan_line_cached = functools.lru_cache(maxsize=1 << 16)(_scan_line)
 
 
 _ESCAPES = {"a": "\a", "b": "\b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}

@@ -18,15 +18,18 @@ other files (see :mod:`lvstui.keepalived.loader`).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.lexer import LineScan, Piece, scan_line
+from lvstui.keepalived.limits import KEEPALIVED_LINE_BYTES, MAX_FILE_BYTES, MAX_LINE_CHARS
 
-__all__ = ["INCLUDE_RE", "Block", "ConfigFile", "Statement", "parse_text"]
+__all__ = ["INCLUDE_RE", "Block", "ConfigFile", "Statement", "parse_text", "read_regular"]
 
 INCLUDE_RE = re.compile(r"include[rmwba]?[ \t]")
 MAX_DEPTH = 64  # keepalived's deepest real blocks are 4 levels; this only stops runaway input
@@ -133,12 +136,55 @@ class ConfigFile:
         return parse_text(text, self.path, disk_digest=self.disk_digest)
 
     @classmethod
-    def read(cls, path: Path) -> ConfigFile:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise KeepalivedConfigError(f"cannot read: {exc.strerror or exc}", path) from None
+    def read(cls, path: Path, max_bytes: int = MAX_FILE_BYTES) -> ConfigFile:
+        """Read and parse one file: a regular file of at most ``max_bytes`` (see :func:`read_regular`)."""
+        data = read_regular(path, max_bytes)
         return parse_text(data.decode("utf-8", "surrogateescape"), path, disk_digest=_digest(data))
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_regular(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``.
+
+    keepalived follows symbolic links in includes, so this does too, but the
+    type is checked before opening (a FIFO would block, a device could be
+    endless) and again on the open descriptor (the name may have been swapped
+    in between); the open is non-blocking and the read stops one byte past the
+    limit, so a file that grows while read cannot exhaust memory either.
+    """
+    try:
+        before = os.stat(path)
+        if not stat.S_ISREG(before.st_mode):
+            raise KeepalivedConfigError(f"cannot read: {_kind(before.st_mode)}, not a regular file", path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise KeepalivedConfigError(f"cannot read: {_kind(st.st_mode)}, not a regular file", path)
+            if st.st_size > max_bytes:
+                raise KeepalivedConfigError(f"file too large: {st.st_size} bytes (at most {max_bytes})", path)
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_bytes:
+                    raise KeepalivedConfigError(f"file too large: more than {max_bytes} bytes", path)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise KeepalivedConfigError(f"cannot read: {exc.strerror or exc}", path) from None
+    return b"".join(chunks)
 
 
 def _definition_end(scans: list[LineScan], lines: list[str], start: int) -> int:
@@ -164,6 +210,10 @@ def parse_text(text: str, path: Path | str, disk_digest: str | None = None) -> C
     """Parse one file's text; raise :class:`KeepalivedConfigError` naming file and line on bad syntax."""
     path = Path(path)
     lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if len(line) > MAX_LINE_CHARS:  # (a line of a million words takes seconds to scan)
+            raise KeepalivedConfigError(f"line of {len(line)} characters (at most {MAX_LINE_CHARS};"
+                                        f" keepalived reads {KEEPALIVED_LINE_BYTES} bytes at a time)", path, i + 1)
     scans = [scan_line(line) for line in lines]
     root: list[Statement] = []
     stack: list[tuple[list[Statement], Statement | None]] = [(root, None)]

@@ -3,7 +3,18 @@
 Only what lvstui shows or edits is modelled; every item keeps its
 :class:`Source` (file and line) so messages and edits can point at it.
 keepalived's defaults are applied where the operator would otherwise have to
-know them (weight 1, lb_kind NAT, protocol TCP, priority 100, ...).
+know them (weight 1, lb_kind NAT, protocol UDP, priority 100, ...).
+
+Where the view says what keepalived will do, it is what keepalived 2.2.7
+does, not what the file says: ``lb_kind dr`` is rejected (keepalived's words
+are case-sensitive) and NAT is used, ``state master`` is BACKUP, a
+``state MASTER`` that strict mode or AH authentication clears is BACKUP, a
+missing priority follows the state (MASTER is 255), ``nopreempt`` is cleared
+where keepalived clears it, an ``auth_pass`` is cut to 8 characters and a
+``vrrp_script`` without a script is dropped.  Each difference is one line of
+:attr:`ConfigView.warnings`, worded after keepalived's own message and
+naming the file and line (read from keepalived's vrrp.c, vrrp_parser.c and
+check_parser.c, checked against ``keepalived -t``).
 """
 
 from __future__ import annotations
@@ -241,6 +252,8 @@ class ConfigView:
     track_files: tuple[TrackFile, ...] = ()
     config_id: str | None = None
     notes: tuple[str, ...] = field(default=())  # things the view could not model
+    # where keepalived runs something else than the file says (and what the loader warned about)
+    warnings: tuple[str, ...] = field(default=())
 
     def global_value(self, keyword: str) -> str | None:
         """A global_defs setting (the last one wins); "" for a keyword without value."""
@@ -305,7 +318,40 @@ def _checker(node: Node) -> Checker:
     return Checker(type=node.keyword, params=_params(node), urls=urls, hosts=hosts, source=_src(node))
 
 
-def _real_server(node: Node, vs_inhibit: bool) -> ConfRealServer:
+FORWARDING_METHODS = ("NAT", "DR", "TUN")  # keepalived compares them case-sensitively
+
+
+def _forwarding(node: Node, keywords: tuple[str, ...], default: str | None, what: str,
+                warnings: list[str]) -> str | None:
+    """The forwarding method keepalived ends with: the last valid one; an unknown one is refused."""
+    method = default
+    for c in node.children or ():
+        if c.keyword not in keywords:
+            continue
+        value = c.args[0] if c.args else ""
+        if value in FORWARDING_METHODS:
+            method = value
+        else:
+            kept = f"uses {method}" if method else "uses the virtual server's"
+            warnings.append(f"{_src(c)}: unknown [{value}] routing method for {what} server; keepalived {kept}"
+                            + (f" (write {value.upper()})" if value.upper() in FORWARDING_METHODS else ""))
+    return method
+
+
+def _protocol(node: Node, warnings: list[str]) -> str:
+    """keepalived's protocol: TCP, UDP or SCTP in any case, the last valid one; UDP when none is."""
+    protocol = None
+    for c in node.all("protocol"):
+        value = c.args[0] if c.args else ""
+        if value.upper() in ("TCP", "UDP", "SCTP"):
+            protocol = value.upper()
+        else:
+            warnings.append(f"{_src(c)}: unknown protocol {value} - keepalived ignores it"
+                            f" and uses {protocol or 'UDP'}")
+    return protocol or "UDP"
+
+
+def _real_server(node: Node, vs_inhibit: bool, warnings: list[str]) -> ConfRealServer:
     checkers = tuple(_checker(c) for c in node.children or () if c.keyword in CHECKER_TYPES)
     inhibit = node.child("inhibit_on_failure")
     return ConfRealServer(
@@ -314,7 +360,7 @@ def _real_server(node: Node, vs_inhibit: bool) -> ConfRealServer:
         weight=_int(node.value("weight"), 1) or 0,
         inhibit_on_failure=vs_inhibit if inhibit is None else _bool(inhibit),
         checkers=checkers,
-        lb_kind=node.value("lvs_method") or node.value("lb_kind"),
+        lb_kind=_forwarding(node, ("lvs_method",), None, "real", warnings),
         params=_params(node),
         source=_src(node),
     )
@@ -324,7 +370,7 @@ def _bool(node: Node) -> bool:
     return not node.args or node.args[0].lower() in ("on", "true", "yes")
 
 
-def _virtual_server(node: Node) -> VirtualServer:
+def _virtual_server(node: Node, warnings: list[str]) -> VirtualServer:
     args = node.args
     kind, address, port, fwmark, group = "address", None, None, None, None
     if args and args[0] == "fwmark":
@@ -340,9 +386,10 @@ def _virtual_server(node: Node) -> VirtualServer:
     return VirtualServer(
         kind=kind, address=address, port=port, fwmark=fwmark, group=group,
         # measured: keepalived 2.2.7 -t says "no protocol set - defaulting to UDP"
-        protocol=(node.value("protocol") or "UDP").upper(),
+        protocol=_protocol(node, warnings),
         lb_algo=node.value("lvs_sched") or node.value("lb_algo") or "wlc",
-        lb_kind=(node.value("lvs_method") or node.value("lb_kind") or "NAT").upper(),
+        # measured: "no forwarding method set, setting default NAT"; "unknown [dr] routing method"
+        lb_kind=_forwarding(node, ("lb_kind", "lvs_method"), "NAT", "virtual", warnings) or "NAT",
         persistence_timeout=_int(node.value("persistence_timeout") or
                                  ("360" if node.child("persistence_timeout") else None)),
         persistence_granularity=node.value("persistence_granularity"),
@@ -351,7 +398,7 @@ def _virtual_server(node: Node) -> VirtualServer:
         sorry_server=" ".join(sorry.args) if sorry else None,
         delay_loop=_float(node.value("delay_loop")),
         inhibit_on_failure=inhibit,
-        real_servers=tuple(_real_server(c, inhibit) for c in node.all("real_server")),
+        real_servers=tuple(_real_server(c, inhibit, warnings) for c in node.all("real_server")),
         params=_params(node),
         source=_src(node),
     )
@@ -380,19 +427,133 @@ def _first_words(node: Node | None) -> tuple[str, ...]:
     return tuple(c.keyword for c in node.children or ())
 
 
-def _vrrp_instance(node: Node) -> ConfVrrpInstance:
+def _true_false(text: str) -> bool | None:
+    return {"true": True, "on": True, "yes": True, "false": False, "off": False, "no": False}.get(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _VrrpGlobals:
+    strict: bool = False  # global_defs vrrp_strict
+    version: int = 2  # global_defs vrrp_version
+
+
+def _vrrp_state(node: Node, name: str, warnings: list[str]) -> str | None:
+    """The initial state keepalived reads (None: not set): words are case-sensitive, MASTER sticks."""
+    state = None
+    for c in node.all("state"):
+        value = c.args[0] if c.args else ""
+        if value == "MASTER":
+            state = "MASTER"
+        elif value == "BACKUP":
+            if state == "MASTER":
+                warnings.append(f"{_src(c)}: ({name}) state previously set as MASTER - ignoring BACKUP")
+            else:
+                state = "BACKUP"
+        else:
+            warnings.append(f"{_src(c)}: ({name}) unknown state '{value}', defaulting to BACKUP")
+            state = "BACKUP"
+    return state
+
+
+def _vrrp_priority(node: Node, name: str, warnings: list[str]) -> int:
+    """The priority keepalived reads (0: not set); one outside 1..255 is replaced by 100."""
+    priority = 0
+    for c in node.all("priority"):
+        value = c.args[0] if c.args else ""
+        if value.isdigit() and 1 <= int(value) <= 255:
+            priority = int(value)
+        else:
+            warnings.append(f"{_src(c)}: ({name}) priority not valid, must be between 1 & 255; keepalived uses 100")
+            priority = 100
+    return priority
+
+
+def _vrrp_auth(node: Node, name: str, strict: bool, version: int,
+               warnings: list[str]) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """The authentication keepalived uses (params, with auth_pass cut to 8) and its type.
+
+    ((), None) where keepalived ignores the block (no valid auth_type, strict mode, VRRP
+    version 3, no password).
+    """
     auth = node.child("authentication")
+    if auth is None:
+        return (), None
+    params = list(_params(auth))
+    auth_type = None
+    for c in auth.all("auth_type"):
+        value = c.args[0] if c.args else ""
+        if value in ("PASS", "AH"):
+            auth_type = value
+        else:
+            warnings.append(f"{_src(c)}: ({name}) unknown authentication type '{value}'")
+    password = ""
+    for c in auth.all("auth_pass"):
+        password = c.args[0] if c.args else ""
+        if len(password) > 8:
+            warnings.append(f"{_src(c)}: ({name}) truncating auth_pass to 8 characters: keepalived uses "
+                            f"the first 8 of {len(password)}")
+            password = password[:8]
+    params = [(k, password if k == "auth_pass" else v) for k, v in params]
+    if auth_type is None:  # no (valid) auth_type: keepalived authenticates nothing
+        return (), None
+    where = _src(auth)
+    if strict:
+        warnings.append(f"{where}: ({name}) strict mode does not support authentication; keepalived ignores it")
+    elif version == 3:
+        warnings.append(f"{where}: ({name}) VRRP version 3 does not support authentication; keepalived ignores it")
+    elif not password:
+        warnings.append(f"{where}: ({name}) authentication specified but no password given; keepalived ignores it")
+    else:
+        return tuple(params), auth_type
+    return (), None  # keepalived runs this instance without authentication
+
+
+def _vrrp_instance(node: Node, globals_: _VrrpGlobals, warnings: list[str]) -> ConfVrrpInstance:
+    name = node.args[0] if node.args else ""
+    where = _src(node)
+    strict = globals_.strict
+    for c in node.all("strict_mode"):
+        value = _true_false(c.args[0]) if c.args else True
+        if value is None:
+            warnings.append(f"{_src(c)}: ({name}) invalid strict_mode {c.args[0]} specified")
+        else:
+            strict = value
+    version = _int(node.value("version"), globals_.version) or 2
+    state = _vrrp_state(node, name, warnings)
+    priority = _vrrp_priority(node, name, warnings)
+    if priority == 0:  # keepalived: "If no priority has been set, derive it from the initial state"
+        priority = 255 if state == "MASTER" else 100
+    owner = priority == 255
+    if state is None:  # "If no initial state has been set, derive it from the priority"
+        state = "MASTER" if owner else "BACKUP"
+    elif strict and (state == "MASTER") != owner:
+        warnings.append(f"{where}: ({name}) state MASTER must match being address owner (priority 255);"
+                        f" keepalived uses {'MASTER' if owner else 'BACKUP'}")
+        state = "MASTER" if owner else "BACKUP"
+    authentication, auth_type = _vrrp_auth(node, name, strict, version, warnings)
+    if auth_type == "AH" and state == "MASTER" and not owner:
+        warnings.append(f"{where}: ({name}) initial state master is incompatible with AH authentication"
+                        " - clearing: keepalived starts as BACKUP")
+        state = "BACKUP"
+    nopreempt = node.child("nopreempt") is not None
+    if nopreempt and owner:
+        warnings.append(f"{where}: ({name}) nopreempt is incompatible with priority 255 - keepalived resets it")
+        nopreempt = False
+    if nopreempt and state == "MASTER":
+        warnings.append(f"{where}: ({name}) nopreempt will not work with initial state MASTER"
+                        " - keepalived clears it")
+        nopreempt = False
     vips = node.child("virtual_ipaddress")
     excluded = node.child("virtual_ipaddress_excluded")
     return ConfVrrpInstance(
-        name=node.args[0] if node.args else "",
-        state=(node.value("state") or "BACKUP").upper(),
+        name=name,
+        state=state,
         interface=node.value("interface"),
         virtual_router_id=_int(node.value("virtual_router_id")),
-        priority=_int(node.value("priority"), 100) or 0,
+        priority=priority,
         advert_int=_float(node.value("advert_int")) or 1.0,
-        nopreempt=node.child("nopreempt") is not None,
-        authentication=_params(auth) if auth else (),
+        nopreempt=nopreempt,
+        authentication=authentication,
         virtual_ipaddresses=_first_words(vips),
         virtual_ipaddresses_excluded=_first_words(excluded),
         unicast_peers=_first_words(node.child("unicast_peer")),
@@ -400,7 +561,7 @@ def _vrrp_instance(node: Node) -> ConfVrrpInstance:
         track_files=_refs(node.child("track_file")),
         track_interfaces=_refs(node.child("track_interface")),
         params=_params(node),
-        source=_src(node),
+        source=where,
     )
 
 
@@ -415,17 +576,19 @@ def build_view(config: KeepalivedConfig, config_id: str | None = None) -> Config
     scripts: list[VrrpScript] = []
     tracks: list[TrackFile] = []
     notes: list[str] = []
+    warnings: list[str] = list(config.warnings)
+    globals_ = _vrrp_globals(roots)
     for node in roots:
         kw = node.keyword
         name = node.args[0] if node.args else ""
         if kw == "global_defs":
             global_defs += _params(node)
         elif kw == "virtual_server":
-            vss.append(_virtual_server(node))
+            vss.append(_virtual_server(node, warnings))
         elif kw == "virtual_server_group":
             groups.append(VirtualServerGroup(name=name, members=_lines(node), source=_src(node)))
         elif kw == "vrrp_instance":
-            instances.append(_vrrp_instance(node))
+            instances.append(_vrrp_instance(node, globals_, warnings))
         elif kw == "vrrp_sync_group":
             syncs.append(VrrpSyncGroup(
                 name=name, members=_lines(node.child("group")),
@@ -433,6 +596,10 @@ def build_view(config: KeepalivedConfig, config_id: str | None = None) -> Config
                 track_files=_refs(node.child("track_file")),
                 track_interfaces=_refs(node.child("track_interface")), source=_src(node)))
         elif kw == "vrrp_script":
+            if not (node.value("script") or "").strip():
+                warnings.append(f"{_src(node)}: no script set for vrrp_script {name} - keepalived removes it"
+                                " (and every track_script naming it)")
+                continue
             scripts.append(VrrpScript(
                 name=name, script=node.value("script"), interval=_float(node.value("interval")),
                 weight=_int(node.value("weight")), fall=_int(node.value("fall")),
@@ -446,4 +613,14 @@ def build_view(config: KeepalivedConfig, config_id: str | None = None) -> Config
     return ConfigView(
         global_defs=global_defs, virtual_servers=tuple(vss), virtual_server_groups=tuple(groups),
         vrrp_instances=tuple(instances), vrrp_sync_groups=tuple(syncs), vrrp_scripts=tuple(scripts),
-        track_files=tuple(tracks), config_id=config_id, notes=tuple(notes))
+        track_files=tuple(tracks), config_id=config_id, notes=tuple(notes), warnings=tuple(warnings))
+
+
+def _vrrp_globals(roots: list[Node]) -> _VrrpGlobals:
+    strict, version = False, 2
+    for node in roots:
+        if node.keyword == "global_defs":
+            if node.child("vrrp_strict") is not None:
+                strict = True
+            version = _int(node.value("vrrp_version"), version) or version
+    return _VrrpGlobals(strict=strict, version=version)

@@ -8,13 +8,14 @@ already applied are undone in reverse order, so nothing is half-applied.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Concatenate, Final, ParamSpec
 
 from lvstui.backend import BackendError
 from lvstui.keepalived.errors import KeepalivedConfigError
@@ -27,9 +28,12 @@ from lvstui.model import Snapshot
 from lvstui.ops import faults
 from lvstui.ops import keepalived as durable
 from lvstui.ops.changes import (
+    TABLE_WIDE,
     Change,
+    DaemonStep,
     Director,
     Drain,
+    LoadTable,
     Plan,
     Refused,
     Restore,
@@ -37,12 +41,15 @@ from lvstui.ops.changes import (
     ServiceReader,
     SetWeight,
     Step,
+    SysctlStep,
+    TimeoutsStep,
+    ZeroStep,
     forced,
     scope,
 )
 from lvstui.ops.files import write_atomic
 from lvstui.ops.journal import Journal, StateError, WeightMemory, state_dir
-from lvstui.ops.lock import DIRECTOR, Busy, held
+from lvstui.ops.lock import DIRECTOR, Busy, config_lock_name, held
 from lvstui.ops.policy import ReadOnly, WritePolicy, current
 from lvstui.ops.record import change_record, describe_change, steps_record
 from lvstui.ops.recover import INTENT, pending_intents, reconcile
@@ -88,32 +95,85 @@ class Outcome:
     recovered: list[str] = field(default_factory=list)  # intents of killed lvstuis reconciled first
 
 
-def expire_quiescent_template(proc: Path = Path("/proc/sys/net/ipv4/vs/expire_quiescent_template")) -> int | None:
+SYSCTL_DIR = Path("/proc/sys/net/ipv4/vs")  # per network namespace, like the IPVS table
+
+
+def expire_quiescent_template(proc: Path = SYSCTL_DIR / "expire_quiescent_template") -> int | None:
     try:
         return int(proc.read_text().strip())
     except (OSError, ValueError):
         return None
 
 
+_P = ParamSpec("_P")
+
+
+def _keepalived_locked(apply: Callable[Concatenate[Operations, Change, _P], Outcome]
+                       ) -> Callable[Concatenate[Operations, Change, _P], Outcome]:
+    """:meth:`Operations.apply` holds the lock of keepalived's configuration across its plan, write
+    and reload (see :meth:`Operations.keepalived_lock`); a second operator is refused, journaled."""
+
+    @functools.wraps(apply)
+    def locked(self: Operations, change: Change, /, *args: _P.args, **kwargs: _P.kwargs) -> Outcome:
+        runtime_only = kwargs.get("runtime_only")
+        try:
+            lock = self.keepalived_lock(change, runtime_only if isinstance(runtime_only, bool) else None)
+            with lock:
+                return apply(self, change, *args, **kwargs)
+        except Busy as exc:
+            extra = kwargs.get("journal_extra")
+            self._record_quietly(change, "refused", message=str(exc), **(extra if isinstance(extra, dict) else {}))
+            raise KeepalivedRefused(f"{exc}: nothing was changed") from exc
+
+    return locked
+
+
+@dataclass(frozen=True)
+class _SysctlApplied:
+    """A written sysctl in the list of applied steps, so that a later failure writes it back."""
+
+    ops: Operations
+    sysctl: SysctlStep
+
+    def describe(self) -> str:
+        return self.sysctl.describe()
+
+    def undo(self, director: Director) -> None:
+        self.ops._write_sysctl(self.sysctl.name, self.sysctl.before)
+
+
+_Applied = Step | TimeoutsStep | ZeroStep | DaemonStep | _SysctlApplied  # what a failure undoes
+
+
+def _sysctl_record(sysctls: list[SysctlStep]) -> dict[str, Any]:
+    """The journal's ``sysctl`` field: each written sysctl, before and after (what undo checks)."""
+    if not sysctls:
+        return {}
+    return {"sysctl": [{"name": s.name, "before": s.before, "after": s.value} for s in sysctls]}
+
+
 class Operations:
     def __init__(self, director: Director, *, readonly: bool = False, journal: Journal | None = None,
                  memory: WeightMemory | None = None, actor: str = "cli",
-                 eqt: Callable[[], int | None] = expire_quiescent_template,
+                 eqt: Callable[[], int | None] | None = None,
                  keepalived: KeepalivedSite | _Auto | None = AUTO,
                  runtime_only: bool = False, track_dir: Path | None = None,
-                 settle_seconds: float = 2.0, policy: WritePolicy | None = None) -> None:
+                 settle_seconds: float = 2.0, policy: WritePolicy | None = None,
+                 sysctl_dir: Path = SYSCTL_DIR) -> None:
         """``keepalived``: the :class:`~lvstui.keepalived.site.KeepalivedSite` managing this
         director, None for none, AUTO to look for it.  ``runtime_only``: change the kernel only,
         even where keepalived manages the service (marked in the result and the journal).
         ``policy``: the read-only policy (default: the process's, :func:`lvstui.ops.policy.current`);
-        ``readonly=True`` makes this one read-only whatever the process's policy says."""
+        ``readonly=True`` makes this one read-only whatever the process's policy says.
+        ``sysctl_dir``: where the IPVS sysctls are written (``eqt`` reads one from there by default)."""
         self.director = director
         base = policy if policy is not None else current()
         self.policy = WritePolicy(readonly=True, journal=base.journal) if readonly and not base.readonly else base
         self.journal = journal or Journal()
         self.memory = memory or WeightMemory()
         self.actor = actor
-        self._eqt = eqt
+        self.sysctl_dir = sysctl_dir
+        self._eqt = eqt or (lambda: expire_quiescent_template(sysctl_dir / "expire_quiescent_template"))
         self._keepalived = keepalived
         self.runtime_only = runtime_only
         self.track_dir = track_dir
@@ -162,14 +222,20 @@ class Operations:
             raise Refused(str(exc)) from exc
         runtime_only = self.runtime_only if runtime_only is None else runtime_only
         site = self.keepalived_site()
-        if site is None:
-            return change.plan(snap, memory, self._eqt())
+        if site is None or isinstance(change, TABLE_WIDE):  # keepalived has no part in IPVS-wide settings
+            table_plan = change.plan(snap, memory, self._eqt())
+            if site is not None and isinstance(change, LoadTable) and table_plan.steps:
+                table_plan.warnings.append(f"keepalived runs here ({site.config_path}): it puts back the services "
+                                           "it manages at its next checker transition or reload")
+            return table_plan
         notes: list[str] = []
         unreadable: Exception | None = None
         force = force or forced(change)
         try:
             if config is None:
                 config = load(site.config_path)
+            elif not runtime_only:
+                _refuse_if_changed(config)
             if isinstance(change, (Restore, RestoreHost)):
                 memory = _keepalived_weights(site, config, change, snap, memory, notes)
         except (KeepalivedConfigError, durable.DurableRefused) as exc:
@@ -221,6 +287,16 @@ class Operations:
         plan.durable = kept
         return plan
 
+    def keepalived_lock(self, change: Change, runtime_only: bool | None = None) -> AbstractContextManager[None]:
+        """The lock of keepalived's configuration (keyed by its real path) for a change made durable
+        there: held from the re-plan to the read-back, so another lvstui cannot write or reload
+        between our plan and our write.  Raises :class:`~lvstui.ops.lock.Busy` when held elsewhere."""
+        site = None if self.readonly else self.keepalived_site()
+        if site is None or (self.runtime_only if runtime_only is None else runtime_only):
+            return nullcontext()
+        what = " ".join(str(v) for k, v in describe_change(change).items() if k in ("service", "server", "address"))
+        return held(config_lock_name(site.config_path), f"{change.verb} {what}".strip())
+
     def _track_dir(self) -> Path:
         return self.track_dir or state_dir() / "keepalived"
 
@@ -228,6 +304,7 @@ class Operations:
         return self.journal.record(actor=self.actor, verb=change.verb, change=describe_change(change),
                                    result=result, **fields)
 
+    @_keepalived_locked
     def apply(self, change: Change, plan: Plan | None = None, *, force: bool = False,
               runtime_only: bool | None = None, journal_extra: dict[str, Any] | None = None) -> Outcome:
         """Apply ``change``.  A ``plan`` from an earlier preview is re-planned against a fresh read of
@@ -317,16 +394,22 @@ class Operations:
                 message = f"{exc}; nothing was changed"
                 raise OperationFailed(message + self._record_quietly(change, "failed", message=message,
                                                                      **extra)) from exc
-        applied: list[Step] = []
+        applied: list[_Applied] = []
         try:
             for step in plan.steps:
                 faults.point("kernel")
                 step.apply(self.director)
                 applied.append(step)
+            for setting in plan.config:
+                setting.apply(self.director)
+                applied.append(setting)
+            for sysctl in plan.sysctls:
+                self._write_sysctl(sysctl.name, sysctl.value)
+                applied.append(_SysctlApplied(self, sysctl))
         except (OSError, BackendError) as exc:
-            failed = plan.steps[len(applied)]
+            failed = plan.lines()[len(applied)]
             undo_errors = self._undo(applied)
-            message = f"the kernel refused `{failed.describe()}`: {_reason(exc)}"
+            message = f"the kernel refused `{failed}`: {_reason(exc)}"
             if applied:
                 message += ("; undone: " + "; ".join(s.describe() for s in reversed(applied))
                             if not undo_errors else "; UNDO FAILED: " + "; ".join(undo_errors))
@@ -363,6 +446,8 @@ class Operations:
             messages.append("RUNTIME ONLY: the kernel was changed, keepalived's configuration was not")
         snap = self.read_for(change)
         problems = [p for p in (s.check(snap) for s in plan.steps) if p]
+        problems += [p for p in (s.check(self.director) for s in plan.config) if p]
+        problems += [p for p in (self._check_sysctl(s) for s in plan.sysctls) if p]
         if problems:
             message = "applied, but the kernel reads back differently: " + "; ".join(problems)
             message += self._record_quietly(change, "mismatch", steps=plan.lines(), message=message, **extra)
@@ -377,7 +462,9 @@ class Operations:
         try:
             entry = self._record(change, "applied", steps=plan.lines(), warnings=plan.warnings,
                                  ms=round(seconds * 1000, 2), record=change_record(change),
-                                 kernel=steps_record(plan.steps), **extra)
+                                 kernel=steps_record(plan.steps), **_sysctl_record(plan.sysctls),
+                                 **{k: v for s in plan.config for k, v in s.record().items()}, **plan.record,
+                                 **extra)
         except (OSError, Busy) as exc:
             raise self._unrecorded(change, plan, applied, remember, forgotten, exc, extra) from exc
         return Outcome(plan=plan, applied=len(applied), snapshot=snap, seconds=seconds, messages=messages,
@@ -393,7 +480,7 @@ class Operations:
             return f"; the weight remembered for it stays remembered ({exc})"
         return ""
 
-    def _unrecorded(self, change: Change, plan: Plan, applied: list[Step], remember: dict[tuple[str, str], int],
+    def _unrecorded(self, change: Change, plan: Plan, applied: list[_Applied], remember: dict[tuple[str, str], int],
                     forgotten: dict[tuple[str, str], int], exc: Exception, extra: dict[str, Any]) -> OperationFailed:
         """The change is made but its outcome (or the weights it forgets) cannot be written: undo a
         kernel-only change; a change keepalived has reloaded stays, and :class:`Unrecorded` says so."""
@@ -425,7 +512,18 @@ class Operations:
         message += self._record_quietly(change, "undone", steps=plan.lines(), message=message, **extra)
         return OperationFailed(message)
 
-    def _undo(self, applied: list[Step]) -> list[str]:
+    def _write_sysctl(self, name: str, value: int) -> None:
+        with open(self.sysctl_dir / name, "w", encoding="ascii") as handle:  # /proc/sys: one write, no temp file
+            handle.write(f"{value}\n")
+
+    def _check_sysctl(self, sysctl: SysctlStep) -> str | None:
+        try:
+            now = (self.sysctl_dir / sysctl.name).read_text().strip()
+        except OSError as exc:
+            return f"net.ipv4.vs.{sysctl.name} cannot be read back: {exc.strerror or exc}"
+        return None if now == str(sysctl.value) else f"net.ipv4.vs.{sysctl.name} reads back as {now}"
+
+    def _undo(self, applied: list[_Applied]) -> list[str]:
         errors = []
         for step in reversed(applied):
             try:
@@ -479,6 +577,15 @@ def _keepalived_weights(site: KeepalivedSite, config: KeepalivedConfig, change: 
                              f"({conf_rs.source}), not the remembered {memory[key]}")
             memory[key] = conf_rs.weight
     return memory
+
+
+def _refuse_if_changed(config: KeepalivedConfig) -> None:
+    """A plan made from an earlier read (a preview) must not overwrite what another operator wrote
+    since: every file it read must still hold the same bytes."""
+    changed = durable.changed_since(config)
+    if changed:
+        raise KeepalivedRefused(f"{', '.join(str(p) for p in changed)} changed since the preview (another "
+                                "operator or an editor wrote it): nothing was changed; preview the change again")
 
 
 def _unloaded_edits(site: KeepalivedSite, kept: durable.DurablePlan, force: bool) -> list[str]:

@@ -16,7 +16,8 @@ operation:
   ``inhibit_on_failure``, with one validated edit and a reload; measured in the lab, that
   reload keeps the real server and its established connections in IPVS.
 * **weight, add-rs, remove-rs** edit keepalived.conf (there is no runtime interface for
-  them): atomic replace, the previous file kept as ``.lvstui-bak``, validated with
+  them): atomic replace (through a symbolic link to its target), the previous file kept in
+  lvstui's state directory (``backups/``, never beside it: an include glob would load it), validated with
   ``keepalived -t`` on the edited text before anything is replaced, then a reload.  A
   reload that removes a real server drops its connections, so remove-rs is refused until
   the real server is drained (weight 0 and no active connections) unless forced.
@@ -51,6 +52,7 @@ from lvstui.keepalived.view import ConfigView, ConfRealServer, VirtualServer, bu
 from lvstui.model import RealServer, Snapshot, VirtualService, format_endpoint
 from lvstui.ops import faults
 from lvstui.ops.changes import (
+    TABLE_WIDE,
     AddServer,
     AddService,
     Change,
@@ -64,10 +66,10 @@ from lvstui.ops.changes import (
     SetWeight,
     Step,
 )
-from lvstui.ops.files import write_atomic, write_config
+from lvstui.ops.files import Written, write_atomic, write_config
 
-__all__ = ["DurablePlan", "DurableRefused", "ReloadFailed", "TrackWrite", "apply_durable", "plan_durable",
-           "reload_keepalived", "validate_plan"]
+__all__ = ["DurablePlan", "DurableRefused", "ReloadFailed", "TrackWrite", "apply_durable", "changed_since",
+           "plan_durable", "reload_keepalived", "validate_plan"]
 
 class DurableRefused(Exception):
     """The keepalived side cannot be made durable (invalid file, changed on disk, not editable)."""
@@ -101,6 +103,7 @@ class DurablePlan:
     blockers: list[str] = field(default_factory=list)  # need --force: quorum, sorry server, last healthy
     managed: list[str] = field(default_factory=list)  # "tcp:...:80 -> 192.168.1.21:80 (keepalived.conf:31)"
     reverts: list[str] = field(default_factory=list)  # what keepalived would put back (runtime-only)
+    backups: dict[str, str] = field(default_factory=dict)  # file written -> its previous content (after apply)
 
     @property
     def reload(self) -> bool:
@@ -118,7 +121,8 @@ class DurablePlan:
     def to_dict(self) -> dict[str, object]:
         return {"config": str(self.site.config_path), "managed": self.managed,
                 "track_files": {str(w.path): w.value for w in self.track_writes},
-                "edits": self.lines, "reload": self.reload}
+                "edits": self.lines, "reload": self.reload,
+                **({"backups": self.backups} if self.backups else {})}
 
 
 def _diff_lines(before: KeepalivedConfig, after: KeepalivedConfig) -> list[str]:
@@ -283,6 +287,8 @@ def plan_durable(site: KeepalivedSite, change: Change, steps: list[Step], snap: 
         where = f" ({conf_vs.source})" if conf_vs.source else ""
         raise DurableRefused(f"keepalived manages {key.id}{where}: change it in keepalived's configuration "
                              "(or use --runtime-only; keepalived puts it back at its next reload)")
+    elif isinstance(change, TABLE_WIDE):  # IPVS-wide settings: nothing of keepalived's
+        return None
     else:
         kvs = snap.service(change.service.id)
         if kvs is not None:
@@ -447,6 +453,19 @@ def validate_plan(plan: DurablePlan, keepalived: str | None = None) -> None:
                                 else ""))
 
 
+def changed_since(config: KeepalivedConfig) -> list[Path]:
+    """The files of ``config`` whose bytes on disk are no longer the ones it was read from."""
+    out = []
+    for cfile in config.files.values():
+        try:
+            on_disk: str | None = hashlib.sha256(cfile.path.read_bytes()).hexdigest()
+        except OSError:
+            on_disk = None
+        if on_disk != cfile.disk_digest:
+            out.append(cfile.path)
+    return out
+
+
 def apply_durable(plan: DurablePlan) -> list[str]:
     """Write the track files, the configuration (checking it is unchanged on disk), then reload.
 
@@ -468,6 +487,7 @@ def apply_durable(plan: DurablePlan) -> list[str]:
             write_atomic(write.path, (write.value + "\n").encode())
             done.append(write)
         written = write_config(plan.edited) if plan.reload else []
+        plan.backups = {str(w.target): str(w.backup) for w in written if w.backup is not None}
     except BaseException:
         for write in reversed(done):
             try:
@@ -478,18 +498,23 @@ def apply_durable(plan: DurablePlan) -> list[str]:
             except OSError:
                 pass
         raise
-    out = [f"{w.path} = {w.value}" for w in done] + [f"wrote {p} (previous kept as {p.name}.lvstui-bak)"
-                                                      for p in written]
+    out = [f"{w.path} = {w.value}" for w in done] + [_wrote(w) for w in written]
     if plan.reload:
         try:
             reload_keepalived(plan.site)
         except (OSError, RuntimeError) as exc:
-            raise ReloadFailed(f"wrote {', '.join(str(p) for p in written)} but could not reload keepalived "
+            raise ReloadFailed(f"wrote {', '.join(str(w.path) for w in written)} but could not reload keepalived "
                                f"({exc}): reload it by hand") from exc
         out.append(f"reloaded keepalived (pid {plan.site.parent_pid})")
     for path in plan.track_removals:
         path.unlink(missing_ok=True)
     return out
+
+
+def _wrote(w: Written) -> str:
+    through = f" (through the link to {w.target})" if w.target != w.path else ""
+    kept = f", previous kept as {w.backup}" if w.backup is not None else ""
+    return f"wrote {w.path}{through}{kept}"
 
 
 def reload_keepalived(site: KeepalivedSite) -> None:

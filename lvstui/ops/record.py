@@ -20,7 +20,8 @@ __all__ = ["change_from_record", "change_record", "describe_change", "rs_setting
 
 _KINDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
     c.SetWeight, c.Drain, c.Restore, c.DrainHost, c.RestoreHost, c.AddServer, c.RemoveServer, c.AddService,
-    c.EditService, c.RemoveService)}
+    c.EditService, c.RemoveService, c.SetExpireQuiescent, c.SetTimeouts, c.ZeroCounters,
+    c.StartSync, c.StopSync, c.LoadTable)}
 
 
 def _plain(value: object) -> object:
@@ -47,7 +48,7 @@ def change_from_record(record: dict[str, Any]) -> Change:
     """The change :func:`change_record` wrote (raises ValueError/KeyError for an unknown record)."""
     fields = dict(record)
     cls = _KINDS[str(fields.pop("kind"))]
-    if "service" in fields:
+    if fields.get("service") is not None:
         service = parse_service_id(str(fields["service"]))
         fields["service"] = service
         if "server" in fields:

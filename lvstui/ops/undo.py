@@ -18,10 +18,11 @@ For the dashboard and the CLI alike::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lvstui.backend.rules import save_lines
 from lvstui.model import Forward, Snapshot
 from lvstui.ops.changes import (
     AddServer,
@@ -29,13 +30,19 @@ from lvstui.ops.changes import (
     Change,
     Drain,
     DrainHost,
+    LoadTable,
     Plan,
     Refused,
     RemoveServer,
     RemoveService,
     Restore,
     RestoreHost,
+    SetExpireQuiescent,
+    SetTimeouts,
     SetWeight,
+    StartSync,
+    StopSync,
+    ZeroCounters,
 )
 from lvstui.ops.engine import Operations, Outcome
 from lvstui.ops.record import change_from_record, rs_settings
@@ -78,7 +85,7 @@ class UndoPlan:
 
 def _what(entry: dict[str, Any]) -> str:
     change = entry.get("change") or {}
-    return " ".join(str(change[k]) for k in ("service", "server", "address") if k in change)
+    return " ".join(str(change[k]) for k in ("service", "server", "address", "value") if k in change)
 
 
 def undoable_entry(ops: Operations, entry_id: str | None = None) -> dict[str, Any]:
@@ -105,7 +112,14 @@ def undoable_entry(ops: Operations, entry_id: str | None = None) -> dict[str, An
     raise UndoRefused(f"nothing to undo: no applied change in {ops.journal.path} that is not undone yet")
 
 
-def _moved(snap: Snapshot, entry: dict[str, Any]) -> list[str]:
+def _sysctl_value(sysctl_dir: Path, name: str) -> int | None:
+    try:
+        return int((sysctl_dir / name).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _moved(snap: Snapshot, entry: dict[str, Any], sysctl_dir: Path) -> list[str]:
     """How the director differs from what the change left (empty: its read-back still holds)."""
     out: list[str] = []
     for item in entry.get("kernel", []):
@@ -130,6 +144,29 @@ def _moved(snap: Snapshot, entry: dict[str, Any]) -> list[str]:
                  if k in then and now[k] != then[k]]
         if diffs:
             out.append(f"{rs_id} in {item['vs']} has " + ", ".join(diffs))
+    then = (entry.get("timeouts") or {}).get("after")
+    if then is not None and snap.timeouts is not None and asdict(snap.timeouts) != then:
+        out.append(f"the IPVS timeouts are {asdict(snap.timeouts)} (the change left {then})")
+    after = entry.get("table_after")
+    if after is not None:
+        table_now, table_then = set(save_lines(snap)), set(after)
+        if table_now != table_then:
+            changed = sorted(table_now ^ table_then)
+            out.append(f"the table differs from what {entry.get('verb')} left ({len(changed)} lines, e.g. "
+                       f"{changed[0]!r})")
+    daemon = entry.get("daemon")
+    if daemon is not None:
+        running = next((d for d in snap.sync_daemons if d.state == daemon["state"]), None)
+        if daemon["action"] == "stop" and running is not None:
+            out.append(f"a {daemon['state']} sync daemon runs again")
+        elif daemon["action"] == "start" and (running is None or (running.mcast_ifn, running.syncid)
+                                              != (daemon["mcast_ifn"], daemon["syncid"])):
+            out.append(f"the {daemon['state']} sync daemon the change started is not running")
+    for item in entry.get("sysctl", []):
+        value = _sysctl_value(sysctl_dir, str(item["name"]))
+        if value != item["after"]:
+            out.append(f"net.ipv4.vs.{item['name']} is {value if value is not None else 'unreadable'} "
+                       f"(the change left {item['after']})")
     for path, value in ((entry.get("keepalived") or {}).get("track_files") or {}).items():
         try:
             text: str | None = Path(path).read_text().strip()
@@ -145,9 +182,13 @@ def _moved(snap: Snapshot, entry: dict[str, Any]) -> list[str]:
 
 
 def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Change]:
+    if isinstance(change, ZeroCounters):
+        raise UndoRefused(f"zero (journal {entry.get('id')}) cannot be undone: the kernel cannot be given "
+                          "counters back")
     kernel: list[dict[str, Any]] = entry.get("kernel", [])
     kept = entry.get("keepalived") or {}
-    if not kernel and not kept.get("track_files") and not kept.get("edits"):
+    if not kernel and not kept.get("track_files") and not kept.get("edits") and not entry.get("sysctl") \
+            and not entry.get("timeouts") and not entry.get("daemon"):
         raise UndoRefused(f"nothing to undo: {entry.get('verb')} {_what(entry)} changed nothing")
     if isinstance(change, Drain):
         return [Restore(change.service, change.server)]
@@ -180,6 +221,26 @@ def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Chan
                           lower=int(before["lower"]))]
     if isinstance(change, AddService):
         return [RemoveService(change.service)]
+    if isinstance(change, SetTimeouts):
+        before = (entry.get("timeouts") or {}).get("before") or {}
+        return [SetTimeouts(tcp=int(before["tcp"]), tcp_fin=int(before["tcp_fin"]), udp=int(before["udp"]))]
+    if isinstance(change, LoadTable):
+        before = entry.get("table_before")
+        if before is None:
+            raise UndoRefused(f"cannot undo load (journal {entry.get('id')}): the journal does not hold the table "
+                              "it replaced")
+        return [LoadTable("\n".join(before) + "\n", f"the table before journal {entry.get('id')}")]
+    if isinstance(change, StartSync):
+        return [StopSync(change.state)]
+    if isinstance(change, StopSync):
+        d = entry.get("daemon") or {}
+        return [StartSync(str(d["state"]), str(d["mcast_ifn"]), int(d["syncid"]))]
+    if isinstance(change, SetExpireQuiescent):
+        before = next((int(s["before"]) for s in entry.get("sysctl", []) if s.get("name") == "expire_quiescent_template"),
+                      None)
+        if before is None:
+            raise UndoRefused(f"cannot undo {entry.get('verb')}: the journal does not say the value it replaced")
+        return [SetExpireQuiescent(before)]
     raise UndoRefused(f"lvstui cannot undo {change.verb} (journal {entry.get('id')}): change it back by hand")
 
 
@@ -204,7 +265,7 @@ def plan_undo(ops: Operations, entry_id: str | None = None, *, force: bool = Fal
         raise _refuse(ops, entry, f"journal entry {entry.get('id')} cannot be read back as a change "
                                   f"({exc})") from None
     snap = ops.director.read()
-    moved = _moved(snap, entry)
+    moved = _moved(snap, entry, ops.sysctl_dir)
     if moved:
         raise _refuse(ops, entry, f"undo of {entry['id']} ({entry.get('verb')} {_what(entry)}) refused: the state "
                                   "has moved on since: " + "; ".join(moved) + "; nothing was changed")
@@ -220,7 +281,7 @@ def apply_undo(ops: Operations, undo: UndoPlan, *, force: bool = False) -> list[
     """Apply a planned undo: the read-back is checked again on a fresh read, then each change is
     applied (re-planned) through :meth:`Operations.apply`, journaled with ``undo_of``."""
     ops.policy.check("undo", actor=ops.actor, journal=ops.journal, entry=undo.entry_id)
-    moved = _moved(ops.director.read(), undo.entry)
+    moved = _moved(ops.director.read(), undo.entry, ops.sysctl_dir)
     if moved:
         raise _refuse(ops, undo.entry, f"undo of {undo.entry_id} refused: the state has moved on since it "
                                        "was planned: " + "; ".join(moved) + "; nothing was changed")

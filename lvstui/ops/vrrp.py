@@ -34,7 +34,7 @@ from typing import Any, Self
 from lvstui.keepalived import edit
 from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.loader import load
-from lvstui.keepalived.processes import signal_number
+from lvstui.keepalived.processes import KeepalivedProcess, signal_number
 from lvstui.keepalived.runtime import VrrpState
 from lvstui.keepalived.site import local_keepalived, proc_path
 from lvstui.keepalived.toggle import (
@@ -53,7 +53,7 @@ from lvstui.keepalived.view import build_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener, PeerRouter
 from lvstui.ops.files import write_config
 from lvstui.ops.journal import Journal
-from lvstui.ops.lock import DIRECTOR, Busy, held
+from lvstui.ops.lock import DIRECTOR, Busy, config_lock_name, held
 from lvstui.ops.policy import WritePolicy, current
 
 __all__ = ["ACTIONS", "Interrupted", "TogglePlan", "ToggleResult", "add_track_file", "execute", "listen_window", "prepare",
@@ -392,6 +392,15 @@ def _add_track_file(instance_name: str | None, weight: int, reload_timeout: floa
         if exc.status != 3 or "has no track_file" not in str(exc):
             raise
     proc = local_keepalived()[0]
+    try:  # one operator at a time per configuration, from the read to the reload (ops.lock)
+        with held(config_lock_name(proc_path(proc.parent_pid, proc.config_file)), "vrrp setup"):
+            return _write_track_file_setup(proc, instance_name, weight, reload_timeout)
+    except Busy as exc:
+        raise ToggleError(f"{exc}: nothing written", 3) from None
+
+
+def _write_track_file_setup(proc: KeepalivedProcess, instance_name: str | None, weight: int,
+                            reload_timeout: float) -> str:
     try:
         config = load(proc_path(proc.parent_pid, proc.config_file))
         view = build_view(config, proc.config_id)

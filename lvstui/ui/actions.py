@@ -48,6 +48,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
                show=False),
     ActionSpec("back", "escape", "Back", "Back to the services table; clear the filter", show=False),
     ActionSpec("poll_now", "f5", "Poll now", "Poll the director now instead of waiting", show=False),
+    ActionSpec("detail", "enter", "Detail", "On a real server: its counters, rates, health check and its "
+               "history, sparklines over the whole history, connections by state (Esc closes)", show=False,
+               on_rs_row=True),
+    ActionSpec("copy_id", "y", "Copy id", "Copy the selected id (the real server's, else the service's) to the "
+               "clipboard, through the terminal (OSC 52)", show=False),
     ActionSpec("quit", "q", "Quit", "Quit lvstui"),
     # --- operations: every one confirmed in a dialog naming the service and real server ---
     ActionSpec("drain", "x", "Drain", "Drain the real server (weight 0: its connections finish, no new ones "
@@ -125,8 +130,9 @@ def app_bindings() -> list[Binding]:
 
 def known_binding_ids() -> set[str]:
     """Every binding id a user may remap in the config's [keys] table."""
+    from lvstui.ui.detail import RsDetailScreen
     from lvstui.ui.help import HelpScreen
     from lvstui.ui.vtable import VirtualTable
 
-    bindings = [*app_bindings(), *VirtualTable.BINDINGS, *HelpScreen.BINDINGS]
+    bindings = [*app_bindings(), *VirtualTable.BINDINGS, *HelpScreen.BINDINGS, *RsDetailScreen.BINDINGS]
     return {b.id for b in bindings if isinstance(b, Binding) and b.id}

@@ -7,6 +7,7 @@ columns give way on a narrow terminal: 0 never goes, higher numbers go first.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from lvstui.model import Rates, RealServer, VirtualService
 from lvstui.rates import NO_DELTAS, Deltas
 from lvstui.ui.formatting import si, state_text
 
-__all__ = ["RS_COLUMNS", "SERVICE_COLUMNS", "Column", "RateView", "RsRow", "ServiceRow"]
+__all__ = ["RS_COLUMNS", "SERVICE_COLUMNS", "Column", "RateView", "RsRow", "ServiceRow", "rs_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,10 @@ SERVICE_COLUMNS: tuple[Column, ...] = (
     Column("outpps", "OutPPS", 6, "right", 7),
     Column("inbps", "In B/s", 6, "right", 3),
     Column("outbps", "Out B/s", 7, "right", 5),
+    # shown only where there is room to spare (200 columns)
+    Column("persistent", "Persist", 7, "right", 8),
+    Column("conns", "Conns", 6, "right", 9),
+    Column("bytes", "Bytes", 6, "right", 9),
 )
 
 RS_COLUMNS: tuple[Column, ...] = (
@@ -103,7 +108,23 @@ RS_COLUMNS: tuple[Column, ...] = (
     Column("inbps", "In B/s", 6, "right", 3),
     Column("outbps", "Out B/s", 7, "right", 6),
     Column("bytes", "Bytes", 6, "right", 7),
+    # shown only where there is room to spare (200 columns)
+    Column("inpps", "InPPS", 6, "right", 8),
+    Column("outpps", "OutPPS", 6, "right", 8),
+    Column("conns", "Conns", 6, "right", 9),
 )
+
+#: the Persist column of a persistent service's real servers: kept as long as Active is (a drain
+#: there waits for the templates; the drain note points at this column)
+_PERSIST_KEPT = 1
+#: ... and of any other service: always 0, the first to give way
+_PERSIST_IDLE = 9
+
+
+def rs_columns(persistent: bool) -> tuple[Column, ...]:
+    """The real-server columns for a service; Persist matters only where the service is persistent."""
+    priority = _PERSIST_KEPT if persistent else _PERSIST_IDLE
+    return tuple(dataclasses.replace(c, priority=priority) if c.key == "persistent" else c for c in RS_COLUMNS)
 
 
 def _packed(address: str | None) -> bytes:
@@ -172,6 +193,12 @@ def service_cell(row: ServiceRow, key: str, view: RateView) -> str:
         return si(row.active)
     if key == "inactive":
         return si(row.inactive)
+    if key == "persistent":
+        return si(vs.persistent_conns)
+    if key == "conns":
+        return si(vs.stats.conns)
+    if key == "bytes":
+        return si(vs.stats.inbytes + vs.stats.outbytes)
     return _rate_text(service_rates(view, vs), key)
 
 
@@ -190,6 +217,12 @@ def service_sort_value(row: ServiceRow, key: str, view: RateView) -> Any:
         return row.active
     if key == "inactive":
         return row.inactive
+    if key == "persistent":
+        return vs.persistent_conns
+    if key == "conns":
+        return vs.stats.conns
+    if key == "bytes":
+        return vs.stats.inbytes + vs.stats.outbytes
     return _rate(service_rates(view, vs), key)
 
 
@@ -211,6 +244,8 @@ def rs_cell(row: RsRow, key: str, view: RateView) -> str:
         return si(rs.persistent_conns)
     if key == "bytes":
         return si(rs.stats.inbytes + rs.stats.outbytes)
+    if key == "conns":
+        return si(rs.stats.conns)
     return _rate_text(rs_rates(view, row), key)
 
 
@@ -235,4 +270,6 @@ def rs_sort_value(row: RsRow, key: str, view: RateView) -> Any:
         return rs.persistent_conns
     if key == "bytes":
         return rs.stats.inbytes + rs.stats.outbytes
+    if key == "conns":
+        return rs.stats.conns
     return _rate(rs_rates(view, row), key)

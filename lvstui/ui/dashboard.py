@@ -30,16 +30,28 @@ from textual.content import Content
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from lvstui.backend import SnapshotSource
+from lvstui.backend.conncount import count_table
 from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot, VirtualService
 from lvstui.rates import rs_key
 from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, ActionSpec, app_bindings
-from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, RateView, RsRow, ServiceRow, rs_cell, service_cell
+from lvstui.ui.columns import (
+    RS_COLUMNS,
+    SERVICE_COLUMNS,
+    RateView,
+    RsRow,
+    ServiceRow,
+    rs_cell,
+    rs_columns,
+    service_cell,
+)
+from lvstui.ui.detail import RsDetailScreen, copy_id, rs_detail
 from lvstui.ui.feed import ChangeEvent, Feed
+from lvstui.ui.footer import FittedFooter
 from lvstui.ui.help import HelpScreen, help_sections
 from lvstui.ui.host import DashboardHost
 from lvstui.ui.lab_panel import LabPanel
@@ -62,6 +74,7 @@ HIGHLIGHT_SECONDS = 6.0
 #: above this many rows, re-sorting and re-filtering after a key press happen in a thread
 ASYNC_ROWS = 5000
 WIDE = 120  # the director panel shows by default from this width
+WIDER = 180  # ... and is wider from this one
 
 
 class DashboardScreen(Screen[None]):
@@ -91,7 +104,8 @@ class DashboardScreen(Screen[None]):
         self.highlights: dict[str, float] = {}  # rs_key or vs id -> until (app clock)
         self.ghosts: dict[str, dict[str, tuple[RsRow, float]]] = {}  # vs id -> rs id -> (row, until)
         self._events_index = 0
-        self._director_forced: bool | None = None
+        self._director_forced: bool | None = None  # the operator's d, for the width class it was pressed in
+        self._width_class = -1
         self.frames_applied = 0
         host: DashboardHost = self
         self.ops = OpsController(host, runner, redraw=self._tags_changed)
@@ -135,6 +149,7 @@ class DashboardScreen(Screen[None]):
                 yield VirtualTable(SERVICE_COLUMNS, self._service_cell, self._service_class,
                                    marker=self._service_marker, empty_text="no virtual services", id="services")
                 yield Static(id="rs-title", classes="title")
+                yield Static(id="drain-note")
                 yield VirtualTable(RS_COLUMNS, self._rs_cell, self._rs_class, marker=self._rs_marker,
                                    empty_text="no real servers", id="real-servers")
                 yield TrendPanel(id="trends")
@@ -142,7 +157,7 @@ class DashboardScreen(Screen[None]):
         yield EventPane(id="events")
         yield Input(placeholder="filter: address, port, protocol or state (down, drained…) · Enter keeps · "
                     "Esc clears", id="filter")
-        yield Footer(compact=True)
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         if not self.query("#director"):
@@ -169,10 +184,16 @@ class DashboardScreen(Screen[None]):
         self._fit_director()
 
     def _fit_director(self) -> None:
-        show = self._director_forced if self._director_forced is not None else self.size.width >= WIDE
+        """The panel follows the width (shown from WIDE, wider from WIDER); the operator's ``d`` holds
+        until the terminal moves to another of these width classes."""
+        width = self.size.width
+        width_class = (width >= WIDE) + (width >= WIDER)
+        if width_class != self._width_class:
+            self._width_class, self._director_forced = width_class, None
+        show = self._director_forced if self._director_forced is not None else width >= WIDE
         panel = self.query_one("#director")
         panel.display = show
-        panel.styles.width = 42 if self.size.width < 180 else 58
+        panel.styles.width = 42 if width < WIDER else 58
 
     @property
     def services(self) -> VirtualTable:
@@ -278,6 +299,8 @@ class DashboardScreen(Screen[None]):
         if vs_id != self.spec.selected:
             self.spec = dataclasses.replace(self.spec, selected=vs_id)
             self._watch()
+        service = self.services.items.get(vs_id) if vs_id else None
+        self.real_servers.set_columns(rs_columns(service is not None and service.vs.persistent))
         ghosts = self.ghosts.get(vs_id or "", {})
         extra = {rs_id: row for rs_id, (row, _) in ghosts.items() if rs_id not in items}
         if extra:
@@ -386,9 +409,13 @@ class DashboardScreen(Screen[None]):
         self.query_one("#services-title", Static).update(
             Content(FOCUS_MARK[self.app.focused is self.services] + text))
         row = self.services.cursor_item
-        notes = self.ops.drain_note(self._rs_row()) + self.ops.tags_note()
-        text = rs_title(row if isinstance(row, ServiceRow) else None, notes)
+        text = rs_title(row if isinstance(row, ServiceRow) else None, self.ops.tags_note())
         self.query_one("#rs-title", Static).update(Content(FOCUS_MARK[self.app.focused is self.real_servers] + text))
+        # the drain's progress on a line of its own (wrapped, never cut), under the cursor's server
+        note = self.ops.drain_note(self._rs_row()).removeprefix(" · ")
+        box = self.query_one("#drain-note", Static)
+        box.display = bool(note)
+        box.update(Content(note))
 
     def _watch(self) -> None:
         vs_id, rs_id = self.spec.selected, self.real_servers.cursor_key
@@ -484,6 +511,8 @@ class DashboardScreen(Screen[None]):
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         if event.table is self.services:
             self.real_servers.focus()
+        elif event.table is self.real_servers:
+            self.action_detail()
 
     def on_virtual_table_header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
         self.sort_table(event.table, event.column)
@@ -603,6 +632,24 @@ class DashboardScreen(Screen[None]):
         operations = [(keys, text) for spec, (keys, text) in zip(specs, actions) if spec.mutating]
         others = [(keys, text) for spec, (keys, text) in zip(specs, actions) if not spec.mutating]
         self.app.push_screen(HelpScreen(help_sections(others, tables, self.readonly, operations)))
+
+    def action_detail(self) -> None:
+        row = self._rs_row()
+        if row is None or isinstance(self.app.screen, RsDetailScreen):
+            return
+        vs_id, rs_id = row.vs_id, row.rs.id
+        absent = ("not available in the demo (it simulates no connection table)" if self.capabilities.demo
+                  else "not available from this source (it reads no connection table on this machine)")
+        self.app.push_screen(RsDetailScreen(lambda: rs_detail(self.current_snapshot(), self.feed, vs_id, rs_id),
+                                            count_table if self.capabilities.conn_table else None, absent))
+
+    def action_copy_id(self) -> None:
+        if self.app.focused is self.real_servers and (row := self._rs_row()) is not None:
+            copy_id(self.app, row.rs.id, f"real server {row.rs.id} of {row.vs_id}")
+        elif (vs := self._service()) is not None:
+            copy_id(self.app, vs.id, f"virtual service {vs.id}")
+        else:
+            self.tell("nothing selected to copy", timeout=2)
 
     def action_lab_panel(self) -> None:
         path = self.capabilities.lab_control

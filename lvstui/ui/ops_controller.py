@@ -50,6 +50,8 @@ def describe_change(change: Change) -> str:
         return f"{change.verb} {change.server.id} in {change.service.id}"
     if isinstance(change, (c.AddService, c.EditService, c.RemoveService)):
         return f"{change.verb} {change.service.id}"
+    if isinstance(change, c.TABLE_WIDE):
+        return change.verb
     return f"{change.verb}: every real server on {change.address}"
 
 

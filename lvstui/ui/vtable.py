@@ -26,52 +26,74 @@ from textual.strip import Strip
 
 from lvstui.ui.columns import Column
 
-__all__ = ["VirtualTable", "layout_columns"]
+__all__ = ["VirtualTable", "fit", "header_cell", "layout_columns"]
 
 GUTTER = 2  # marker cell + space
 
 
-FLEX_CAP = 46  # the id column asks for at most this much before other columns give way
+SORT_MARKS = {False: "▲", True: "▼"}
 
 
 def layout_columns(columns: Sequence[Column], width: int, natural_flex: int) -> list[tuple[Column, int]]:
     """Pick the columns that fit ``width`` (dropping the highest priority numbers first) and size them.
 
-    The flexible (id) column asks for its natural width (capped), so ids are not cut while a
-    low-priority column is still shown; if even the essential columns do not fit, it shrinks.
+    Every column is at least one cell wider than its label, so the sort marker has a cell of its
+    own and the label stays over its numbers.  The flexible (id) column asks for the longest id
+    (an IPv6 one too): columns of priority 2 and above give way to it; if the id still does not
+    fit beside the essential columns (0 and 1), it is shortened in the middle, down to its
+    minimum width, and only then do priority-1 columns go.
     """
     room = width - GUTTER
 
-    def want(column: Column) -> int:
-        if column.flex:
-            return max(column.width, len(column.label) + 1, min(natural_flex, FLEX_CAP))
-        return max(column.width, len(column.label) + 1)  # room for the sort arrow
+    def fixed(column: Column) -> int:
+        return max(column.width, len(column.label) + 1)
+
+    def natural(column: Column) -> int:
+        return max(fixed(column), natural_flex) if column.flex else fixed(column)
+
+    def needed(cols: list[Column], size: Callable[[Column], int]) -> int:
+        return sum(size(c) for c in cols) + max(len(cols) - 1, 0)
+
+    def drop(cols: list[Column], lowest: int, size: Callable[[Column], int]) -> None:
+        while len(cols) > 1 and needed(cols, size) > room:
+            victims = [c for c in cols if c.priority >= lowest]
+            if not victims:
+                return
+            cols.remove(max(victims, key=lambda c: (c.priority, cols.index(c))))
 
     chosen = list(columns)
-
-    def needed(cols: list[Column]) -> int:
-        return sum(want(c) for c in cols) + max(len(cols) - 1, 0)
-
-    while len(chosen) > 1 and needed(chosen) > room:
-        victim = max((c for c in chosen if c.priority > 0), key=lambda c: (c.priority, chosen.index(c)),
-                     default=None)
-        if victim is None:
-            break
-        chosen.remove(victim)
-    excess = needed(chosen) - room
+    drop(chosen, 2, natural)  # the id whole before the extras
+    drop(chosen, 1, fixed)  # the essentials before the whole id
+    others = sum(fixed(c) for c in chosen if not c.flex) + max(len(chosen) - 1, 0)
     result = []
     for column in chosen:
-        size = want(column)
-        if column.flex and excess > 0:
-            size = max(size - excess, column.width)
+        size = natural(column)
+        if column.flex:
+            size = max(min(size, room - others), fixed(column))
         result.append((column, size))
     return result
 
 
-def _fit(text: str, width: int, align: str) -> str:
+def fit(text: str, width: int, align: str, *, middle: bool = False) -> str:
+    """``text`` in exactly ``width`` cells: padded, or cut with "…" (in the middle for ids, whose
+    port and protocol are at the two ends)."""
     if len(text) > width:
-        return text[: max(width - 1, 0)] + "…" if width > 0 else ""
+        if width <= 0:
+            return ""
+        if middle and width >= 5:
+            head = (width - 1) // 2
+            return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+        return text[: width - 1] + "…"
     return text.rjust(width) if align == "right" else text.ljust(width)
+
+
+def header_cell(column: Column, size: int, mark: str) -> str:
+    """A column's label placed as its numbers are, the sort mark in the cell the label leaves free
+    (before a right-aligned label, after a left-aligned one), so sorting moves no label."""
+    label = column.label if len(column.label) < size else fit(column.label, max(size - 1, 0), "left")
+    if column.align == "right":
+        return fit(mark + label, size, "right")
+    return fit(label + mark, size, "left")
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -171,6 +193,14 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.cursor_key != old_key:
             self.post_message(self.RowHighlighted(self, self.cursor_key))
 
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Other columns (or other priorities) for the rows shown now; a no-op when unchanged."""
+        columns = tuple(columns)
+        if columns != self.columns:
+            self.columns = columns
+            self._columns_cache = None
+            self.refresh()
+
     def set_sort(self, column: str | None, reverse: bool) -> None:
         self.sort_column, self.sort_reverse = column, reverse
         self.refresh()
@@ -189,7 +219,8 @@ class VirtualTable(ScrollView, can_focus=True):
     def row_text(self, key: str) -> str:
         """The row as painted (without styles): handy for tests and the benchmark."""
         item = self.items[key]
-        cells = [_fit(self._cell(item, col.key), size, col.align) for col, size in self.visible_columns()]
+        cells = [fit(self._cell(item, col.key), size, col.align, middle=col.flex)
+                 for col, size in self.visible_columns()]
         marker = self._marker(key, item) if self._marker else " "
         return f"{marker} " + " ".join(cells)
 
@@ -220,7 +251,7 @@ class VirtualTable(ScrollView, can_focus=True):
         index = round(self.scroll_y) + y - 1
         if not self.keys:
             if y == 1:
-                text = _fit(f"  {self.empty_text}", width, "left")
+                text = fit(f"  {self.empty_text}", width, "left")
                 return Strip([Segment(text, base + self._style("vtable--empty"))], width)
             return Strip.blank(width, base)
         if index >= len(self.keys):
@@ -234,17 +265,15 @@ class VirtualTable(ScrollView, can_focus=True):
             style += self._style("vtable--stale")
         if index == self.cursor_index:
             style += self._style("vtable--cursor" if self.has_focus else "vtable--cursor-blur")
-        text = _fit(self.row_text(key), width, "left")
+        text = fit(self.row_text(key), width, "left")
         return Strip([Segment(text, style)], width)
 
     def _header(self, width: int, base: Style) -> Strip:
         parts = []
         for column, size in self.visible_columns():
-            label = column.label
-            if column.key == self.sort_column:
-                label = f"{label}{'▼' if self.sort_reverse else '▲'}"
-            parts.append(_fit(label, size, column.align))
-        text = _fit("  " + " ".join(parts), width, "left")
+            mark = SORT_MARKS[self.sort_reverse] if column.key == self.sort_column else ""
+            parts.append(header_cell(column, size, mark))
+        text = fit("  " + " ".join(parts), width, "left")
         return Strip([Segment(text, base + self._style("vtable--header"))], width)
 
     # --- movement --------------------------------------------------------------------

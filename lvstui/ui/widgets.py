@@ -15,6 +15,7 @@ from textual.widgets import Static
 from lvstui.model import HostStats, VrrpInstance
 from lvstui.ui.feed import ChangeEvent, Point
 from lvstui.ui.formatting import age, bar, bytes_h, si
+from lvstui.ui.vtable import fit
 
 __all__ = ["DirectorPanel", "EventPane", "HeaderBar", "HeaderState", "TrendPanel", "sparkline", "vrrp_text"]
 
@@ -108,8 +109,12 @@ def sparkline(values: Sequence[float], width: int) -> str:
     return "".join(chars).rjust(width)
 
 
+#: the feed's bytes series is in + out (lvstui.ui.feed): the label says so, beside a table of In B/s
+BYTES_LABEL = "In+Out B/s"
+
+
 class TrendPanel(Widget):
-    """Sparklines of CPS and bandwidth for the selected service and real server."""
+    """Sparklines of CPS and bandwidth (in + out) for the selected service and real server."""
 
     DEFAULT_CSS = "TrendPanel { height: 3; }"
 
@@ -128,7 +133,7 @@ class TrendPanel(Widget):
         lines: list[Content] = [Content.assemble((self._title[:width], "bold $text-muted"))]
         if not self._rows:
             lines.append(Content.styled("no service selected", "$text-muted"))
-        label_w = min(max((len(label) for label, _ in self._rows), default=10), max(width // 4, 10))
+        label_w = min(max((len(label) for label, _ in self._rows), default=10), max(width // 3, 10))
         for label, points in self._rows:
             cps = [p[2] if self._lvstui else p[0] for p in points]
             bw = [p[3] if self._lvstui else p[1] for p in points]
@@ -136,12 +141,12 @@ class TrendPanel(Widget):
             now_bw = next((v for v in reversed(bw) if not math.isnan(v)), math.nan)
             cps_txt = "–" if math.isnan(now_cps) else si(now_cps)
             bw_txt = "–" if math.isnan(now_bw) else si(now_bw)
-            spark_w = max((width - label_w - 1 - 2 * 11) // 2, 4)
-            name = label if len(label) <= label_w else label[: label_w - 1] + "…"
+            spark_w = max((width - label_w - 1 - 11 - (len(BYTES_LABEL) + 7)) // 2, 4)
+            name = fit(label, label_w, "left", middle=True)  # an id's port stays visible
             lines.append(Content.assemble(
                 (name.ljust(label_w), "bold"), " ",
                 ("CPS ", "$text-muted"), (f"{cps_txt:>5} ", ""), (sparkline(cps, spark_w), "$accent"), " ",
-                ("B/s ", "$text-muted"), (f"{bw_txt:>5} ", ""), (sparkline(bw, spark_w), "$primary"),
+                (f"{BYTES_LABEL} ", "$text-muted"), (f"{bw_txt:>5} ", ""), (sparkline(bw, spark_w), "$primary"),
             ))
         return Content("\n").join(lines)
 

@@ -28,3 +28,9 @@ def sample_files() -> list[Path]:
         return sorted(p for p in shared_samples().iterdir() if p.is_file())
     except (pytest.fail.Exception, OSError):  # pytest.fail at collection: give one parameter that fails loudly
         return [Path("shared-samples-not-found")]
+
+
+def interface() -> str | None:
+    """A non-loopback interface of this machine (keepalived refuses lo for VRRP)."""
+    names = sorted(p.name for p in Path("/sys/class/net").iterdir() if p.name != "lo")
+    return names[0] if names else None

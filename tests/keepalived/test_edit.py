@@ -14,7 +14,7 @@ from lvstui.keepalived.errors import ConfigChangedError, EditError, KeepalivedCo
 from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.validate import find_keepalived, keepalived_test, validator
 from lvstui.keepalived.view import build_view
-from lvstui.ops.files import BACKUP_SUFFIX, write_config
+from lvstui.ops.files import Written, backup_root, write_config
 
 CONF = """\
 ! lvstui test configuration
@@ -55,6 +55,20 @@ virtual_server 192.168.1.100 80 {
     }
 }
 """
+
+
+def written(items: list[Written]) -> list[Path]:
+    return [w.path for w in items]
+
+
+def backups() -> dict[Path, str]:
+    """Every backup lvstui keeps, by the file it is the backup of: {target path: content}."""
+    root = backup_root()
+    out = {}
+    for path in sorted(root.rglob("*")) if root.exists() else []:
+        if path.is_file():  # root / one write's directory / the full path of the file
+            out[Path("/", *path.relative_to(root).parts[1:])] = path.read_text()
+    return out
 
 
 @pytest.fixture
@@ -224,10 +238,12 @@ def test_edit_in_an_included_file_changes_only_that_file(tmp_path: Path) -> None
     cfg = load(main)
     new = edit.set_weight(cfg, vs0(cfg).real_servers[0], 9)
     assert [f.path.name for f in new.modified_files()] == ["web.conf"]
-    assert write_config(new) == [tmp_path / "conf.d" / "web.conf"]
+    assert written(write_config(new)) == [tmp_path / "conf.d" / "web.conf"]
     assert "    weight 9" in (tmp_path / "conf.d" / "web.conf").read_text().splitlines()
     assert main.read_text() == "! main\ninclude conf.d/*.conf\n"
-    assert not (tmp_path / ("keepalived.conf" + BACKUP_SUFFIX)).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf.d", "keepalived.conf"]
+    assert [p.name for p in (tmp_path / "conf.d").iterdir()] == ["web.conf"]  # no backup the glob would match
+    assert list(backups()) == [tmp_path / "conf.d" / "web.conf"]
 
 
 def test_items_from_definitions_are_not_edited_in_place(tmp_path: Path) -> None:
@@ -254,14 +270,13 @@ def test_write_is_atomic_with_backup_and_keeps_mode(conf: Path) -> None:
     cfg = load(conf)
     new = edit.set_weight(cfg, vs0(cfg).real_servers[0], 4)
     inode = conf.stat().st_ino
-    assert write_config(new) == [conf]
+    assert written(write_config(new)) == [conf]
     assert conf.read_text() == new.main_file.text
     assert conf.stat().st_ino != inode  # replaced by rename, not rewritten in place
     assert stat.S_IMODE(conf.stat().st_mode) == 0o640
-    backup = conf.with_name(conf.name + BACKUP_SUFFIX)
-    assert backup.read_text() == CONF
-    assert sorted(p.name for p in conf.parent.iterdir()) == ["keepalived.conf", "keepalived.conf.lvstui-bak"]
-    assert write_config(load(conf)) == []  # nothing modified: nothing written
+    assert backups() == {conf: CONF}  # in lvstui's state directory, under the file's full path
+    assert sorted(p.name for p in conf.parent.iterdir()) == ["keepalived.conf"]  # nothing beside it
+    assert written(write_config(load(conf))) == []  # nothing modified: nothing written
 
 
 def test_changed_on_disk_is_refused_and_nothing_written(conf: Path) -> None:
@@ -271,14 +286,14 @@ def test_changed_on_disk_is_refused_and_nothing_written(conf: Path) -> None:
     with pytest.raises(ConfigChangedError, match=r"^keepalived.conf: changed on disk"):
         write_config(new)
     assert conf.read_text() == CONF.replace("LB1", "LB9")
-    assert not conf.with_name(conf.name + BACKUP_SUFFIX).exists()
+    assert backups() == {}
 
 
 def test_same_content_rewritten_is_not_a_change(conf: Path) -> None:
     cfg = load(conf)
     new = edit.set_weight(cfg, vs0(cfg).real_servers[0], 4)
     conf.write_text(CONF)  # touched (new mtime), same bytes: content decides
-    assert write_config(new) == [conf]
+    assert written(write_config(new)) == [conf]
 
 
 def test_validator_failure_writes_nothing(conf: Path) -> None:
@@ -308,7 +323,7 @@ def test_keepalived_t_checks_edits_before_writing(conf: Path) -> None:
         write_config(bad, validate=validator())  # type: ignore[arg-type]
     assert conf.read_text() == CONF
     good = edit.set_weight(cfg, vs0(cfg).real_servers[0], 4)
-    assert write_config(good, validate=validator()) == [conf]  # type: ignore[arg-type]
+    assert written(write_config(good, validate=validator())) == [conf]  # type: ignore[arg-type]
 
 
 @needs_keepalived
@@ -399,9 +414,9 @@ def test_edit_above_an_include_keeps_the_include_mapping(tmp_path: Path) -> None
     if find_keepalived() is not None:
         result = keepalived_test(new2)
         assert result is not None and result.ok, result.messages
-    assert write_config(new2) == [main, tmp_path / "more.conf"]
+    assert written(write_config(new2)) == [main, tmp_path / "more.conf"]
     again = build_view(load(main))
     assert [(r.address, r.weight) for vs in again.virtual_servers for r in vs.real_servers] == \
         [("10.0.0.2", 1), ("10.0.0.3", 2), ("10.0.0.10", 4)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "keepalived.conf", "keepalived.conf.lvstui-bak", "more.conf", "more.conf.lvstui-bak"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keepalived.conf", "more.conf"]
+    assert sorted(backups()) == [main, tmp_path / "more.conf"]

@@ -166,6 +166,8 @@ def test_check_and_parse_inside_the_director(lab: Lab) -> None:
 
 def test_edit_written_by_lvstui_is_valid_and_applied_by_reload(lab: Lab) -> None:
     out = python(lab, "lb1", (
+        "import os\n"
+        "os.environ['LVSTUI_STATE_DIR'] = '/tmp/lvstui-edit-state'\n"
         "from lvstui.keepalived.loader import load\n"
         "from lvstui.keepalived.view import build_view\n"
         "from lvstui.keepalived import edit\n"
@@ -174,13 +176,15 @@ def test_edit_written_by_lvstui_is_valid_and_applied_by_reload(lab: Lab) -> None
         f"cfg = load({KEEPALIVED_CONF!r})\n"
         "vs = build_view(cfg).virtual_servers[0]\n"
         "cfg = edit.set_weight(cfg, vs.real_servers[0], 5)\n"
-        "print(write_config(cfg, validate=validator()))\n"))
-    assert KEEPALIVED_CONF in out
+        "for w in write_config(cfg, validate=validator()):\n"
+        "    print(w.path, w.backup)\n"))
+    path, backup = out.split()
+    assert path == KEEPALIVED_CONF and backup.endswith(KEEPALIVED_CONF) and backup.startswith("/tmp/lvstui-edit-state/backups/")
     text = lab.read_file("lb1", KEEPALIVED_CONF)
     assert text == conf("lb1", 150).replace(
         "        weight 1\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n    real_server 192.168.1.22",
         "        weight 5\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n    real_server 192.168.1.22", 1)
-    assert lab.read_file("lb1", KEEPALIVED_CONF + ".lvstui-bak") == conf("lb1", 150)
+    assert lab.read_file("lb1", backup) == conf("lb1", 150)
     lab.sh("lb1", f"kill -$(keepalived --signum=RELOAD) $(cat {KEEPALIVED_PIDS[0]})").check()
 
     def applied() -> bool:

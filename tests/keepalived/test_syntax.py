@@ -149,15 +149,22 @@ def test_include_brace_glob_and_absolute(tmp_path: Path) -> None:
     assert brace_expand("x{a,b{c,d}}y") == ["xay", "xbcy", "xbdy"]
 
 
-def test_missing_include_is_an_error_with_line(tmp_path: Path) -> None:
-    main = write(tmp_path / "keepalived.conf", "! x\ninclude /nonexistent/lvstui/none.conf\n")
-    with pytest.raises(KeepalivedConfigError, match=r"^keepalived.conf:2: include '/nonexistent/lvstui/none.conf'"):
-        load(main)
+def test_missing_include_is_a_warning_as_in_keepalived(tmp_path: Path) -> None:
+    # keepalived 2.2.7: "(Line 2) Config files missing '...'." and it reads the rest
+    main = write(tmp_path / "keepalived.conf", "! x\ninclude /nonexistent/lvstui/none.conf\n"
+                                               "vrrp_script a {\n  script /bin/true\n}\n")
+    cfg = load(main)
+    assert cfg.warnings == [("keepalived.conf:2: include '/nonexistent/lvstui/none.conf': no such file"
+                            " (keepalived warns and goes on without it)")]
+    assert [s.name for s in build_view(cfg).vrrp_scripts] == ["a"]
 
 
-def test_wildcard_matching_nothing_is_fine(tmp_path: Path) -> None:
+def test_wildcard_matching_nothing_is_a_warning(tmp_path: Path) -> None:
     main = write(tmp_path / "k.conf", "include conf.d/*.conf\n")
-    assert list(load(main).files) == [main]
+    cfg = load(main)
+    assert list(cfg.files) == [main]
+    assert cfg.warnings == [("k.conf:1: include 'conf.d/*.conf': matches no file"
+                            " (keepalived warns and goes on without it)")]
 
 
 def test_unreadable_or_broken_include_names_its_own_file(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from lvstui.keepalived.loader import load
 from lvstui.keepalived.validate import find_keepalived, keepalived_test
 from lvstui.keepalived.view import CHECKER_TYPES, build_view
+from tests.keepalived.support import interface
 
 CONF = """\
 global_defs {
@@ -270,15 +271,9 @@ def test_sources_and_json(view) -> None:  # type: ignore[no-untyped-def]
     assert doc["vrrp_instances"][0]["authentication"] == {"auth_type": "PASS", "auth_pass": "s3cret"}
 
 
-def _interface() -> str | None:
-    """A non-loopback interface of this machine (keepalived refuses lo for VRRP)."""
-    names = sorted(p.name for p in Path("/sys/class/net").iterdir() if p.name != "lo")
-    return names[0] if names else None
-
-
 @pytest.mark.skipif(find_keepalived() is None, reason="keepalived not installed")
 def test_keepalived_accepts_this_configuration(tmp_path: Path) -> None:
-    iface = _interface()
+    iface = interface()
     if iface is None:
         pytest.skip("no network interface but lo here")
     path = tmp_path / "keepalived.conf"

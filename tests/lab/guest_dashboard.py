@@ -2,7 +2,8 @@
 
 Usage (in the guest): python guest_dashboard.py SERVICE_ID [SECONDS]
 Prints one JSON document: the services table's rows, the real-server table's rows
-for SERVICE_ID, the header, and the numbers behind them.
+for SERVICE_ID, the header, the numbers behind them, and the detail view (Enter) of its
+busiest real server.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ async def main(service_id: str, seconds: float) -> dict[str, object]:
     from lvstui.backend.host import HostReader
     from lvstui.backend.ipvs import KernelSource
     from lvstui.ui.app import DashboardApp
+    from lvstui.ui.detail import RsDetailScreen
 
     tmp = Path(tempfile.mkdtemp())
     source = KernelSource()
@@ -50,6 +52,22 @@ async def main(service_id: str, seconds: float) -> dict[str, object]:
             "model_conns": {rs.id: rs.stats.conns for rs in vs.real_servers} if vs else {},
             "director_panel": str(app.query_one("#director").render()),
         }
+        # Enter on the busiest real server: its detail, with the connection table counted by state
+        busiest = max(vs.real_servers, key=lambda rs: rs.active_conns) if vs and vs.real_servers else None
+        text = ""
+        if busiest is not None:
+            app.dashboard.real_servers.focus()
+            app.dashboard.real_servers.move_to_key(busiest.id)
+            await pilot.pause()
+            await pilot.press("enter")
+            for _ in range(100):  # the table is read in a thread
+                await pilot.pause(0.1)
+                if isinstance(app.screen, RsDetailScreen):
+                    text = str(app.screen.query_one("#detail-text").render())
+                    if "ip_vs_conn" in text or "cannot read" in text:
+                        break
+        result["detail_rs"] = busiest.id if busiest else ""
+        result["detail"] = text
     source.close()
     return result
 

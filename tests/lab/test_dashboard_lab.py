@@ -95,6 +95,13 @@ time.sleep(600)
         assert web_before[0] >= int(web["active"]) >= web_after[0], (web_before, web, web_after)
         shown_total = int(web["active"]) + int(web["inactive"])
         assert sum(web_before) >= shown_total >= sum(web_after), (web_before, web, web_after)
+        # Enter on the busiest server: the detail view counts the kernel's connection table by state,
+        # read in a thread: its 7 held connections' share are ESTABLISHED entries
+        detail, rs_id = shown["detail"], shown["detail_rs"]
+        assert f"Real server {rs_id} in {service}" in detail and "/proc/net/ip_vs_conn" in detail, detail
+        states = {line.split()[1]: int(line.split()[2]) for line in detail.splitlines()
+                  if line.startswith("  TCP ")}
+        assert states.get("ESTABLISHED") == expected[rs_id] > 0, (states, expected)
         # psutil's view of the director is on screen too
         assert "softirq" in shown["director_panel"] and "eth0" in shown["director_panel"]
     finally:

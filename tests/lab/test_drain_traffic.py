@@ -91,9 +91,9 @@ def test_drain_under_live_traffic_then_restore(dr_lab: Any) -> None:
         lab.write_file("client", "/tmp/release", "1")
         result = lab.wait(drain, timeout=150)
         assert result.rc == 0, result.describe()
-        assert "drained: no connections left" in result.stdout
-        final = rs_counts(lab, vs)[rs1]
-        assert final["active"] == 0 and final["inactive"] == 0
+        assert "drained: no client traffic left" in result.stdout
+        # Done means no open connection; closed ones may still wait out their (here 3 s) timer.
+        assert rs_counts(lab, vs)[rs1]["active"] == 0
         # Restore: new connections come back.
         r = lab.lvstui("lb1", "restore", vs, rs1, env=env)
         assert r.rc == 0, r.describe()

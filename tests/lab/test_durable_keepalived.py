@@ -8,6 +8,7 @@ after, then reloads keepalived (`kill -HUP`) and checks the kernel keeps what lv
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -116,6 +117,14 @@ def lvstui(lab: Lab, *args: str) -> Any:
     return lab.lvstui("lb1", *args, env=ENV, timeout=90)
 
 
+def last_backup(lab: Lab) -> str:
+    """Where the last change's journal entry says the previous keepalived.conf is kept."""
+    entry = json.loads(lab.read_file("lb1", f"{STATE}/journal.jsonl").splitlines()[-1])
+    (backup,) = entry["keepalived"]["backups"].values()
+    assert backup.startswith(f"{STATE}/backups/") and backup.endswith(KEEPALIVED_CONF), backup
+    return str(backup)
+
+
 def reload(lab: Lab, settle: float = 3.0) -> None:
     lab.sh("lb1", f"kill -HUP $(cat {KEEPALIVED_PIDS[0]})").check()
     time.sleep(settle)
@@ -130,7 +139,7 @@ def keepalived_t(lab: Lab) -> None:
 def ka(lab: Lab) -> Lab:
     if lab.sh("lb1", f'[ -e {KEEPALIVED_PIDS[0]} ] && kill -0 "$(cat {KEEPALIVED_PIDS[0]})"').ok:
         lab.stop_keepalived("lb1")
-    lab.sh("lb1", f"ipvsadm -C; rm -rf {STATE} /etc/keepalived/*.lvstui-bak").check()
+    lab.sh("lb1", f"ipvsadm -C; rm -rf {STATE}").check()
     lab.start_services("rs1", "rs2", "rs3")
     lab.start_keepalived("lb1", CONF)
     lab.wait_for(lambda: saved(lab) == BASE, timeout=30, what="keepalived's table with rs1..rs3 up")
@@ -221,7 +230,7 @@ def test_weight_persists_across_reload(ka: Lab) -> None:
     assert BASE - after == {f"-a -t {VIP}:9000 -r {RS2} -g -w 2"}
     assert after - BASE == {f"-a -t {VIP}:9000 -r {RS2} -g -w 7"}
     assert conf(lab) == CONF.replace("weight 2    #", "weight 7    #")
-    assert lab.read_file("lb1", KEEPALIVED_CONF + ".lvstui-bak") == CONF
+    assert lab.read_file("lb1", last_backup(lab)) == CONF
     keepalived_t(lab)
     reload(lab)
     assert saved(lab) == after
@@ -271,7 +280,8 @@ def test_invalid_config_refused_with_line_runtime_only_allowed(ka: Lab) -> None:
     assert r.rc == 0, r.describe()
     assert "RUNTIME ONLY" in r.stdout and "RUNTIME ONLY" in r.stderr
     assert saved(lab) - BASE == {f"-a -t {VIP}:9000 -r {RS1} -g -w 5"} and conf(lab) == broken
-    journal = lab.read_file("lb1", f"{STATE}/journal.jsonl").splitlines()
+    journal = [line for line in lab.read_file("lb1", f"{STATE}/journal.jsonl").splitlines()
+               if '"result": "intent"' not in line]  # each change's intent, written ahead of it
     assert '"runtime_only": true' in journal[-1] and '"result": "applied"' in journal[-1]
     assert '"result": "refused"' in journal[-2]
 
@@ -298,8 +308,9 @@ def test_file_changed_behind_lvstuis_back_changes_nothing(ka: Lab) -> None:
     r = lab.run("lb1", [lab.venv_python, "-c", code], env={"PYTHONPATH": str(REPO_DIR), **ENV}, timeout=90)
     assert r.rc == 0, r.describe()
     assert "+ weight 9" in r.stdout
-    assert "refused: keepalived: keepalived.conf: changed on disk since lvstui read it" in r.stdout
-    assert "the kernel change was undone" in r.stdout
+    # refused before the kernel is touched (it used to be changed, then undone)
+    assert f"refused: {KEEPALIVED_CONF} changed since the preview" in r.stdout, r.stdout
+    assert "nothing was changed" in r.stdout
     assert saved(lab) == BASE and conf(lab) == CONF + "! edited by someone else\n"
 
 
@@ -462,3 +473,124 @@ def test_faults_on_the_durable_path_leave_kernel_keepalived_and_journal_agreeing
     check(track_value() == "0" and pending() == [], "the restore after recovery is not whole")
     reload(lab)
     check(saved(lab) == BASE, "a reload changed the table")
+
+
+LOADED = """
+import json, sys
+from lvstui.keepalived.runtime import request_state
+state = request_state(int(open(sys.argv[1]).read()), want_vrrp=False)
+assert not state.errors, state.errors
+print(json.dumps([[vs.key, sorted([r.key, r.weight] for r in vs.real_servers)] for vs in state.servers]))
+"""
+
+
+def loaded(lab: Lab) -> list[Any]:
+    """The virtual servers the running keepalived loaded, from its own data dump."""
+    r = lab.run("lb1", [lab.venv_python, "-c", LOADED, KEEPALIVED_PIDS[0]], env={"PYTHONPATH": str(REPO_DIR)},
+                timeout=60).check()
+    return list(json.loads(r.stdout))
+
+
+def test_edit_with_an_include_glob_leaves_keepalived_one_virtual_server(ka: Lab) -> None:
+    """Issue 13 item 1: a backup beside conf.d/web.conf matched ``include conf.d/*`` and keepalived
+    loaded the virtual server twice after the next reload."""
+    lab = ka
+    head, web = CONF.split("virtual_server ", 1)
+    lab.stop_keepalived("lb1")
+    lab.sh("lb1", "mkdir -p /etc/keepalived/conf.d && rm -f /etc/keepalived/conf.d/*").check()
+    lab.write_file("lb1", "/etc/keepalived/conf.d/web.conf", "virtual_server " + web)
+    try:
+        lab.start_keepalived("lb1", head + "include conf.d/*\n")
+        lab.wait_for(lambda: saved(lab) == BASE, timeout=30, what="keepalived's table from conf.d/web.conf")
+        r = lvstui(lab, "weight", VS, RS2, "7")
+        assert r.rc == 0, r.describe()
+        assert "keepalived: web.conf:" in r.stdout and "reloaded keepalived" in r.stdout, r.stdout
+        assert lab.sh("lb1", "ls -A /etc/keepalived/conf.d").check().stdout.split() == ["web.conf"]
+        keepalived_t(lab)
+        reload(lab)
+        want = [[VS, sorted([[RS1, 3], [RS2, 7], [RS3, 1]])]]
+        assert loaded(lab) == want  # once, with the new weight: the backup is not in the glob
+        assert saved(lab) == BASE - {f"-a -t {VIP}:9000 -r {RS2} -g -w 2"} | {f"-a -t {VIP}:9000 -r {RS2} -g -w 7"}
+        entry = json.loads(lab.read_file("lb1", f"{STATE}/journal.jsonl").splitlines()[-1])
+        (target, backup), = entry["keepalived"]["backups"].items()
+        assert target == "/etc/keepalived/conf.d/web.conf" and backup.startswith(f"{STATE}/backups/")
+        assert lab.read_file("lb1", backup) == "virtual_server " + web
+    finally:
+        lab.stop_keepalived("lb1")
+        lab.sh("lb1", "rm -rf /etc/keepalived/conf.d").check()
+
+
+def test_symlinked_keepalived_conf_stays_a_link(ka: Lab) -> None:
+    """Issue 13 item 5: configuration management's symlink was replaced by a regular file."""
+    lab = ka
+    managed = "/etc/keepalived-managed/keepalived.conf"
+    lab.stop_keepalived("lb1")
+    lab.sh("lb1", f"mkdir -p /etc/keepalived-managed && cp {KEEPALIVED_CONF} {managed} && chmod 640 {managed} "
+                  f"&& chown 7:7 {managed} && ln -sf {managed} {KEEPALIVED_CONF}").check()
+    parent, vrrp_pid, checkers = KEEPALIVED_PIDS
+    try:
+        lab.run("lb1", ["keepalived", "-f", KEEPALIVED_CONF, "-p", parent, "-r", vrrp_pid, "-c", checkers,
+                        "-l", "-D"]).check()
+        lab.wait_for(lambda: saved(lab) == BASE, timeout=30, what="keepalived's table through the link")
+        r = lvstui(lab, "weight", VS, RS2, "7")
+        assert r.rc == 0, r.describe()
+        assert f"through the link to {managed}" in r.stdout, r.stdout
+        assert lab.sh("lb1", f"readlink {KEEPALIVED_CONF}").check().stdout.strip() == managed
+        assert lab.read_file("lb1", managed) == CONF.replace("weight 2    #", "weight 7    #")
+        assert lab.sh("lb1", f"stat -c '%a %u %g' {managed}").check().stdout.split() == ["640", "7", "7"]
+        reload(lab)
+        assert f"-a -t {VIP}:9000 -r {RS2} -g -w 7" in saved(lab)
+    finally:
+        lab.stop_keepalived("lb1")
+        lab.sh("lb1", f"rm -f {KEEPALIVED_CONF}; rm -rf /etc/keepalived-managed").check()
+
+
+def weights_in(text: str) -> dict[str, int]:
+    """Each real server's weight as keepalived.conf says."""
+    out: dict[str, int] = {}
+    current = None
+    for line in text.splitlines():
+        words = line.split()
+        if words[:1] == ["real_server"]:
+            current = f"{words[1]}:{words[2]}"
+        elif words[:1] == ["weight"] and current is not None and current not in out:
+            out[current] = int(words[1])
+    return out
+
+
+def kernel_weights(lab: Lab) -> dict[str, int]:
+    return {line.split()[4]: int(line.split()[-1]) for line in saved(lab) if line.startswith("-a ")}
+
+
+def test_two_operators_at_once_lose_nothing(ka: Lab) -> None:
+    """Issue 13 item 3: two lvstui processes editing keepalived.conf at the same moment; each either
+    lands or is refused busy having changed nothing, and the file, the journal and the kernel agree."""
+    lab = ka
+    wanted = {RS1: 3, RS2: 2, RS3: 1}
+    rounds = [((RS2, 7), (RS3, 4)), ((RS3, 5), (RS2, 6)), ((RS1, 8), (RS2, 9))]
+    busy = landed = 0
+    for first, second in rounds:
+        procs = [lab.spawn("lb1", [lab.venv_python, "-m", "lvstui", "weight", VS, rs_, str(w)],
+                           env={"PYTHONPATH": str(REPO_DIR), **ENV}) for rs_, w in (first, second)]
+        results = [lab.wait(p, timeout=120) for p in procs]
+        for (rs_, w), result in zip((first, second), results, strict=True):
+            if result.rc == 0:
+                wanted[rs_] = w
+                landed += 1
+            else:
+                assert result.rc == 3 and result.stderr.startswith("lvstui: busy: weight "), result.describe()
+                assert result.stderr.count("\n") == 1 and "nothing was changed" in result.stderr
+                busy += 1
+        assert weights_in(conf(lab)) == wanted
+        assert kernel_weights(lab) == wanted
+    print(f"two operators at once: {landed} landed, {busy} refused busy, over {len(rounds)} rounds")
+    entries = [json.loads(line) for line in lab.read_file("lb1", f"{STATE}/journal.jsonl").splitlines()]
+    applied = [e for e in entries if e["verb"] == "weight" and e["result"] == "applied"]
+    refused = [e for e in entries if e["verb"] == "weight" and e["result"] == "refused"]
+    assert len(applied) == landed and len(refused) == busy
+    assert all(e["message"].startswith("busy: weight ") for e in refused)
+    last = {e["change"]["server"]: e["change"]["weight"] for e in applied}
+    assert {k: v for k, v in wanted.items() if k in last} == last
+    keepalived_t(lab)
+    reload(lab)
+    assert kernel_weights(lab) == wanted  # keepalived, reloaded, keeps every edit that landed

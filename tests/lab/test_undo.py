@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from lvstui.lab.lab import KEEPALIVED_CONF
 from tests.lab.test_durable_keepalived import BASE as KA_BASE
 from tests.lab.test_durable_keepalived import (
     CONF,
@@ -31,6 +30,7 @@ from tests.lab.test_durable_keepalived import (
 )
 from tests.lab.test_durable_keepalived import STATE as KA_STATE
 from tests.lab.test_durable_keepalived import VS as KA_VS
+from tests.lab.test_durable_keepalived import last_backup as ka_last_backup
 from tests.lab.test_durable_keepalived import lvstui as ka_lvstui
 from tests.lab.test_durable_keepalived import saved as ka_saved
 from tests.lab.test_ops_cli import BASE, STATE, VS80, lvstui, saved, table
@@ -161,7 +161,7 @@ def test_undo_reverses_a_keepalived_durable_weight_change(ka: Any) -> None:
     assert "keepalived: reloaded keepalived" in r.stdout, r.stdout
     assert ka_saved(lab) == KA_BASE
     assert conf(lab) == CONF
-    assert lab.read_file("lb1", KEEPALIVED_CONF + ".lvstui-bak") == CONF.replace("weight 2    #", "weight 7    #")
+    assert lab.read_file("lb1", ka_last_backup(lab)) == CONF.replace("weight 2    #", "weight 7    #")
     keepalived_t(lab)
     reload(lab)
     assert ka_saved(lab) == KA_BASE

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from lvstui.lab import Lab
-from lvstui.lab.lab import KEEPALIVED_PIDS
+from lvstui.lab.lab import KEEPALIVED_PIDS, REPO_DIR
 from lvstui.lab.results import CommandResult
 from tests.lab.cluster import module_cluster
 from tests.lab.keepalived_pair import TRACK, snapshot, start_pair
@@ -45,6 +45,14 @@ while True:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     yield from module_cluster(tmp_path_factory, "vrrptoggle", ("http",), start=start_pair)
+
+
+HOLD_CONFIG_LOCK = """
+import sys, time
+from lvstui.ops.lock import config_lock_name, held
+with held(config_lock_name(sys.argv[1]), "weight tcp:192.168.1.100:80"):
+    time.sleep(120)
+"""
 
 
 def vrrp(lab: Lab, host: str, *args: str, timeout: float = 90) -> CommandResult:
@@ -227,10 +235,22 @@ def test_setup_adds_the_track_file_when_missing(lab: Lab) -> None:
         assert lab.read_file("lb2", KEEPALIVED_CONF) == bare  # nothing written
         r = vrrp(lab, "lb2", "setup")
         assert r.rc == 3 and "no terminal to confirm on" in r.stderr
+        holder = lab.spawn("lb2", [lab.venv_python, "-c", HOLD_CONFIG_LOCK, KEEPALIVED_CONF],
+                           env={"PYTHONPATH": str(REPO_DIR), "SUDO_USER": "bob", **ENV})
+        try:  # another operator is editing keepalived.conf: refused, nothing written (issue 13 item 3)
+            lab.wait_for(lambda: "bob" in lab.sh("lb2", f"cat {STATE}/locks/*.lock").stdout, timeout=30,
+                         what="the other operator's lock")
+            r = vrrp(lab, "lb2", "setup", "--yes")
+            assert r.rc == 3 and r.stderr.startswith("lvstui: busy: weight tcp:192.168.1.100:80 by bob (pid ")
+            assert "nothing written" in r.stderr and lab.read_file("lb2", KEEPALIVED_CONF) == bare
+        finally:
+            lab.stop(holder)
         r = vrrp(lab, "lb2", "setup", "--yes")
         assert r.ok, r.describe()
         text = lab.read_file("lb2", KEEPALIVED_CONF)
-        assert lab.read_file("lb2", KEEPALIVED_CONF + ".lvstui-bak") == bare
+        backup = lab.sh("lb2", f"ls {STATE}/backups/*{KEEPALIVED_CONF}").check().stdout.split()
+        assert len(backup) == 1 and lab.read_file("lb2", backup[0]) == bare
+        assert lab.sh("lb2", "ls /etc/keepalived").check().stdout.split().count("keepalived.conf") == 1
         assert text.index("track_file lvstui_maint {") < text.index("vrrp_instance VI_1")
         assert "    track_file {\n        lvstui_maint\n    }\n" in text
         check = lab.lvstui("lb2", "keepalived", "check", KEEPALIVED_CONF, timeout=60)

@@ -160,7 +160,9 @@ def test_drain_writes_validated_file_with_backup_then_second_drain_needs_no_relo
     original = env["conf"].read_text()
     outcome = env["ops"].apply(c.Drain(*key()))
     assert env["director"].weights() == {RS1: 0, RS2: 2}
-    assert (env["tmp"] / "keepalived.conf.lvstui-bak").read_text() == original
+    entry = journal(env)[-1]
+    (backup,) = entry["keepalived"]["backups"].values()  # kept in lvstui's state directory
+    assert Path(backup).read_text() == original and not Path(backup).is_relative_to(env["tmp"])
     result = keepalived_test(load(env["conf"]))
     assert result is not None and result.ok, result.messages
     track = env["tmp"] / "track" / track_name(VS, RS1)
@@ -233,7 +235,7 @@ def test_invalid_config_refused_with_file_and_line_nothing_changed(env: dict) ->
         env["ops"].apply(c.SetWeight(*key(), weight=5))
     assert "keepalived.conf:8: Unknown keyword" in str(exc.value) and "no_such_keyword" in str(exc.value)
     assert env["conf"].read_text() == broken and env["director"].calls == []
-    assert not (env["tmp"] / "keepalived.conf.lvstui-bak").exists()
+    assert sorted(p.name for p in env["tmp"].iterdir()) == ["journal.jsonl", "keepalived.conf"]
     assert journal(env)[-1]["result"] == "refused"
 
 
@@ -244,19 +246,40 @@ def test_unparseable_config_refused(env: dict) -> None:
     assert env["director"].calls == []
 
 
-def test_changed_on_disk_after_preview_rolls_the_kernel_back(
+def test_changed_on_disk_after_preview_is_refused_before_the_kernel(
         env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     reloads = no_reload(monkeypatch)
     change = c.SetWeight(*key(), weight=5)
     preview = env["ops"].plan(change)
     behind = env["conf"].read_text().replace("router_id test", "router_id someone_else")
     env["conf"].write_text(behind)
-    with pytest.raises(KeepalivedRefused,
-                       match=r"changed on disk since lvstui read it.*kernel change was undone"):
+    with pytest.raises(KeepalivedRefused, match=r"keepalived.conf changed since the preview.*nothing was changed"):
         env["ops"].apply(change, preview)
     assert env["conf"].read_text() == behind and reloads == []
-    assert env["director"].weights() == {RS1: 3, RS2: 2}
-    assert env["director"].calls == [f"edit {RS1} w5", f"edit {RS1} w3"]  # applied, then undone
+    assert env["director"].weights() == {RS1: 3, RS2: 2} and env["director"].calls == []
+    assert journal(env)[-1]["result"] == "refused"
+
+
+def test_changed_on_disk_while_applying_rolls_the_kernel_back(
+        env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    reloads = no_reload(monkeypatch)
+    change = c.SetWeight(*key(), weight=5)
+    behind = env["conf"].read_text().replace("router_id test", "router_id someone_else")
+    director = env["director"]
+    edit_dest = director.edit_dest
+
+    def edit_and_someone_writes(vs: VirtualService, server: RealServer) -> None:
+        edit_dest(vs, server)
+        if env["conf"].read_text() != behind:  # an editor outside lvstui, between the kernel and the write
+            env["conf"].write_text(behind)
+
+    monkeypatch.setattr(director, "edit_dest", edit_and_someone_writes)
+    with pytest.raises(KeepalivedRefused,
+                       match=r"changed on disk since lvstui read it.*kernel change was undone"):
+        env["ops"].apply(change)
+    assert env["conf"].read_text() == behind and reloads == []
+    assert director.weights() == {RS1: 3, RS2: 2}
+    assert director.calls == [f"edit {RS1} w5", f"edit {RS1} w3"]  # applied, then undone
     assert journal(env)[-1]["result"] == "refused"
 
 
@@ -422,7 +445,8 @@ def test_service_in_an_included_file_is_edited_there(env: dict, monkeypatch: pyt
     assert env["conf"].read_text() == main
     text = (conf_d / "web.conf").read_text()
     assert text.index("track_file lvstui_") < text.index("virtual_server") < text.index("FILE_CHECK")
-    assert (conf_d / "web.conf.lvstui-bak").read_text() == vs_text
+    assert [p.name for p in conf_d.iterdir()] == ["web.conf"]  # no backup beside it
+    assert {Path(b).read_text() for b in journal(env)[-1]["keepalived"]["backups"].values()} == {vs_text}
     result = keepalived_test(load(env["conf"]))
     assert result is not None and result.ok, result.messages
 

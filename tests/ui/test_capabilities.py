@@ -26,8 +26,8 @@ from tests.ui.ui_support import ManualClock, feed, make_app
 
 def test_each_source_declares_its_capabilities() -> None:
     assert DemoSource.capabilities == Capabilities(write=True, demo=True)
-    assert DirectorSource.capabilities == Capabilities(vrrp=True)
-    assert IpvsClient.capabilities == Capabilities()
+    assert DirectorSource.capabilities == Capabilities(vrrp=True, conn_table=True)
+    assert IpvsClient.capabilities == Capabilities(conn_table=True)
     assert not Capabilities().lab_controls
     lab = Capabilities().with_lab_control("/run/lvstui-lab.sock")
     assert lab.lab_controls and lab.lab_control == "/run/lvstui-lab.sock"

@@ -96,8 +96,8 @@ async def test_drain_confirm_no_changes_nothing_yes_drains_and_counts_fall(
         assert any("drain done" in str(n.message) for n in app._notifications)
         assert app.dashboard.real_servers.cursor_key == "10.1.0.12:80"
         assert "◐ drained" in app.dashboard.real_servers.row_text("10.1.0.12:80")
-        title = str(app.query_one("#rs-title").render())
-        assert "10.1.0.12:80 drained:" in title
+        note = str(app.query_one("#drain-note").render())  # on a line of its own, under the title
+        assert note.startswith("10.1.0.12:80 drained:") and app.query_one("#drain-note").display
         counts = []
         for _ in range(6):
             feed(app, clock, 1, step=5.0)
@@ -122,11 +122,20 @@ async def test_persistent_service_drain_explains_templates(demo: DemoSource, clo
         await open_rs(app, pilot, clock, TLS, "10.1.0.13:443")
         await press(app, pilot, "x")
         assert "expire_quiescent_template" in body(app) and "persistent (300s)" in body(app)
+        assert "the dashboard's Persist column" in body(app)  # the column shown beside it
         await press(app, pilot, "y")
         feed(app, clock, 2)
         await pilot.pause()
-        title = str(app.query_one("#rs-title").render())
-        assert "persistent (templates keep their clients until they expire)" in title
+        note = app.query_one("#drain-note")
+        # whole (it wraps rather than being cut), and the Persist column it points at is shown,
+        # beside the director panel
+        assert str(note.render()).endswith("persistent (templates keep their clients until they expire)")
+        assert note.size.height >= 1 and app.query_one("#director").display
+        assert "persistent" in [c.key for c, _ in app.dashboard.real_servers.visible_columns()]
+        await press(app, pilot, "escape")
+        app.dashboard.services.move_to_key(WEB)  # not persistent: Persist gives way first there
+        await pilot.pause()
+        assert "persistent" not in [c.key for c, _ in app.dashboard.real_servers.visible_columns()]
 
 
 async def test_weight_plus_minus_and_the_weight_form(demo: DemoSource, clock: ManualClock,

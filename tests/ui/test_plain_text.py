@@ -8,6 +8,7 @@ show exactly what they were given: a "/" key, an IPv6 id ``[2001:db8::1]:80``, `
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,12 @@ from textual.widgets import Input, OptionList
 from textual.widgets._toast import Toast
 
 from lvstui.demo import DemoSource
+from lvstui.model import CheckState, RealServer
 from lvstui.ui import dashboard as dashboard_module
 from lvstui.ui.actions import ACTIONS
 from lvstui.ui.confirm import ConfirmScreen
+from lvstui.ui.detail import RsDetail, RsDetailScreen
+from lvstui.ui.feed import ChangeEvent
 from lvstui.ui.op_forms import ServiceFormScreen
 from lvstui.ui.widgets import EventPane
 from tests.ui.test_ops import press
@@ -118,3 +122,60 @@ async def test_hostile_strings_appear_verbatim(demo: DemoSource, clock: ManualCl
         await pilot.pause()
         error = str(app.screen.query_one("#err-address").render())
         assert "expected ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)" in error, error
+
+
+#: the issue's list, with a link that would quit the app if read as markup and terminal control
+MORE_HOSTILE = (*HOSTILE, "[@click=app.quit]", "\x1b[31mred\x07")
+
+
+def shown(text: str) -> str:
+    """How a hostile string must appear: as written, its control characters as \\xNN."""
+    return text.replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+
+
+async def test_hostile_strings_in_the_detail_view(demo: DemoSource, clock: ManualClock,
+                                                  isolated_config: Path) -> None:
+    hostile = " ".join(MORE_HOSTILE)
+    rs = RealServer(address="2001:db8::1", port=80, family="inet6",
+                    check=CheckState(checker=f"HTTP_GET {MORE_HOSTILE[1]}", alive=False, detail=hostile))
+    event = ChangeEvent(datetime(2026, 12, 2, tzinfo=UTC), "down", f"tcp:{HOSTILE[2]}", rs.id, hostile, rs)
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        feed(app, clock, 2)
+        app.push_screen(RsDetailScreen(lambda: RsDetail(f"tcp:{HOSTILE[2]}", rs.id, rs, events=[event]),
+                                       None, f"no table {hostile}"))
+        await pilot.pause()
+        await pilot.click("#detail-text")  # a click on an @click link would quit
+        await pilot.pause()
+        text = str(app.screen.query_one("#detail-text").render())
+        assert app.is_running and isinstance(app.screen, RsDetailScreen)
+        assert f"Real server [2001:db8::1]:80 in tcp:{HOSTILE[2]}" in text
+        assert f"HTTP_GET {MORE_HOSTILE[1]}: FAILING" in text
+        assert text.count(shown(hostile)) == 3, text  # the check's detail, the event, the note
+        assert "\x1b" not in text and "\x07" not in text
+
+
+async def test_hostile_strings_in_the_wizards_diff() -> None:
+    from lvstui.setup.realserver import SYSCTL_FILE
+    from lvstui.setup.runner import FileInfo
+    from tests.ui.test_setup_screens import FakeHost, settle, text_of
+    from tests.ui.test_setup_screens import make_app as setup_app
+
+    old = "\n".join(MORE_HOSTILE) + "\n"
+    host = FakeHost("rs1")
+    host.files[SYSCTL_FILE] = FileInfo(old.encode(), 0o644, "root", "root")
+    app = setup_app({"rs1": host})
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        form = app.screen
+        form.query_one("#hosts", Input).value = "rs1"
+        form.query_one("#vips", Input).value = "192.168.1.100"
+        form.query_one("#port", Input).value = "80"
+        await pilot.pause()
+        await pilot.click("#preview")
+        await settle(pilot)
+        plan = text_of(app, "#plan-text")
+        assert app.is_running and app.screen.phase == "preview", plan  # type: ignore[attr-defined]
+        for line in MORE_HOSTILE:  # the file's old lines, removed by the plan, as they are
+            assert f"-{shown(line)}" in plan, (line, plan)
+        assert "\x1b" not in plan and "\x07" not in plan
