@@ -21,12 +21,13 @@ import datetime
 import math
 import os
 import re
-import stat
 import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lvstui.safeio import FileRefused, read_regular
 
 __all__ = ["Config", "ConfigError", "config_path", "load_config", "save_theme"]
 
@@ -60,24 +61,11 @@ def _read(path: Path) -> dict[str, Any]:
     A symlinked config.toml (dotfile managers) is followed: it is the user's own file.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
+        raw = read_regular(path, MAX_CONFIG_BYTES)
+    except FileRefused as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if raw is None:
         return {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"{path}: not a regular file")
-        if st.st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: too large for a config file ({st.st_size} bytes, at most "
-                              f"{MAX_CONFIG_BYTES})")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

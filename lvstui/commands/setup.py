@@ -201,8 +201,8 @@ def _run_undo(args: argparse.Namespace, hosts: list[str], name: str) -> int:
     from lvstui.setup import session
     from lvstui.setup.render import render_result
 
-    items = _prepare(lambda: session.prepare_undo(hosts, name, session.ssh_connector(_options(args),
-                                                                                    _host_key_prompt(args))))
+    connect = session.ssh_connector(_prepare(lambda: _options(args)), _host_key_prompt(args))
+    items = _prepare(lambda: session.prepare_undo(hosts, name, connect))
     try:
         for item in items:
             titles = [e.get("title", "?") for e in reversed(item.entries)]
@@ -232,7 +232,7 @@ def _run_realserver(args: argparse.Namespace) -> int:
     if args.undo:
         return _run_undo(args, hosts, PLAN_NAME)
     spec = _prepare(lambda: RealServerSpec.parse(args.vip, args.port, args.persist))
-    connect = session.ssh_connector(_options(args), _host_key_prompt(args))
+    connect = session.ssh_connector(_prepare(lambda: _options(args)), _host_key_prompt(args))
     items = _prepare(lambda: session.prepare_realservers(hosts, spec, connect))
     return _run_plans(args, items)
 
@@ -247,6 +247,6 @@ def _run_director(args: argparse.Namespace) -> int:
     _refuse_if_readonly(args, hosts)
     if args.undo:
         return _run_undo(args, hosts, PLAN_NAME)
-    connect = session.ssh_connector(_options(args), _host_key_prompt(args))
+    connect = session.ssh_connector(_prepare(lambda: _options(args)), _host_key_prompt(args))
     items = _prepare(lambda: session.prepare_directors(spec, connect))
     return _run_plans(args, items)
