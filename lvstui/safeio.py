@@ -6,7 +6,11 @@ line, the user's config).  :func:`read_regular` opens without blocking (a FIFO n
 hangs the caller), optionally without following a link at the name, and refuses
 before reading anything that is not a regular file, is owned by a user it should not
 be, or is larger than the caller's cap.  A refusal is :class:`FileRefused`, one line
-without the path (the caller names the file).  No Textual, no Rich: every layer uses it.
+without the path (the caller names the file).
+
+Text from elsewhere (a remote file, a command's output on a host that may be compromised)
+is shown through :func:`escape_control`: an escape sequence or a carriage return cannot
+move the cursor, recolour or hide a line of a diff.  No Textual, no Rich: every layer uses it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import unicodedata
 from collections.abc import Collection
 from pathlib import Path
 
-__all__ = ["FileRefused", "read_regular"]
+__all__ = ["FileRefused", "escape_control", "read_regular"]
 
 
 class FileRefused(Exception):
@@ -73,3 +78,24 @@ def _kind(mode: int) -> str:
         if test(mode):
             return name
     return "a special file"
+
+
+def escape_control(text: str, *, newlines: bool = True) -> str:
+    """*text* with every control or invisible formatting character shown as ``\\xNN``/``\\uNNNN``.
+
+    Escaped: C0/C1 controls and DEL (ESC, CR, backspace ...), Unicode format characters
+    (bidirectional overrides, zero-width ones) and line/paragraph separators.  Kept: tab, and
+    newline unless *newlines* is False (a one-line message).  Printable text is unchanged,
+    so escaping twice changes nothing more.
+    """
+    out = []
+    for ch in text:
+        if ch == "\t" or (ch == "\n" and newlines):
+            out.append(ch)
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                       else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -143,11 +143,13 @@ def _show(text_plain: str, rich_renderable: Any) -> None:
 
 
 def _progress(event: Any) -> None:
+    from lvstui.safeio import escape_control
+
     if event.status is None:
         return
     note = f": {event.message}" if event.message else ""
-    print(f"[{event.host}] {event.index + 1}/{event.total} {event.status.value:<9} {event.title}{note}",
-          file=sys.stderr, flush=True)
+    line = f"[{event.host}] {event.index + 1}/{event.total} {event.status.value:<9} {event.title}{note}"
+    print(escape_control(line, newlines=False), file=sys.stderr, flush=True)
 
 
 def _confirm_or_refuse(args: argparse.Namespace, question: str) -> None:
@@ -161,15 +163,17 @@ def _confirm_or_refuse(args: argparse.Namespace, question: str) -> None:
 
 
 def _prepare(build: Any) -> Any:
+    from lvstui.safeio import escape_control
     from lvstui.setup.runner import RunnerError
     from lvstui.setup.validate import ValidationError
 
+    # a message may carry a host's output or a file's bytes: one line, control characters escaped
     try:
         return build()
     except RunnerError as exc:
-        raise _cli_error(str(exc)) from None
+        raise _cli_error(escape_control(str(exc), newlines=False)) from None
     except ValidationError as exc:
-        raise _cli_error(str(exc), 2) from None
+        raise _cli_error(escape_control(str(exc), newlines=False), 2) from None
 
 
 def _run_plans(args: argparse.Namespace, items: list[Any]) -> int:

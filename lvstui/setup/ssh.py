@@ -105,7 +105,7 @@ def load_known_hosts(path: Path) -> tuple[list[paramiko.hostkeys.HostKeyEntry], 
                 continue
         try:
             entry = paramiko.hostkeys.HostKeyEntry.from_line(text)
-        except Exception:  # noqa: BLE001, S112 - an unparsable line is skipped, as ssh does
+        except Exception:  # noqa: BLE001 - an unparsable line is skipped, as ssh does
             continue
         if entry is None or entry.key is None:
             continue

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from lvstui.safeio import escape_control
 from lvstui.setup.plan import PlanPreview, Status
-from lvstui.setup.render import summary
+from lvstui.setup.render import diff_lines, summary
 
 __all__ = ["render_rich"]
 
@@ -21,11 +22,12 @@ def render_rich(preview: PlanPreview) -> Text:
     for step in preview.steps:
         out.append(f"  {step.index + 1:2}. ")
         out.append(f"{step.status.value:<9} ", style=style.get(step.status, ""))
-        out.append(step.title + (f" [{step.detail}]" if step.detail and step.status is Status.CHANGE else ""))
+        title = step.title + (f" [{step.detail}]" if step.detail and step.status is Status.CHANGE else "")
+        out.append(escape_control(title, newlines=False))
         out.append("\n")
         for c in step.commands:
-            out.append(f"        $ {c}\n", style="dim")
-        for d in step.diff.splitlines():
+            out.append(f"        $ {escape_control(c, newlines=False)}\n", style="dim")
+        for d in diff_lines(step.diff):
             colour = ("bold" if d.startswith(("---", "+++")) else "green" if d.startswith("+")
                       else "red" if d.startswith("-") else "cyan" if d.startswith("@@") else "")
             out.append(f"        {d}\n", style=colour)
