@@ -51,6 +51,8 @@ def config_path(environ: dict[str, str] | None = None) -> Path:
     return root / "lvstui" / "config.toml"
 
 
+#: The longest refresh interval the config may ask for (an hour; inf or 1e300 would never refresh).
+MAX_INTERVAL = 3600.0
 #: A config file is a few lines; anything this big is not one (and is not read into memory).
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -75,6 +77,8 @@ def _read(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -86,8 +90,10 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path}: theme must be a string, not {theme!r}")
     interval = data.get("interval")
     if interval is not None:
-        if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
-            raise ConfigError(f"{path}: interval must be a positive number of seconds, not {interval!r}")
+        if (isinstance(interval, bool) or not isinstance(interval, int | float)
+                or not 0 < interval <= MAX_INTERVAL):
+            raise ConfigError(f"{path}: interval must be a positive number of seconds (at most "
+                              f"{MAX_INTERVAL:g}), not {interval!r}")
         interval = float(interval)
     keys = data.get("keys", {})
     if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()

@@ -190,6 +190,8 @@ def load_director_spec(path: str | Path, hosts: list[str] | None = None) -> Dire
         raise v.ValidationError(f"{path}:{line}: not UTF-8 (TOML files are UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise v.ValidationError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise v.ValidationError(f"{path}: not valid TOML: nested too deeply") from None
     try:
         return parse_director_spec(data, hosts)
     except v.ValidationError as exc:

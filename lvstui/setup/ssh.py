@@ -18,6 +18,7 @@ import base64
 import errno
 import getpass
 import hashlib
+import logging
 import os
 import secrets
 import shlex
@@ -35,6 +36,11 @@ from lvstui.setup import validate
 from lvstui.setup.runner import RunnerError, RunResult, ShellRunner
 
 __all__ = ["SshOptions", "SshRunner", "fingerprint", "parse_target"]
+
+# paramiko's transport thread logs a failure (a ProxyCommand that exits, a dropped connection) with
+# its traceback; with no handler Python prints that on stderr.  The failure reaches the caller as
+# an exception and becomes one RunnerError line: the log adds nothing.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 #: (host, key type, "SHA256:...") -> accept?
 HostKeyConfirm = Callable[[str, str, str], bool]
@@ -83,6 +89,17 @@ MAX_KNOWN_HOSTS_BYTES = 16 << 20
 MAX_JUMPS = 8
 
 
+def _usable_name(name: str) -> bool:
+    """A hashed name (``|1|salt|hash``) must decode, or paramiko fails while matching any host."""
+    if not name.startswith("|1|"):
+        return True
+    try:
+        paramiko.HostKeys.hash_host("probe", name)
+    except Exception:  # noqa: BLE001 - not base64 or not a salt: the line is skipped
+        return False
+    return True
+
+
 def load_known_hosts(path: Path) -> tuple[list[paramiko.hostkeys.HostKeyEntry], set[bytes]]:
     """The entries of one known_hosts file, and the keys it marks ``@revoked``.
 
@@ -108,6 +125,8 @@ def load_known_hosts(path: Path) -> tuple[list[paramiko.hostkeys.HostKeyEntry], 
         except Exception:  # noqa: BLE001 - an unparsable line is skipped, as ssh does
             continue
         if entry is None or entry.key is None:
+            continue
+        if not all(_usable_name(name) for name in entry.hostnames):
             continue
         if marker == "@revoked":
             revoked.add(entry.key.asbytes())
