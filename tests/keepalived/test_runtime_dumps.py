@@ -95,3 +95,35 @@ def test_planted_dumps_are_refused_in_one_line(tmp_path: Path, mode: str) -> Non
         assert state.errors and all("refused: " in e and "\n" not in e for e in state.errors), state.errors
         reason = {"owner": "owned by uid 4242", "symlink": "symbolic link", "fifo": "not a regular file"}[mode]
         assert all(reason in e for e in state.errors), state.errors
+
+
+def test_fifo_tail_refuses_what_is_not_keepalived_fifo(tmp_path: Path) -> None:
+    from lvstui.keepalived.fifo import FifoTail
+
+    link = tmp_path / "vrrp.fifo"
+    link.symlink_to("/dev/zero")  # read as a FIFO it would never end
+    with FifoTail(link) as tail:
+        assert tail.poll(0.05) == [] and tail.error is not None and "symbolic link" in tail.error
+    plain = tmp_path / "plain.fifo"
+    plain.write_bytes(b'INSTANCE "VI_1" MASTER 100\n')  # a forged "event"
+    with FifoTail(plain) as tail:
+        assert tail.poll(0.05) == [] and tail.error is not None and "not a FIFO" in tail.error
+
+
+def test_fifo_tail_drops_a_line_without_end(tmp_path: Path) -> None:
+    from lvstui.keepalived.fifo import FifoTail
+
+    path = tmp_path / "vrrp.fifo"
+    os.mkfifo(path)
+    with FifoTail(path) as tail:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        try:
+            for _ in range(40):
+                os.write(fd, b"x" * 4096)
+                tail.poll(0.01)
+            assert len(tail._buf) <= FifoTail.MAX_LINE + 65536
+            os.write(fd, b'\nINSTANCE "VI_1" MASTER 100\n')
+            events = tail.poll(0.2) or tail.poll(0.2)
+        finally:
+            os.close(fd)
+        assert [e.state for e in events] == ["MASTER"]  # type: ignore[union-attr]
