@@ -48,16 +48,17 @@ class Sshd:
 
 
 def _privsep_argv(tmp: Path, argv: list[str], user: str | None = None, password: str | None = None,
-                  sudoers: str | None = None) -> list[str]:
+                  sudoers: str | None = None, setup: tuple[str, ...] = ()) -> list[str]:
     """sshd needs its privilege separation user and /run/sshd. Where this machine has neither
     (openssh-server not installed: scripts/userland.sh unpacked it), give sshd a private mount
     namespace with a passwd that has the user and a tmpfs /run: nothing changes on the host.
 
     With *user*: an unprivileged login user (its home in *tmp*, *password* for sudo) and
-    *sudoers* as /etc/sudoers, both seen only inside that namespace."""
+    *sudoers* as /etc/sudoers, both seen only inside that namespace.  *setup*: more shell
+    commands run in the namespace before sshd starts (a tmpfs over a directory, files in it)."""
     has_privsep = Path("/run/sshd").is_dir() and any(
         line.startswith("sshd:") for line in Path("/etc/passwd").read_text().splitlines())
-    if has_privsep and user is None:
+    if has_privsep and user is None and not setup:
         return argv
     lines = Path("/etc/passwd").read_text()
     if not any(line.startswith("sshd:") for line in lines.splitlines()):
@@ -83,12 +84,12 @@ def _privsep_argv(tmp: Path, argv: list[str], user: str | None = None, password:
     passwd = tmp / "passwd"
     passwd.write_text(lines)
     run = "mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd"
-    script = " && ".join([run, f"mount --bind {passwd} /etc/passwd", *mounts, 'exec "$@"'])
+    script = " && ".join([run, f"mount --bind {passwd} /etc/passwd", *mounts, *setup, 'exec "$@"'])
     return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", *argv]
 
 
 def start_sshd(tmp: Path, user: str | None = None, password: str | None = None,
-               sudoers: str | None = None) -> Sshd:
+               sudoers: str | None = None, setup: tuple[str, ...] = ()) -> Sshd:
     if not shutil.which("ssh-keygen") or not os.path.exists(SSHD):
         raise RuntimeError("openssh-server is not available (scripts/setup.sh provides it)")
     host_key = keygen(tmp / "host_ed25519")
@@ -103,7 +104,8 @@ def start_sshd(tmp: Path, user: str | None = None, password: str | None = None,
         f"AuthorizedKeysFile {auth} /run/lvstui-test/authorized_keys\n"
         f"PidFile {tmp}/sshd.pid\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel ERROR\n")
-    process = subprocess.Popen(_privsep_argv(tmp, [SSHD, "-D", "-e", "-f", str(config)], user, password, sudoers),
+    process = subprocess.Popen(_privsep_argv(tmp, [SSHD, "-D", "-e", "-f", str(config)], user, password, sudoers,
+                                             setup),
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
