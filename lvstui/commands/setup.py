@@ -115,7 +115,7 @@ def _options(args: argparse.Namespace) -> Any:
             sudo_password = getpass.getpass("sudo password: ")
     sudo_password = sudo_password or os.environ.get("LVSTUI_SUDO_PASSWORD") or None
     return SshOptions(
-        user=validate.user_name(args.user) if args.user else None,
+        user=validate.user_name(args.user, "--user") if args.user else None,
         port=validate.port(args.ssh_port, "--ssh-port") if args.ssh_port else None,
         identity=args.identity, jump=args.jump, password=password, sudo_password=sudo_password,
         accept_new_host_key=args.accept_new_host_key, config_file=args.ssh_config,
