@@ -16,11 +16,18 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import math
 import os
+import re
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lvstui.safeio import FileRefused, read_regular
 
 __all__ = ["Config", "ConfigError", "config_path", "load_config", "save_theme"]
 
@@ -44,16 +51,34 @@ def config_path(environ: dict[str, str] | None = None) -> Path:
     return root / "lvstui" / "config.toml"
 
 
+#: The longest refresh interval the config may ask for (an hour; inf or 1e300 would never refresh).
+MAX_INTERVAL = 3600.0
+#: A config file is a few lines; anything this big is not one (and is not read into memory).
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def _read(path: Path) -> dict[str, Any]:
+    """The parsed file ({} if absent): a regular file (a FIFO or a device is refused unread), size capped.
+
+    A symlinked config.toml (dotfile managers) is followed: it is the user's own file.
+    """
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
+        raw = read_regular(path, MAX_CONFIG_BYTES)
+    except FileRefused as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if raw is None:
         return {}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); TOML files are UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -65,8 +90,10 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path}: theme must be a string, not {theme!r}")
     interval = data.get("interval")
     if interval is not None:
-        if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
-            raise ConfigError(f"{path}: interval must be a positive number of seconds, not {interval!r}")
+        if (isinstance(interval, bool) or not isinstance(interval, int | float)
+                or not 0 < interval <= MAX_INTERVAL):
+            raise ConfigError(f"{path}: interval must be a positive number of seconds (at most "
+                              f"{MAX_INTERVAL:g}), not {interval!r}")
         interval = float(interval)
     keys = data.get("keys", {})
     if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
@@ -75,26 +102,68 @@ def load_config(path: Path | None = None) -> Config:
     return Config(theme=theme, interval=interval, keys=tuple(sorted(keys.items())), path=path)
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    """A key as TOML needs it: bare when it may be, else a quoted string ("app.quit" stays one key)."""
+    return key if _BARE_KEY.fullmatch(key) else _toml_string(key)
+
+
+def _toml_string(value: str) -> str:
+    out = []
+    for ch in value:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
+        return _toml_string(value)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise ConfigError(f"cannot write {type(value).__name__} values to the config")
 
 
-def _dump(data: dict[str, Any]) -> str:
-    lines = [f"{key} = {_toml_value(v)}" for key, v in data.items() if not isinstance(v, dict)]
+def _dump_table(data: dict[str, Any], prefix: tuple[str, ...], lines: list[str]) -> None:
+    if prefix:
+        lines.append("\n[" + ".".join(_toml_key(p) for p in prefix) + "]")
+    lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict))
     for key, table in data.items():
         if isinstance(table, dict):
-            lines.append(f"\n[{key}]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict))
-    return "\n".join(lines) + "\n"
+            _dump_table(table, (*prefix, key), lines)
+
+
+def _dump(data: dict[str, Any]) -> str:
+    """TOML text that :mod:`tomllib` reads back equal to *data* (what :func:`_read` returned, edited)."""
+    lines: list[str] = []
+    _dump_table(data, (), lines)
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def save_theme(theme: str, path: Path | None = None) -> Path:
@@ -103,11 +172,21 @@ def save_theme(theme: str, path: Path | None = None) -> Path:
     data = _read(path)
     data["theme"] = theme
     text = _dump(data)
+    target = Path(os.path.realpath(path))  # a symlinked config.toml: replace its target, keep the link
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".toml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # a unique temporary name (never a fixed one a link could be planted at), then rename
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path

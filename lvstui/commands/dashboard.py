@@ -73,11 +73,12 @@ def choose_director(args: argparse.Namespace, source: Any) -> Any | None:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    from lvstui.config import ConfigError, config_path, load_config
+    from lvstui.config import MAX_INTERVAL, ConfigError, config_path, load_config
 
-    interval = float(getattr(args, "interval", 1.0) or 1.0)
-    if interval <= 0:
-        print("lvstui: --interval must be a positive number of seconds", file=sys.stderr)
+    interval = float(getattr(args, "interval", 1.0))
+    if not 0 < interval <= MAX_INTERVAL:  # also refuses nan, and inf (a never-refreshing dashboard)
+        print(f"lvstui: --interval must be a positive number of seconds (at most {MAX_INTERVAL:g})",
+              file=sys.stderr)
         return 2
     try:
         config = load_config()
@@ -86,8 +87,9 @@ def run_dashboard(args: argparse.Namespace) -> int:
         return 2
     if interval == 1.0 and config.interval:
         interval = config.interval  # the flag's default; an explicit flag wins over the config
-    theme = getattr(args, "theme", None) or config.theme
-    if getattr(args, "theme", None):
+    flag_theme = getattr(args, "theme", None)
+    theme = flag_theme if flag_theme is not None else config.theme
+    if flag_theme is not None:  # also --theme '' (it fell through to the dashboard)
         from lvstui.ui.themes import load_themes, theme_dirs
 
         themes, _ = load_themes(theme_dirs(config_path().parent))

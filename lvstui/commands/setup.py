@@ -115,7 +115,7 @@ def _options(args: argparse.Namespace) -> Any:
             sudo_password = getpass.getpass("sudo password: ")
     sudo_password = sudo_password or os.environ.get("LVSTUI_SUDO_PASSWORD") or None
     return SshOptions(
-        user=validate.user_name(args.user) if args.user else None,
+        user=validate.user_name(args.user, "--user") if args.user else None,
         port=validate.port(args.ssh_port, "--ssh-port") if args.ssh_port else None,
         identity=args.identity, jump=args.jump, password=password, sudo_password=sudo_password,
         accept_new_host_key=args.accept_new_host_key, config_file=args.ssh_config,
@@ -143,11 +143,13 @@ def _show(text_plain: str, rich_renderable: Any) -> None:
 
 
 def _progress(event: Any) -> None:
+    from lvstui.safeio import escape_control
+
     if event.status is None:
         return
     note = f": {event.message}" if event.message else ""
-    print(f"[{event.host}] {event.index + 1}/{event.total} {event.status.value:<9} {event.title}{note}",
-          file=sys.stderr, flush=True)
+    line = f"[{event.host}] {event.index + 1}/{event.total} {event.status.value:<9} {event.title}{note}"
+    print(escape_control(line, newlines=False), file=sys.stderr, flush=True)
 
 
 def _confirm_or_refuse(args: argparse.Namespace, question: str) -> None:
@@ -161,15 +163,17 @@ def _confirm_or_refuse(args: argparse.Namespace, question: str) -> None:
 
 
 def _prepare(build: Any) -> Any:
+    from lvstui.safeio import escape_control
     from lvstui.setup.runner import RunnerError
     from lvstui.setup.validate import ValidationError
 
+    # a message may carry a host's output or a file's bytes: one line, control characters escaped
     try:
         return build()
     except RunnerError as exc:
-        raise _cli_error(str(exc)) from None
+        raise _cli_error(escape_control(str(exc), newlines=False)) from None
     except ValidationError as exc:
-        raise _cli_error(str(exc), 2) from None
+        raise _cli_error(escape_control(str(exc), newlines=False), 2) from None
 
 
 def _run_plans(args: argparse.Namespace, items: list[Any]) -> int:
@@ -201,8 +205,8 @@ def _run_undo(args: argparse.Namespace, hosts: list[str], name: str) -> int:
     from lvstui.setup import session
     from lvstui.setup.render import render_result
 
-    items = _prepare(lambda: session.prepare_undo(hosts, name, session.ssh_connector(_options(args),
-                                                                                    _host_key_prompt(args))))
+    connect = session.ssh_connector(_prepare(lambda: _options(args)), _host_key_prompt(args))
+    items = _prepare(lambda: session.prepare_undo(hosts, name, connect))
     try:
         for item in items:
             titles = [e.get("title", "?") for e in reversed(item.entries)]
@@ -232,7 +236,7 @@ def _run_realserver(args: argparse.Namespace) -> int:
     if args.undo:
         return _run_undo(args, hosts, PLAN_NAME)
     spec = _prepare(lambda: RealServerSpec.parse(args.vip, args.port, args.persist))
-    connect = session.ssh_connector(_options(args), _host_key_prompt(args))
+    connect = session.ssh_connector(_prepare(lambda: _options(args)), _host_key_prompt(args))
     items = _prepare(lambda: session.prepare_realservers(hosts, spec, connect))
     return _run_plans(args, items)
 
@@ -247,6 +251,6 @@ def _run_director(args: argparse.Namespace) -> int:
     _refuse_if_readonly(args, hosts)
     if args.undo:
         return _run_undo(args, hosts, PLAN_NAME)
-    connect = session.ssh_connector(_options(args), _host_key_prompt(args))
+    connect = session.ssh_connector(_prepare(lambda: _options(args)), _host_key_prompt(args))
     items = _prepare(lambda: session.prepare_directors(spec, connect))
     return _run_plans(args, items)

@@ -12,9 +12,11 @@ are lost.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import select
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,10 +126,14 @@ class FifoTail:
     restart), the FIFO is reopened on the next :meth:`poll`.  Use as a context manager.
     """
 
+    #: a line longer than this is no keepalived notification: it is dropped, unread into memory
+    MAX_LINE = 64 * 1024
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._fd: int | None = None
         self._buf = b""
+        self.error: str | None = None  # why the path is not read (a planted link or file), as data
 
     def __enter__(self) -> Self:
         try:
@@ -140,8 +146,21 @@ class FifoTail:
         self.close()
 
     def open(self) -> None:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        """Open the FIFO; a link or anything but a FIFO at the path is refused (:attr:`error`)."""
+        if self._fd is not None:
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            self.error = f"{self.path}: a symbolic link, not keepalived's FIFO: not read"
+            return
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.close(fd)
+            self.error = f"{self.path}: not a FIFO (a planted file?): not read"
+            return
+        self._fd, self.error = fd, None
 
     def close(self) -> None:
         if self._fd is not None:
@@ -159,7 +178,9 @@ class FifoTail:
         except FileNotFoundError:
             time.sleep(timeout)
             return []
-        assert self._fd is not None
+        if self._fd is None:  # refused: self.error says why
+            time.sleep(timeout)
+            return []
         ready, _, _ = select.select([self._fd], [], [], timeout)
         if ready:
             try:
@@ -170,6 +191,8 @@ class FifoTail:
                 self.close()
             elif data:
                 self._buf += data
+                if b"\n" not in self._buf and len(self._buf) > self.MAX_LINE:
+                    self._buf = b""
         events: list[VrrpEvent | LvsEvent] = []
         while b"\n" in self._buf:
             line, self._buf = self._buf.split(b"\n", 1)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from pathlib import Path
 
 from lvstui.keepalived.processes import signal_number
 from lvstui.model import format_endpoint
+from lvstui.safeio import FileRefused, read_regular
 
 __all__ = [
     "CHECK_DATA",
@@ -319,12 +321,27 @@ def parse_vrrp_json(text: str) -> tuple[VrrpState, ...]:
     return tuple(states)
 
 
-def read_dump(path: Path) -> str | None:
-    """The text of a dump file, or None if absent (keepalived not running, or never signalled)."""
+#: keepalived's dumps are text of some lines per instance and real server; a bigger file is not one.
+MAX_DUMP_BYTES = 64 << 20
+
+
+def _dump_owners(parent_pid: int | None) -> frozenset[int]:
+    """Who may own a dump: root, and the user keepalived runs as."""
     try:
-        return path.read_text(errors="replace")
-    except FileNotFoundError:
-        return None
+        return frozenset({0, os.stat(f"/proc/{parent_pid}").st_uid}) if parent_pid else frozenset({0})
+    except OSError:
+        return frozenset({0})
+
+
+def read_dump(path: Path, owners: frozenset[int] = frozenset({0})) -> str | None:
+    """The text of a dump file, or None if absent (keepalived not running, or never signalled).
+
+    /tmp is everyone's: a link planted at the name is not followed, and a file that is not
+    regular, not owned by *owners* (root, keepalived's user) or too large is refused
+    (:class:`~lvstui.safeio.FileRefused`) rather than fed to the checker state or the VRRP status.
+    """
+    raw = read_regular(path, MAX_DUMP_BYTES, follow=False, owners=owners)
+    return None if raw is None else raw.decode("utf-8", "replace")
 
 
 # ---- thin I/O: ask a running keepalived for its dumps ----------------------------------------------
@@ -357,15 +374,20 @@ def dump_names(namespace: str | None = None, instance: str | None = None,
             "json": "keepalived.json"}
 
 
-def _fresh(path: Path, before: int | None, timeout: float) -> str | None:
+def _fresh(path: Path, before: int | None, timeout: float, owners: frozenset[int]) -> str | None:
+    """The dump once keepalived has rewritten it (None when it did not in time).
 
+    Raises FileRefused at once for a planted file (a link, another owner, not a regular file).
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
-            st = path.stat()
+            st = path.lstat()
+            if not stat.S_ISREG(st.st_mode) or st.st_uid not in owners:
+                read_dump(path, owners)  # raises the refusal, naming what is wrong
             if (before is None or st.st_mtime_ns != before) and st.st_size > 0:
                 time.sleep(0.05)  # let the writer finish its last fputs
-                return path.read_text(errors="replace")
+                return read_dump(path, owners)
         except FileNotFoundError:
             pass
         if time.monotonic() >= deadline:
@@ -384,12 +406,21 @@ def request_state(parent_pid: int, want_vrrp: bool = True, want_check: bool = Tr
 
     names = names or dump_names()
     base = dump_dir(parent_pid)
+    owners = _dump_owners(parent_pid)
     errors: list[str] = []
 
     def mtime(name: str) -> int | None:
         try:
-            return (base / name).stat().st_mtime_ns
+            return (base / name).lstat().st_mtime_ns
         except OSError:
+            return None
+
+    def fresh(key: str) -> str | None:
+        path = base / names[key]
+        try:
+            return _fresh(path, before[key], timeout, owners)
+        except FileRefused as exc:
+            errors.append(f"{path}: refused: {exc}")
             return None
 
     vrrp: tuple[VrrpState, ...] = ()
@@ -406,22 +437,26 @@ def request_state(parent_pid: int, want_vrrp: bool = True, want_check: bool = Tr
     except (RuntimeError, OSError) as exc:
         return RuntimeState(parent_pid, errors=(f"cannot signal keepalived {parent_pid}: {exc}",))
     if want_vrrp:
-        text = _fresh(base / names["json"], before["json"], timeout)
+        text = fresh("json")
         if text is not None:
             try:
                 vrrp, source = parse_vrrp_json(text), "json"
-            except ValueError as exc:
-                errors.append(str(exc))
+            except (ValueError, TypeError, AttributeError) as exc:
+                errors.append(str(exc) if isinstance(exc, ValueError) else f"keepalived.json: unexpected data ({exc})")
         if not source:
-            text = _fresh(base / names["vrrp"], before["vrrp"], timeout)
+            refused = len(errors)
+            text = fresh("vrrp")
             if text is None:
-                errors.append(f"no fresh {names['vrrp']} within {timeout:g} s")
+                if len(errors) == refused:
+                    errors.append(f"no fresh {names['vrrp']} within {timeout:g} s")
             else:
                 vrrp, source = parse_vrrp_data(text), "data"
     if want_check:
-        text = _fresh(base / names["check"], before["check"], timeout)
+        refused = len(errors)
+        text = fresh("check")
         if text is None:
-            errors.append(f"no fresh {names['check']} within {timeout:g} s")
+            if len(errors) == refused:
+                errors.append(f"no fresh {names['check']} within {timeout:g} s")
         else:
             servers = parse_check_data(text)
     return RuntimeState(parent_pid, vrrp, servers, tuple(errors), source)

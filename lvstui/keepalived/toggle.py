@@ -33,6 +33,7 @@ from lvstui.keepalived.runtime import VrrpState, request_state
 from lvstui.keepalived.site import local_keepalived, proc_path
 from lvstui.keepalived.view import ConfigView, ConfVrrpInstance, TrackFile, build_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener, PeerRouter
+from lvstui.safeio import FileRefused, read_regular
 
 __all__ = [
     "SUGGESTED_FILE",
@@ -170,11 +171,15 @@ def current_state(target: Target, timeout: float = 3.0) -> VrrpState:
 
 
 def read_track_value(path: Path) -> int:
-    """keepalived reads the file's first number; a missing or empty file counts as 0."""
+    """keepalived reads the file's first number; a missing or empty file counts as 0.
+
+    Not a FIFO or a device (it would hang or never end) nor anything large: ToggleError.
+    """
     try:
-        text = path.read_text().split()
-    except FileNotFoundError:
-        return 0
+        raw = read_regular(path, 4096)
+    except FileRefused as exc:
+        raise ToggleError(f"track file {path}: {exc}", 1) from None
+    text = (raw or b"").decode("ascii", "replace").split()
     try:
         return int(text[0]) if text else 0
     except ValueError:

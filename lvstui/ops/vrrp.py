@@ -51,7 +51,7 @@ from lvstui.keepalived.toggle import (
 from lvstui.keepalived.validate import validator
 from lvstui.keepalived.view import build_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener, PeerRouter
-from lvstui.ops.files import write_config
+from lvstui.ops.files import write_atomic, write_config
 from lvstui.ops.journal import Journal
 from lvstui.ops.lock import DIRECTOR, Busy, config_lock_name, held
 from lvstui.ops.policy import WritePolicy, current
@@ -349,14 +349,11 @@ def _put_back(plan: TogglePlan, journal: Journal, why: str, status: int, written
 
 
 def write_track_value(path: Path, value: int) -> None:
-    """Written in place (keepalived watches the file with inotify; an in-place write is what was verified)."""
+    """A new file renamed over the old one, never a truncation in place: a link planted at the
+    name (the file may sit in a shared directory) is replaced, not followed.  keepalived watches
+    the directory with inotify and sees the rename, as for the durable drain's track files."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, f"{value}\n".encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomic(path, f"{value}\n".encode())
 
 
 def add_track_file(instance_name: str | None, weight: int = -60, reload_timeout: float = 15.0, *,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lvstui.safeio import FileRefused, read_regular
 from lvstui.setup import validate as v
 from lvstui.setup.plan import CommandStep, FileStep, SetupPlan, SetupStep, VerifyStep
 from lvstui.setup.runner import Runner, RunResult, Script
@@ -171,14 +172,26 @@ def parse_director_spec(data: dict[str, Any], hosts: list[str] | None = None) ->
         instance=instance, directors=tuple(directors))
 
 
+#: A director form is a page of TOML; a bigger file is not one (never read into memory).
+MAX_PLAN_BYTES = 1 << 20
+
+
 def load_director_spec(path: str | Path, hosts: list[str] | None = None) -> DirectorSpec:
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except OSError as exc:
-        raise v.ValidationError(f"{path}: {exc.strerror}") from None
+        raw = read_regular(path, MAX_PLAN_BYTES)
+    except FileRefused as exc:
+        raise v.ValidationError(f"{path}: {exc}") from None
+    if raw is None:
+        raise v.ValidationError(f"{path}: No such file or directory")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise v.ValidationError(f"{path}:{line}: not UTF-8 (TOML files are UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise v.ValidationError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise v.ValidationError(f"{path}: not valid TOML: nested too deeply") from None
     try:
         return parse_director_spec(data, hosts)
     except v.ValidationError as exc:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from lvstui.safeio import escape_control
 from lvstui.setup.plan import ApplyResult, PlanPreview, Status
 
-__all__ = ["render_plain", "render_result", "summary"]
+__all__ = ["diff_lines", "render_plain", "render_result", "summary"]
 
 _MARK = {Status.CHANGE: "~", Status.NO_CHANGE: "=", Status.VERIFY: "?", Status.CHANGED: "+",
          Status.VERIFIED: "ok", Status.FAILED: "FAILED", Status.UNDONE: "undone", Status.SKIPPED: "-"}
@@ -16,22 +17,29 @@ def summary(preview: PlanPreview) -> str:
     return f"{preview.host}: plan {preview.name} ({what})"
 
 
+def diff_lines(diff: str) -> list[str]:
+    """A diff's lines as shown: split on newlines only (not on the CR, FF or U+2028 a remote
+    file may hold), each control character escaped, so no line can hide or rewrite another."""
+    return [escape_control(line) for line in diff.rstrip("\n").split("\n")] if diff else []
+
+
 def render_plain(preview: PlanPreview) -> str:
     lines = [summary(preview)]
     for step in preview.steps:
         detail = f" [{step.detail}]" if step.detail and step.status is Status.CHANGE else ""
-        lines.append(f"  {step.index + 1:2}. {step.status.value:<9} {step.title}{detail}")
-        lines.extend(f"        $ {c}" for c in step.commands)
-        lines.extend(f"        {d}" for d in step.diff.splitlines())
+        lines.append(escape_control(f"  {step.index + 1:2}. {step.status.value:<9} {step.title}{detail}"))
+        lines.extend(escape_control(f"        $ {c}") for c in step.commands)
+        lines.extend(f"        {d}" for d in diff_lines(step.diff))
     return "\n".join(lines)
 
 
 def render_result(result: ApplyResult) -> str:
     lines = []
     for r in result.reports:
-        lines.append(f"  {_MARK[r.status]:>6} {r.title}" + (f": {r.message}" if r.message else ""))
+        lines.append(escape_control(f"  {_MARK[r.status]:>6} {r.title}" + (f": {r.message}" if r.message else ""),
+                                    newlines=False))
         if r.status is Status.FAILED and r.output:
-            lines.extend(f"         | {o}" for o in r.output.splitlines()[-20:])
+            lines.extend(f"         | {o}" for o in diff_lines(r.output)[-20:])
     undone = sum(1 for r in result.reports if r.status is Status.UNDONE)
     if not result.reports:
         head = f"{result.host}: nothing to do"
@@ -41,7 +49,7 @@ def render_result(result: ApplyResult) -> str:
         head = f"{result.host}: done ({result.changed} changed)"
     else:
         failure = result.failure
-        head = f"{result.host}: FAILED at {failure.title if failure else '?'}"
+        head = f"{result.host}: FAILED at {escape_control(failure.title, newlines=False) if failure else '?'}"
         if result.rolled_back:
             head += "; the changes of this run were undone"
         elif result.verify_failed:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from lvstui.safeio import escape_control
 from lvstui.setup.validate import abs_path, quote_argv
 
 __all__ = [
@@ -67,8 +68,8 @@ class RunResult:
 
     @property
     def output(self) -> str:
-        """stdout and stderr together, for a failure report."""
-        return (self.stdout + self.stderr).strip()
+        """stdout and stderr together, for a failure report (control characters escaped: it is shown)."""
+        return escape_control((self.stdout + self.stderr).strip())
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,6 +196,13 @@ class AddressStep(SetupStep):
         return [_run_action(["ip", "addr", "del", self.cidr, "dev", self.ifname])]
 
 
+def _lines(text: str) -> list[str]:
+    """Lines as the host's tools read them: ended by a newline only (str.splitlines would also
+    break at CR, FF, VT or U+2028, showing one line of a file as two)."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 @dataclass
 class FileStep(SetupStep):
     """A file with this content, mode and owner; backed up on the host before writing.
@@ -221,8 +228,8 @@ class FileStep(SetupStep):
         self.title = self.title or f"write {self.path}"
 
     def diff(self, current: str | None) -> str:
-        old = [] if current is None else current.splitlines(keepends=True)
-        lines = difflib.unified_diff(old, self.content.splitlines(keepends=True),
+        old = [] if current is None else _lines(current)
+        lines = difflib.unified_diff(old, _lines(self.content),
                                      fromfile=self.path if current is not None else "/dev/null",
                                      tofile=self.path)
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

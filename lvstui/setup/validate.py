@@ -76,7 +76,8 @@ def vip(value: object, field: str = "VIP") -> str:
     if prefix and prefix != str(width):
         raise ValidationError(f"{field}: {text!r} must be a host address (/{width}) on lo")
     ip = ipaddress.ip_address(canonical)
-    if ip.is_unspecified or ip.is_loopback or ip.is_multicast or ip.is_link_local:
+    mapped = ip.version == 6 and ip.ipv4_mapped is not None  # ::ffff:A.B.C.D: no such VIP on the wire
+    if ip.is_unspecified or ip.is_loopback or ip.is_multicast or ip.is_link_local or mapped:
         raise ValidationError(f"{field}: {canonical} cannot be a virtual IP")
     return f"{canonical}/{width}"
 

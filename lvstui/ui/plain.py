@@ -8,15 +8,11 @@ shown as ``\\xNN`` escapes, so the operator sees what the string holds.
 
 from __future__ import annotations
 
-import re
+from lvstui.safeio import escape_control
 
 __all__ = ["visible"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 def visible(text: str, *, newlines: bool = False) -> str:
-    """``text`` with control characters as ``\\xNN`` (with ``newlines``, line breaks and tabs kept)."""
-    pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
-    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with control characters as ``\\xNN`` (with ``newlines``, line breaks kept; tabs always)."""
+    return escape_control(text, newlines=newlines)

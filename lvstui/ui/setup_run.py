@@ -21,6 +21,7 @@ from textual.widgets import Button, Footer, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from lvstui.ops.policy import ReadOnly
+from lvstui.safeio import escape_control
 from lvstui.setup import session
 from lvstui.setup.plan import Status, StepEvent
 from lvstui.setup.render import render_result
@@ -117,7 +118,7 @@ class SetupRunScreen(Screen[None]):
     # -- status -------------------------------------------------------------
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
-        status.update(Text(text))
+        status.update(Text(escape_control(text, newlines=False)))  # may carry a host's output
         status.set_class(error, "error")
 
     def _show(self, renderable: Any) -> None:
@@ -261,7 +262,8 @@ class SetupRunScreen(Screen[None]):
                  Status.UNDONE: "cyan"}.get(event.status, "")
         line = Text(f"[{event.host}] {event.index + 1}/{event.total} ")
         line.append(f"{event.status.value:<9}", style=style)
-        line.append(f" {event.title}" + (f": {event.message}" if event.message else ""))
+        line.append(escape_control(f" {event.title}" + (f": {event.message}" if event.message else ""),
+                                   newlines=False))
         self.log_lines.append(line)
         self._show(Text("\n").join(self.log_lines))
         self.query_one(ProgressBar).advance(1)

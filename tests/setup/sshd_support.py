@@ -47,20 +47,49 @@ class Sshd:
         self.process.wait(5)
 
 
-def _privsep_argv(tmp: Path, argv: list[str]) -> list[str]:
+def _privsep_argv(tmp: Path, argv: list[str], user: str | None = None, password: str | None = None,
+                  sudoers: str | None = None, setup: tuple[str, ...] = ()) -> list[str]:
     """sshd needs its privilege separation user and /run/sshd. Where this machine has neither
     (openssh-server not installed: scripts/userland.sh unpacked it), give sshd a private mount
-    namespace with a passwd that has the user and a tmpfs /run: nothing changes on the host."""
-    if Path("/run/sshd").is_dir() and any(line.startswith("sshd:") for line in Path("/etc/passwd").read_text().splitlines()):
+    namespace with a passwd that has the user and a tmpfs /run: nothing changes on the host.
+
+    With *user*: an unprivileged login user (its home in *tmp*, *password* for sudo) and
+    *sudoers* as /etc/sudoers, both seen only inside that namespace.  *setup*: more shell
+    commands run in the namespace before sshd starts (a tmpfs over a directory, files in it)."""
+    has_privsep = Path("/run/sshd").is_dir() and any(
+        line.startswith("sshd:") for line in Path("/etc/passwd").read_text().splitlines())
+    if has_privsep and user is None and not setup:
         return argv
+    lines = Path("/etc/passwd").read_text()
+    if not any(line.startswith("sshd:") for line in lines.splitlines()):
+        lines += "sshd:x:998:65534:test sshd:/run/sshd:/usr/sbin/nologin\n"
+    mounts = []
+    if user is not None:
+        # its home and authorized_keys on the namespace's /run (pytest's tmp is root's 0700)
+        lines += f"{user}:x:4242:4242:lvstui test user:/run/lvstui-test:/bin/sh\n"
+        pw_hash = subprocess.run(["openssl", "passwd", "-6", password or "unused"], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        shadow = tmp / "shadow"
+        shadow.write_text(Path("/etc/shadow").read_text() + f"{user}:{pw_hash}:20000:0:99999:7:::\n")
+        shadow.chmod(0o640)
+        rules = tmp / "sudoers"
+        rules.write_text("Defaults !lecture\nroot ALL=(ALL:ALL) ALL\n" + (sudoers or ""))
+        rules.chmod(0o440)
+        empty = tmp / "sudoers.d"
+        empty.mkdir(exist_ok=True)
+        mounts += ["mkdir -m 755 /run/lvstui-test", f"cp {tmp}/authorized_keys /run/lvstui-test/",
+                   "chmod 644 /run/lvstui-test/authorized_keys", f"mount --bind {shadow} /etc/shadow",
+                   f"mount --bind {rules} /etc/sudoers",
+                   f"mount --bind {empty} /etc/sudoers.d"]
     passwd = tmp / "passwd"
-    passwd.write_text(Path("/etc/passwd").read_text() + "sshd:x:998:65534:test sshd:/run/sshd:/usr/sbin/nologin\n")
-    script = ('mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd && '
-              f'mount --bind {passwd} /etc/passwd && exec "$@"')
+    passwd.write_text(lines)
+    run = "mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd"
+    script = " && ".join([run, f"mount --bind {passwd} /etc/passwd", *mounts, *setup, 'exec "$@"'])
     return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", *argv]
 
 
-def start_sshd(tmp: Path) -> Sshd:
+def start_sshd(tmp: Path, user: str | None = None, password: str | None = None,
+               sudoers: str | None = None, setup: tuple[str, ...] = ()) -> Sshd:
     if not shutil.which("ssh-keygen") or not os.path.exists(SSHD):
         raise RuntimeError("openssh-server is not available (scripts/setup.sh provides it)")
     host_key = keygen(tmp / "host_ed25519")
@@ -71,10 +100,12 @@ def start_sshd(tmp: Path) -> Sshd:
     port = free_port()
     config = tmp / "sshd_config"
     config.write_text(
-        f"ListenAddress 127.0.0.1:{port}\nHostKey {host_key}\nAuthorizedKeysFile {auth}\n"
+        f"ListenAddress 127.0.0.1:{port}\nHostKey {host_key}\n"
+        f"AuthorizedKeysFile {auth} /run/lvstui-test/authorized_keys\n"
         f"PidFile {tmp}/sshd.pid\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel ERROR\n")
-    process = subprocess.Popen(_privsep_argv(tmp, [SSHD, "-D", "-e", "-f", str(config)]),
+    process = subprocess.Popen(_privsep_argv(tmp, [SSHD, "-D", "-e", "-f", str(config)], user, password, sudoers,
+                                             setup),
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

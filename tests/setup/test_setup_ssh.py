@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,67 @@ def test_parse_target() -> None:
     assert parse_target("2001:db8::1") == (None, "2001:db8::1", None)
     with pytest.raises(ValueError):
         parse_target("rs1;reboot")
+
+
+def test_proxy_command_from_ssh_config_is_used(sshd: Sshd) -> None:
+    """ProxyCommand was silently ignored (lvstui connected directly); HostName here cannot be
+    reached directly, so only the proxy (a relay started by ssh config) gets through."""
+    relay = sshd.dir / "relay.py"
+    relay.write_text(
+        "import socket, sys, threading, pathlib\n"
+        "pathlib.Path(sys.argv[1]).write_text(sys.argv[2] + ' ' + sys.argv[3])\n"
+        "s = socket.create_connection(('127.0.0.1', int(sys.argv[3])))\n"
+        "def up():\n"
+        "    while (d := sys.stdin.buffer.read1(65536)):\n"
+        "        s.sendall(d)\n"
+        "    s.shutdown(socket.SHUT_WR)\n"
+        "threading.Thread(target=up, daemon=True).start()\n"
+        "while (d := s.recv(65536)):\n"
+        "    sys.stdout.buffer.write(d); sys.stdout.buffer.flush()\n")
+    used = sshd.dir / "proxy-used"
+    (sshd.dir / "kh").write_text(sshd.known_hosts_line().replace("[127.0.0.1]", "[unreachable.invalid]"))
+    (sshd.dir / "config").write_text(
+        f"Host rs9\n  HostName unreachable.invalid\n  Port {sshd.port}\n  User root\n"
+        f"  IdentityFile {sshd.client_key}\n  UserKnownHostsFile {sshd.dir / 'kh'}\n"
+        f"  ProxyCommand {sys.executable} {relay} {used} %h %p\n")
+    opts = SshOptions(config_file=str(sshd.dir / "config"), allow_agent=False, timeout=5.0)
+    with SshRunner("rs9", opts) as runner:
+        assert runner.run(["echo", "through"]).stdout == "through\n"
+    assert used.read_text() == f"unreachable.invalid {sshd.port}"
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ("Host rs9\n  Port notanumber\n", r"^rs9: .*config: Port: 'notanumber' is not a whole number$"),
+    ("Host rs9\n  Port 99999\n", r"^rs9: .*config: Port: 99999 is out of range"),
+    ("Host rs9\n  User root;id\n", r"^rs9: .*config: user: 'root;id' is not a valid user name$"),
+    ("Host rs9\n  HostName bad_host$(id)\n", r"^rs9: .*config: HostName: .* is not a valid host name"),
+    ("Host rs9\n  ProxyJump rs9\n", r"^rs9: more than 8 ProxyJump hops \(rs9 -> rs9 ->"),
+    ("Host a\n  ProxyJump b\nHost b\n  ProxyJump a\nHost rs9\n  ProxyJump a\n", r"ProxyJump hops .*a -> b -> a"),
+    ("Host rs9\n  ProxyJump a\n  ProxyCommand nc %h %p\n", r"both ProxyJump and ProxyCommand"),
+    ("Host rs9\n  ProxyCommand /nonexistent/proxy %h\n", r"^rs9 \(.*\): "),
+])
+def test_bad_ssh_config_is_one_line(sshd: Sshd, config: str, expected: str) -> None:
+    (sshd.dir / "config").write_text(config)
+    opts = SshOptions(config_file=str(sshd.dir / "config"), known_hosts=str(sshd.dir / "kh"), allow_agent=False,
+                      timeout=3.0, identity=str(sshd.client_key), user=None)
+    with pytest.raises(RunnerError) as err:
+        SshRunner("rs9", opts).connect()
+    assert re.search(expected, str(err.value)), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("marker", ["@cert-authority", "@revoked"])
+def test_known_hosts_markers(sshd: Sshd, marker: str) -> None:
+    """@cert-authority lines are skipped (the host's own key is still needed); a key marked
+    @revoked is refused even when another line lists it, and accept-new never takes it."""
+    pub = sshd.host_key.with_suffix(".pub").read_text().split()
+    junk = "host ssh-ed25519 !!!notbase64\n\xff\xfe garbage line\n|1|x|y ssh-rsa AAAA\n"
+    (sshd.dir / "known_hosts").write_text(f"{marker} * {pub[0]} {pub[1]}\n{junk}{sshd.known_hosts_line()}",
+                                          encoding="latin-1")
+    if marker == "@cert-authority":
+        with SshRunner("127.0.0.1", options(sshd)) as runner:
+            assert runner.run(["true"]).ok
+        return
+    with pytest.raises(RunnerError) as err:
+        SshRunner("127.0.0.1", options(sshd, accept_new_host_key=True)).connect()
+    assert "is marked @revoked" in str(err.value) and str(err.value).startswith("127.0.0.1: REFUSED")
