@@ -33,8 +33,8 @@ class ActionSpec:
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("help", "question_mark,f1", "Help", "Show every key and mouse action"),
-    ActionSpec("filter", "slash", "Filter", "Filter rows by address, port, protocol, scheduler or state (up, down, "
-               "drained, inhibited)"),
+    ActionSpec("filter", "slash", "Filter", "Filter rows: words match whole fields (DR, nat, lc, drained, 10.1.0), "
+               "field:value only that field (fwd: state: proto: sched: addr: port: flag:); every term must match"),
     ActionSpec("sort_next", "s", "Sort", "Sort the focused table by its next column"),
     ActionSpec("sort_reverse", "S", "Reverse", "Reverse the sort order of the focused table", show=False),
     ActionSpec("toggle_pause", "p", "Pause", "Pause or resume polling (the screen says PAUSED)"),
@@ -47,6 +47,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("switch_table", "tab", "Switch table", "Move between the services and the real servers",
                show=False),
     ActionSpec("back", "escape", "Back", "Back to the services table; clear the filter", show=False),
+    ActionSpec("acknowledge_gone", "c", "Ack gone", "Acknowledge the real servers that left IPVS (⌫ gone, "
+               "listed until then): stop listing them"),
     ActionSpec("poll_now", "f5", "Poll now", "Poll the director now instead of waiting", show=False),
     ActionSpec("quit", "q", "Quit", "Quit lvstui"),
     # --- operations: every one confirmed in a dialog naming the service and real server ---

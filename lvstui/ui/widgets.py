@@ -38,6 +38,7 @@ class HeaderState:
     stretched: bool = False
     poll_seconds: float = 0.0
     source: str = ""
+    health: tuple[tuple[str, str], ...] = ()  # lvstui.ui.health.header_parts: DOWN, drained... counts
 
 
 class HeaderBar(Static):
@@ -67,6 +68,8 @@ def header_content(s: HeaderState) -> Content:
         style = _VRRP_STYLE.get(vi.state.upper(), "bold $text-warning")
         parts += ([" "] if i else []) + [(f"{vi.name} ", ""), (vi.state, style)]
     parts.append(sep)
+    if s.health:
+        parts += [*s.health, sep]
     if s.error is not None:
         parts.append((" STALE ", "bold reverse $error"))
         parts.append((f" data {age(s.age_seconds)} old" if s.age_seconds is not None else " no data yet",
