@@ -29,6 +29,8 @@ class ActionSpec:
     on_rs_row: bool = False  # only offered when the cursor is on a real server
     needs_service: bool = False  # only offered when a virtual service is selected
     needs_lab: bool = False  # only offered inside `lvstui lab` (the source declares its lab controls)
+    needs_vrrp: bool = False  # only offered when the source declares keepalived (Capabilities.vrrp)
+    real_hosts: bool = False  # reaches real hosts (SSH, DNS): not offered in the demo, which cannot simulate it
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -82,11 +84,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "refused, saying what changed, if the server was changed since)", show=False, mutating=True),
     ActionSpec("vrrp_demote", "ctrl+d", "VRRP demote", "Demote this director (keepalived): its VIPs move to "
                "the peer, through lvstui's track file, as `lvstui vrrp demote`; undone unless seen on the wire",
-               show=False, mutating=True),
+               show=False, mutating=True, needs_vrrp=True),
     ActionSpec("vrrp_promote", "ctrl+u", "VRRP promote", "Promote this director back to keepalived MASTER, "
-               "as `lvstui vrrp promote`; undone unless seen on the wire", show=False, mutating=True),
+               "as `lvstui vrrp promote`; undone unless seen on the wire", show=False, mutating=True,
+               needs_vrrp=True),
     ActionSpec("setup", "f2", "Setup", "Set up real servers and directors over SSH", show=False,
-               mutating=True),
+               mutating=True, real_hosts=True),
     ActionSpec("lab_panel", "L", "Lab", "Open the lab panel: stop or start a real server's service or "
                "keepalived, add load (inside `lvstui lab` only)", needs_lab=True),
 )

@@ -60,6 +60,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
     ConfirmScreen #confirm-options { height: auto; }
     ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ConfirmScreen Button { margin-left: 2; min-width: 10; }
+    ConfirmScreen.-refusal > Vertical { border: thick $error; }
+    ConfirmScreen.-refusal #confirm-title { color: $text-error; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "yes", "Yes, apply", id="confirm.yes"),
@@ -72,10 +74,18 @@ class ConfirmScreen(ModalScreen[Decision | None]):
         self._replan = replan
         self.replans = 0  # tests wait on this
 
+    @property
+    def refusal(self) -> bool:
+        """Refused, and no choice here can change that: shown as a refusal, with no Yes at all."""
+        return self.preview.error is not None and not self.preview.forceable
+
     def compose(self) -> ComposeResult:
         p = self.preview
+        self.set_class(self.refusal, "-refusal")
+        title = f"{p.title[:1].upper()}{p.title[1:]}"
         with Vertical():
-            yield Static(Content(f"{p.title[:1].upper()}{p.title[1:]}?"), id="confirm-title")  # ids as text
+            # ids as text, never markup
+            yield Static(Content(f"Not possible: {title}" if self.refusal else f"{title}?"), id="confirm-title")
             with VerticalScroll():
                 yield Static(preview_content(p), id="confirm-body")
             with Vertical(id="confirm-options"):
@@ -86,8 +96,11 @@ class ConfirmScreen(ModalScreen[Decision | None]):
                     yield Checkbox("Runtime only: change the kernel, not keepalived's configuration "
                                    "(keepalived may undo it)", p.runtime_only, id="runtime-only")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Yes (y)", id="yes", variant="error", disabled=not p.applicable)
-                yield Button("No (n)", id="no", variant="primary")
+                if self.refusal:
+                    yield Button("Close (Esc)", id="no", variant="primary")
+                else:
+                    yield Button("Yes (y)", id="yes", variant="error", disabled=not p.applicable)
+                    yield Button("No (n)", id="no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -95,7 +108,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
     def show(self, preview: Preview) -> None:
         self.preview = preview
         self.query_one("#confirm-body", Static).update(preview_content(preview))
-        self.query_one("#yes", Button).disabled = not preview.applicable
+        for yes in self.query("#yes").results(Button):
+            yes.disabled = not preview.applicable
         self.replans += 1
 
     def _choice(self) -> Decision:
@@ -108,7 +122,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
         event.stop()
         if self._replan is None:
             return
-        self.query_one("#yes", Button).disabled = True  # until the new preview is in
+        for yes in self.query("#yes").results(Button):
+            yes.disabled = True  # until the new preview is in
         choice = self._choice()
         replan = self._replan
 
@@ -130,7 +145,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
             self.action_no()
 
     def action_yes(self) -> None:
-        if self.query_one("#yes", Button).disabled:
+        yes = self.query("#yes").results(Button)
+        if not any(not button.disabled for button in yes):
             self.app.bell()
             return
         self.dismiss(self._choice())

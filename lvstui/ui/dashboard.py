@@ -44,7 +44,15 @@ from lvstui.ui.help import HelpScreen, help_sections
 from lvstui.ui.host import DashboardHost
 from lvstui.ui.lab_panel import LabPanel
 from lvstui.ui.messages import FrameReady, RealServersReady, TablesReady
-from lvstui.ui.offered import allowed_specs, keys_of, offered, palette_actions, sort_commands
+from lvstui.ui.offered import (
+    allowed_specs,
+    keys_of,
+    offered,
+    palette_actions,
+    refusal,
+    sort_commands,
+    spec_for_key,
+)
 from lvstui.ui.op_runner import OpRunner
 from lvstui.ui.ops_controller import OpsController
 from lvstui.ui.poller import Frame, Poller
@@ -94,7 +102,7 @@ class DashboardScreen(Screen[None]):
         self._director_forced: bool | None = None
         self.frames_applied = 0
         host: DashboardHost = self
-        self.ops = OpsController(host, runner, redraw=self._tags_changed)
+        self.ops = OpsController(host, runner, redraw=self._tags_changed, key_of=self._key_of)
         self.vrrp = VrrpController(host, readonly=readonly, available=capabilities.vrrp)
 
     # --- DashboardHost: what the controllers may ask ---------------------------------------
@@ -680,6 +688,15 @@ class DashboardScreen(Screen[None]):
 
     # --- readonly, help, palette ------------------------------------------------------
 
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action this mode or source does not offer (its binding is off) says why, once."""
+        spec = spec_for_key(ACTIONS, event.key, self.keys_for)
+        why = spec and refusal(spec, readonly=self.readonly, capabilities=self.capabilities,
+                               mutating=MUTATING_ACTIONS)
+        if why:
+            event.stop()
+            self.tell(why, severity="warning", timeout=4)
+
     def _offered(self, spec: ActionSpec) -> bool:
         return offered(spec, readonly=self.readonly, capabilities=self.capabilities, mutating=MUTATING_ACTIONS)
 
@@ -702,6 +719,10 @@ class DashboardScreen(Screen[None]):
     def _allowed_specs(self) -> list[ActionSpec]:
         return allowed_specs(ACTIONS, readonly=self.readonly, capabilities=self.capabilities,
                              mutating=MUTATING_ACTIONS)
+
+    def _key_of(self, action: str) -> str:
+        """The key on screen for an action, after the user's keymap (``set_weight`` → ``w``)."""
+        return next(keys_of(spec, self.keys_for) for spec in ACTIONS if spec.action == action)
 
     def allowed_actions(self) -> list[tuple[str, str]]:
         """Every action this mode allows (for help): row-dependent ones too, wherever the cursor is."""
