@@ -63,6 +63,8 @@ def parse_terms(text: str) -> tuple[Term, ...]:
         if sep and field in FIELDS:
             if value:
                 terms.append(Term(field, _FWD_ALIASES.get(value, value) if field == "fwd" else value))
+        elif not field and value.isdigit():
+            terms.append(Term("port", value))  # ":443", as in an id
         else:
             terms.append(Term(None, word))
     return tuple(terms)
@@ -92,29 +94,14 @@ def _service_fields(vs: VirtualService) -> Iterator[tuple[str, str]]:
         yield "port", str(vs.port)
 
 
-def _rs_fields(rs: RealServer, state: str) -> Iterator[tuple[str, str]]:
-    yield "fwd", rs.forward.value.lower()
-    yield "state", state
-    yield "id", rs.id.lower()
-    yield "addr", rs.address.lower()
-    yield "port", str(rs.port)
-
-
 def _matches(term: Term, fields: Iterator[tuple[str, str]]) -> bool:
     value = term.value
-    if term.field is None and value.startswith(":") and value[1:].isdigit():
-        term, value = Term("port", value[1:]), value[1:]  # ":443", as in an id
     if term.field == "flag":
         value = _FLAG_ALIASES.get(value, value)
     for field, candidate in fields:
         if term.field is not None and field != term.field:
             continue
-        if field == "flag" and term.field is None:
-            value_here = _FLAG_ALIASES.get(value, value)
-        elif field == "fwd" and term.field is None:
-            value_here = _FWD_ALIASES.get(value, value)
-        else:
-            value_here = value
+        value_here = _FLAG_ALIASES.get(value, value) if field == "flag" and term.field is None else value
         if field in _ADDRESS_FIELDS:
             if _leading(value_here, candidate):
                 return True
@@ -128,9 +115,25 @@ def unmet(terms: tuple[Term, ...], vs: VirtualService) -> tuple[Term, ...]:
     return tuple(t for t in terms if not _matches(t, _service_fields(vs)))
 
 
+def _rs_matches(term: Term, rs: RealServer, state: str) -> bool:
+    """One term against a real server's fields, cheapest first (this runs for every server)."""
+    field, value = term.field, term.value
+    if field in (None, "state") and state == value:
+        return True
+    if field in (None, "fwd") and rs.forward.value.lower() == _FWD_ALIASES.get(value, value):
+        return True
+    if field in (None, "port") and str(rs.port) == value:
+        return True
+    if field in (None, "addr") and _leading(value, rs.address.lower()):
+        return True
+    # the id is address:port; only a value with a colon or a bracket can match it and not the address
+    return field is None and (":" in value or value[:1] == "[") and _leading(value, rs.id.lower())
+
+
 def rs_satisfies(terms: tuple[Term, ...], rs: RealServer, state: str | None = None) -> bool:
     """The real server satisfies every one of ``terms`` (``state``: as shown, e.g. ``gone``)."""
-    return all(_matches(t, _rs_fields(rs, state or rs.state)) for t in terms)
+    state = state or rs.state
+    return all(_rs_matches(t, rs, state) for t in terms)
 
 
 def service_satisfies(terms: tuple[Term, ...], vs: VirtualService, gone: Iterable[RealServer] = ()) -> bool:

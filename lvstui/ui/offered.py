@@ -84,5 +84,6 @@ def sort_commands(sort: Callable[[str, str], None]) -> Iterator[SystemCommand]:
     for table_id, title, columns in (("#services", "services", SERVICE_COLUMNS),
                                      ("#real-servers", "real servers", RS_COLUMNS)):
         for column in columns:
-            yield SystemCommand(escape(f"Sort {title} by {column.label}"), "click the header to reverse",
+            label = column.label or "health (the status column, worst first)"
+            yield SystemCommand(escape(f"Sort {title} by {label}"), "click the header to reverse",
                                 partial(sort, table_id, column.key), discover=False)

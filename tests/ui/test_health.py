@@ -133,6 +133,8 @@ async def test_numeric_columns_sort_biggest_first_and_up_by_missing_servers(
         dashboard.sort_table(dashboard.services, "sched")  # words: A to Z first
         scheds = [dashboard.services.items[k].vs.scheduler for k in dashboard.services.keys]
         assert scheds == sorted(scheds) and not dashboard.spec.svc_reverse
+        titles = {cmd.title for cmd in app.get_system_commands(app.screen)}
+        assert "Sort services by health (the status column, worst first)" in titles  # not "by " alone
         dashboard.sort_table(dashboard.services, "health")  # worst first
         assert list(dashboard.services.keys)[:2] == [TLS, DB]  # drained servers in both; TLS first (stable)
         await pilot.press("tab", "s", "s")  # real servers: Fwd (words), then Weight (a number)
