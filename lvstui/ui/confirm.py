@@ -46,7 +46,10 @@ def preview_content(preview: Preview) -> Content:
         parts.append(Content.styled("Warnings:", "bold $text-warning"))
         parts += [Content.styled(f"  ! {line}", "$text-warning") for line in preview.warnings]
     if preview.error:
-        parts.append(Content.styled(f"Refused: {preview.error}", "bold $text-error"))
+        error = preview.error
+        if preview.forceable:  # the operations layer speaks to the CLI; here the box below does it
+            error = error.replace("(--force to", "(tick Force below to").replace(", or force (", ", or tick Force below (")
+        parts.append(Content.styled(f"Refused: {error}", "bold $text-error"))
     return Content("\n").join(parts) if parts else Content("(nothing)")
 
 

@@ -225,6 +225,7 @@ async def test_remove_busy_server_needs_force(demo: DemoSource, clock: ManualClo
         screen = app.screen
         assert isinstance(screen, ConfirmScreen)
         assert "still has" in body(app) and "active connections" in body(app)
+        assert "or tick Force below (the kernel drops them)" in " ".join(body(app).split())  # the box on screen
         assert screen.query_one("#yes", Button).disabled
         await press(app, pilot, "y")  # refused: nothing applied
         assert app.screen is screen and demo.writes == 0
