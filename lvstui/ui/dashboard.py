@@ -36,23 +36,15 @@ from lvstui.backend import SnapshotSource
 from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot, VirtualService
 from lvstui.rates import rs_key
+from lvstui.ui import offered as offer
 from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, ActionSpec, app_bindings
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, RateView, RsRow, ServiceRow, rs_cell, service_cell
 from lvstui.ui.feed import ChangeEvent, Feed
-from lvstui.ui.health import MARK, ROW_CLASS, GoneServers, header_parts
+from lvstui.ui.health import ROW_CLASS, GoneServers, gone_cell, header_parts
 from lvstui.ui.help import HelpScreen, help_sections
 from lvstui.ui.host import DashboardHost
 from lvstui.ui.lab_panel import LabPanel
 from lvstui.ui.messages import FrameReady, RealServersReady, TablesReady
-from lvstui.ui.offered import (
-    allowed_specs,
-    keys_of,
-    offered,
-    palette_actions,
-    refusal,
-    sort_commands,
-    spec_for_key,
-)
 from lvstui.ui.op_runner import OpRunner
 from lvstui.ui.ops_controller import OpsController
 from lvstui.ui.poller import Frame, Poller
@@ -102,7 +94,8 @@ class DashboardScreen(Screen[None]):
         self._director_forced: bool | None = None
         self.frames_applied = 0
         host: DashboardHost = self
-        self.ops = OpsController(host, runner, redraw=self._tags_changed, key_of=self._key_of)
+        self.ops = OpsController(host, runner, redraw=self._tags_changed,
+                                 key_of=lambda action: offer.action_keys(ACTIONS, action, keys_for))
         self.vrrp = VrrpController(host, readonly=readonly, available=capabilities.vrrp)
 
     # --- DashboardHost: what the controllers may ask ---------------------------------------
@@ -341,12 +334,7 @@ class DashboardScreen(Screen[None]):
     # --- cells ------------------------------------------------------------------------
 
     def _service_cell(self, row: Any, column: str) -> str:
-        gone = self.gone.count(row.vs.id)
-        if gone and column == "health":
-            return MARK[row.worst(gone) or "gone"]
-        if gone and column == "up":
-            return f"{row.up}/{row.total + gone}"  # a server that left still counts until acknowledged
-        return service_cell(row, column, self.rate_view)
+        return gone_cell(row, column, self.gone.count(row.vs.id)) or service_cell(row, column, self.rate_view)
 
     def _rs_cell(self, row: Any, column: str) -> str:
         return rs_cell(row, column, self.rate_view)
@@ -551,14 +539,7 @@ class DashboardScreen(Screen[None]):
             self.services.focus()
 
     def action_acknowledge_gone(self) -> None:
-        names = self.gone.acknowledge()
-        if not names:
-            self.tell("no gone real servers to acknowledge", timeout=3)
-            return
-        listed = ", ".join(f"{rs_id} in {vs_id}" for vs_id, rs_id in names[:3])
-        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-        self.tell(f"acknowledged {len(names)} gone real server{'s' if len(names) > 1 else ''}: {listed}{more}",
-                  timeout=5)
+        self.tell(self.gone.acknowledge(), timeout=5)
         self._gone_changed()
         self._rebuild()
         self.services.refresh()
@@ -690,15 +671,15 @@ class DashboardScreen(Screen[None]):
 
     def on_key(self, event: events.Key) -> None:
         """A key whose action this mode or source does not offer (its binding is off) says why, once."""
-        spec = spec_for_key(ACTIONS, event.key, self.keys_for)
-        why = spec and refusal(spec, readonly=self.readonly, capabilities=self.capabilities,
-                               mutating=MUTATING_ACTIONS)
+        why = offer.key_refusal(ACTIONS, event.key, self.keys_for, readonly=self.readonly,
+                          capabilities=self.capabilities, mutating=MUTATING_ACTIONS)
         if why:
             event.stop()
             self.tell(why, severity="warning", timeout=4)
 
     def _offered(self, spec: ActionSpec) -> bool:
-        return offered(spec, readonly=self.readonly, capabilities=self.capabilities, mutating=MUTATING_ACTIONS)
+        return offer.offered(spec, readonly=self.readonly, capabilities=self.capabilities,
+                             mutating=MUTATING_ACTIONS)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING_ACTIONS and self.readonly:
@@ -717,22 +698,18 @@ class DashboardScreen(Screen[None]):
         return not (spec.needs_service and self.services.cursor_item is None)
 
     def _allowed_specs(self) -> list[ActionSpec]:
-        return allowed_specs(ACTIONS, readonly=self.readonly, capabilities=self.capabilities,
+        return offer.allowed_specs(ACTIONS, readonly=self.readonly, capabilities=self.capabilities,
                              mutating=MUTATING_ACTIONS)
-
-    def _key_of(self, action: str) -> str:
-        """The key on screen for an action, after the user's keymap (``set_weight`` → ``w``)."""
-        return next(keys_of(spec, self.keys_for) for spec in ACTIONS if spec.action == action)
 
     def allowed_actions(self) -> list[tuple[str, str]]:
         """Every action this mode allows (for help): row-dependent ones too, wherever the cursor is."""
-        return [(keys_of(spec, self.keys_for), spec.help) for spec in self._allowed_specs()]
+        return [(offer.keys_of(spec, self.keys_for), spec.help) for spec in self._allowed_specs()]
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """The command palette's entries for this screen: every action allowed here, sorting."""
-        yield from palette_actions(ACTIONS, lambda action: self.check_action(action, ()) is not False,
+        yield from offer.palette_actions(ACTIONS, lambda action: self.check_action(action, ()) is not False,
                                    self.keys_for, self.run_action)
-        yield from sort_commands(self._palette_sort)
+        yield from offer.sort_commands(self._palette_sort)
 
     def _palette_sort(self, table_id: str, column: str) -> None:
         self.sort_table(self.query_one(table_id, VirtualTable), column)

@@ -12,10 +12,14 @@ would otherwise turn "11/12 up" into "11/11 up".  Plain Python; no Textual here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lvstui.model import RealServer, Snapshot
 
-__all__ = ["MARK", "SEVERITY", "GoneServers", "StateCounts", "count_states", "header_parts", "worst"]
+if TYPE_CHECKING:  # columns imports this module's marks
+    from lvstui.ui.columns import ServiceRow
+
+__all__ = ["MARK", "ROW_CLASS", "SEVERITY", "GoneServers", "gone_cell", "StateCounts", "count_states", "header_parts", "worst"]
 
 #: worst first: what a service's mark and the health sort order follow
 SEVERITY: dict[str, int] = {"down": 4, "gone": 3, "inhibited": 2, "drained": 1}
@@ -76,6 +80,15 @@ def header_parts(counts: StateCounts, gone: int) -> list[tuple[str, str]]:
     return parts
 
 
+def gone_cell(row: ServiceRow, column: str, gone: int) -> str | None:
+    """A service's cell where its gone servers change it (status mark, Up/RS total), else None."""
+    if gone and column == "health":
+        return MARK[row.worst(gone) or "gone"]
+    if gone and column == "up":
+        return f"{row.up}/{row.total + gone}"  # a server that left still counts until acknowledged
+    return None
+
+
 class GoneServers:
     """Real servers that left IPVS, as last seen, until acknowledged (or back in IPVS)."""
 
@@ -107,8 +120,12 @@ class GoneServers:
         """(service id, server as last seen), for the view (:class:`lvstui.ui.view.ViewSpec`)."""
         return tuple((vs_id, rs) for vs_id, rows in sorted(self._by_service.items()) for rs in rows.values())
 
-    def acknowledge(self) -> list[tuple[str, str]]:
-        """Forget every gone server; returns (service id, real-server id) of each, sorted."""
+    def acknowledge(self) -> str:
+        """Forget every gone server; says which (the first three) for the operator."""
         names = sorted((vs_id, rs_id) for vs_id, rows in self._by_service.items() for rs_id in rows)
         self._by_service.clear()
-        return names
+        if not names:
+            return "no gone real servers to acknowledge"
+        listed = ", ".join(f"{rs_id} in {vs_id}" for vs_id, rs_id in names[:3])
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        return f"acknowledged {len(names)} gone real server{'s' if len(names) > 1 else ''}: {listed}{more}"

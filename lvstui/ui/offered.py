@@ -19,7 +19,8 @@ from lvstui.capabilities import Capabilities
 from lvstui.ui.actions import ActionSpec, key_label
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS
 
-__all__ = ["allowed_specs", "keys_of", "offered", "palette_actions", "refusal", "sort_commands", "spec_for_key"]
+__all__ = ["action_keys", "allowed_specs", "keys_of", "offered", "palette_actions", "key_refusal", "refusal",
+           "sort_commands"]
 
 KeysFor = Callable[[str, str], str]  # binding id, default keys -> the keys after the user's keymap
 
@@ -51,11 +52,17 @@ def offered(spec: ActionSpec, *, readonly: bool, capabilities: Capabilities, mut
     return refusal(spec, readonly=readonly, capabilities=capabilities, mutating=mutating) is None
 
 
-def spec_for_key(specs: Iterable[ActionSpec], key: str, keys_for: KeysFor) -> ActionSpec | None:
-    """The action bound to ``key`` (after the user's keymap), if any."""
+def action_keys(specs: Iterable[ActionSpec], action: str, keys_for: KeysFor) -> str:
+    """The key on screen for an action, after the user's keymap (``set_weight`` → ``w``)."""
+    return next(keys_of(spec, keys_for) for spec in specs if spec.action == action)
+
+
+def key_refusal(specs: Iterable[ActionSpec], key: str, keys_for: KeysFor, *, readonly: bool,
+                capabilities: Capabilities, mutating: Collection[str]) -> str | None:
+    """Why the action bound to ``key`` (after the user's keymap) is not offered here, or None."""
     for spec in specs:
         if key in (k.strip() for k in keys_for(f"app.{spec.action}", spec.keys).split(",")):
-            return spec
+            return refusal(spec, readonly=readonly, capabilities=capabilities, mutating=mutating)
     return None
 
 

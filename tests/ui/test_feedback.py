@@ -119,3 +119,22 @@ async def test_modal_screens_hold_the_dashboard_keys(demo: DemoSource, clock: Ma
         assert app.screen is app.dashboard
         await press(app, pilot, "ctrl+d")
         assert calls == ["demote"]  # the key works on the dashboard itself
+
+
+def test_refusals_name_the_mode_or_the_source() -> None:
+    """One line per reason, from the registry: read-only first, then what the source lacks."""
+    from lvstui.capabilities import Capabilities
+    from lvstui.ui.actions import MUTATING_ACTIONS
+    from lvstui.ui.offered import refusal
+
+    spec = {s.action: s for s in ACTIONS}
+
+    def why(action: str, caps: Capabilities, readonly: bool = False) -> str | None:
+        return refusal(spec[action], readonly=readonly, capabilities=caps, mutating=MUTATING_ACTIONS)
+
+    kernel, with_vrrp = Capabilities(), Capabilities(vrrp=True)
+    assert why("vrrp_demote", kernel) == "VRRP demote: this source has no keepalived (nothing to demote or promote)"
+    assert why("vrrp_demote", with_vrrp) is None and why("setup", kernel) is None
+    assert why("vrrp_demote", with_vrrp, readonly=True) == "read-only: VRRP demote is not allowed (started with --readonly)"
+    assert why("lab_panel", kernel) == "lab: only inside `lvstui lab`"
+    assert why("toggle_events", kernel, readonly=True) is None
