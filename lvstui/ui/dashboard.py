@@ -373,7 +373,8 @@ class DashboardScreen(Screen[None]):
             Content(FOCUS_MARK[self.app.focused is self.services] + text))
         row = self.services.cursor_item
         notes = self.ops.drain_note(self._rs_row()) + self.ops.tags_note()
-        text = rs_title(row if isinstance(row, ServiceRow) else None, notes)
+        service = row if isinstance(row, ServiceRow) else None
+        text = rs_title(service, notes, self.gone.count(service.vs.id) if service else 0)
         self.query_one("#rs-title", Static).update(Content(FOCUS_MARK[self.app.focused is self.real_servers] + text))
 
     def _watch(self) -> None:

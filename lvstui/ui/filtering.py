@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from lvstui.model import RealServer, VirtualService
 
-__all__ = ["FIELDS", "FILTER_HELP", "Term", "parse_terms", "rs_satisfies", "service_satisfies", "unmet"]
+__all__ = ["FIELDS", "FILTER_HELP", "Term", "filter_problem", "parse_terms", "rs_satisfies", "service_satisfies", "unmet"]
 
 #: the field prefixes and what each one reads
 FIELDS: dict[str, str] = {
@@ -68,6 +68,25 @@ def parse_terms(text: str) -> tuple[Term, ...]:
         else:
             terms.append(Term(None, word))
     return tuple(terms)
+
+
+#: fields whose values are a closed set: a value outside it is a typing mistake, said in the title
+_KNOWN: dict[str, tuple[str, ...]] = {
+    "state": ("up", "drained", "down", "inhibited", "gone"),
+    "fwd": ("dr", "nat", "tun", "local"),
+    "proto": ("tcp", "udp", "sctp", "fwmark"),
+}
+
+
+def filter_problem(text: str) -> str | None:
+    """One line for the first term that cannot match anything (``state:drianed``), else None."""
+    for term in parse_terms(text):
+        if term.field in _KNOWN and term.value not in _KNOWN[term.field]:
+            known = _KNOWN[term.field]
+            return f"{term.field}:{term.value} matches nothing: {', '.join(known[:-1])} or {known[-1]}"
+        if term.field == "port" and not term.value.isdigit():
+            return f"port:{term.value} matches nothing: a port is a number"
+    return None
 
 
 def _leading(value: str, candidate: str) -> bool:

@@ -80,3 +80,19 @@ async def test_filter_syntax_is_in_help(demo: DemoSource, clock: ManualClock, is
         for prefix in ("fwd:", "state:", "proto:", "sched:", "addr:", "port:", "flag:"):
             assert prefix in text
         assert "state:up lc" in text and "whole field" in text
+
+
+async def test_a_value_that_cannot_match_says_so_in_one_line(demo: DemoSource, clock: ManualClock,
+                                                             isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(200, 45)) as pilot:
+        feed(app, clock, 35)
+        await pilot.press("slash", *"state:drianed", "enter")
+        await pilot.pause()
+        title = str(app.query_one("#services-title").render())
+        assert "state:drianed matches nothing: up, drained, down, inhibited or gone" in title, title
+        assert list(app.dashboard.services.keys) == []
+        app.dashboard.set_filter("fwd:masq")  # ipvsadm's name for NAT: known, so no complaint
+        await pilot.pause()
+        assert "matches nothing" not in str(app.query_one("#services-title").render())
+        assert list(app.dashboard.services.keys) == [DNS, DB]

@@ -77,6 +77,7 @@ async def test_a_server_that_leaves_ipvs_stays_listed_until_acknowledged(
         assert health_cell(app, WEB) == "⌫"
         assert dashboard._service_cell(dashboard.services.items[WEB], "up") == "12/13"  # not "12/12"
         assert "⌫ gone" in dashboard.real_servers.row_text("10.1.0.23:80")
+        assert "12/13 up, 1 gone" in str(app.query_one("#rs-title").render())
         # the footer and the palette offer the key while there is something to acknowledge
         shown = {b.action for (_, b, on, _) in app.active_bindings.values() if on and b.show}
         assert "acknowledge_gone" in shown
