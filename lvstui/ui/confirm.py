@@ -79,8 +79,11 @@ class ConfirmScreen(ModalScreen[Decision | None]):
 
     @property
     def refusal(self) -> bool:
-        """Refused, and no choice here can change that: shown as a refusal, with no Yes at all."""
-        return self.preview.error is not None and not self.preview.forceable
+        """Refused or nothing to do, and no choice here can change that: shown as such, with no Yes at all."""
+        p = self.preview
+        if p.error is not None:
+            return not p.forceable
+        return not p.applicable and not p.forceable and not p.keepalived_managed
 
     def compose(self) -> ComposeResult:
         p = self.preview
@@ -88,7 +91,9 @@ class ConfirmScreen(ModalScreen[Decision | None]):
         title = f"{p.title[:1].upper()}{p.title[1:]}"
         with Vertical():
             # ids as text, never markup
-            yield Static(Content(f"Not possible: {title}" if self.refusal else f"{title}?"), id="confirm-title")
+            heading = (f"Not possible: {title}" if p.error is not None else f"Nothing to do: {title}") \
+                if self.refusal else f"{title}?"
+            yield Static(Content(heading), id="confirm-title")
             with VerticalScroll():
                 yield Static(preview_content(p), id="confirm-body")
             with Vertical(id="confirm-options"):

@@ -138,3 +138,17 @@ def test_refusals_name_the_mode_or_the_source() -> None:
     assert why("vrrp_demote", with_vrrp, readonly=True) == "read-only: VRRP demote is not allowed (started with --readonly)"
     assert why("lab_panel", kernel) == "lab: only inside `lvstui lab`"
     assert why("toggle_events", kernel, readonly=True) is None
+
+
+async def test_nothing_to_do_is_said_without_a_greyed_yes(demo: DemoSource, clock: ManualClock,
+                                                          isolated_config: Path) -> None:
+    app = make_app(demo, clock, isolated_config)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_rs(app, pilot, clock, WEB, "10.1.0.11:80")  # up, weight 100: restore changes nothing
+        await press(app, pilot, "u")
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen) and not screen.query("#yes")
+        assert str(screen.query_one("#confirm-title").render()).startswith("Nothing to do: ")
+        assert "nothing to change: the director already matches" in body(app)
+        await press(app, pilot, "escape")
+        assert app.screen is app.dashboard and demo.writes == 0
