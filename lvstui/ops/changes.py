@@ -21,7 +21,16 @@ if TYPE_CHECKING:  # for the annotation only: ops.keepalived imports this module
 
 
 class Refused(Exception):
-    """The change is valid in form but not allowed now (missing target, duplicate, busy, read-only)."""
+    """The change is valid in form but not allowed now (missing target, duplicate, busy, read-only).
+
+    ``instead``: the operation (its CLI verb, e.g. ``weight``) that does what the message advises;
+    ``reason``: the refusal without the CLI's advice, for an interface that points at its own key.
+    """
+
+    def __init__(self, message: str, *, instead: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.instead = instead
+        self.reason = reason or message
 
 
 def scope(change: Change) -> list[ServiceKey] | None:
@@ -291,8 +300,9 @@ class Restore:
         if weight is None:
             if rs.weight > 0:
                 return Plan(f"{rs.id} in {vs.id} is not drained (weight {rs.weight})")
-            raise Refused(f"no remembered weight for {rs.id} in {vs.id} (it was not drained by lvstui): "
-                          f"set one with `lvstui weight {vs.id} {rs.id} N`")
+            reason = f"no remembered weight for {rs.id} in {vs.id} (it was not drained by lvstui)"
+            raise Refused(f"{reason}: set one with `lvstui weight {vs.id} {rs.id} N`", instead="weight",
+                          reason=reason)
         plan = Plan(f"restore {rs.id} in {vs.id} to weight {weight}")
         if rs.weight != weight:
             plan.steps.append(Step("edit", vs, dataclasses.replace(rs, weight=weight), rs))

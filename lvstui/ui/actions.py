@@ -29,12 +29,14 @@ class ActionSpec:
     on_rs_row: bool = False  # only offered when the cursor is on a real server
     needs_service: bool = False  # only offered when a virtual service is selected
     needs_lab: bool = False  # only offered inside `lvstui lab` (the source declares its lab controls)
+    needs_vrrp: bool = False  # only offered when the source declares keepalived (Capabilities.vrrp)
+    real_hosts: bool = False  # reaches real hosts (SSH, DNS): not offered in the demo, which cannot simulate it
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("help", "question_mark,f1", "Help", "Show every key and mouse action"),
-    ActionSpec("filter", "slash", "Filter", "Filter rows by address, port, protocol, scheduler or state (up, down, "
-               "drained, inhibited)"),
+    ActionSpec("filter", "slash", "Filter", "Filter rows: words match whole fields (DR, nat, lc, drained, 10.1.0), "
+               "field:value only that field (fwd: state: proto: sched: addr: port: flag:); every term must match"),
     ActionSpec("sort_next", "s", "Sort", "Sort the focused table by its next column"),
     ActionSpec("sort_reverse", "S", "Reverse", "Reverse the sort order of the focused table", show=False),
     ActionSpec("toggle_pause", "p", "Pause", "Pause or resume polling (the screen says PAUSED)"),
@@ -47,6 +49,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("switch_table", "tab", "Switch table", "Move between the services and the real servers",
                show=False),
     ActionSpec("back", "escape", "Back", "Back to the services table; clear the filter", show=False),
+    ActionSpec("acknowledge_gone", "o", "Ack gone", "Acknowledge the real servers that left IPVS (⌫ gone, "
+               "listed until then): stop listing them"),
     ActionSpec("poll_now", "f5", "Poll now", "Poll the director now instead of waiting", show=False),
     ActionSpec("detail", "enter", "Detail", "On a real server: its counters, rates, health check and its "
                "history, sparklines over the whole history, connections by state (Esc closes)", show=False,
@@ -85,11 +89,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "refused, saying what changed, if the server was changed since)", show=False, mutating=True),
     ActionSpec("vrrp_demote", "ctrl+d", "VRRP demote", "Demote this director (keepalived): its VIPs move to "
                "the peer, through lvstui's track file, as `lvstui vrrp demote`; undone unless seen on the wire",
-               show=False, mutating=True),
+               show=False, mutating=True, needs_vrrp=True),
     ActionSpec("vrrp_promote", "ctrl+u", "VRRP promote", "Promote this director back to keepalived MASTER, "
-               "as `lvstui vrrp promote`; undone unless seen on the wire", show=False, mutating=True),
+               "as `lvstui vrrp promote`; undone unless seen on the wire", show=False, mutating=True,
+               needs_vrrp=True),
     ActionSpec("setup", "f2", "Setup", "Set up real servers and directors over SSH", show=False,
-               mutating=True),
+               mutating=True, real_hosts=True),
     ActionSpec("lab_panel", "L", "Lab", "Open the lab panel: stop or start a real server's service or "
                "keepalived, add load (inside `lvstui lab` only)", needs_lab=True),
 )

@@ -16,6 +16,8 @@ from typing import Any
 from lvstui.model import Rates, RealServer, VirtualService
 from lvstui.rates import NO_DELTAS, Deltas
 from lvstui.ui.formatting import si, state_text
+from lvstui.ui.health import MARK, SEVERITY
+from lvstui.ui.health import worst as worst_state
 
 __all__ = ["RS_COLUMNS", "SERVICE_COLUMNS", "Column", "RateView", "RsRow", "ServiceRow", "rs_columns"]
 
@@ -55,16 +57,28 @@ class ServiceRow:
     total: int
     active: int
     inactive: int
+    down: int = 0
+    inhibited: int = 0
+    drained: int = 0
 
     @classmethod
     def of(cls, vs: VirtualService) -> ServiceRow:
         up = active = inactive = 0
+        others = {"down": 0, "inhibited": 0, "drained": 0}
         for rs in vs.real_servers:
-            if rs.state == "up":
+            state = rs.state
+            if state == "up":
                 up += 1
+            else:
+                others[state] = others.get(state, 0) + 1
             active += rs.active_conns
             inactive += rs.inactive_conns
-        return cls(vs, up, len(vs.real_servers), active, inactive)
+        return cls(vs, up, len(vs.real_servers), active, inactive, others["down"], others["inhibited"],
+                   others["drained"])
+
+    def worst(self, gone: int = 0) -> str | None:
+        """The worst state among its real servers (``gone``: those that left IPVS, kept by the screen)."""
+        return worst_state(self.down, self.inhibited, gone, self.drained)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +93,8 @@ class RsRow:
 
 
 SERVICE_COLUMNS: tuple[Column, ...] = (
+    # the service's health mark (lvstui.ui.health.MARK): its own column, which no other mark replaces
+    Column("health", "", 1, "left", 0),
     Column("id", "Virtual service", 16, "left", 0, flex=True),
     Column("sched", "Sched", 5, "left", 4),
     Column("persist", "Flags", 9, "left", 6),
@@ -181,6 +197,9 @@ def service_flags(vs: VirtualService) -> str:
 
 def service_cell(row: ServiceRow, key: str, view: RateView) -> str:
     vs = row.vs
+    if key == "health":
+        state = row.worst()
+        return MARK[state] if state else " "
     if key == "id":
         return vs.id
     if key == "sched":
@@ -211,8 +230,11 @@ def service_sort_value(row: ServiceRow, key: str, view: RateView) -> Any:
         return vs.scheduler
     if key == "persist":
         return vs.persistence_timeout if vs.persistent else -1
+    if key == "health":
+        state = row.worst()
+        return SEVERITY[state] if state else 0
     if key == "up":
-        return (row.up / row.total if row.total else 1.0, row.total)
+        return (row.total - row.up, row.total)  # how many are missing, as the operator reads it
     if key == "active":
         return row.active
     if key == "inactive":

@@ -46,7 +46,10 @@ def preview_content(preview: Preview) -> Content:
         parts.append(Content.styled("Warnings:", "bold $text-warning"))
         parts += [Content.styled(f"  ! {line}", "$text-warning") for line in preview.warnings]
     if preview.error:
-        parts.append(Content.styled(f"Refused: {preview.error}", "bold $text-error"))
+        error = preview.error
+        if preview.forceable:  # the operations layer speaks to the CLI; here the box below does it
+            error = error.replace("(--force to", "(tick Force below to").replace(", or force (", ", or tick Force below (")
+        parts.append(Content.styled(f"Refused: {error}", "bold $text-error"))
     return Content("\n").join(parts) if parts else Content("(nothing)")
 
 
@@ -60,6 +63,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
     ConfirmScreen #confirm-options { height: auto; }
     ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ConfirmScreen Button { margin-left: 2; min-width: 10; }
+    ConfirmScreen.-refusal > Vertical { border: thick $error; }
+    ConfirmScreen.-refusal #confirm-title { color: $text-error; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "yes", "Yes, apply", id="confirm.yes"),
@@ -72,10 +77,23 @@ class ConfirmScreen(ModalScreen[Decision | None]):
         self._replan = replan
         self.replans = 0  # tests wait on this
 
+    @property
+    def refusal(self) -> bool:
+        """Refused or nothing to do, and no choice here can change that: shown as such, with no Yes at all."""
+        p = self.preview
+        if p.error is not None:
+            return not p.forceable
+        return not p.applicable and not p.forceable and not p.keepalived_managed
+
     def compose(self) -> ComposeResult:
         p = self.preview
+        self.set_class(self.refusal, "-refusal")
+        title = f"{p.title[:1].upper()}{p.title[1:]}"
         with Vertical():
-            yield Static(Content(f"{p.title[:1].upper()}{p.title[1:]}?"), id="confirm-title")  # ids as text
+            # ids as text, never markup
+            heading = (f"Not possible: {title}" if p.error is not None else f"Nothing to do: {title}") \
+                if self.refusal else f"{title}?"
+            yield Static(Content(heading), id="confirm-title")
             with VerticalScroll():
                 yield Static(preview_content(p), id="confirm-body")
             with Vertical(id="confirm-options"):
@@ -86,8 +104,11 @@ class ConfirmScreen(ModalScreen[Decision | None]):
                     yield Checkbox("Runtime only: change the kernel, not keepalived's configuration "
                                    "(keepalived may undo it)", p.runtime_only, id="runtime-only")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Yes (y)", id="yes", variant="error", disabled=not p.applicable)
-                yield Button("No (n)", id="no", variant="primary")
+                if self.refusal:
+                    yield Button("Close (Esc)", id="no", variant="primary")
+                else:
+                    yield Button("Yes (y)", id="yes", variant="error", disabled=not p.applicable)
+                    yield Button("No (n)", id="no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -95,7 +116,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
     def show(self, preview: Preview) -> None:
         self.preview = preview
         self.query_one("#confirm-body", Static).update(preview_content(preview))
-        self.query_one("#yes", Button).disabled = not preview.applicable
+        for yes in self.query("#yes").results(Button):
+            yes.disabled = not preview.applicable
         self.replans += 1
 
     def _choice(self) -> Decision:
@@ -108,7 +130,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
         event.stop()
         if self._replan is None:
             return
-        self.query_one("#yes", Button).disabled = True  # until the new preview is in
+        for yes in self.query("#yes").results(Button):
+            yes.disabled = True  # until the new preview is in
         choice = self._choice()
         replan = self._replan
 
@@ -130,7 +153,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
             self.action_no()
 
     def action_yes(self) -> None:
-        if self.query_one("#yes", Button).disabled:
+        yes = self.query("#yes").results(Button)
+        if not any(not button.disabled for button in yes):
             self.app.bell()
             return
         self.dismiss(self._choice())

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -38,6 +37,7 @@ from lvstui.backend.conncount import count_table
 from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot, VirtualService
 from lvstui.rates import rs_key
+from lvstui.ui import offered as offer
 from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, ActionSpec, app_bindings
 from lvstui.ui.columns import (
     RS_COLUMNS,
@@ -52,16 +52,16 @@ from lvstui.ui.columns import (
 from lvstui.ui.detail import RsDetailScreen, copy_id, rs_detail
 from lvstui.ui.feed import ChangeEvent, Feed
 from lvstui.ui.footer import FittedFooter
+from lvstui.ui.health import ROW_CLASS, GoneServers, gone_cell, header_parts
 from lvstui.ui.help import HelpScreen, help_sections
 from lvstui.ui.host import DashboardHost
 from lvstui.ui.lab_panel import LabPanel
 from lvstui.ui.messages import FrameReady, RealServersReady, TablesReady
-from lvstui.ui.offered import allowed_specs, keys_of, offered, palette_actions, sort_commands
 from lvstui.ui.op_runner import OpRunner
 from lvstui.ui.ops_controller import OpsController
 from lvstui.ui.poller import Frame, Poller
 from lvstui.ui.titles import FOCUS_MARK, rs_title, services_title
-from lvstui.ui.view import Tables, ViewSpec, build_real_servers, build_tables
+from lvstui.ui.view import Tables, ViewSpec, build_real_servers, build_tables, default_reverse
 from lvstui.ui.vrrp_controller import VrrpController
 from lvstui.ui.vtable import VirtualTable
 from lvstui.ui.widgets import DirectorPanel, EventPane, HeaderBar, HeaderState, TrendPanel
@@ -102,13 +102,14 @@ class DashboardScreen(Screen[None]):
         self.error: str | None = None
         self.rate_view = RateView()
         self.highlights: dict[str, float] = {}  # rs_key or vs id -> until (app clock)
-        self.ghosts: dict[str, dict[str, tuple[RsRow, float]]] = {}  # vs id -> rs id -> (row, until)
+        self.gone = GoneServers()  # real servers that left IPVS, listed until acknowledged (o)
         self._events_index = 0
         self._director_forced: bool | None = None  # the operator's d, for the width class it was pressed in
         self._width_class = -1
         self.frames_applied = 0
         host: DashboardHost = self
-        self.ops = OpsController(host, runner, redraw=self._tags_changed)
+        self.ops = OpsController(host, runner, redraw=self._tags_changed,
+                                 key_of=lambda action: offer.action_keys(ACTIONS, action, keys_for))
         self.vrrp = VrrpController(host, readonly=readonly, available=capabilities.vrrp)
 
     # --- DashboardHost: what the controllers may ask ---------------------------------------
@@ -155,8 +156,8 @@ class DashboardScreen(Screen[None]):
                 yield TrendPanel(id="trends")
             yield DirectorPanel(id="director")
         yield EventPane(id="events")
-        yield Input(placeholder="filter: address, port, protocol or state (down, drained…) · Enter keeps · "
-                    "Esc clears", id="filter")
+        yield Input(placeholder="filter: DR nat lc drained 10.1.0 · fwd: state: proto: sched: addr: port: flag: · "
+                    "Enter keeps · Esc clears", id="filter")
         yield FittedFooter()
 
     def on_mount(self) -> None:
@@ -273,11 +274,14 @@ class DashboardScreen(Screen[None]):
             self.highlights[event.key] = until
             self.highlights[event.vs_id] = until
             if event.kind == "vanished" and event.rs is not None and event.rs_id:
-                self.ghosts.setdefault(event.vs_id, {})[event.rs_id] = (
-                    RsRow(event.vs_id, event.rs, gone=True), until)
-            elif event.rs_id and event.vs_id in self.ghosts:
-                self.ghosts[event.vs_id].pop(event.rs_id, None)
+                self.gone.vanished(event.vs_id, event.rs)
+            elif event.kind == "service-removed":
+                self.gone.service_removed(event.vs_id)
+            elif event.rs_id:
+                self.gone.back(event.vs_id, event.rs_id)
         self.query_one(EventPane).add_events(events)
+        self._gone_changed()
+        self.refresh_bindings()  # "o" (acknowledge gone servers) shows only while there are some
 
     def _show_tables(self, tables: Tables) -> None:
         services = self.services
@@ -301,11 +305,6 @@ class DashboardScreen(Screen[None]):
             self._watch()
         service = self.services.items.get(vs_id) if vs_id else None
         self.real_servers.set_columns(rs_columns(service is not None and service.vs.persistent))
-        ghosts = self.ghosts.get(vs_id or "", {})
-        extra = {rs_id: row for rs_id, (row, _) in ghosts.items() if rs_id not in items}
-        if extra:
-            keys = list(keys) + list(extra)
-            items = ChainMap(dict(items), extra)
         self.real_servers.set_rows(keys, items)
 
     def _large(self, rows: int) -> bool:
@@ -350,41 +349,28 @@ class DashboardScreen(Screen[None]):
         expired = [key for key, until in self.highlights.items() if until <= now]
         for key in expired:
             del self.highlights[key]
-        ghost_gone = False
-        for vs_id in list(self.ghosts):
-            rows = self.ghosts[vs_id]
-            for rs_id in [r for r, (_, until) in rows.items() if until <= now]:
-                del rows[rs_id]
-                ghost_gone = ghost_gone or vs_id == self.spec.selected
-            if not rows:
-                del self.ghosts[vs_id]
-        if ghost_gone:
-            self._rebuild()
-        elif expired:
+        if expired:
             self.services.refresh()
             self.real_servers.refresh()
         self._refresh_header()
 
     # --- cells ------------------------------------------------------------------------
 
-    def _service_cell(self, vs: Any, column: str) -> str:
-        return service_cell(vs, column, self.rate_view)
+    def _service_cell(self, row: Any, column: str) -> str:
+        return gone_cell(row, column, self.gone.count(row.vs.id)) or service_cell(row, column, self.rate_view)
 
     def _rs_cell(self, row: Any, column: str) -> str:
         return rs_cell(row, column, self.rate_view)
 
     def _service_class(self, key: str, row: Any) -> Sequence[str]:
-        names = []
-        if row.total and row.up == 0:
-            names.append("vtable--down")
+        state = row.worst(self.gone.count(key))
+        names = [ROW_CLASS[state]] if state else []
         if key in self.highlights:
             names.append("vtable--changed")
         return names
 
     def _service_marker(self, key: str, row: Any) -> str:
-        if key in self.highlights:
-            return "»"
-        return "!" if row.up < row.total else " "
+        return "»" if key in self.highlights else " "  # health has its own column (SERVICE_COLUMNS)
 
     def _rs_class(self, key: str, row: Any) -> Sequence[str]:
         state = row.state
@@ -409,7 +395,8 @@ class DashboardScreen(Screen[None]):
         self.query_one("#services-title", Static).update(
             Content(FOCUS_MARK[self.app.focused is self.services] + text))
         row = self.services.cursor_item
-        text = rs_title(row if isinstance(row, ServiceRow) else None, self.ops.tags_note())
+        service = row if isinstance(row, ServiceRow) else None
+        text = rs_title(service, self.ops.tags_note(), self.gone.count(service.vs.id) if service else 0)
         self.query_one("#rs-title", Static).update(Content(FOCUS_MARK[self.app.focused is self.real_servers] + text))
         # the drain's progress on a line of its own (wrapped, never cut), under the cursor's server
         note = self.ops.drain_note(self._rs_row()).removeprefix(" · ")
@@ -449,6 +436,7 @@ class DashboardScreen(Screen[None]):
             interval=frame.interval if frame else self.poller.interval,
             stretched=bool(frame and frame.stretched),
             poll_seconds=frame.poll_seconds if frame else 0.0,
+            health=tuple(header_parts(frame.counts, self.gone.total)) if frame and has_data else (),
         )
 
     def _refresh_header(self, frame: Frame | None = None) -> None:
@@ -528,7 +516,7 @@ class DashboardScreen(Screen[None]):
         else:
             current, was = self.spec.rs_sort, self.spec.rs_reverse
         if reverse is None:
-            reverse = (not was) if column == current else False
+            reverse = (not was) if column == current else default_reverse(table.columns, column)
         if table is self.services:
             self.spec = dataclasses.replace(self.spec, svc_sort=column, svc_reverse=reverse)
         else:
@@ -541,7 +529,7 @@ class DashboardScreen(Screen[None]):
         visible = [c.key for c, _ in table.visible_columns()] or [c.key for c in table.columns]
         current = table.sort_column
         index = (visible.index(current) + 1) % len(visible) if current in visible else 0
-        self.sort_table(table, visible[index], reverse=False)
+        self.sort_table(table, visible[index])
 
     def action_sort_reverse(self) -> None:
         table = self._focused_table()
@@ -579,6 +567,19 @@ class DashboardScreen(Screen[None]):
             self.services.focus()
         elif self.app.focused is not self.services:
             self.services.focus()
+
+    def action_acknowledge_gone(self) -> None:
+        self.tell(self.gone.acknowledge(), timeout=5)
+        self._gone_changed()
+        self._rebuild()
+        self.services.refresh()
+        self._refresh_header()
+        self.refresh_bindings()
+
+    def _gone_changed(self) -> None:
+        gone = self.gone.items()
+        if gone != self.spec.gone:
+            self.spec = dataclasses.replace(self.spec, gone=gone)  # the view lists them (filtered, sorted)
 
     def action_switch_table(self) -> None:
         (self.services if self.app.focused is self.real_servers else self.real_servers).focus()
@@ -716,8 +717,17 @@ class DashboardScreen(Screen[None]):
 
     # --- readonly, help, palette ------------------------------------------------------
 
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action this mode or source does not offer (its binding is off) says why, once."""
+        why = offer.key_refusal(ACTIONS, event.key, self.keys_for, readonly=self.readonly,
+                          capabilities=self.capabilities, mutating=MUTATING_ACTIONS)
+        if why:
+            event.stop()
+            self.tell(why, severity="warning", timeout=4)
+
     def _offered(self, spec: ActionSpec) -> bool:
-        return offered(spec, readonly=self.readonly, capabilities=self.capabilities, mutating=MUTATING_ACTIONS)
+        return offer.offered(spec, readonly=self.readonly, capabilities=self.capabilities,
+                             mutating=MUTATING_ACTIONS)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING_ACTIONS and self.readonly:
@@ -727,6 +737,8 @@ class DashboardScreen(Screen[None]):
             return True
         if not self._offered(spec):
             return False
+        if action == "acknowledge_gone" and not self.gone.total:
+            return False
         if spec.on_rs_row:
             row = self._rs_row()
             if self.app.focused is not self.real_servers or row is None or row.gone:
@@ -734,18 +746,18 @@ class DashboardScreen(Screen[None]):
         return not (spec.needs_service and self.services.cursor_item is None)
 
     def _allowed_specs(self) -> list[ActionSpec]:
-        return allowed_specs(ACTIONS, readonly=self.readonly, capabilities=self.capabilities,
+        return offer.allowed_specs(ACTIONS, readonly=self.readonly, capabilities=self.capabilities,
                              mutating=MUTATING_ACTIONS)
 
     def allowed_actions(self) -> list[tuple[str, str]]:
         """Every action this mode allows (for help): row-dependent ones too, wherever the cursor is."""
-        return [(keys_of(spec, self.keys_for), spec.help) for spec in self._allowed_specs()]
+        return [(offer.keys_of(spec, self.keys_for), spec.help) for spec in self._allowed_specs()]
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """The command palette's entries for this screen: every action allowed here, sorting."""
-        yield from palette_actions(ACTIONS, lambda action: self.check_action(action, ()) is not False,
+        yield from offer.palette_actions(ACTIONS, lambda action: self.check_action(action, ()) is not False,
                                    self.keys_for, self.run_action)
-        yield from sort_commands(self._palette_sort)
+        yield from offer.sort_commands(self._palette_sort)
 
     def _palette_sort(self, table_id: str, column: str) -> None:
-        self.sort_table(self.query_one(table_id, VirtualTable), column, reverse=False)
+        self.sort_table(self.query_one(table_id, VirtualTable), column)

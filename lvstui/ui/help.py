@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from lvstui.ui.actions import key_label
+from lvstui.ui.filtering import FILTER_HELP
 
 __all__ = ["HelpScreen", "help_sections"]
 
@@ -31,7 +32,7 @@ def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterab
         ("Tables (services on top, real servers below)", tables),
         ("Filter bar", [("Enter", "Keep the filter and go back to the table"),
                         ("Esc", "Clear the filter"),
-                        ("words", "Every word must match: 10.1.0 :443 udp fwmark down drained state:up")]),
+                        *FILTER_HELP]),
         ("Remapping keys", [("[keys]", ("in ~/.config/lvstui/config.toml, by binding id: \"app.quit\" = "
                                         "\"q,ctrl+q\"; ids are app.<action> (app.filter, app.toggle_pause…) "
                                         "and table.up, table.down, table.page_up, table.page_down, table.first, "
@@ -46,7 +47,10 @@ def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterab
             ("*", "tagged with Space: drain, restore and weight act on every tagged real server"),
             ("drained:", ("in the real servers' title: the drained server under the cursor, its active and "
                           "inactive connections counting down, persistence templates apart")),
-            ("!", "a service with some real servers not up"),
+            ("✖ ⌫ ▽ ◐", ("the services' first column: their worst real server, failure (✖ DOWN, ⌫ gone, "
+                         "▽ inhibited) apart from maintenance (◐ drained only); the row takes its colour")),
+            ("header", "real servers DOWN, inhibited, gone and drained over the whole director, or all up"),
+            ("⌫ gone", "left IPVS: still listed (and counted in Up/RS) until acknowledged with o"),
             ("Flags", "p300 = persistent for 300 s; ops = one-packet scheduling; shfb/shport = sh flags"),
             ("rates", ("'kernel estimator' = IPVS's own ~2 s average; 'lvstui Δ' = counter deltas "
                        "between two polls (toggle with r)")),

@@ -19,16 +19,51 @@ from lvstui.capabilities import Capabilities
 from lvstui.ui.actions import ActionSpec, key_label
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS
 
-__all__ = ["allowed_specs", "keys_of", "offered", "palette_actions", "sort_commands"]
+__all__ = ["action_keys", "allowed_specs", "keys_of", "offered", "palette_actions", "key_refusal", "refusal",
+           "sort_commands"]
 
 KeysFor = Callable[[str, str], str]  # binding id, default keys -> the keys after the user's keymap
 
 
+def _name(spec: ActionSpec) -> str:
+    """``drain``, ``add server``, ``VRRP demote``: the label as a sentence reads it."""
+    label = spec.label
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def refusal(spec: ActionSpec, *, readonly: bool, capabilities: Capabilities, mutating: Collection[str]) -> str | None:
+    """Why this mode or this source does not offer the action (one line for the key's toast), or None."""
+    name = _name(spec)
+    if readonly and spec.action in mutating:
+        return f"read-only: {name} is not allowed (started with --readonly)"
+    if spec.needs_lab and not capabilities.lab_controls:
+        return f"{name}: only inside `lvstui lab`"
+    if spec.needs_vrrp and not capabilities.vrrp:
+        if capabilities.demo:
+            return f"demo: {name} is not simulated (the demo's VI_1 MASTER is made up; no keepalived behind it)"
+        return f"{name}: this source has no keepalived (nothing to demote or promote)"
+    if spec.real_hosts and capabilities.demo:
+        return f"demo: {name} is not simulated (it reaches real hosts over SSH and DNS); run lvstui without --demo"
+    return None
+
+
 def offered(spec: ActionSpec, *, readonly: bool, capabilities: Capabilities, mutating: Collection[str]) -> bool:
     """This mode and this source offer the action at all (wherever the cursor is)."""
-    if readonly and spec.action in mutating:
-        return False
-    return not (spec.needs_lab and not capabilities.lab_controls)
+    return refusal(spec, readonly=readonly, capabilities=capabilities, mutating=mutating) is None
+
+
+def action_keys(specs: Iterable[ActionSpec], action: str, keys_for: KeysFor) -> str:
+    """The key on screen for an action, after the user's keymap (``set_weight`` → ``w``)."""
+    return next(keys_of(spec, keys_for) for spec in specs if spec.action == action)
+
+
+def key_refusal(specs: Iterable[ActionSpec], key: str, keys_for: KeysFor, *, readonly: bool,
+                capabilities: Capabilities, mutating: Collection[str]) -> str | None:
+    """Why the action bound to ``key`` (after the user's keymap) is not offered here, or None."""
+    for spec in specs:
+        if key in (k.strip() for k in keys_for(f"app.{spec.action}", spec.keys).split(",")):
+            return refusal(spec, readonly=readonly, capabilities=capabilities, mutating=mutating)
+    return None
 
 
 def allowed_specs(specs: Iterable[ActionSpec], *, readonly: bool, capabilities: Capabilities,
@@ -56,5 +91,6 @@ def sort_commands(sort: Callable[[str, str], None]) -> Iterator[SystemCommand]:
     for table_id, title, columns in (("#services", "services", SERVICE_COLUMNS),
                                      ("#real-servers", "real servers", RS_COLUMNS)):
         for column in columns:
-            yield SystemCommand(escape(f"Sort {title} by {column.label}"), "click the header to reverse",
+            label = column.label or "health (the status column, worst first)"
+            yield SystemCommand(escape(f"Sort {title} by {label}"), "click the header to reverse",
                                 partial(sort, table_id, column.key), discover=False)

@@ -39,6 +39,9 @@ class Preview:
     keepalived_managed: bool = False  # keepalived manages this director: offer "runtime only"
     force: bool = False
     runtime_only: bool = False
+    #: the operation that does what the refusal advises (``weight``), for the screen to name its key;
+    #: ``error`` is then the refusal without the CLI's advice
+    instead: str | None = None
 
     @property
     def applicable(self) -> bool:
@@ -105,9 +108,11 @@ class OpRunner:
                            forceable=forceable or _mentions_force(str(exc)), keepalived_managed=True,
                            force=force, runtime_only=runtime_only)
         except (Refused, InvalidInput) as exc:
-            return Preview(title, lines, kept, warnings, error=str(exc),
+            instead = exc.instead if isinstance(exc, Refused) else None
+            reason = exc.reason if isinstance(exc, Refused) else str(exc)
+            return Preview(title, lines, kept, warnings, error=reason if instead else str(exc),
                            forceable=forceable or (_mentions_force(str(exc)) and managed),
-                           keepalived_managed=managed, force=force, runtime_only=runtime_only)
+                           keepalived_managed=managed, force=force, runtime_only=runtime_only, instead=instead)
         except StateError as exc:  # the journal or the remembered weights: their own one line
             return Preview(title, lines, kept, warnings, error=str(exc), keepalived_managed=managed,
                            force=force, runtime_only=runtime_only)

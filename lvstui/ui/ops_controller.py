@@ -20,6 +20,7 @@ Nothing here talks to netlink; in ``--readonly`` the actions are hidden (the scr
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from lvstui.model import Snapshot, VirtualService
@@ -36,6 +37,9 @@ from lvstui.ui.op_runner import OpRunner, Preview, Result, UndoRunner
 __all__ = ["OpsController", "Target", "describe_change"]
 
 Target = tuple[str, str]  # (service id, real-server id)
+
+#: an operation a refusal advises (Refused.instead, the CLI's verb) -> the dashboard action doing it
+_ACTION_OF = {"weight": "set_weight"}
 
 
 def describe_change(change: Change) -> str:
@@ -64,10 +68,11 @@ class OpsController:
     """Builds batches of changes from the dashboard's selection, previews, confirms and applies them."""
 
     def __init__(self, host: DashboardHost, runner: OpRunner | None, *,
-                 redraw: Callable[[], None] = lambda: None) -> None:
+                 redraw: Callable[[], None] = lambda: None, key_of: Callable[[str], str] = lambda a: a) -> None:
         """``runner``: None when nothing can be written (no director); ``redraw``: the tags or the
-        drained servers shown changed."""
+        drained servers shown changed; ``key_of``: the key on screen for an action (``set_weight`` → w)."""
         self.host = host
+        self.key_of = key_of
         self.runner = runner
         self.redraw = redraw
         self.tags: set[Target] = set()
@@ -253,9 +258,18 @@ class OpsController:
 
         self.host.start_thread(work, name="preview", group=OPS_PREVIEW)
 
+    def _pointed(self, preview: Preview) -> Preview:
+        """A refusal that advises another operation names its key on this screen, not a CLI command."""
+        action = _ACTION_OF.get(preview.instead or "")
+        if action is None or preview.error is None:
+            return preview
+        return dataclasses.replace(preview, error=f"{preview.error}: press {self.key_of(action)} to set a weight")
+
     def _ask(self, runner: OpRunner, changes: list[Change], title: str, preview: Preview, tagged: bool) -> None:
+        preview = self._pointed(preview)
+
         def replan(force: bool, runtime_only: bool) -> Preview:
-            return runner.preview(changes, title, force=force, runtime_only=runtime_only)
+            return self._pointed(runner.preview(changes, title, force=force, runtime_only=runtime_only))
 
         self.host.open_screen(ConfirmScreen(preview, replan),
                               lambda decision: self._decided(runner, changes, decision, tagged))

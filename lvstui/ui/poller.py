@@ -14,13 +14,14 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lvstui.backend import BackendError, SnapshotSource
 from lvstui.model import EMPTY_SNAPSHOT, Snapshot
 from lvstui.rates import NO_DELTAS, Deltas
 from lvstui.ui.columns import RateView
 from lvstui.ui.feed import Feed
+from lvstui.ui.health import StateCounts, count_states
 from lvstui.ui.view import Tables, ViewSpec, build_tables
 
 __all__ = ["STRETCH", "Frame", "Poller"]
@@ -39,6 +40,7 @@ class Frame:
     poll_seconds: float = 0.0
     interval: float = 1.0  # the interval in force after this poll
     stretched: bool = False
+    counts: StateCounts = field(default_factory=StateCounts)  # real servers not up, over the whole director
 
 
 class Poller:
@@ -60,6 +62,7 @@ class Poller:
         self._discard_lock = threading.Lock()
         self._last_good: Snapshot = EMPTY_SNAPSHOT
         self._deltas: Deltas = NO_DELTAS
+        self._counts = StateCounts()
 
     @property
     def paused(self) -> bool:
@@ -106,22 +109,23 @@ class Poller:
             deltas = self.feed.process(snapshot)
             spec = self._spec()
             tables = build_tables(snapshot, spec, RateView(spec.rate_mode, deltas))
+            counts = count_states(snapshot)
         except BackendError as exc:
             return self._failed(started, str(exc) or type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - never let a poll kill the dashboard; show it instead
             return self._failed(started, f"{type(exc).__name__}: {exc}")
-        self._last_good, self._deltas = snapshot, deltas
+        self._last_good, self._deltas, self._counts = snapshot, deltas, counts
         took = time.monotonic() - started
         interval, stretched = self._next_interval(took)
         return Frame(self._seq, snapshot, deltas, tables, poll_seconds=took, interval=interval,
-                     stretched=stretched)
+                     stretched=stretched, counts=counts)
 
     def _failed(self, started: float, message: str) -> Frame:
         now = time.monotonic()
         interval, stretched = self._next_interval(now - started)
         first_line = message.strip().splitlines()[0] if message.strip() else "poll failed"
         return Frame(self._seq, self._last_good, self._deltas, None, error=first_line, failed_at=now,
-                     poll_seconds=now - started, interval=interval, stretched=stretched)
+                     poll_seconds=now - started, interval=interval, stretched=stretched, counts=self._counts)
 
     def _next_interval(self, took: float) -> tuple[float, bool]:
         if took > self.interval:

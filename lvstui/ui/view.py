@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lvstui.model import RealServer, Snapshot, VirtualService
-from lvstui.ui.columns import RateView, RsRow, ServiceRow, rs_sort_value, service_sort_value
+from lvstui.ui.columns import Column, RateView, RsRow, ServiceRow, rs_sort_value, service_sort_value
+from lvstui.ui.filtering import parse_terms, rs_satisfies, service_satisfies, unmet
 
-__all__ = ["Tables", "ViewSpec", "build_real_servers", "build_services", "build_tables", "parse_filter"]
-
-_STATES = ("up", "drained", "down", "inhibited")
+__all__ = ["Tables", "ViewSpec", "build_real_servers", "build_services", "build_tables",
+           "default_reverse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,11 @@ class ViewSpec:
     rs_reverse: bool = False
     selected: str | None = None  # the service whose real servers are shown
     rate_mode: str = "kernel"
+    #: real servers that left IPVS, kept by the screen until acknowledged: (service id, server as last seen)
+    gone: tuple[tuple[str, RealServer], ...] = ()
+
+    def gone_in(self, vs_id: str) -> list[RealServer]:
+        return [rs for v, rs in self.gone if v == vs_id]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,36 +45,16 @@ class Tables:
     rs_items: Mapping[str, RsRow] = field(default_factory=dict)
 
 
-def parse_filter(text: str) -> tuple[str, ...]:
-    """Lower-case words; a row must match every word (address, port, protocol, scheduler or state)."""
-    return tuple(word for word in text.lower().split() if word)
-
-
-def _word_matches_rs(word: str, rs: RealServer, rs_id: str) -> bool:
-    if word in rs_id:
-        return True
-    state = rs.state
-    if word.startswith("state:"):
-        return state.startswith(word[6:])
-    return any(s.startswith(word) for s in _STATES) and state.startswith(word)
-
-
-def rs_matches(words: tuple[str, ...], rs: RealServer) -> bool:
-    rs_id = rs.id.lower()
-    return all(_word_matches_rs(w, rs, rs_id) for w in words)
-
-
-def service_matches_itself(words: tuple[str, ...], vs: VirtualService) -> bool:
-    text = f"{vs.id} {vs.scheduler} {vs.protocol or 'fwmark'}".lower()
-    return all(w in text for w in words)
+def default_reverse(columns: Sequence[Column], key: str) -> bool:
+    """A column's first sort direction: numbers (right-aligned, and health) biggest first, text A to Z."""
+    column = next((c for c in columns if c.key == key), None)
+    return column is not None and (column.align == "right" or key == "health")
 
 
 def build_services(snapshot: Snapshot, spec: ViewSpec, view: RateView) -> tuple[list[str], dict[str, ServiceRow]]:
-    words = parse_filter(spec.filter)
-    rows = [
-        ServiceRow.of(vs) for vs in snapshot.virtual_services
-        if not words or service_matches_itself(words, vs) or any(rs_matches(words, rs) for rs in vs.real_servers)
-    ]
+    terms = parse_terms(spec.filter)
+    rows = [ServiceRow.of(vs) for vs in snapshot.virtual_services
+            if not terms or service_satisfies(terms, vs, spec.gone_in(vs.id) if spec.gone else ())]
     rows.sort(key=lambda row: service_sort_value(row, spec.svc_sort, view), reverse=spec.svc_reverse)
     keys = [row.vs.id for row in rows]
     return keys, dict(zip(keys, rows))
@@ -79,10 +64,13 @@ def build_real_servers(vs: VirtualService | None, spec: ViewSpec,
                        view: RateView) -> tuple[list[str], dict[str, RsRow]]:
     if vs is None:
         return [], {}
-    words = parse_filter(spec.filter)
+    rest = unmet(parse_terms(spec.filter), vs)  # what the service does not satisfy by itself
     vs_id = vs.id
-    show_all = not words or service_matches_itself(words, vs)
-    rows = [RsRow(vs_id, rs) for rs in vs.real_servers if show_all or rs_matches(words, rs)]
+    rows = [RsRow(vs_id, rs) for rs in vs.real_servers if not rest or rs_satisfies(rest, rs)]
+    if spec.gone:
+        here = {row.rs.id for row in rows}
+        rows += [RsRow(vs_id, rs, gone=True) for rs in spec.gone_in(vs_id)
+                 if rs.id not in here and (not rest or rs_satisfies(rest, rs, "gone"))]
     rows.sort(key=lambda row: rs_sort_value(row, spec.rs_sort, view), reverse=spec.rs_reverse)
     keys = [row.rs.id for row in rows]
     return keys, dict(zip(keys, rows))

@@ -39,35 +39,56 @@ class HeaderState:
     stretched: bool = False
     poll_seconds: float = 0.0
     source: str = ""
+    health: tuple[tuple[str, str], ...] = ()  # lvstui.ui.health.header_parts: DOWN, drained... counts
 
 
 class HeaderBar(Static):
     DEFAULT_CSS = "HeaderBar { height: 1; width: 1fr; background: $panel; }"
 
+    _state: HeaderState | None = None
+
     def show(self, state: HeaderState) -> None:
-        self.update(header_content(state))
+        self._state = state
+        self.update(header_content(state, self.size.width or None))
+
+    def on_resize(self) -> None:
+        if self._state is not None:
+            self.update(header_content(self._state, self.size.width or None))
 
 
 _VRRP_STYLE = {"MASTER": "bold $text-success", "BACKUP": "bold $text-primary", "FAULT": "bold reverse $error"}
 
 
-def header_content(s: HeaderState) -> Content:
+def header_content(s: HeaderState, width: int | None = None) -> Content:
+    """The header line; on a narrow terminal the least needed words go first (lvstui's name,
+    then the director's), so the health counts and the data's age are never cut."""
+    content = _header(s, 0)
+    for compact in (1, 2):
+        if width is None or content.cell_length <= width:
+            break
+        content = _header(s, compact)
+    return content
+
+
+def _header(s: HeaderState, compact: int) -> Content:
     sep = (" │ ", "$text-muted")
-    parts: list[str | tuple[str, str]] = [(" lvstui ", "bold $text-primary")]
+    parts: list[str | tuple[str, str]] = [(" lvstui ", "bold $text-primary")] if compact < 1 else [" "]
     if s.demo:
         parts += [(" DEMO ", "bold reverse $warning"), " "]
     if s.readonly:
         parts += [(" READ-ONLY ", "bold reverse $accent"), " "]
     if s.paused:
         parts += [(" PAUSED ", "bold reverse $secondary"), " "]
-    parts += [(s.director or "…", "bold")]
-    parts.append(sep)
+    if compact < 2:
+        parts += [(s.director or "…", "bold"), sep]
     if not s.vrrp:
         parts.append((vrrp_text(s.vrrp), "$text-muted"))
     for i, vi in enumerate(s.vrrp):
         style = _VRRP_STYLE.get(vi.state.upper(), "bold $text-warning")
         parts += ([" "] if i else []) + [(f"{vi.name} ", ""), (vi.state, style)]
     parts.append(sep)
+    if s.health:
+        parts += [*s.health, sep]
     if s.error is not None:
         parts.append((" STALE ", "bold reverse $error"))
         parts.append((f" data {age(s.age_seconds)} old" if s.age_seconds is not None else " no data yet",
@@ -76,7 +97,7 @@ def header_content(s: HeaderState) -> Content:
     elif s.age_seconds is None:
         parts.append(("waiting for the first poll…", "$text-muted"))
     else:
-        parts.append((f"data {age(s.age_seconds)} old", ""))
+        parts.append((f"data {age(s.age_seconds)} old" if compact < 2 else f"{age(s.age_seconds)} old", ""))
     if s.stretched:
         parts += [sep, (f"interval {s.interval:.1f}s (poll took {s.poll_seconds:.1f}s)", "bold $text-warning")]
     return Content.assemble(*parts)

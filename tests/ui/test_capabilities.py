@@ -81,4 +81,5 @@ async def test_vrrp_needs_a_source_with_keepalived(demo: DemoSource, clock: Manu
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert prepared == [] and not isinstance(app.screen, ConfirmScreen)
-        assert any("this source has no keepalived" in str(n.message) for n in app._notifications)
+        # the demo says it does not simulate it (tests/ui/test_feedback.py), not that keepalived is missing
+        assert any("demo: VRRP demote is not simulated" in str(n.message) for n in app._notifications)

@@ -15,9 +15,10 @@ from lvstui.model import Rates, Snapshot, Stats
 from lvstui.rates import compute_deltas, rs_key, stats_delta
 from lvstui.ui.columns import RS_COLUMNS, SERVICE_COLUMNS, RateView
 from lvstui.ui.feed import Feed
+from lvstui.ui.filtering import Term, parse_terms
 from lvstui.ui.formatting import age, si
 from lvstui.ui.themes import load_theme_file, load_themes, theme_dirs
-from lvstui.ui.view import ViewSpec, build_tables, parse_filter
+from lvstui.ui.view import ViewSpec, build_tables
 from lvstui.ui.vtable import layout_columns
 from lvstui.ui.widgets import sparkline
 
@@ -119,7 +120,7 @@ def test_filter_words_match_address_port_protocol_and_state() -> None:
         tables = build_tables(snapshot, ViewSpec(filter=text), view)
         return list(tables.svc_keys), list(tables.rs_keys)
 
-    assert parse_filter("  Down  10.1 ") == ("down", "10.1")
+    assert parse_terms("  Down  10.1 state:UP") == (Term(None, "down"), Term(None, "10.1"), Term("state", "up"))
     services, servers = build("down")
     assert services == ["tcp:192.0.2.10:80"] and servers == ["10.1.0.14:80"]
     services, _ = build("udp")

@@ -152,3 +152,18 @@ async def test_drain_progress_has_its_own_line_never_cut(demo: DemoSource, clock
         lines = app.dashboard.query_one("#drain-note").render_lines(note.region.reset_offset)
         painted = " ".join("".join(seg.text for seg in line).strip() for line in lines)
         assert " ".join(text.split()) == " ".join(painted.split()), (text, painted)
+
+
+def test_header_drops_names_before_health_or_age() -> None:
+    """At 80 columns the header cut "data 0.0s old" (the health counts had made it longer): the
+    least needed words go first, the counts and the data's age stay."""
+    from lvstui.ui.widgets import HeaderState, header_content
+
+    state = HeaderState(director="a-rather-long-director-name.example.net", age_seconds=0.0, demo=True,
+                        health=(("✖ 1 DOWN", ""), (" ◐ 1 drained", "")))
+    full = header_content(state)
+    assert "lvstui" in full.plain and state.director in full.plain
+    for width in (80, 72):
+        fitted = header_content(state, width)
+        assert fitted.cell_length <= width, (width, fitted.plain)
+        assert "✖ 1 DOWN" in fitted.plain and "old" in fitted.plain

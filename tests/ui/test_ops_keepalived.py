@@ -90,6 +90,7 @@ async def test_keepalived_refusal_then_force(demo: DemoSource, clock: ManualCloc
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await _drain_dialog(app, pilot, clock,
                                      f"{WEB} would drop below its quorum 1300 (alive weight 1300 -> 1200)")
+        assert "(tick Force below to do it anyway)" in body(app) and "--force" not in body(app)  # the box on screen
         await press(app, pilot, "y")
         assert app.screen is screen and demo.writes == 0  # refused: y does nothing
         assert site["conf"].read_text() == before
