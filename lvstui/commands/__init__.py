@@ -16,4 +16,5 @@ COMMAND_MODULES = (
     "lvstui.commands.setup",
     "lvstui.commands.lab",
     "lvstui.commands.exporter",
+    "lvstui.commands.serve",
 )
