@@ -82,6 +82,9 @@ class Chromium:
         argv = [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--no-default-browser-check", "--disable-extensions",
                 "--remote-debugging-pipe", f"--user-data-dir={self.profile}",
+                # no GPU: WebGL would be software (SwiftShader), which made the first screen 3x slower
+                # on the host and starved the lab guest's one CPU; xterm.js then draws on a 2D canvas
+                "--disable-webgl",
                 f"--window-size={width},{height}", *extra, "about:blank"]
 
         # the pipe ends become the browser's fds 3 and 4 in a small trampoline (no preexec_fn)
@@ -145,6 +148,7 @@ class Chromium:
                                  session=False)["sessionId"]
         self.call("Page.enable")
         self.call("Runtime.enable")
+        self.call("Emulation.setFocusEmulationEnabled", {"enabled": True})  # a headless page has no focus
         self.call("Page.navigate", {"url": url})
 
     def evaluate(self, expression: str) -> Any:
@@ -164,7 +168,9 @@ class Chromium:
         return str(r["result"].get("value", ""))
 
     def type(self, keys: str) -> None:
-        """Key presses into the page (the focused xterm textarea), as a person would type them."""
+        """Key presses into the page's terminal (xterm's input textarea, focused as a click would), as a
+        person would type them."""
+        self.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
         for ch in keys:
             if ch == "\r":
                 for kind in ("rawKeyDown", "char", "keyUp"):
@@ -218,16 +224,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gap", type=float, default=2.0)
     p.add_argument("--keys", action="append", default=[])
     p.add_argument("--wait-after", action="append", default=[])
-    p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--timeout", type=float, default=60.0, help="for the first screen")
+    p.add_argument("--after-timeout", type=float, default=90.0, help="for each --wait-after")
     p.add_argument("--chromium", default=None)
+    p.add_argument("--flag", action="append", default=[], help="one more Chromium flag")
     a = p.parse_args(argv)
     report: dict[str, Any] = {"url": a.url, "samples": [], "after": [], "waited": False}
     started = time.monotonic()
-    browser = Chromium(a.chromium)
+
+    def log(what: str) -> None:  # progress on stderr: what a timed-out caller gets to see
+        print(f"page_text: {time.monotonic() - started:.1f} s: {what}", file=sys.stderr, flush=True)
+
+    browser = Chromium(a.chromium, extra=tuple(a.flag))
     try:
         report["version"] = browser.call("Browser.getVersion", session=False).get("product")
+        log(f"chromium {report['version']} up")
         browser.open(a.url)
         term, screen = wait_screen(browser, a.wait_for, a.timeout)
+        log(f"first screen{'' if term else ' (no terminal yet)'}: {screen[:200]!r}")
         report["waited"] = term is not None and all(w in screen for w in a.wait_for)
         report["first_screen_seconds"] = round(time.monotonic() - started, 2)
         report["samples"].append(screen)
@@ -237,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
                 report["samples"].append(browser.screen(term))
             for keys, after in zip(a.keys, a.wait_after + [""] * len(a.keys)):
                 browser.type(keys.encode().decode("unicode_escape"))
-                _, shown = wait_screen(browser, [after] if after else [], a.timeout)
+                _, shown = wait_screen(browser, [after] if after else [], a.after_timeout)
+                log(f"typed {keys!r}: {'found' if after in shown else 'NOT found'} {after!r}")
+                if after not in shown:
+                    log(f"the screen:\n{shown}")
                 report["after"].append({"keys": keys, "wanted": after, "found": after in shown,
                                         "screen": shown})
     except BrowserError as exc:
