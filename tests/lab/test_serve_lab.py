@@ -35,7 +35,7 @@ PORT = 10561
 URL = f"http://127.0.0.1:{PORT}/"
 STATE = "/tmp/lvstui-serve-state"  # in lb1's own file system
 VS80, VS9000 = "tcp:192.168.1.100:80", "tcp:192.168.1.100:9000"
-MEM = "2048M"  # chromium, the served dashboard, keepalived pair and traffic in one guest
+MEM = "1024M"  # chromium, the served dashboard, keepalived pair and traffic in one guest (2048M also passed)
 REFUSAL = "lab ctl refused: lvstui is running read-only (--readonly)"
 COUNTS = ("Active", "InAct", "CPS", "InPPS", "In B/s")
 
