@@ -24,7 +24,7 @@ say() { echo "setup: $*" >&2; }
 # Packages that start no daemon when installed (systemd is on every Debian system already;
 # the lab guest uses its systemctl, sudo and tmux from the host's file system).
 APT_PACKAGES=(python3 python3-venv python3-pip user-mode-linux kmod iproute2 util-linux
-              openssh-client tmux procps sudo systemd patchelf ca-certificates)
+              openssh-client tmux procps sudo systemd patchelf ca-certificates chromium)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -18,4 +18,5 @@ COMMAND_MODULES = (
     "lvstui.commands.setup",
     "lvstui.commands.lab",
     "lvstui.commands.exporter",
+    "lvstui.commands.serve",
 )

@@ -7,7 +7,6 @@ rendering of the table.  The server runs in its own threads (``ThreadingHTTPServ
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
+from lvstui import listen
 from lvstui.backend import SnapshotSource
 from lvstui.exporter import DEFAULT_ADDRESS, DEFAULT_PORT
 from lvstui.exporter.poll import PollLoop, PollState
@@ -28,25 +28,8 @@ INDEX = b"<html><body><h1>lvstui exporter</h1><p><a href=\"/metrics\">/metrics</
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """``ADDRESS:PORT``, ``[IPV6]:PORT``, ``:PORT`` or ``ADDRESS``; ValueError with a readable message."""
-    host, port = text.strip(), str(DEFAULT_PORT)
-    if host.startswith("["):
-        inner, _, rest = host[1:].partition("]")
-        host = inner
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError(f"--listen {text!r}: expected [ADDRESS]:PORT")
-            port = rest[1:]
-    elif host.count(":") == 1:
-        host, port = host.split(":")
-    host = host or DEFAULT_ADDRESS
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"--listen {text!r}: {host!r} is not an IP address") from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"--listen {text!r}: {port!r} is not a port (1-65535)")
-    return host, int(port)
+    """``ADDRESS:PORT``, ``[IPV6]:PORT``, ``:PORT`` or ``ADDRESS`` (default port 10560); ValueError."""
+    return listen.parse_listen(text, DEFAULT_PORT, DEFAULT_ADDRESS)
 
 
 class _Cache:

@@ -57,8 +57,9 @@ class WritePolicy:
 
 _installed: list[WritePolicy] = [WritePolicy()]
 
-#: the lab control actions that only read (``lvstui lab ctl status``): allowed read-only
-LAB_READS = ("", "help", "status")
+#: the lab control actions that only read (``lvstui lab ctl status``; ``menu``: the lab panel's list
+#: of actions, so the panel opens read-only and its writes reach this policy): allowed read-only
+LAB_READS = ("", "help", "status", "menu")
 
 
 def check_lab_action(words: list[str], *, actor: str, policy: WritePolicy | None = None) -> None:

@@ -19,11 +19,11 @@ import pytest
 from lvstui.lab import Lab, LabSpec, LabUnavailable, require_uml
 
 
-def boot(spec: LabSpec, workdir: Path) -> Lab:
+def boot(spec: LabSpec, workdir: Path, mem: str | None = None) -> Lab:
     """A started lab of ``spec``; a host that cannot run the lab fails the test (CI must have it)."""
     try:
         require_uml()
-        return Lab(spec, workdir=workdir).start()
+        return Lab(spec, workdir=workdir, mem=mem).start()
     except LabUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
 

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.screen_rows import rows
+
 pytestmark = pytest.mark.lab
 
 VENV_BIN = Path(sys.executable).parent
@@ -116,30 +118,6 @@ def tmux_lab(tmp_path: Path) -> Iterator[Callable[..., Tmux]]:
             wait_until(lambda t=t: not uml_processes(t.pid), 30, "the lab to stop")
         except AssertionError:
             os.kill(t.pid, signal.SIGKILL)
-
-
-def rows(screen: str, prefix: str) -> dict[str, dict[str, str]]:
-    """Rows of the dashboard's tables whose id starts with ``prefix``: {id: {column: cell}}.
-
-    Columns come from the table's header line (which columns show depends on the width);
-    the State cell is two words (glyph and name)."""
-    found: dict[str, dict[str, str]] = {}
-    header: list[str] = []
-    for line in screen.splitlines():
-        words = line.split("▏")[0].split()
-        while words and len(words[0]) == 1:  # row markers: changed, cursor, tagged
-            words = words[1:]
-        if len(words) > 4 and words[0] in ("Virtual", "Real") and "Active" in words:
-            header = [w.rstrip("▲▼") for w in words[2:]]
-            continue
-        if not words or not header or not words[0].startswith(prefix):
-            continue
-        cells, values = {}, words[1:]
-        for name in header:
-            take = 2 if name == "State" else 1
-            cells[name], values = " ".join(values[:take]), values[take:]
-        found[words[0]] = cells
-    return found
 
 
 def active(cells: dict[str, str]) -> int:

@@ -187,6 +187,7 @@ def test_lab_panel_actions_check_the_same_policy(tmp_path: Path) -> None:
     policy = WritePolicy(readonly=True, journal=Journal(tmp_path / "j.jsonl"))
     check_lab_action(["status"], actor="tui", policy=policy)
     check_lab_action(["help"], actor="tui", policy=policy)
+    check_lab_action(["menu"], actor="tui", policy=policy)  # the panel's list, read when it opens
     with pytest.raises(ReadOnly, match="lab ctl refused"):
         check_lab_action(["stop", "keepalived", "lb1"], actor="tui", policy=policy)
     (entry,) = Journal(tmp_path / "j.jsonl").entries()
