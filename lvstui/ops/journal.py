@@ -16,10 +16,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import os
 import secrets
 import socket
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -41,7 +43,35 @@ class StateError(OSError):
 
 
 def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link, which lvstui does not follow in its state directory (remove it)"
     return exc.strerror or str(exc)
+
+
+def _open_state(path: Path, flags: int, mode: int = 0o640) -> int:
+    """A file of lvstui's state directory, opened as root without following a link planted there,
+    and only if it is a regular file (a FIFO would hang, a device be read or written)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
+            raise OSError(errno.EINVAL, "not a regular file") from exc
+        raise
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(kind):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_state(path: Path) -> io.TextIOWrapper:
+    return open(_open_state(path, os.O_RDONLY), encoding="utf-8", errors="replace")
 
 
 def state_dir() -> Path:
@@ -89,7 +119,7 @@ class Journal:
         line = (json.dumps(full, sort_keys=False) + "\n").encode()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            fd = _open_state(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             raise StateError(f"cannot write the journal {self.path}: {_why(exc)}", exc.errno) from exc
         try:
@@ -117,7 +147,7 @@ class Journal:
     def lines(self) -> Iterator[str]:
         """The journal's lines as text (for a fast scan); raises :class:`StateError` if unreadable."""
         try:
-            with open(self.path, encoding="utf-8", errors="replace") as fh:
+            with _read_state(self.path) as fh:
                 yield from fh
         except FileNotFoundError:
             return
@@ -128,7 +158,7 @@ class Journal:
         """Every entry, oldest first; a line that is not a JSON object (a torn write by another
         program, an edit by hand) is skipped.  Raises :class:`StateError` if it cannot be read."""
         try:
-            with open(self.path, encoding="utf-8", errors="replace") as fh:
+            with _read_state(self.path) as fh:
                 for line in fh:
                     line = line.strip()
                     if not line:
@@ -153,7 +183,7 @@ class WeightMemory:
 
     def _load(self) -> dict[str, int]:
         try:
-            with open(self.path, encoding="utf-8") as fh:
+            with _read_state(self.path) as fh:
                 data = json.load(fh)
         except FileNotFoundError:
             return {}
