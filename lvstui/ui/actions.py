@@ -55,6 +55,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("detail", "enter", "Detail", "On a real server: its counters, rates, health check and its "
                "history, sparklines over the whole history, connections by state (Esc closes)", show=False,
                on_rs_row=True),
+    ActionSpec("conns", "c", "Connections", "On a real server: its connection list from the kernel's table "
+               "(source, state, expires, flowing or closed) and the clients pinned to it by persistence, "
+               "live, filterable (Esc closes)", show=False, on_rs_row=True),
     ActionSpec("copy_id", "y", "Copy id", "Copy the selected id (the real server's, else the service's) to the "
                "clipboard, through the terminal (OSC 52)", show=False),
     ActionSpec("quit", "q", "Quit", "Quit lvstui"),

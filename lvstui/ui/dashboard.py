@@ -34,6 +34,7 @@ from textual.worker import get_current_worker
 
 from lvstui.backend import SnapshotSource
 from lvstui.backend.conncount import count_table
+from lvstui.backend.conns import read_conns
 from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot, VirtualService
 from lvstui.rates import rs_key
@@ -49,6 +50,7 @@ from lvstui.ui.columns import (
     rs_columns,
     service_cell,
 )
+from lvstui.ui.conns_screen import ConnListScreen
 from lvstui.ui.detail import RsDetailScreen, copy_id, rs_detail
 from lvstui.ui.feed import ChangeEvent, Feed
 from lvstui.ui.footer import FittedFooter
@@ -643,6 +645,22 @@ class DashboardScreen(Screen[None]):
                   else "not available from this source (it reads no connection table on this machine)")
         self.app.push_screen(RsDetailScreen(lambda: rs_detail(self.current_snapshot(), self.feed, vs_id, rs_id),
                                             count_table if self.capabilities.conn_table else None, absent))
+
+    def action_conns(self) -> None:
+        row = self._rs_row()
+        if row is None or isinstance(self.app.screen, ConnListScreen):
+            return
+        if not self.capabilities.conn_table:
+            self.tell("connections: " + ("not available in the demo (it simulates no connection table)"
+                                         if self.capabilities.demo else
+                                         "this source reads no connection table on this machine"), timeout=4)
+            return
+
+        def services() -> tuple[VirtualService, ...]:
+            snapshot = self.current_snapshot()
+            return snapshot.virtual_services if snapshot is not None else ()
+
+        self.app.push_screen(ConnListScreen(row.vs_id, row.rs, services, read_conns))
 
     def action_copy_id(self) -> None:
         if self.app.focused is self.real_servers and (row := self._rs_row()) is not None:

@@ -2,7 +2,7 @@
 
 Usage (in the guest): python guest_dashboard.py SERVICE_ID [SECONDS]
 Prints one JSON document: the services table's rows, the real-server table's rows
-for SERVICE_ID, the header, the numbers behind them, and the detail view (Enter) of its
+for SERVICE_ID, the header, the numbers behind them, the detail view (Enter) and connection list (c) of its
 busiest real server.
 """
 
@@ -20,6 +20,7 @@ async def main(service_id: str, seconds: float) -> dict[str, object]:
     from lvstui.backend.host import HostReader
     from lvstui.backend.ipvs import KernelSource
     from lvstui.ui.app import DashboardApp
+    from lvstui.ui.conns_screen import ConnListScreen
     from lvstui.ui.detail import RsDetailScreen
 
     tmp = Path(tempfile.mkdtemp())
@@ -68,6 +69,19 @@ async def main(service_id: str, seconds: float) -> dict[str, object]:
                         break
         result["detail_rs"] = busiest.id if busiest else ""
         result["detail"] = text
+        # c on the same server: its connection list, read in a thread
+        conns = ""
+        if busiest is not None:
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("c")
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if isinstance(app.screen, ConnListScreen):
+                    conns = str(app.screen.query_one("#conns-text").render())
+                    if "ip_vs_conn" in conns or "cannot read" in conns:
+                        break
+        result["conns"] = conns
     source.close()
     return result
 

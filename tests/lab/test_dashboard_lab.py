@@ -22,11 +22,14 @@ REPO = str(Path(__file__).resolve().parents[2])
 
 
 def _cells(row: str, columns: list[str]) -> dict[str, str]:
-    """Split a painted row (marker + cells) into cells by column; the State cell has a space inside."""
+    """Split a painted row (marker + cells) into cells by column; the State cell has a space inside,
+    the health cell may be blank."""
     words = row[2:].split()
     cells: dict[str, str] = {}
     for column in columns:
-        if column == "state":
+        if column == "health":  # the service's worst server's mark; blank when all are up
+            cells[column] = words.pop(0) if words and words[0] in ("✖", "⌫", "▽", "◐") else ""
+        elif column == "state":
             cells[column] = f"{words.pop(0)} {words.pop(0)}"
         else:
             cells[column] = words.pop(0)
@@ -102,6 +105,11 @@ time.sleep(600)
         states = {line.split()[1]: int(line.split()[2]) for line in detail.splitlines()
                   if line.startswith("  TCP ")}
         assert states.get("ESTABLISHED") == expected[rs_id] > 0, (states, expected)
+        # c on it: the connection list, one row per held connection, all flowing, no pinned client
+        conns = shown["conns"]
+        assert f"Connections of {rs_id} in {service}" in conns and "/proc/net/ip_vs_conn" in conns, conns
+        assert conns.count("ESTABLISHED") == expected[rs_id], conns
+        assert f"{expected[rs_id]} carrying traffic" in conns and "0 clients pinned" in conns, conns
         # psutil's view of the director is on screen too
         assert "softirq" in shown["director_panel"] and "eth0" in shown["director_panel"]
     finally:

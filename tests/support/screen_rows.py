@@ -16,9 +16,9 @@ def rows(screen: str, prefix: str) -> dict[str, dict[str, str]]:
         words = line.split("▏")[0].split()
         while words and len(words[0]) == 1:  # row markers: changed, cursor, tagged
             words = words[1:]
-        if len(words) > 4 and words[0] in ("Virtual", "Real") and "Active" in words:
+        if len(words) > 4 and words[0] in ("Virtual", "Real") and "Active" in {w.strip("▲▼") for w in words}:
             header = []
-            for w in (w.rstrip("▲▼") for w in words[2:]):
+            for w in (w.strip("▲▼") for w in words[2:]):  # the sort mark: before a number's label, after a text's
                 if w == "B/s" and header and header[-1] in ("In", "Out"):
                     header[-1] += " B/s"  # one column, two words in its title
                 else:
