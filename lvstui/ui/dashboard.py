@@ -35,8 +35,10 @@ from textual.worker import get_current_worker
 from lvstui.backend import SnapshotSource
 from lvstui.backend.conncount import count_table
 from lvstui.backend.conns import read_conns
+from lvstui.backend.traffic import read_servers_traffic
 from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot, VirtualService
+from lvstui.ops.engine import expire_quiescent_template
 from lvstui.rates import rs_key
 from lvstui.ui import offered as offer
 from lvstui.ui.actions import ACTIONS, MUTATING_ACTIONS, ActionSpec, app_bindings
@@ -111,7 +113,9 @@ class DashboardScreen(Screen[None]):
         self.frames_applied = 0
         host: DashboardHost = self
         self.ops = OpsController(host, runner, redraw=self._tags_changed,
-                                 key_of=lambda action: offer.action_keys(ACTIONS, action, keys_for))
+                                 key_of=lambda action: offer.action_keys(ACTIONS, action, keys_for),
+                                 read_traffic=read_servers_traffic if capabilities.conn_table else None,
+                                 pinning_sysctl=lambda: expire_quiescent_template() == 0)
         self.vrrp = VrrpController(host, readonly=readonly, available=capabilities.vrrp)
 
     # --- DashboardHost: what the controllers may ask ---------------------------------------

@@ -30,6 +30,7 @@ from lvstui.ops.targets import ServerKey, ServiceKey, parse_server_id, parse_ser
 from lvstui.ops.undo import UndoPlan
 from lvstui.ui.columns import RsRow
 from lvstui.ui.confirm import ConfirmScreen, Decision
+from lvstui.ui.drain_watch import DrainTraffic, Reader
 from lvstui.ui.host import OPS_APPLY, OPS_PREVIEW, DashboardHost
 from lvstui.ui.op_forms import AddServerScreen, ServiceFormScreen, WeightScreen
 from lvstui.ui.op_runner import OpRunner, Preview, Result, UndoRunner
@@ -68,9 +69,11 @@ class OpsController:
     """Builds batches of changes from the dashboard's selection, previews, confirms and applies them."""
 
     def __init__(self, host: DashboardHost, runner: OpRunner | None, *,
-                 redraw: Callable[[], None] = lambda: None, key_of: Callable[[str], str] = lambda a: a) -> None:
+                 redraw: Callable[[], None] = lambda: None, key_of: Callable[[str], str] = lambda a: a,
+                 read_traffic: Reader | None = None, pinning_sysctl: Callable[[], bool] = lambda: True) -> None:
         """``runner``: None when nothing can be written (no director); ``redraw``: the tags or the
-        drained servers shown changed; ``key_of``: the key on screen for an action (``set_weight`` → w)."""
+        drained servers shown changed; ``key_of``: the key on screen for an action (``set_weight`` → w);
+        ``read_traffic``: the connection table's reader for drains in progress (None: none here)."""
         self.host = host
         self.key_of = key_of
         self.runner = runner
@@ -78,6 +81,7 @@ class OpsController:
         self.tags: set[Target] = set()
         self.last_result: Result | None = None
         self._draining: set[Target] = set()
+        self.traffic = DrainTraffic(host, read_traffic, pinning_sysctl)
 
     # --- targets ------------------------------------------------------------------------
 
@@ -316,26 +320,35 @@ class OpsController:
                 self._draining.discard((change.service.id, change.server.id))
 
     def watch_drains(self, snap: Snapshot) -> None:
-        """Say when a real server drained from this screen has no connections left."""
+        """Say when a real server drained from this screen carries no more client traffic: by the
+        connection table where there is one here (as ``drain --wait``), else by its counts."""
         for key in list(self._draining):
             vs = snap.service(key[0])
             rs = vs.real_server(key[1]) if vs is not None else None
             if vs is None or rs is None or rs.weight > 0:
                 self._draining.discard(key)
                 continue
-            if rs.active_conns == 0 and rs.inactive_conns == 0:
+            if self.traffic.judged():
+                if self.traffic.done(key, vs):
+                    self._draining.discard(key)
+                    self.host.tell(self.traffic.finished(key, vs, rs), timeout=8)
+            elif rs.active_conns == 0 and rs.inactive_conns == 0:
                 self._draining.discard(key)
                 templates = (f" ({rs.persistent_conns} persistence templates remain until they expire)"
                              if rs.persistent_conns else "")
                 self.host.tell(f"{rs.id} in {vs.id} is drained: no connections left{templates}", timeout=8)
+        self.traffic.refresh(snap, self._draining, then=self.redraw)
 
     def drain_note(self, row: RsRow | None) -> str:
-        """For the real-servers title: the drained server under the cursor, its counts falling."""
+        """For the real-servers title: the drained server under the cursor, its counts falling (by the
+        connection table while its drain is in progress here, else by the kernel's counters)."""
         if row is None or row.gone or row.rs.weight != 0:
             return ""
         rs = row.rs
         snap = self.host.current_snapshot()
         vs = snap.service(row.vs_id) if snap is not None else None
+        if (row.vs_id, rs.id) in self._draining and (by_table := self.traffic.note((row.vs_id, rs.id), vs, rs)):
+            return by_table
         text = f" · {rs.id} drained: {rs.active_conns} active, {rs.inactive_conns} inactive"
         if vs is not None and vs.persistent:
             text += f", {rs.persistent_conns} persistent (templates keep their clients until they expire)"

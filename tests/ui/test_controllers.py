@@ -130,3 +130,61 @@ def test_vrrp_refusals_and_busy(clock: ManualClock) -> None:
     VrrpController(host, readonly=False, available=True).toggle("demote")
     assert host.started == []
     assert host.told == [("warning", "a VRRP demote/promote is under way: wait for its result")]
+
+
+# --- drains in progress, judged by the connection table (captured in the lab) -------------
+
+def _table_drain(persistent: bool, *, pins: bool = True) -> tuple[RecordingHost, OpsController, Snapshot]:
+    import functools
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from lvstui.backend.traffic import read_servers_traffic
+    from lvstui.model import RealServer, VirtualService
+
+    capture = str(Path(__file__).parents[1] / "data" / "ip_vs_conn_lab.txt")
+    web = VirtualService("tcp", "inet", "192.168.1.100", 80, flags=("persistent",) if persistent else (),
+                         persistence_timeout=300 if persistent else 0,
+                         real_servers=(RealServer("192.168.1.22", 80, weight=0, inactive_conns=2),))
+    hold = VirtualService("tcp", "inet", "192.168.1.100", 9100,
+                          real_servers=(RealServer("192.168.1.250", 9100, weight=0, active_conns=3,
+                                                   inactive_conns=4),))
+    snap = Snapshot(director="lb1", taken_at=datetime(2026, 12, 2, tzinfo=UTC), virtual_services=(web, hold))
+    host = RecordingHost(snap)
+    ops = OpsController(host, None, read_traffic=functools.partial(read_servers_traffic, path=capture),
+                        pinning_sysctl=lambda: pins)
+    ops._track_drains([c.Drain(parse_service_id(web.id), parse_server_id("192.168.1.22:80")),
+                       c.Drain(parse_service_id(hold.id), parse_server_id("192.168.1.250:9100"))], snap)
+    return host, ops, snap
+
+
+def test_a_drain_is_done_when_nothing_flows_although_closed_entries_remain() -> None:
+    """The counts (2 inactive: FIN_WAIT) kept a finished drain in progress for two minutes."""
+    host, ops, snap = _table_drain(persistent=False)
+    ops.watch_drains(snap)  # reads the table (in a thread: inline here)
+    assert host.started == ["drain-traffic"] and host.told == []
+    web, hold = snap.virtual_services
+    note = ops.drain_note(RsRow(hold.id, hold.real_servers[0]))
+    assert "192.168.1.250:9100 drained: 3 carrying traffic, 4 closed (waiting out their timers)" in note
+    assert "done" not in note  # SYN_RECV: a TCP connection still opening, no ETA
+    assert "0 carrying traffic, 2 closed" in ops.drain_note(RsRow(web.id, web.real_servers[0]))
+    ops.watch_drains(snap)
+    [(_, message)] = host.told
+    assert message.startswith("192.168.1.22:80 in tcp:192.168.1.100:80 is drained: no connection carries "
+                              "traffic (2 closed entries wait out their timers")
+    assert ops.drain_note(RsRow(hold.id, hold.real_servers[0])).count("carrying traffic") == 1
+
+
+def test_templates_that_still_pin_clients_keep_the_drain_open() -> None:
+    host, ops, snap = _table_drain(persistent=True, pins=True)
+    ops.watch_drains(snap)
+    ops.watch_drains(snap)
+    assert host.told == []  # the template would send its client back
+    web = snap.virtual_services[0]
+    note = ops.drain_note(RsRow(web.id, web.real_servers[0]))
+    assert "1 clients pinned by persistence (still sent here: lvstui expire-quiescent on)" in note
+    assert "done in about 04:57" in note
+    host, ops, snap = _table_drain(persistent=True, pins=False)  # expire_quiescent_template = 1
+    ops.watch_drains(snap)
+    ops.watch_drains(snap)
+    assert [m for _, m in host.told] and "1 persistence templates remain until they expire" in host.told[0][1]
