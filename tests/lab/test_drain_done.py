@@ -152,8 +152,9 @@ def test_pinned_clients_reach_a_drained_server_until_expire_quiescent_is_on(dr_l
         assert "expire_quiescent_template is 0" in r.stderr and "lvstui expire-quiescent on" in r.stderr
         time.sleep(3)
         before = rs_counts(lab, vs)[rs]["conns"]
-        time.sleep(4)
-        assert rs_counts(lab, vs)[rs]["conns"] > before, "the pinned client should still reach the drained server"
+        # polled, not slept: on a loaded machine the client's next connection may take a while
+        lab.wait_for(lambda: rs_counts(lab, vs)[rs]["conns"] > before, timeout=30,
+                     what="the pinned client still reaching the drained server")
         r = lab.lvstui("lb1", "drain", vs, rs, "--wait", "--timeout", "3", env=env)
         assert r.rc == 124, r.describe()
         assert "clients pinned by persistence" in r.stdout and "can still open new connections here" in r.stdout
@@ -165,10 +166,16 @@ def test_pinned_clients_reach_a_drained_server_until_expire_quiescent_is_on(dr_l
         assert eqt(lab) == "1"
         time.sleep(3)
         counts = rs_counts(lab, vs)
-        time.sleep(4)
+
+        def others(now: dict[str, dict[str, int]]) -> int:
+            return sum(v["conns"] for k, v in now.items() if k != rs)
+
+        # the client's new connections go to the other servers now: wait for some, then check
+        # that none reached the drained one meanwhile
+        lab.wait_for(lambda: others(rs_counts(lab, vs)) > others(counts), timeout=30,
+                     what="the client's new connections reaching the other real servers")
         later = rs_counts(lab, vs)
         assert later[rs]["conns"] == counts[rs]["conns"], "a pinned client still reached the drained server"
-        assert sum(v["conns"] for k, v in later.items() if k != rs) > sum(v["conns"] for k, v in counts.items() if k != rs)
         journal = lab.sh("lb1", "cat /tmp/lvstui-drain-pinned/journal.jsonl").check().stdout
         assert '"verb": "expire-quiescent"' in journal and '"sysctl"' in journal
         r = lab.lvstui("lb1", "undo", "--yes", env=env)
