@@ -34,7 +34,7 @@ __all__ = [
 
 #: Exit status a read of a missing file returns (chosen to be unlike any tool's).
 _ABSENT = 44
-_ENV = "env LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ENV = "env LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class Script(str):
@@ -110,7 +110,7 @@ class ShellRunner(ABC):
         """Run *shell_text* (one command line) with root privileges on the host."""
 
     def run(self, command: Command, *, stdin: bytes = b"", timeout: float | None = None) -> RunResult:
-        return self._exec(f"{_ENV} {command_text(command)}", stdin, timeout)
+        return self._exec(f"{ENV} {command_text(command)}", stdin, timeout)
 
     def read_file(self, path: str) -> FileInfo | None:
         p = shlex.quote(abs_path(path))

@@ -24,16 +24,16 @@ import secrets
 import shlex
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Self
 
 import paramiko
 
-from lvstui.safeio import FileRefused, read_regular
+from lvstui.safeio import FileRefused, escape_control, read_regular
 from lvstui.setup import validate
-from lvstui.setup.runner import RunnerError, RunResult, ShellRunner
+from lvstui.setup.runner import ENV, Command, RunnerError, RunResult, ShellRunner, command_text
 
 __all__ = ["SshOptions", "SshRunner", "fingerprint", "parse_target"]
 
@@ -378,9 +378,58 @@ class SshRunner(ShellRunner):
         timeout = timeout or self.options.command_timeout
         if not self._sudo:
             return self._raw(shell_text, stdin, timeout)
+        return self._raw(self._under_sudo(shell_text), stdin, timeout, sudo=True)
+
+    def _under_sudo(self, shell_text: str) -> str:
         inner = f"printf '%s\\n' {shlex.quote(self._sudo_started)} >&2; {shell_text}"
-        sudo = f"sudo -k -S -p {shlex.quote(self._sudo_prompt)} -- sh -c {shlex.quote(inner)}"
-        return self._raw(sudo, stdin, timeout, sudo=True)
+        return f"sudo -k -S -p {shlex.quote(self._sudo_prompt)} -- sh -c {shlex.quote(inner)}"
+
+    def stream(self, command: Command, *, stall: float) -> Iterator[bytes]:
+        """Run a long-lived *command* (as root, like every command here); yield its output
+        line by line.  Ends when the command exits; raises :class:`RunnerError` (one line)
+        when it fails, the connection drops, or no line came for *stall* seconds."""
+        shell_text = f"{ENV} {command_text(command)}"
+        out, err = bytearray(), bytearray()
+        try:
+            channel = self._transport().open_session(timeout=self.options.timeout)
+            channel.exec_command(self._under_sudo(shell_text) if self._sudo else shell_text)
+            if self._sudo:
+                early = self._sudo_handshake(channel, out, err, time.monotonic() + self.options.timeout)
+                if early is not None:
+                    channel.close()
+                    raise RunnerError(f"{self.host}: {_one_line(early.stderr) or f'exit {early.rc}'}")
+            channel.shutdown_write()
+            channel.settimeout(stall)
+            try:
+                while True:
+                    while b"\n" in out:
+                        line, _, rest = bytes(out).partition(b"\n")
+                        out[:] = rest
+                        yield line
+                    if len(out) > MAX_STREAM_LINE:
+                        raise RunnerError(f"{self.host}: a line of more than {MAX_STREAM_LINE} bytes")
+                    while channel.recv_stderr_ready() and len(err) < 65536:
+                        err += channel.recv_stderr(65536)
+                    try:
+                        data = channel.recv(65536)
+                    except TimeoutError:
+                        raise RunnerError(f"{self.host}: nothing for {stall:g} s from {command_text(command)}"
+                                          ) from None
+                    if not data:
+                        break
+                    out += data
+                while channel.recv_stderr_ready() and len(err) < 65536:
+                    err += channel.recv_stderr(65536)
+                rc = channel.recv_exit_status()
+            finally:
+                channel.close()
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise RunnerError(f"{self.host}: connection lost: {exc}") from None
+        if out:
+            yield bytes(out)
+        if rc != 0:
+            reason = _one_line(escape_control(err.decode("utf-8", "replace"))) or f"exit {rc}"
+            raise RunnerError(f"{self.host}: {command_text(command)}: {reason}")
 
     def _raw(self, shell_text: str, stdin: bytes, timeout: float, *, sudo: bool = False) -> RunResult:
         try:
@@ -470,6 +519,8 @@ class SshRunner(ShellRunner):
 
 #: Exit statuses of :meth:`SshRunner._sudo_handshake` (chosen unlike any tool's).
 _SUDO_NEEDS_PASSWORD = 241
+#: The longest line :meth:`SshRunner.stream` takes (a snapshot of a very large table is one line).
+MAX_STREAM_LINE = 256 * 1024 * 1024
 _SUDO_REFUSED_PASSWORD = 242
 
 
