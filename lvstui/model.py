@@ -330,6 +330,8 @@ class Snapshot:
     keepalived: KeepalivedHealth | None = None
     drift: tuple[str, ...] = ()  # where the kernel differs from what keepalived intends
     vrrp_peers: tuple[VrrpPeer, ...] = ()
+    peer: PeerView | None = None  # the pair's other director, where lvstui was given one (--peer)
+    split_brain: tuple[SplitBrain, ...] = ()
 
     def service(self, vs_id: str) -> VirtualService | None:
         for vs in self.virtual_services:
@@ -340,6 +342,41 @@ class Snapshot:
     @property
     def real_server_count(self) -> int:
         return sum(len(vs.real_servers) for vs in self.virtual_services)
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """Where the two directors of a pair differ: their kernels' tables (lvstui.peer.compare)."""
+
+    kind: str  # service-here-only, service-peer-only, server-here-only, server-peer-only, weight, ...
+    ids: tuple[str, ...]  # the virtual service id, then the real server id where one is involved
+    here: str = ""  # the value on this director, as text ("" where it has none)
+    peer: str = ""  # the value on the peer
+
+
+@dataclass(frozen=True, slots=True)
+class SplitBrain:
+    """Two or more routers MASTER for one VRID at once."""
+
+    vrid: int
+    instances: tuple[str, ...]  # the VRRP instance names involved (this director's first)
+    masters: tuple[str, ...]  # who is MASTER: "here", the peer's host, or an advert's source address
+    seen_by: str  # "state" (both directors' keepalived) or "adverts" (heard on the wire)
+
+
+@dataclass(frozen=True)
+class PeerView:
+    """The other director of the pair as last read over SSH: data even when it could not be read."""
+
+    host: str
+    reachable: bool
+    error: str | None = None
+    snapshot: Snapshot | None = None  # the peer's last snapshot (kept, marked stale, when a read fails)
+    read_at: float | None = None  # monotonic time that snapshot arrived
+    age: float | None = None  # seconds since then, when this view was taken
+    stale: bool = True
+    via: str = ""  # "lvstui" (its snapshot stream) or "ipvsadm" (ipvsadm -S -n: no VRRP, no counters)
+    differences: tuple[Difference, ...] = ()
 
 
 EMPTY_SNAPSHOT = Snapshot(

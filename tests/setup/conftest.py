@@ -1,17 +1,3 @@
-from __future__ import annotations
+"""The real sshd fixture on 127.0.0.1 (tests/setup/sshd_support.py)."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from tests.setup.sshd_support import Sshd, start_sshd
-
-
-@pytest.fixture
-def sshd(tmp_path: Path) -> Iterator[Sshd]:
-    server = start_sshd(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.setup.sshd_support import sshd as sshd

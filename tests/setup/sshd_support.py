@@ -11,8 +11,11 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from lvstui.lab.userland import tool_path
 
@@ -119,3 +122,12 @@ def start_sshd(tmp: Path, user: str | None = None, password: str | None = None,
         raise RuntimeError("sshd did not start")
     return Sshd(port, tmp, host_key, client_key, process)
 
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[Sshd]:
+    """A real sshd on 127.0.0.1 for one test (conftest.py files import this fixture)."""
+    server = start_sshd(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,96 @@
+"""Comparing the two directors of a pair: their tables, and who is MASTER of each VRID.
+
+Pure functions of two snapshots (no I/O).  What counts as a difference is what would make the
+pair behave differently after a failover: a service or real server on one director only, and
+for the ones on both the weight, forwarding method, thresholds, scheduler, flags and
+persistence.  Counters, rates and connection counts differ by nature and are not compared.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from lvstui.model import Difference, PeerView, RealServer, Snapshot, SplitBrain, VirtualService
+
+__all__ = ["differences", "split_brain"]
+
+
+def _persistence(vs: VirtualService) -> str:
+    if not vs.persistence_timeout:
+        return "off"
+    text = f"{vs.persistence_timeout} s, netmask {vs.netmask}"
+    return text + (f", engine {vs.persistence_engine}" if vs.persistence_engine else "")
+
+
+def _service_fields(vs: VirtualService) -> dict[str, str]:
+    return {"scheduler": vs.scheduler, "flags": ",".join(sorted(vs.flags)) or "none",
+            "persistence": _persistence(vs)}
+
+
+def _server_fields(rs: RealServer, thresholds: bool) -> dict[str, str]:
+    fields = {"weight": str(rs.weight), "forward": rs.forward.value}
+    if thresholds:
+        fields["thresholds"] = f"upper {rs.upper_threshold}, lower {rs.lower_threshold}"
+    if rs.tun_type is not None:
+        fields["tunnel"] = f"{rs.tun_type} port {rs.tun_port} {','.join(rs.tun_flags) or '-'}"
+    return fields
+
+
+def differences(here: Snapshot, peer: Snapshot, *, thresholds: bool = True) -> tuple[Difference, ...]:
+    """What differs between this director's table and the peer's, in this director's order
+    (then the peer's services and servers it alone has).  *thresholds* False where the peer's
+    table came without them (``ipvsadm -S -n`` does not write them)."""
+    out: list[Difference] = []
+    theirs = {vs.id: vs for vs in peer.virtual_services}
+    ours = {vs.id for vs in here.virtual_services}
+    for vs in here.virtual_services:
+        other = theirs.get(vs.id)
+        if other is None:
+            out.append(Difference("service-here-only", (vs.id,), here=vs.scheduler))
+            continue
+        a, b = _service_fields(vs), _service_fields(other)
+        out += [Difference(k, (vs.id,), a[k], b[k]) for k in a if a[k] != b[k]]
+        their_servers = {rs.id: rs for rs in other.real_servers}
+        for rs in vs.real_servers:
+            o = their_servers.pop(rs.id, None)
+            if o is None:
+                out.append(Difference("server-here-only", (vs.id, rs.id), here=f"weight {rs.weight}"))
+                continue
+            x, y = _server_fields(rs, thresholds), _server_fields(o, thresholds)
+            out += [Difference(k, (vs.id, rs.id), x.get(k, ""), y.get(k, ""))
+                    for k in sorted(set(x) | set(y), key=list({**x, **y}).index) if x.get(k) != y.get(k)]
+        out += [Difference("server-peer-only", (vs.id, rs.id), peer=f"weight {rs.weight}")
+                for rs in their_servers.values()]
+    out += [Difference("service-peer-only", (vs.id,), peer=vs.scheduler)
+            for vs in peer.virtual_services if vs.id not in ours]
+    return tuple(out)
+
+
+def split_brain(here: Snapshot, peer: PeerView | None = None) -> tuple[SplitBrain, ...]:
+    """VRIDs with more than one MASTER at once.
+
+    From both directors' keepalived state (this one's and a fresh peer snapshot's: a stale one
+    says nothing about now), and from the adverts heard here: only a master advertises, so a
+    MASTER here hearing a current advert for its VRID from another router, or two other routers
+    advertising one VRID, is a split brain too.
+    """
+    found: dict[int, SplitBrain] = {}
+    mine = {v.virtual_router_id: v for v in here.vrrp if v.virtual_router_id}
+    if peer is not None and peer.snapshot is not None and not peer.stale:
+        for theirs in peer.snapshot.vrrp:
+            v = mine.get(theirs.virtual_router_id)
+            if v is not None and v.state == "MASTER" and theirs.state == "MASTER":
+                found[v.virtual_router_id] = SplitBrain(v.virtual_router_id, (v.name, theirs.name),
+                                                        ("here", peer.host), "state")
+    heard: dict[int, list[str]] = defaultdict(list)
+    for p in here.vrrp_peers:
+        if p.current and not p.local and p.source not in heard[p.vrid]:
+            heard[p.vrid].append(p.source)
+    for vrid, sources in sorted(heard.items()):
+        if vrid in found:
+            continue
+        v = mine.get(vrid)
+        masters = (["here"] if v is not None and v.state == "MASTER" else []) + sources
+        if len(masters) > 1:
+            found[vrid] = SplitBrain(vrid, (v.name,) if v is not None else (), tuple(masters), "adverts")
+    return tuple(found[k] for k in sorted(found))

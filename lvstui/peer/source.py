@@ -1,0 +1,42 @@
+"""A snapshot source with the peer beside it: this director's snapshot, the peer's last view,
+the differences between the two tables and split brain (``lvstui snapshot --peer``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Self
+
+from lvstui.backend import SnapshotSource
+from lvstui.capabilities import Capabilities
+from lvstui.model import Snapshot
+from lvstui.peer.compare import differences, split_brain
+from lvstui.peer.reader import PeerReader
+
+__all__ = ["WithPeer"]
+
+
+class WithPeer:
+    """*local*'s snapshots with ``peer`` and ``split_brain`` filled from *reader* (never waits on it)."""
+
+    def __init__(self, local: SnapshotSource, reader: PeerReader) -> None:
+        self.local = local
+        self.reader = reader
+        self.name: str = local.name
+        self.capabilities: Capabilities = local.capabilities
+
+    def read(self) -> Snapshot:
+        snap = self.local.read()
+        view = self.reader.view()
+        if view.snapshot is not None:
+            view = replace(view, differences=differences(snap, view.snapshot, thresholds=view.via == "lvstui"))
+        return replace(snap, peer=view, split_brain=split_brain(snap, view))
+
+    def close(self) -> None:
+        self.reader.close()
+        self.local.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,77 @@
+"""Differences between the two directors' tables, and split brain, on model values."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from lvstui.model import Forward, PeerView, RealServer, Snapshot, VirtualService, VrrpInstance, VrrpPeer
+from lvstui.peer.compare import differences, split_brain
+
+T = datetime(2026, 12, 2, tzinfo=UTC)
+RS1 = RealServer("192.168.1.21", 80, weight=5)
+RS2 = RealServer("192.168.1.22", 80, weight=5)
+WEB = VirtualService("tcp", "inet", "192.168.1.100", 80, scheduler="wrr", real_servers=(RS1, RS2))
+DNS = VirtualService("udp", "inet", "192.168.1.100", 53, scheduler="rr", real_servers=(RS1,))
+
+
+def snap(*services: VirtualService, vrrp: tuple[VrrpInstance, ...] = (),
+         peers: tuple[VrrpPeer, ...] = ()) -> Snapshot:
+    return Snapshot("d", T, virtual_services=services, vrrp=vrrp, vrrp_peers=peers)
+
+
+def kinds(here: Snapshot, peer: Snapshot, **kw: bool) -> list[tuple[str, tuple[str, ...], str, str]]:
+    return [(d.kind, d.ids, d.here, d.peer) for d in differences(here, peer, **kw)]
+
+
+def test_the_same_table_has_no_differences_whatever_the_counters() -> None:
+    busy = replace(WEB, real_servers=(replace(RS1, active_conns=900), RS2))
+    assert differences(snap(WEB, DNS), snap(busy, DNS)) == ()
+
+
+def test_services_and_servers_on_one_director_only() -> None:
+    got = kinds(snap(WEB, DNS), snap(replace(WEB, real_servers=(RS1, RealServer("192.168.1.23", 80)))))
+    assert got == [("server-here-only", (WEB.id, RS2.id), "weight 5", ""),
+                   ("server-peer-only", (WEB.id, "192.168.1.23:80"), "", "weight 1"),
+                   ("service-here-only", (DNS.id,), "rr", "")]
+    assert kinds(snap(), snap(DNS)) == [("service-peer-only", (DNS.id,), "", "rr")]
+
+
+def test_weight_forward_thresholds_scheduler_flags_persistence() -> None:
+    peer = replace(WEB, scheduler="wlc", flags=("persistent",), persistence_timeout=300,
+                   real_servers=(replace(RS1, weight=0, forward=Forward.NAT, upper_threshold=10), RS2))
+    got = kinds(snap(WEB), snap(peer))
+    assert got == [("scheduler", (WEB.id,), "wrr", "wlc"), ("flags", (WEB.id,), "none", "persistent"),
+                   ("persistence", (WEB.id,), "off", "300 s, netmask 255.255.255.255"),
+                   ("weight", (WEB.id, RS1.id), "5", "0"), ("forward", (WEB.id, RS1.id), "DR", "NAT"),
+                   ("thresholds", (WEB.id, RS1.id), "upper 0, lower 0", "upper 10, lower 0")]
+    # a peer read with ipvsadm -S -n has no thresholds: not compared then
+    assert "thresholds" not in [k for k, *_ in kinds(snap(WEB), snap(peer), thresholds=False)]
+
+
+VI = VrrpInstance("VI_1", "MASTER", 150, 150, virtual_router_id=51)
+
+
+def peer_view(*vrrp: VrrpInstance, stale: bool = False) -> PeerView:
+    return PeerView("lb2", reachable=not stale, snapshot=snap(vrrp=vrrp), stale=stale, via="lvstui")
+
+
+def test_split_brain_from_both_directors_state() -> None:
+    found = split_brain(snap(vrrp=(VI,)), peer_view(replace(VI, name="VI_lb2", priority=100)))
+    assert [(b.vrid, b.instances, b.masters, b.seen_by) for b in found] == [(51, ("VI_1", "VI_lb2"), ("here", "lb2"),
+                                                                             "state")]
+    assert split_brain(snap(vrrp=(VI,)), peer_view(replace(VI, state="BACKUP"))) == ()
+    # a stale peer snapshot says nothing about now
+    assert split_brain(snap(vrrp=(VI,)), peer_view(VI, stale=True)) == ()
+
+
+def test_split_brain_from_the_adverts_heard_here() -> None:
+    mine = VrrpPeer(51, "192.168.1.11", 150, local=True)
+    other = VrrpPeer(51, "192.168.1.12", 100)
+    assert split_brain(snap(vrrp=(VI,), peers=(mine, other)))[0].masters == ("here", "192.168.1.12")
+    assert split_brain(snap(vrrp=(VI,), peers=(mine, replace(other, current=False)))) == ()
+    # a BACKUP here hearing one master: normal; hearing two: split brain between them
+    backup = replace(VI, state="BACKUP")
+    assert split_brain(snap(vrrp=(backup,), peers=(other,))) == ()
+    two = split_brain(snap(vrrp=(backup,), peers=(other, replace(other, source="192.168.1.13"))))
+    assert [(b.masters, b.seen_by) for b in two] == [(("192.168.1.12", "192.168.1.13"), "adverts")]
