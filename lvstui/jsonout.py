@@ -10,10 +10,13 @@ from typing import Any
 
 from lvstui.model import (
     CheckState,
+    Difference,
     KeepalivedHealth,
+    PeerView,
     Rates,
     RealServer,
     Snapshot,
+    SplitBrain,
     Stats,
     VirtualService,
     VrrpInstance,
@@ -121,6 +124,41 @@ def keepalived_dict(h: KeepalivedHealth | None) -> dict[str, Any] | None:
     }
 
 
+def _sync_daemons(snap: Snapshot) -> list[dict[str, Any]]:
+    return [{"state": d.state, "mcast_ifn": d.mcast_ifn, "syncid": d.syncid, "sync_maxlen": d.sync_maxlen,
+             "mcast_group": d.mcast_group, "mcast_port": d.mcast_port, "mcast_ttl": d.mcast_ttl}
+            for d in snap.sync_daemons]
+
+
+def difference_dict(d: Difference) -> dict[str, Any]:
+    return {"kind": d.kind, "ids": list(d.ids), "here": d.here, "peer": d.peer}
+
+
+def split_brain_dict(b: SplitBrain) -> dict[str, Any]:
+    return {"vrid": b.vrid, "instances": list(b.instances), "masters": list(b.masters), "seen_by": b.seen_by}
+
+
+def peer_view_dict(p: PeerView | None) -> dict[str, Any] | None:
+    """The pair's other director (``snapshot --json``'s ``peer``): null where none was given."""
+    if p is None:
+        return None
+    snap = p.snapshot
+    return {
+        "host": p.host,
+        "reachable": p.reachable,
+        "error": p.error,
+        "stale": p.stale,
+        "age": None if p.age is None else round(p.age, 3),
+        "via": p.via or None,
+        "director": snap.director if snap else None,
+        "taken_at": snap.taken_at.isoformat() if snap else None,
+        "vrrp": [vrrp_dict(v) for v in snap.vrrp] if snap else [],
+        "sync_daemons": _sync_daemons(snap) if snap else [],
+        "virtual_services": [virtual_service_dict(vs) for vs in snap.virtual_services] if snap else [],
+        "differences": [difference_dict(d) for d in p.differences],
+    }
+
+
 def snapshot_dict(snap: Snapshot, services: bool = True) -> dict[str, Any]:
     out = {
         "director": snap.director,
@@ -130,16 +168,14 @@ def snapshot_dict(snap: Snapshot, services: bool = True) -> dict[str, Any]:
         "conn_table_size": snap.conn_table_size,
         "timeouts": None if snap.timeouts is None else {
             "tcp": snap.timeouts.tcp, "tcp_fin": snap.timeouts.tcp_fin, "udp": snap.timeouts.udp},
-        "sync_daemons": [
-            {"state": d.state, "mcast_ifn": d.mcast_ifn, "syncid": d.syncid, "sync_maxlen": d.sync_maxlen,
-             "mcast_group": d.mcast_group, "mcast_port": d.mcast_port, "mcast_ttl": d.mcast_ttl}
-            for d in snap.sync_daemons
-        ],
+        "sync_daemons": _sync_daemons(snap),
         "vrrp": [vrrp_dict(v) for v in snap.vrrp],
         "vrrp_peers": [peer_dict(p) for p in snap.vrrp_peers],
         "keepalived": keepalived_dict(snap.keepalived),
         "drift": list(snap.drift),
         "error": snap.error,
+        "peer": peer_view_dict(snap.peer),
+        "split_brain": [split_brain_dict(b) for b in snap.split_brain],
     }
     if services:
         out["virtual_services"] = [virtual_service_dict(vs) for vs in snap.virtual_services]

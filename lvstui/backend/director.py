@@ -32,6 +32,7 @@ exception: only a kernel read failure raises (BackendError), as for the plain ke
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Self
 
 from lvstui.backend import SnapshotSource
@@ -39,6 +40,7 @@ from lvstui.backend.ipvs import IpvsClient
 from lvstui.capabilities import Capabilities
 from lvstui.keepalived.watcher import KeepalivedWatcher
 from lvstui.model import Snapshot
+from lvstui.peer.compare import split_brain
 
 __all__ = ["DirectorSource", "make_source"]
 
@@ -57,8 +59,8 @@ class DirectorSource:
         self.watcher = watcher if watcher is not None else KeepalivedWatcher()
 
     def read(self) -> Snapshot:
-        snap = self.kernel.read()
-        return self.watcher.apply(snap)
+        snap = self.watcher.apply(self.kernel.read())
+        return replace(snap, split_brain=split_brain(snap))  # from the adverts heard here
 
     def close(self) -> None:
         self.watcher.close()

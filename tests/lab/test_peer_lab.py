@@ -1,0 +1,133 @@
+"""The pair's other director over real SSH in the lab (issue 15, items 1-3): lvstui on lb1 with
+``snapshot --peer lb2`` under a keepalived pair (lb1 MASTER, lb2 BACKUP), lb2 running sshd.
+
+* lb2's host key unknown: the peer is an error in the document, the snapshot still printed;
+  accepted explicitly: lb2 is BACKUP there, the VIP on lb1, lb2's table is lb2's own
+  ``ipvsadm -Ln``, and a weight changed by hand on lb2 shows in ``differences``;
+* without lvstui on the peer (the command does not answer): its table from ``ipvsadm -S -n``;
+* split brain: lb2 restarted with VRRP authentication lb1 does not use (each drops the other's
+  adverts: lb2 takes over, lb1 stays MASTER); both MASTER is named in ``split_brain`` from both
+  directors' state, and clears once lb2 hears lb1 again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lvstui.lab import Lab
+from lvstui.lab.lab import REPO_DIR
+from tests.lab.cluster import module_cluster
+from tests.lab.keepalived_pair import conf, start_pair
+from tests.support import ipvsadm_text
+
+pytestmark = pytest.mark.lab
+VS = "tcp:192.168.1.100:80"
+SSHD_CONFIG = (
+    "ListenAddress 0.0.0.0:22\nHostKey /etc/lab-ssh/host_ed25519\nPermitRootLogin prohibit-password\n"
+    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nUseDNS no\n"
+    "PidFile /run/sshd.pid\nLogLevel ERROR\n")
+
+
+def start(lab: Lab) -> None:
+    start_pair(lab)
+    lab.sh("lb1", "mkdir -p /root/.ssh && chmod 700 /root/.ssh && rm -f /root/.ssh/known_hosts /root/.ssh/id_ed25519* "
+                  "&& ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519", timeout=60).check()
+    pub = lab.read_file("lb1", "/root/.ssh/id_ed25519.pub")
+    lab.sh("lb2", "mkdir -p /run/sshd /etc/lab-ssh /root/.ssh && chmod 700 /root/.ssh && : > /root/.bashrc && "
+                  "rm -f /etc/lab-ssh/host_ed25519* && ssh-keygen -q -t ed25519 -N '' -f /etc/lab-ssh/host_ed25519",
+           timeout=60).check()
+    lab.write_file("lb2", "/etc/lab-ssh/sshd_config", SSHD_CONFIG)
+    lab.write_file("lb2", "/root/.ssh/authorized_keys", pub, mode=0o600)
+    lab.spawn("lb2", ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/lab-ssh/sshd_config"])
+    lab.wait_for(lambda: lab.sh("lb2", "ss -Hltn | grep -q ':22 '").ok, timeout=30, what="sshd in lb2")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    yield from module_cluster(tmp_path_factory, "peer", ("http",), start=start)
+
+
+def peer_snapshot(lab: Lab, *extra: str, command: str | None = None) -> dict[str, Any]:
+    cmd = command or f"env PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
+    r = lab.lvstui("lb1", "snapshot", "--json", "--peer", lab.spec.host("lb2").ipv4, "--peer-command", cmd,
+                   "--peer-wait", "40", *extra, timeout=120)
+    assert r.rc == 0, r.describe()
+    doc: dict[str, Any] = json.loads(r.stdout)
+    return doc
+
+
+def table(services: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    return {vs["id"]: {rs["id"]: rs["weight"] for rs in vs["real_servers"]} for vs in services}
+
+
+def test_unknown_host_key_is_an_error_in_the_document_not_a_failure(lab: Lab) -> None:
+    doc = peer_snapshot(lab)
+    peer = doc["peer"]
+    assert peer["reachable"] is False and peer["virtual_services"] == [] and peer["stale"] is True
+    assert "unknown host key" in peer["error"] and "--accept-new-host-key" in peer["error"]
+    assert doc["virtual_services"], "lb1's own snapshot is printed all the same"
+    assert lab.sh("lb1", "test -e /root/.ssh/known_hosts").rc != 0
+
+
+def test_the_peer_beside_this_director(lab: Lab) -> None:
+    doc = peer_snapshot(lab, "--accept-new-host-key")
+    peer = doc["peer"]
+    assert peer["error"] is None and peer["reachable"] is True and peer["via"] == "lvstui", peer
+    assert [(v["state"], v["virtual_router_id"]) for v in doc["vrrp"]] == [("MASTER", 51)]
+    assert [(v["state"], v["virtual_router_id"]) for v in peer["vrrp"]] == [("BACKUP", 51)]
+    assert "192.168.1.100" in doc["vrrp"][0]["vips"][0]
+    assert doc["split_brain"] == []
+    # the peer's table is lb2's own, as ipvsadm prints it there
+    own = ipvsadm_text.parse(lab.run("lb2", ["ipvsadm", "-Ln", "--exact"]).check().stdout, "")
+    assert table(peer["virtual_services"]) == {
+        vs: {rs: int(str(v["weight"])) for rs, v in row.real_servers.items()} for vs, row in own.items()}
+    assert peer["differences"] == []
+    # known now: a second run needs no acceptance
+    assert peer_snapshot(lab)["peer"]["error"] is None
+
+
+def test_a_difference_made_by_hand_on_the_peer(lab: Lab) -> None:
+    lab.sh("lb2", "ipvsadm -e -t 192.168.1.100:80 -r 192.168.1.21:80 -g -w 7").check()
+    try:
+        peer = peer_snapshot(lab)["peer"]
+        assert {"kind": "weight", "ids": [VS, "192.168.1.21:80"], "here": "1", "peer": "7"} in peer["differences"]
+        # without lvstui there: ipvsadm -S -n, the same difference (no thresholds, no VRRP)
+        peer = peer_snapshot(lab, command="/nonexistent/lvstui")["peer"]
+        assert peer["via"] == "ipvsadm" and peer["vrrp"] == [] and peer["error"] is None, peer
+        assert {"kind": "weight", "ids": [VS, "192.168.1.21:80"], "here": "1", "peer": "7"} in peer["differences"]
+        assert [d for d in peer["differences"] if d["kind"] != "weight"] == []
+    finally:
+        lab.sh("lb2", "ipvsadm -e -t 192.168.1.100:80 -r 192.168.1.21:80 -g -w 1")
+
+
+def test_split_brain_is_named_and_clears(lab: Lab) -> None:
+    # lb2 restarted with VRRP authentication lb1 does not use: each drops the other's adverts,
+    # lb2 takes over while lb1 stays MASTER (both keepalived running, both holding the VIP)
+    lab.stop_keepalived("lb2")
+    lab.start_keepalived("lb2", conf("lb2", 100).replace(
+        "    advert_int 1\n", "    advert_int 1\n    authentication {\n        auth_type PASS\n"
+        "        auth_pass other\n    }\n"))
+    try:
+        lab.wait_for(lambda: "192.168.1.100/" in lab.run("lb2", ["ip", "-br", "addr", "show", "eth0"]).stdout,
+                     timeout=30, what="lb2 to take the VIP")
+        started = time.monotonic()
+        doc = lab.wait_for(lambda: (d := peer_snapshot(lab, "--peer-wait", "10"))["split_brain"] and d,
+                           timeout=60, interval=0.5, what="split brain in the snapshot")
+        print(f"\nsplit brain reported {time.monotonic() - started:.1f} s after lb2 took the VIP "
+              f"(one snapshot --peer process each try): {doc['split_brain']}; peer's VRRP: {doc['peer']['vrrp']}")
+        # judged from both directors' state where the peer's snapshot has its VRRP already, else
+        # from lb2's adverts heard on lb1 while lb1 is MASTER (the peer is named by the address
+        # given to --peer, which is also the adverts' source): the same two masters either way
+        assert [(b["vrid"], b["masters"]) for b in doc["split_brain"]] == [
+            (51, ["here", lab.spec.host("lb2").ipv4])], doc["split_brain"]
+        assert doc["split_brain"][0]["seen_by"] in ("state", "adverts")
+    finally:
+        lab.stop_keepalived("lb2")
+        lab.start_keepalived("lb2", conf("lb2", 100))
+    lab.wait_for(lambda: peer_snapshot(lab)["split_brain"] == [], timeout=60, interval=2,
+                 what="split brain to clear once lb2 hears lb1 again")
