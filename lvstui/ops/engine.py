@@ -183,6 +183,10 @@ class Operations:
     def readonly(self) -> bool:
         return self.policy.readonly
 
+    def expire_quiescent(self) -> int | None:
+        """net.ipv4.vs.expire_quiescent_template as the plans see it (None: not readable here)."""
+        return self._eqt()
+
     def keepalived_site(self) -> KeepalivedSite | None:
         if isinstance(self._keepalived, _Auto):
             try:

@@ -3,8 +3,8 @@
 Bindings, the footer, the command palette and the help screen are all built
 from :data:`ACTIONS`, so ``--readonly`` can hide every mutating action by
 checking :data:`MUTATING_ACTIONS` in one ``check_action``.  The operations
-(drain, restore, weight, add, remove, tag; see :mod:`lvstui.ui.ops_controller`; VRRP demote and
-promote, :mod:`lvstui.ui.vrrp_controller`) are
+(drain, restore, weight, add, remove, tag, the sysctl unpinning drained servers; see
+:mod:`lvstui.ui.ops_controller`; VRRP demote and promote, :mod:`lvstui.ui.vrrp_controller`) are
 ``mutating=True``; those that act on the real server under the cursor (or on the
 tagged ones) are ``on_rs_row`` and show only there.
 """
@@ -31,6 +31,7 @@ class ActionSpec:
     needs_lab: bool = False  # only offered inside `lvstui lab` (the source declares its lab controls)
     needs_vrrp: bool = False  # only offered when the source declares keepalived (Capabilities.vrrp)
     real_hosts: bool = False  # reaches real hosts (SSH, DNS): not offered in the demo, which cannot simulate it
+    needs_sysctl: bool = False  # writes an IPVS sysctl: not offered in the demo, which has none behind it
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -88,6 +89,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "and flags", show=False, mutating=True, needs_service=True),
     ActionSpec("remove_vs", "D", "Remove service", "Remove the selected virtual service and its real servers",
                show=False, mutating=True, needs_service=True),
+    ActionSpec("expire_quiescent", "P", "Unpin", "On a drained real server of a persistent service while "
+               "net.ipv4.vs.expire_quiescent_template is 0 (clients pinned by persistence are still sent to it): "
+               "set it to 1, as `lvstui expire-quiescent on`, so the kernel sends them elsewhere (until reboot; "
+               "z undoes it)", mutating=True, on_rs_row=True, needs_sysctl=True),
     ActionSpec("undo", "z", "Undo", "Undo the last change lvstui made (planned against a fresh read; "
                "refused, saying what changed, if the server was changed since)", show=False, mutating=True),
     ActionSpec("vrrp_demote", "ctrl+d", "VRRP demote", "Demote this director (keepalived): its VIPs move to "

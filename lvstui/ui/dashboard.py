@@ -101,7 +101,12 @@ class DashboardScreen(Screen[None]):
         self._next_theme = next_theme
         self.feed = Feed()
         self.spec = ViewSpec()
-        self.poller = Poller(source, self.feed, interval, self._deliver, lambda: self.spec, host_reader)
+        # the sysctl the plans read (the runner's), else this machine's where the source reads IPVS here
+        eqt_reader: Callable[[], int | None] | None = (
+            runner.expire_quiescent if runner is not None
+            else expire_quiescent_template if capabilities.conn_table else None)
+        self.poller = Poller(source, self.feed, interval, self._deliver, lambda: self.spec, host_reader,
+                             sysctl=eqt_reader)
         self.frame: Frame | None = None
         self.error: str | None = None
         self.rate_view = RateView()
@@ -111,11 +116,14 @@ class DashboardScreen(Screen[None]):
         self._director_forced: bool | None = None  # the operator's d, for the width class it was pressed in
         self._width_class = -1
         self.frames_applied = 0
+        self._drained: frozenset[tuple[str, str]] = frozenset()  # the last frame's real servers at weight 0
         host: DashboardHost = self
         self.ops = OpsController(host, runner, redraw=self._tags_changed,
                                  key_of=lambda action: offer.action_keys(ACTIONS, action, keys_for),
                                  read_traffic=read_servers_traffic if capabilities.conn_table else None,
-                                 pinning_sysctl=lambda: expire_quiescent_template() == 0)
+                                 pinning_sysctl=lambda: eqt_reader is not None and eqt_reader() == 0)
+        if not readonly and runner is not None:
+            self.ops.pin_remedy = f"press {offer.action_keys(ACTIONS, 'expire_quiescent', keys_for)}"
         self.vrrp = VrrpController(host, readonly=readonly, available=capabilities.vrrp)
 
     # --- DashboardHost: what the controllers may ask ---------------------------------------
@@ -272,7 +280,12 @@ class DashboardScreen(Screen[None]):
             self._rebuild()
         self.query_one(DirectorPanel).set_host(frame.snapshot.director, frame.snapshot.host)
         self._refresh_header(frame)
-        self.ops.watch_drains(frame.snapshot)
+        eqt, drained = frame.expire_quiescent, frame.counts.drained_keys
+        offer_changed = eqt != self.ops.eqt or (eqt == 0 and drained != self._drained)
+        self._drained = drained
+        self.ops.watch_drains(frame.snapshot, drained, eqt)
+        if offer_changed:
+            self.refresh_bindings()  # the remedy for pinned clients: offered on a drained server while it is 0
 
     def _take_events(self, events: Sequence[ChangeEvent]) -> None:
         until = self.clock() + HIGHLIGHT_SECONDS
@@ -725,6 +738,9 @@ class DashboardScreen(Screen[None]):
     def action_undo(self) -> None:
         self.ops.undo()
 
+    def action_expire_quiescent(self) -> None:
+        self.ops.expire_quiescent(self._rs_row())
+
     def action_vrrp_demote(self) -> None:
         self.vrrp.toggle("demote")
 
@@ -760,6 +776,8 @@ class DashboardScreen(Screen[None]):
         if not self._offered(spec):
             return False
         if action == "acknowledge_gone" and not self.gone.total:
+            return False
+        if action == "expire_quiescent" and not self.ops.pins_drained(self._rs_row()):
             return False
         if spec.on_rs_row:
             row = self._rs_row()

@@ -5,8 +5,9 @@ A drained real server is done when no connection entry of it carries client traf
 where persistence templates still pin clients, they do).  Counting ``active == 0 and inactive
 == 0`` instead kept a finished drain "in progress" for the two minutes of FIN/TIME_WAIT.
 
-The table is read only while a drain started from this screen is in progress, in one streamed
-pass for all of them, in a thread that never overlaps the previous one.  Sources without a
+The table is read only while a drain is in progress (started from this screen, or a real server
+found at weight 0 that another lvstui, operator or ipvsadm drained and that is not judged done
+yet), in one streamed pass for all of them, in a thread that never overlaps the previous one.  Sources without a
 connection table here (the demo) pass no reader: the counts are all there is.
 """
 
@@ -89,8 +90,10 @@ class DrainTraffic:
             text += f"; {traffic.templates} persistence templates remain until they expire"
         return text
 
-    def note(self, key: Target, vs: VirtualService | None, rs: RealServer) -> str | None:
-        """The drain's progress line, by the table; None where the table has not said."""
+    def note(self, key: Target, vs: VirtualService | None, rs: RealServer,
+             remedy: str = "lvstui expire-quiescent on") -> str | None:
+        """The drain's progress line, by the table; None where the table has not said.  ``remedy``:
+        what sets expire_quiescent_template to 1 (the CLI's verb, or this screen's key)."""
         traffic = self.known.get(key)
         if traffic is None or vs is None:
             return None
@@ -99,7 +102,7 @@ class DrainTraffic:
         pinning = self.pinning(vs)
         if traffic.templates:
             text += (f", {traffic.templates} clients pinned by persistence"
-                     f"{' (still sent here: lvstui expire-quiescent on)' if pinning else ''}")
+                     f"{f' (still sent here: {remedy})' if pinning else ''}")
         if traffic.done_for(pinning):
             text += " · done: nothing flows to it any more"
         elif (eta := traffic.eta_for(pinning)) is not None:

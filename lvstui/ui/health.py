@@ -46,10 +46,13 @@ class StateCounts:
     down: int = 0
     inhibited: int = 0
     drained: int = 0
+    #: (service id, real-server id) of each drained one, by whomever drained it (for the drain watch)
+    drained_keys: frozenset[tuple[str, str]] = frozenset()
 
 
 def count_states(snapshot: Snapshot) -> StateCounts:
-    down = inhibited = drained = total = 0
+    down = inhibited = total = 0
+    drained: list[tuple[str, str]] = []
     for vs in snapshot.virtual_services:
         for rs in vs.real_servers:
             total += 1
@@ -59,8 +62,8 @@ def count_states(snapshot: Snapshot) -> StateCounts:
             elif state == "inhibited":
                 inhibited += 1
             elif state == "drained":
-                drained += 1
-    return StateCounts(total, down, inhibited, drained)
+                drained.append((vs.id, rs.id))
+    return StateCounts(total, down, inhibited, len(drained), frozenset(drained))
 
 
 def header_parts(counts: StateCounts, gone: int) -> list[tuple[str, str]]:

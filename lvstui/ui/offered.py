@@ -42,6 +42,8 @@ def refusal(spec: ActionSpec, *, readonly: bool, capabilities: Capabilities, mut
         if capabilities.demo:
             return f"demo: {name} is not simulated (the demo's VI_1 MASTER is made up; no keepalived behind it)"
         return f"{name}: this source has no keepalived (nothing to demote or promote)"
+    if spec.needs_sysctl and capabilities.demo:
+        return f"demo: {name} is not simulated (the demo's director has no IPVS sysctls)"
     if spec.real_hosts and capabilities.demo:
         return f"demo: {name} is not simulated (it reaches real hosts over SSH and DNS); run lvstui without --demo"
     return None

@@ -83,6 +83,13 @@ class OpRunner:
         except Exception:  # noqa: BLE001 - no view of keepalived: behave as without it
             return False
 
+    def expire_quiescent(self) -> int | None:
+        """The sysctl the plans read (a file; no director call, so no lock): None where there is none."""
+        try:
+            return self.ops.expire_quiescent()
+        except Exception:  # noqa: BLE001 - unreadable is unknown, never a dead poller
+            return None
+
     def preview(self, changes: Sequence[Change], title: str, *, force: bool = False,
                 runtime_only: bool = False) -> Preview:
         with self._lock:
@@ -192,11 +199,12 @@ class UndoRunner:
 
 def make_operations(director: Any, *, readonly: bool, keepalived: Any = None,
                     demo: bool = False) -> Operations:
-    """Operations for the dashboard: ``actor="tui"``; the demo has no keepalived and no sysctl."""
+    """Operations for the dashboard: ``actor="tui"``; the demo has no keepalived and no sysctl (its
+    expire_quiescent_template reads as unknown: drains warn as at 0, the remedy is not offered)."""
     from lvstui.ops.engine import AUTO
 
     if demo:
-        return Operations(director, readonly=readonly, actor="tui", keepalived=None, eqt=lambda: 0,
+        return Operations(director, readonly=readonly, actor="tui", keepalived=None, eqt=lambda: None,
                           settle_seconds=0.0)
     return Operations(director, readonly=readonly, actor="tui", keepalived=AUTO if keepalived is None
                       else keepalived)

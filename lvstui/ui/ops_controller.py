@@ -1,4 +1,5 @@
-"""The dashboard's operations: drain, restore, weights, add/remove, tags, from the keyboard.
+"""The dashboard's operations: drain, restore, weights, add/remove, tags, the sysctl that unpins
+clients from drained servers, from the keyboard; and the watch of drains in progress.
 
 A controller (a plain class), reached by the dashboard screen's key actions and reaching the
 screen only through :class:`lvstui.ui.host.DashboardHost`.  Every change follows one path:
@@ -21,9 +22,9 @@ Nothing here talks to netlink; in ``--readonly`` the actions are hidden (the scr
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
-from lvstui.model import Snapshot, VirtualService
+from lvstui.model import RealServer, Snapshot, VirtualService
 from lvstui.ops import changes as c
 from lvstui.ops.changes import Change
 from lvstui.ops.targets import ServerKey, ServiceKey, parse_server_id, parse_service_id
@@ -38,6 +39,9 @@ from lvstui.ui.op_runner import OpRunner, Preview, Result, UndoRunner
 __all__ = ["OpsController", "Target", "describe_change"]
 
 Target = tuple[str, str]  # (service id, real-server id)
+
+#: in the persistence warning of a drain (lvstui.ops.changes.persistence_warning)
+_PINNING_WARNING = "`lvstui expire-quiescent on` sets it to 1"
 
 #: an operation a refusal advises (Refused.instead, the CLI's verb) -> the dashboard action doing it
 _ACTION_OF = {"weight": "set_weight"}
@@ -81,6 +85,15 @@ class OpsController:
         self.tags: set[Target] = set()
         self.last_result: Result | None = None
         self._draining: set[Target] = set()
+        #: drained elsewhere (another lvstui, an operator, ipvsadm) and not judged done yet -> seen
+        #: carrying traffic (then its end is notified, as a drain of ours; one found already done is not)
+        self._elsewhere: dict[Target, bool] = {}
+        #: drained and judged done: the table is not read for them again while they stay at weight 0
+        self._settled: set[Target] = set()
+        #: net.ipv4.vs.expire_quiescent_template as the last poll read it (None: unknown, none here)
+        self.eqt: int | None = None
+        #: what the progress line names as the remedy for pinned clients (the screen's key where offered)
+        self.pin_remedy = "lvstui expire-quiescent on"
         self.traffic = DrainTraffic(host, read_traffic, pinning_sysctl)
 
     # --- targets ------------------------------------------------------------------------
@@ -208,6 +221,23 @@ class OpsController:
             return None
         return self.runner
 
+    def pins_drained(self, row: RsRow | None) -> bool:
+        """The remedy applies to the row: a drained real server of a persistent service, while
+        expire_quiescent_template is 0 (its pinned clients are still sent to it)."""
+        if row is None or row.gone or row.rs.weight != 0 or self.eqt != 0:
+            return False
+        snap = self.host.current_snapshot()
+        vs = snap.service(row.vs_id) if snap is not None else None
+        return vs is not None and vs.persistent
+
+    def expire_quiescent(self, row: RsRow | None) -> None:
+        """Set expire_quiescent_template to 1, as ``lvstui expire-quiescent on``: previewed (0 -> 1),
+        confirmed, journaled, undone by z."""
+        if not self.pins_drained(row):
+            return
+        self.propose([c.SetExpireQuiescent(1)],
+                     "expire quiescent templates: clients pinned to drained real servers go elsewhere")
+
     def undo(self) -> None:
         """Reverse the last change lvstui journaled (ops.undo): previewed, confirmed, applied."""
         runner = self._free_runner()
@@ -263,11 +293,21 @@ class OpsController:
         self.host.start_thread(work, name="preview", group=OPS_PREVIEW)
 
     def _pointed(self, preview: Preview) -> Preview:
-        """A refusal that advises another operation names its key on this screen, not a CLI command."""
+        """A refusal that advises another operation names its key on this screen, not a CLI command;
+        a drain's persistence warning also names the remedy's key where this screen offers it."""
+        preview = self._remedy_named(preview)
         action = _ACTION_OF.get(preview.instead or "")
         if action is None or preview.error is None:
             return preview
         return dataclasses.replace(preview, error=f"{preview.error}: press {self.key_of(action)} to set a weight")
+
+    def _remedy_named(self, preview: Preview) -> Preview:
+        if self.eqt != 0 or self.pin_remedy.startswith("lvstui ") \
+                or not any(_PINNING_WARNING in w for w in preview.warnings):
+            return preview
+        here = (f"Here: {self.pin_remedy} on the drained real server sets it to 1 "
+                "(previewed and confirmed like this).")
+        return dataclasses.replace(preview, warnings=[*preview.warnings, here])
 
     def _ask(self, runner: OpRunner, changes: list[Change], title: str, preview: Preview, tagged: bool) -> None:
         preview = self._pointed(preview)
@@ -318,40 +358,84 @@ class OpsController:
                                    if rs.address == change.address}
             elif isinstance(change, (c.Restore, c.SetWeight)):
                 self._draining.discard((change.service.id, change.server.id))
+        for key in self._draining:  # drained (again) from here: judged as ours from now on
+            self._elsewhere.pop(key, None)
+            self._settled.discard(key)
 
-    def watch_drains(self, snap: Snapshot) -> None:
-        """Say when a real server drained from this screen carries no more client traffic: by the
-        connection table where there is one here (as ``drain --wait``), else by its counts."""
+    def watch_drains(self, snap: Snapshot, drained: Collection[Target] = frozenset(),
+                     eqt: int | None = None) -> None:
+        """Say when a drained real server carries no more client traffic: by the connection table
+        where there is one here (as ``drain --wait``), else by its counts.  ``drained``: every real
+        server at weight 0 in ``snap`` (counted in the poller thread), whoever drained it: those not
+        drained from here are judged alike until they are done; ``eqt``: the poll's sysctl."""
+        self.eqt = eqt
+        self._settled.intersection_update(drained)
+        for key in list(self._elsewhere):
+            if key not in drained:
+                del self._elsewhere[key]
+        for key in drained:
+            if key not in self._draining and key not in self._settled and key not in self._elsewhere:
+                self._elsewhere[key] = False
+        services = {vs.id: vs for vs in snap.virtual_services} if self._draining or self._elsewhere else {}
         for key in list(self._draining):
-            vs = snap.service(key[0])
+            vs = services.get(key[0])
             rs = vs.real_server(key[1]) if vs is not None else None
             if vs is None or rs is None or rs.weight > 0:
                 self._draining.discard(key)
                 continue
-            if self.traffic.judged():
-                if self.traffic.done(key, vs):
-                    self._draining.discard(key)
-                    self.host.tell(self.traffic.finished(key, vs, rs), timeout=8)
-            elif rs.active_conns == 0 and rs.inactive_conns == 0:
+            if self._done(key, vs, rs):
                 self._draining.discard(key)
-                templates = (f" ({rs.persistent_conns} persistence templates remain until they expire)"
-                             if rs.persistent_conns else "")
-                self.host.tell(f"{rs.id} in {vs.id} is drained: no connections left{templates}", timeout=8)
-        self.traffic.refresh(snap, self._draining, then=self.redraw)
+                self._settled.add(key)
+                self.host.tell(self._finished(key, vs, rs), timeout=8)
+        for key, seen in list(self._elsewhere.items()):
+            vs = services.get(key[0])
+            rs = vs.real_server(key[1]) if vs is not None else None
+            if vs is None or rs is None:
+                del self._elsewhere[key]
+                continue
+            done = self._done(key, vs, rs)
+            if done:
+                del self._elsewhere[key]
+                self._settled.add(key)
+                if seen:
+                    self.host.tell(self._finished(key, vs, rs), timeout=8)
+            elif done is not None and not seen:
+                self._elsewhere[key] = True
+        self.traffic.refresh(snap, self._draining | self._elsewhere.keys(), then=self.redraw)
+
+    def _done(self, key: Target, vs: VirtualService, rs: RealServer) -> bool | None:
+        """By the table where it judges (None until it has been read for ``key``), else by the counts."""
+        if self.traffic.judged():
+            return self.traffic.done(key, vs)
+        return rs.active_conns == 0 and rs.inactive_conns == 0
+
+    def _finished(self, key: Target, vs: VirtualService, rs: RealServer) -> str:
+        if self.traffic.judged():
+            return self.traffic.finished(key, vs, rs)
+        templates = (f" ({rs.persistent_conns} persistence templates remain until they expire)"
+                     if rs.persistent_conns else "")
+        return f"{rs.id} in {vs.id} is drained: no connections left{templates}"
+
+    def watched(self) -> set[Target]:
+        """The drains in progress, judged by the table (ours and those found drained elsewhere)."""
+        return self._draining | self._elsewhere.keys()
 
     def drain_note(self, row: RsRow | None) -> str:
         """For the real-servers title: the drained server under the cursor, its counts falling (by the
-        connection table while its drain is in progress here, else by the kernel's counters)."""
+        connection table while its drain is in progress, whoever drained it, else by the kernel's counters)."""
         if row is None or row.gone or row.rs.weight != 0:
             return ""
         rs = row.rs
         snap = self.host.current_snapshot()
         vs = snap.service(row.vs_id) if snap is not None else None
-        if (row.vs_id, rs.id) in self._draining and (by_table := self.traffic.note((row.vs_id, rs.id), vs, rs)):
+        key = (row.vs_id, rs.id)
+        if (key in self._draining or key in self._elsewhere) and \
+                (by_table := self.traffic.note(key, vs, rs, self.pin_remedy)):
             return by_table
         text = f" · {rs.id} drained: {rs.active_conns} active, {rs.inactive_conns} inactive"
         if vs is not None and vs.persistent:
-            text += f", {rs.persistent_conns} persistent (templates keep their clients until they expire)"
+            text += f", {rs.persistent_conns} persistent (templates keep their clients until they expire"
+            text += f"; still sent here: {self.pin_remedy})" if self.eqt == 0 else ")"
         return text
 
     def tags_note(self) -> str:

@@ -41,13 +41,17 @@ class Frame:
     interval: float = 1.0  # the interval in force after this poll
     stretched: bool = False
     counts: StateCounts = field(default_factory=StateCounts)  # real servers not up, over the whole director
+    #: net.ipv4.vs.expire_quiescent_template as this poll read it (None: no such sysctl behind the source)
+    expire_quiescent: int | None = None
 
 
 class Poller:
     def __init__(self, source: SnapshotSource, feed: Feed, interval: float,
                  deliver: Callable[[Frame], None], spec: Callable[[], ViewSpec],
-                 host_reader: object | None = None) -> None:
+                 host_reader: object | None = None, sysctl: Callable[[], int | None] | None = None) -> None:
+        """``sysctl``: reads expire_quiescent_template where the source's director has one (a file read)."""
         self.source = source
+        self._sysctl = sysctl
         self.feed = feed
         self.interval = interval
         self._deliver = deliver
@@ -63,6 +67,7 @@ class Poller:
         self._last_good: Snapshot = EMPTY_SNAPSHOT
         self._deltas: Deltas = NO_DELTAS
         self._counts = StateCounts()
+        self._eqt: int | None = None
 
     @property
     def paused(self) -> bool:
@@ -110,22 +115,24 @@ class Poller:
             spec = self._spec()
             tables = build_tables(snapshot, spec, RateView(spec.rate_mode, deltas))
             counts = count_states(snapshot)
+            eqt = self._sysctl() if self._sysctl is not None else None
         except BackendError as exc:
             return self._failed(started, str(exc) or type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - never let a poll kill the dashboard; show it instead
             return self._failed(started, f"{type(exc).__name__}: {exc}")
-        self._last_good, self._deltas, self._counts = snapshot, deltas, counts
+        self._last_good, self._deltas, self._counts, self._eqt = snapshot, deltas, counts, eqt
         took = time.monotonic() - started
         interval, stretched = self._next_interval(took)
         return Frame(self._seq, snapshot, deltas, tables, poll_seconds=took, interval=interval,
-                     stretched=stretched, counts=counts)
+                     stretched=stretched, counts=counts, expire_quiescent=eqt)
 
     def _failed(self, started: float, message: str) -> Frame:
         now = time.monotonic()
         interval, stretched = self._next_interval(now - started)
         first_line = message.strip().splitlines()[0] if message.strip() else "poll failed"
         return Frame(self._seq, self._last_good, self._deltas, None, error=first_line, failed_at=now,
-                     poll_seconds=now - started, interval=interval, stretched=stretched, counts=self._counts)
+                     poll_seconds=now - started, interval=interval, stretched=stretched, counts=self._counts,
+                     expire_quiescent=self._eqt)
 
     def _next_interval(self, took: float) -> tuple[float, bool]:
         if took > self.interval:

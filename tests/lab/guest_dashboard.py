@@ -3,7 +3,7 @@
 Usage (in the guest): python guest_dashboard.py SERVICE_ID [SECONDS]
 Prints one JSON document: the services table's rows, the real-server table's rows
 for SERVICE_ID, the header, the numbers behind them, the detail view (Enter) and connection list (c) of its
-busiest real server.
+busiest real server, then that server's drain line once ipvsadm (not the dashboard) has drained it.
 """
 
 from __future__ import annotations
@@ -82,6 +82,22 @@ async def main(service_id: str, seconds: float) -> dict[str, object]:
                     if "ip_vs_conn" in conns or "cannot read" in conns:
                         break
         result["conns"] = conns
+        # drained by hand (ipvsadm -w 0, as another operator would): the dashboard's drain line,
+        # by the connection table (read in a thread) as for a drain started from it
+        note = ""
+        if busiest is not None and vs is not None:
+            await pilot.press("escape")
+            await pilot.pause()
+            ipvsadm = await asyncio.create_subprocess_exec(
+                "ipvsadm", "-e", "-t", f"{vs.address}:{vs.port}", "-r", f"{busiest.address}:{busiest.port}",
+                "-g", "-w", "0")
+            assert await ipvsadm.wait() == 0, "ipvsadm -e failed"
+            for _ in range(100):
+                await pilot.pause(0.1)
+                note = str(app.query_one("#drain-note").render())
+                if "carrying traffic" in note or "cannot read" in note:
+                    break
+        result["drain_note"] = note
     source.close()
     return result
 

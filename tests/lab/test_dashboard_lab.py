@@ -2,7 +2,8 @@
 
 Connections are held open from the client through the VIP; the dashboard's tables
 must show exactly those counts (active connections per real server, the service's
-sum), the same numbers ipvsadm prints.
+sum), the same numbers ipvsadm prints.  A server then drained with ipvsadm (not from the
+dashboard) gets the same drain line, by the connection table, as one drained from it.
 """
 
 from __future__ import annotations
@@ -110,6 +111,11 @@ time.sleep(600)
         assert f"Connections of {rs_id} in {service}" in conns and "/proc/net/ip_vs_conn" in conns, conns
         assert conns.count("ESTABLISHED") == expected[rs_id], conns
         assert f"{expected[rs_id]} carrying traffic" in conns and "0 clients pinned" in conns, conns
+        # drained by ipvsadm, not from the dashboard: the same drain line as for its own drains, by the
+        # table: the held connections carry traffic (they never close, so the drain is not done)
+        note = shown["drain_note"]
+        assert f"{rs_id} drained: {expected[rs_id]} carrying traffic" in note, note
+        assert "done" not in note, note
         # psutil's view of the director is on screen too
         assert "softirq" in shown["director_panel"] and "eth0" in shown["director_panel"]
     finally:

@@ -8,6 +8,7 @@ layer is the real one on the demo director.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lvstui.demo import DemoSource
@@ -137,7 +138,6 @@ def test_vrrp_refusals_and_busy(clock: ManualClock) -> None:
 def _table_drain(persistent: bool, *, pins: bool = True) -> tuple[RecordingHost, OpsController, Snapshot]:
     import functools
     from datetime import UTC, datetime
-    from pathlib import Path
 
     from lvstui.backend.traffic import read_servers_traffic
     from lvstui.model import RealServer, VirtualService
@@ -188,3 +188,62 @@ def test_templates_that_still_pin_clients_keep_the_drain_open() -> None:
     ops.watch_drains(snap)
     ops.watch_drains(snap)
     assert [m for _, m in host.told] and "1 persistence templates remain until they expire" in host.told[0][1]
+
+
+# --- real servers drained elsewhere (another lvstui, an operator, ipvsadm) ------------------
+
+def test_a_server_drained_elsewhere_is_judged_by_the_table_until_done(tmp_path: Any) -> None:
+    """No drain of ours: the weight-0 servers of the snapshot are watched alike, the table read for them
+    only until each is judged done, and a drain seen in progress is notified when it ends."""
+    from lvstui.backend.traffic import read_servers_traffic
+    from lvstui.ui.health import count_states
+
+    host, _, snap = _table_drain(persistent=False)
+    capture = [str(Path(__file__).parents[1] / "data" / "ip_vs_conn_lab.txt")]
+    read: list[list[tuple[str, str]]] = []
+
+    def reader(services: Any, keys: list[tuple[str, str]]) -> Any:
+        read.append(keys)
+        return read_servers_traffic(services, keys, path=capture[0])
+
+    ops = OpsController(host, None, read_traffic=reader, pinning_sysctl=lambda: True)
+    web, hold = snap.virtual_services
+    drained = count_states(snap).drained_keys
+    assert drained == {(web.id, "192.168.1.22:80"), (hold.id, "192.168.1.250:9100")}
+    ops.watch_drains(snap, drained)
+    assert read == [sorted(drained)]
+    note = ops.drain_note(RsRow(hold.id, hold.real_servers[0]))
+    assert "192.168.1.250:9100 drained: 3 carrying traffic, 4 closed (waiting out their timers)" in note
+    assert "0 carrying traffic, 2 closed" in ops.drain_note(RsRow(web.id, web.real_servers[0]))
+    ops.watch_drains(snap, drained)
+    assert host.told == []  # web was done when first seen: nothing ended while we watched
+    assert read[-1] == [(hold.id, "192.168.1.250:9100")]  # settled: not read again
+    empty = tmp_path / "ip_vs_conn"
+    empty.write_text("Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n")
+    capture[0] = str(empty)  # hold's client closed everything
+    ops.watch_drains(snap, drained)
+    ops.watch_drains(snap, drained)
+    [(_, message)] = host.told
+    assert message.startswith("192.168.1.250:9100 in tcp:192.168.1.100:9100 is drained: no connection carries")
+    reads = len(read)
+    ops.watch_drains(snap, drained)
+    assert len(read) == reads  # every drain judged done: the table is left alone
+    ops.watch_drains(snap, drained - {(web.id, "192.168.1.22:80")})  # restored (weight back above 0) ...
+    ops.watch_drains(snap, drained)  # ... and drained again: watched again
+    assert read[-1] == [(web.id, "192.168.1.22:80")]
+
+
+def test_the_remedy_for_pinned_clients_applies_to_a_drained_persistent_server_at_0() -> None:
+    host, ops, snap = _table_drain(persistent=True)
+    web, hold = snap.virtual_services
+    row = RsRow(web.id, web.real_servers[0])
+    ops.watch_drains(snap, eqt=None)
+    assert not ops.pins_drained(row)  # unknown sysctl: nothing to offer
+    ops.pin_remedy = "press P"
+    ops.watch_drains(snap, eqt=0)
+    assert ops.pins_drained(row) and not ops.pins_drained(RsRow(hold.id, hold.real_servers[0]))
+    assert "clients pinned by persistence (still sent here: press P)" in ops.drain_note(row)
+    ops.watch_drains(snap, eqt=1)
+    assert not ops.pins_drained(row)
+    ops.expire_quiescent(row)  # not offered: nothing proposed
+    assert host.screens == [] and "preview" not in host.started

@@ -396,10 +396,12 @@ async def test_readonly_hides_and_refuses_every_operation(demo: DemoSource, cloc
             assert not {s.label for s in mutating} & palette
             assert not any(s.help in text for s in mutating for text in helps)
         else:
-            # the demo does not simulate VRRP or the SSH wizards (tests/ui/test_feedback.py)
-            assert allowed >= MUTATING_ACTIONS - {"vrrp_demote", "vrrp_promote", "setup"} and {"drain", "restore", "set_weight"} <= footer_actions(app)
+            # the demo does not simulate VRRP, the SSH wizards (tests/ui/test_feedback.py) or sysctls
+            # (expire_quiescent: tests/ui/test_drain_elsewhere.py)
+            assert allowed >= MUTATING_ACTIONS - {"vrrp_demote", "vrrp_promote", "setup", "expire_quiescent"} and {"drain", "restore", "set_weight"} <= footer_actions(app)
         for spec in mutating:
-            if spec.action == "setup" or spec.action.startswith("vrrp_"):  # vrrp: tests/ui/test_vrrp_actions.py
+            if spec.action in ("setup", "expire_quiescent") or spec.action.startswith("vrrp_"):
+                # vrrp: tests/ui/test_vrrp_actions.py; expire_quiescent: tests/ui/test_drain_elsewhere.py
                 continue
             await press(app, pilot, spec.keys.split(",")[0])
             if spec.action == "tag":
