@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from lvstui import __version__
 from lvstui.commands import COMMAND_MODULES
 from lvstui.commands.errors import EXIT_FAILED, EXIT_REFUSED, CliError
+from lvstui.commands.peer_args import add_peer_arguments
 from lvstui.ops.journal import StateError
 from lvstui.ops.policy import ReadOnly, WritePolicy, installed
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
                         help="refresh interval of the dashboard (default 1)")
     parser.add_argument("--theme", metavar="NAME", help="colour theme (see themes/)")
+    add_peer_arguments(parser.add_argument_group("the pair's other director (read over SSH)"), top=True)
     sub = parser.add_subparsers(dest="command", metavar="VERB")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -12,6 +12,11 @@ Example::
     [keys]            # remap any key by its binding id (see the help screen, ?)
     "app.quit" = "q,ctrl+q"
     "table.down" = "down,j,n"
+
+    [peer]            # the keepalived pair's other director, read over SSH (as --peer)
+    host = "root@lb2.example.net"
+    command = "lvstui"          # how lvstui is run there (default lvstui)
+    identity = "~/.ssh/id_ed25519"
 """
 
 from __future__ import annotations
@@ -29,11 +34,20 @@ from typing import Any
 
 from lvstui.safeio import FileRefused, read_regular
 
-__all__ = ["Config", "ConfigError", "config_path", "load_config", "save_theme"]
+__all__ = ["Config", "ConfigError", "PeerConfig", "config_path", "load_config", "save_theme"]
 
 
 class ConfigError(Exception):
     """The config file exists but cannot be used (one-line message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerConfig:
+    """``[peer]``: the other director of the pair (``--peer`` and its options win over it)."""
+
+    host: str
+    command: str = "lvstui"
+    identity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +56,7 @@ class Config:
     interval: float | None = None
     keys: tuple[tuple[str, str], ...] = ()  # binding id -> keys, from the [keys] table
     path: Path | None = None
+    peer: PeerConfig | None = None
 
 
 def config_path(environ: dict[str, str] | None = None) -> Path:
@@ -99,7 +114,26 @@ def load_config(path: Path | None = None) -> Config:
     if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
                                              for k, v in keys.items()):
         raise ConfigError(f"{path}: [keys] must map binding ids to key names, e.g. \"app.quit\" = \"q,ctrl+q\"")
-    return Config(theme=theme, interval=interval, keys=tuple(sorted(keys.items())), path=path)
+    return Config(theme=theme, interval=interval, keys=tuple(sorted(keys.items())), path=path,
+                  peer=_peer(data.get("peer"), path))
+
+
+def _peer(table: Any, path: Path) -> PeerConfig | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [peer] must be a table with host = \"[USER@]HOST[:PORT]\"")
+    unknown = sorted(set(table) - {"host", "command", "identity"})
+    if unknown:
+        raise ConfigError(f"{path}: [peer] has no {unknown[0]!r} (it takes host, command, identity)")
+    for key in ("host", "command", "identity"):
+        value = table.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{path}: [peer] {key} must be a non-empty string, not {value!r}")
+    if "host" not in table:
+        raise ConfigError(f"{path}: [peer] needs host = \"[USER@]HOST[:PORT]\"")
+    return PeerConfig(host=table["host"].strip(), command=table.get("command", "lvstui"),
+                      identity=table.get("identity"))
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Any
 
+from lvstui.commands.peer_args import add_peer_arguments
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
@@ -25,43 +27,31 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="the kernel's table alone, without keepalived's view (no signal to keepalived)")
     peer = p.add_argument_group(
         "the pair's other director",
-        "With --peer, the document gains `peer` (that director's VRRP, table and the differences between "
-        "the two tables) and `split_brain` is also judged from its state. It is read over SSH with the "
-        "setup wizards' rules (~/.ssh/config, known_hosts: an unknown host key is refused unless "
-        "--accept-new-host-key, a changed one always); an unreachable peer is reported in `peer.error`, "
-        "never fails the snapshot.")
-    peer.add_argument("--peer", metavar="[USER@]HOST[:PORT]", help="the other director of the keepalived pair")
-    peer.add_argument("--peer-command", default="lvstui", metavar="COMMAND",
-                      help="how lvstui is run there (default: lvstui; where it does not answer, "
-                      "ipvsadm -S -n is read instead: the table without counters, thresholds or VRRP)")
+        "With a peer (--peer, here or before the verb, or [peer] in config.toml), the document gains "
+        "`peer` (that director's VRRP, table and the differences between the two tables) and "
+        "`split_brain` is also judged from its state. It is read over SSH with the setup wizards' rules "
+        "(~/.ssh/config, known_hosts: an unknown host key is refused unless --accept-new-host-key, a "
+        "changed one always); an unreachable peer is reported in `peer.error`, never fails the snapshot.")
+    add_peer_arguments(peer)
     peer.add_argument("--peer-wait", type=float, default=10.0, metavar="SECONDS",
                       help="how long the first snapshot waits for the peer's (default 10)")
-    peer.add_argument("--identity", metavar="FILE", help="SSH private key for the peer")
-    peer.add_argument("--accept-new-host-key", action="store_true",
-                      help="accept (and remember) the peer's host key when it is unknown")
     p.set_defaults(handler=run)
 
 
 def _with_peer(local: Any, args: argparse.Namespace) -> Any:
-    """*local* with the peer beside it; waits (at most --peer-wait) for the peer's first answer."""
-    import shlex
-
-    from lvstui.commands.errors import CliError
-    from lvstui.peer.reader import PeerReader
+    """*local* with the peer beside it, where one is named; waits (at most --peer-wait) for the
+    peer's first answer."""
+    from lvstui.commands.peer_args import peer_target, start_reader
     from lvstui.peer.source import WithPeer
-    from lvstui.setup.ssh import SshOptions, parse_target
 
     try:
-        parse_target(args.peer)
-        command = shlex.split(args.peer_command)
-    except ValueError as exc:
+        peer = peer_target(args)
+    except BaseException:
         local.close()
-        raise CliError(f"--peer/--peer-command: {exc}", 2) from None
-    if not command:
-        local.close()
-        raise CliError("--peer-command is empty", 2)
-    options = SshOptions(identity=args.identity, accept_new_host_key=args.accept_new_host_key)
-    reader = PeerReader(args.peer, options, command=command, interval=max(args.snapshot_interval, 0.2)).start()
+        raise
+    if peer is None:
+        return local
+    reader = start_reader(peer, args.snapshot_interval)
     reader.wait(max(0.0, args.peer_wait))
     return WithPeer(local, reader)
 
@@ -79,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
         client = make_source(args)  # the kernel, with keepalived's view unless --no-keepalived
     except BackendError as exc:
         raise CliError(str(exc)) from exc
-    if args.peer:
-        client = _with_peer(client, args)
+    client = _with_peer(client, args)
     encoder = None
     try:
         next_at = time.monotonic()
