@@ -156,6 +156,9 @@ def peer_view_dict(p: PeerView | None) -> dict[str, Any] | None:
         "sync_daemons": _sync_daemons(snap) if snap else [],
         "virtual_services": [virtual_service_dict(vs) for vs in snap.virtual_services] if snap else [],
         "differences": [difference_dict(d) for d in p.differences],
+        "connection_sync": None if p.sync is None else {
+            "verdict": p.sync.verdict, "detail": p.sync.detail, "master": p.sync.master or None,
+            "services": [{"service": s.service, "master": s.master, "backup": s.backup} for s in p.sync.services]},
     }
 
 

@@ -364,6 +364,25 @@ class SplitBrain:
     seen_by: str  # "state" (both directors' keepalived) or "adverts" (heard on the wire)
 
 
+@dataclass(frozen=True, slots=True)
+class SyncedService:
+    """One service's connections on the sync master and on the backup that should hold them."""
+
+    service: str
+    master: int  # active + inactive connections on the sync master
+    backup: int  # the same on the backup (synced entries count on the backup's real servers)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCheck:
+    """Whether a failover would keep clients: the pair's connection-sync daemons and the counts."""
+
+    verdict: str  # off, one-sided, syncid-mismatch, syncing, not-syncing, idle
+    detail: str  # one line for the operator
+    master: str = ""  # "here" or the peer's host: the director whose sync master daemon sends
+    services: tuple[SyncedService, ...] = ()
+
+
 @dataclass(frozen=True)
 class PeerView:
     """The other director of the pair as last read over SSH: data even when it could not be read."""
@@ -377,6 +396,7 @@ class PeerView:
     stale: bool = True
     via: str = ""  # "lvstui" (its snapshot stream) or "ipvsadm" (ipvsadm -S -n: no VRRP, no counters)
     differences: tuple[Difference, ...] = ()
+    sync: SyncCheck | None = None  # None where the peer's snapshot is missing or has no counters
 
 
 EMPTY_SNAPSHOT = Snapshot(

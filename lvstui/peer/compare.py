@@ -10,9 +10,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from lvstui.model import Difference, PeerView, RealServer, Snapshot, SplitBrain, VirtualService
+from lvstui.model import (
+    Difference,
+    PeerView,
+    RealServer,
+    Snapshot,
+    SplitBrain,
+    SyncCheck,
+    SyncDaemon,
+    SyncedService,
+    VirtualService,
+)
 
-__all__ = ["differences", "split_brain"]
+__all__ = ["differences", "split_brain", "sync_check"]
+
+#: A backup holding at least this share of the master's connections is said to sync: synced
+#: entries arrive in batches (and only after a few packets of each connection), never all.
+SYNCED_SHARE = 0.5
 
 
 def _persistence(vs: VirtualService) -> str:
@@ -94,3 +108,49 @@ def split_brain(here: Snapshot, peer: PeerView | None = None) -> tuple[SplitBrai
         if len(masters) > 1:
             found[vrid] = SplitBrain(vrid, (v.name,) if v is not None else (), tuple(masters), "adverts")
     return tuple(found[k] for k in sorted(found))
+
+
+def _conns(snap: Snapshot) -> dict[str, int]:
+    return {vs.id: sum(rs.active_conns + rs.inactive_conns for rs in vs.real_servers) for vs in snap.virtual_services}
+
+
+def _daemon(snap: Snapshot, state: str) -> SyncDaemon | None:
+    return next((d for d in snap.sync_daemons if d.state == state), None)
+
+
+def sync_check(here: Snapshot, peer: PeerView) -> SyncCheck | None:
+    """Connection sync between the two directors: the daemons on each, and whether the backup
+    side holds the master side's connections (per service, counts compared).  None without a
+    peer snapshot that has counters (read through ipvsadm -S -n it has none)."""
+    theirs = peer.snapshot
+    if theirs is None or peer.via != "lvstui":
+        return None
+    if not here.sync_daemons and not theirs.sync_daemons:
+        return SyncCheck("off", "no connection-sync daemon on either director: a failover drops every "
+                         "connection (ipvsadm --start-daemon, or lvstui sync start)")
+    # both directors may run both daemons: the direction that matters is from the one carrying traffic
+    pairs = sorted([("here", here, theirs, peer.host), (peer.host, theirs, here, "here")],
+                   key=lambda p: -sum(_conns(p[1]).values()))
+    for name, master_snap, backup_snap, other in pairs:
+        m, b = _daemon(master_snap, "master"), _daemon(backup_snap, "backup")
+        if m is None:
+            continue
+        if b is None:
+            continue
+        if m.syncid != b.syncid and b.syncid != 0:
+            return SyncCheck("syncid-mismatch", f"the sync master on {name} sends syncid {m.syncid}, the backup "
+                             f"on {other} takes syncid {b.syncid}: nothing is synced", name)
+        sent, held = _conns(master_snap), _conns(backup_snap)
+        services = tuple(SyncedService(vs, n, held.get(vs, 0)) for vs, n in sent.items())
+        total, kept = sum(s.master for s in services), sum(min(s.backup, s.master) for s in services)
+        if total == 0:
+            return SyncCheck("idle", f"sync daemons up ({name} master, {other} backup, syncid {m.syncid}); "
+                             "no connection on the master to compare", name, services)
+        share = kept / total
+        verdict = "syncing" if share >= SYNCED_SHARE else "not-syncing"
+        return SyncCheck(verdict, f"the backup on {other} holds {kept} of the {total} connections on {name} "
+                         f"({share:.0%}; syncid {m.syncid})", name, services)
+    sides = [f"{n}: " + (", ".join(f"{d.state} on {d.mcast_ifn} syncid {d.syncid}" for d in s.sync_daemons) or "none")
+             for n, s in (("here", here), (peer.host, theirs))]
+    return SyncCheck("one-sided", "no master/backup pair of sync daemons across the two directors (" +
+                     "; ".join(sides) + "): a failover drops connections", "")

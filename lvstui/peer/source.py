@@ -9,7 +9,7 @@ from typing import Self
 from lvstui.backend import SnapshotSource
 from lvstui.capabilities import Capabilities
 from lvstui.model import Snapshot
-from lvstui.peer.compare import differences, split_brain
+from lvstui.peer.compare import differences, split_brain, sync_check
 from lvstui.peer.reader import PeerReader
 
 __all__ = ["WithPeer"]
@@ -28,7 +28,8 @@ class WithPeer:
         snap = self.local.read()
         view = self.reader.view()
         if view.snapshot is not None:
-            view = replace(view, differences=differences(snap, view.snapshot, thresholds=view.via == "lvstui"))
+            view = replace(view, differences=differences(snap, view.snapshot, thresholds=view.via == "lvstui"),
+                           sync=sync_check(snap, view))
         return replace(snap, peer=view, split_brain=split_brain(snap, view))
 
     def close(self) -> None:

@@ -131,3 +131,28 @@ def test_split_brain_is_named_and_clears(lab: Lab) -> None:
         lab.start_keepalived("lb2", conf("lb2", 100))
     lab.wait_for(lambda: peer_snapshot(lab)["split_brain"] == [], timeout=60, interval=2,
                  what="split brain to clear once lb2 hears lb1 again")
+
+
+def test_connection_sync_reports_the_backups_counts(lab: Lab) -> None:
+    # lb1 (VRRP MASTER, carrying the client's traffic) sends, lb2 receives, syncid 7
+    lab.sh("lb1", "ipvsadm --start-daemon master --mcast-interface eth0 --syncid 7").check()
+    lab.sh("lb2", "ipvsadm --start-daemon backup --mcast-interface eth0 --syncid 7").check()
+    try:
+        doc = peer_snapshot(lab)
+        assert doc["peer"]["connection_sync"]["verdict"] in ("idle", "syncing"), doc["peer"]["connection_sync"]
+        script = ("import urllib.request\n"
+                  "for _ in range(30):\n"
+                  "    urllib.request.urlopen('http://192.168.1.100/', timeout=5).read()\n")
+        lab.run("client", [lab.python, "-I", "-S", "-c", script], timeout=120).check()
+        sync = lab.wait_for(lambda: (s := peer_snapshot(lab)["peer"]["connection_sync"])["verdict"] == "syncing"
+                            and s, timeout=60, interval=2, what="the backup to hold the master's connections")
+        own = ipvsadm_text.parse(lab.run("lb2", ["ipvsadm", "-Ln", "--exact"]).check().stdout, "")
+        backup_conns = sum(int(str(v["active_conns"])) + int(str(v["inactive_conns"])) for v in own[VS].real_servers.values())
+        print(f"\nconnection sync: {sync['detail']}; lb2's own ipvsadm: {backup_conns} entries on {VS}")
+        assert sync["master"] == "here" and backup_conns > 0
+        [row] = [s for s in sync["services"] if s["service"] == VS]
+        assert 0 < row["backup"] and row["master"] >= 20
+    finally:
+        lab.sh("lb1", "ipvsadm --stop-daemon master")
+        lab.sh("lb2", "ipvsadm --stop-daemon backup")
+    assert peer_snapshot(lab)["peer"]["connection_sync"]["verdict"] == "off"

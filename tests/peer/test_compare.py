@@ -75,3 +75,31 @@ def test_split_brain_from_the_adverts_heard_here() -> None:
     assert split_brain(snap(vrrp=(backup,), peers=(other,))) == ()
     two = split_brain(snap(vrrp=(backup,), peers=(other, replace(other, source="192.168.1.13"))))
     assert [(b.masters, b.seen_by) for b in two] == [(("192.168.1.12", "192.168.1.13"), "adverts")]
+
+
+def test_connection_sync_compares_the_backups_counts_with_the_masters() -> None:
+    from lvstui.model import SyncDaemon
+    from lvstui.peer.compare import sync_check
+
+    busy = replace(WEB, real_servers=(replace(RS1, active_conns=8, inactive_conns=2), RS2))
+    synced = replace(WEB, real_servers=(replace(RS1, inactive_conns=7), RS2))
+    master, backup = SyncDaemon("master", "eth0", 7), SyncDaemon("backup", "eth0", 7)
+
+    def check(here: Snapshot, peer: Snapshot, via: str = "lvstui"):  # type: ignore[no-untyped-def]
+        return sync_check(here, PeerView("lb2", True, snapshot=peer, stale=False, via=via))
+
+    got = check(replace(snap(busy), sync_daemons=(master,)), replace(snap(synced), sync_daemons=(backup,)))
+    assert (got.verdict, got.master, got.detail) == ("syncing", "here", "the backup on lb2 holds 7 of the 10 "
+                                                     "connections on here (70%; syncid 7)")
+    assert [(s.service, s.master, s.backup) for s in got.services] == [(WEB.id, 10, 7)]
+    # the backup holds little: not syncing; the same daemons seen from the other director
+    got = check(replace(snap(WEB), sync_daemons=(backup,)), replace(snap(busy), sync_daemons=(master,)))
+    assert (got.verdict, got.master) == ("not-syncing", "lb2")
+    assert check(snap(busy), snap(WEB)).verdict == "off"
+    assert check(replace(snap(busy), sync_daemons=(master,)), snap(WEB)).verdict == "one-sided"
+    mismatch = check(replace(snap(busy), sync_daemons=(master,)),
+                     replace(snap(WEB), sync_daemons=(SyncDaemon("backup", "eth0", 9),)))
+    assert mismatch.verdict == "syncid-mismatch" and "nothing is synced" in mismatch.detail
+    assert check(replace(snap(WEB), sync_daemons=(master,)), replace(snap(WEB), sync_daemons=(backup,))
+                 ).verdict == "idle"
+    assert check(snap(busy), snap(WEB), via="ipvsadm") is None  # no counters to compare
