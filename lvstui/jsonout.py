@@ -121,6 +121,9 @@ def keepalived_dict(h: KeepalivedHealth | None) -> dict[str, Any] | None:
         "log_source": h.log_source,
         "log_lines": list(h.log_lines),
         "peers_error": h.peers_error,
+        "transitions": None if h.transitions is None else [
+            {"at": t.at.isoformat(), "instance": t.instance, "state": t.state, "reason": t.reason}
+            for t in h.transitions],
     }
 
 
@@ -162,6 +165,15 @@ def peer_view_dict(p: PeerView | None) -> dict[str, Any] | None:
     }
 
 
+def _with_transitions(d: dict[str, Any], h: KeepalivedHealth | None) -> dict[str, Any]:
+    """An instance's transitions in the last hour (null where no log was read) and the last one's
+    logged reason (null where there was none in that hour)."""
+    mine = None if h is None or h.transitions is None else [t for t in h.transitions if t.instance == d["name"]]
+    d["transitions_last_hour"] = None if mine is None else len(mine)
+    d["last_transition_reason"] = mine[-1].reason or None if mine else None
+    return d
+
+
 def snapshot_dict(snap: Snapshot, services: bool = True) -> dict[str, Any]:
     out = {
         "director": snap.director,
@@ -172,7 +184,7 @@ def snapshot_dict(snap: Snapshot, services: bool = True) -> dict[str, Any]:
         "timeouts": None if snap.timeouts is None else {
             "tcp": snap.timeouts.tcp, "tcp_fin": snap.timeouts.tcp_fin, "udp": snap.timeouts.udp},
         "sync_daemons": _sync_daemons(snap),
-        "vrrp": [vrrp_dict(v) for v in snap.vrrp],
+        "vrrp": [_with_transitions(vrrp_dict(v), snap.keepalived) for v in snap.vrrp],
         "vrrp_peers": [peer_dict(p) for p in snap.vrrp_peers],
         "keepalived": keepalived_dict(snap.keepalived),
         "drift": list(snap.drift),

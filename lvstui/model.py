@@ -294,6 +294,16 @@ class KeepalivedProcessState:
 
 
 @dataclass(frozen=True, slots=True)
+class VrrpTransition:
+    """One state change of a VRRP instance, as keepalived logged it."""
+
+    at: datetime
+    instance: str
+    state: str  # the state entered: MASTER, BACKUP, FAULT, ...
+    reason: str = ""  # the line keepalived logged before it, where it logged one
+
+
+@dataclass(frozen=True, slots=True)
 class KeepalivedHealth:
     """keepalived on this director: its processes, where it stands, its recent log lines."""
 
@@ -306,6 +316,7 @@ class KeepalivedHealth:
     errors: tuple[str, ...] = ()  # a dump that could not be read, a configuration that does not parse...
     state_at: datetime | None = None  # when keepalived last dumped its state for us
     peers_error: str | None = None  # why VRRP adverts cannot be watched, if they cannot
+    transitions: tuple[VrrpTransition, ...] | None = None  # the last hour's, from the log (None: no log read)
 
 
 @dataclass(frozen=True, slots=True)

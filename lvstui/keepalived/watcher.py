@@ -21,13 +21,16 @@ from lvstui.keepalived.processes import KeepalivedProcess
 from lvstui.keepalived.runtime import RuntimeState, dump_names, request_state
 from lvstui.keepalived.site import local_keepalived, proc_path
 from lvstui.keepalived.state import alive, health_status, merge, process_health, recent_log_lines, vrrp_peers
+from lvstui.keepalived.transitions import transitions
 from lvstui.keepalived.view import ConfigView, build_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener
-from lvstui.model import KeepalivedHealth, Snapshot, VrrpPeer
+from lvstui.model import KeepalivedHealth, Snapshot, VrrpPeer, VrrpTransition
 
 __all__ = ["DEFAULT_CONF", "KeepalivedWatcher"]
 
 DEFAULT_CONF = "/etc/keepalived/keepalived.conf"
+#: Log lines read to count the last hour's VRRP transitions (20 are shown).
+TRANSITION_LINES = 2000
 
 
 class KeepalivedWatcher:
@@ -44,6 +47,7 @@ class KeepalivedWatcher:
         self.refresh = refresh
         self.log_every = log_every
         self.log_count = log_lines
+        self._transitions: tuple[VrrpTransition, ...] | None = None
         self.dump_timeout = dump_timeout
         self.dumps = 0  # how many times keepalived was signalled (for tests and measurements)
         self._proc: KeepalivedProcess | None = None
@@ -230,9 +234,13 @@ class KeepalivedWatcher:
         if now - self._log_at >= self.log_every or changed:
             opts = dict(_log_opts(proc.cmdline))
             pids = [roles.get("parent"), roles.get("vrrp"), roles.get("checker"), roles.get("bfd")]
-            self._logs = recent_log_lines(pids, self.log_count, opts.get("log_file"))
+            # more lines than are shown: the last hour's VRRP transitions are counted from them
+            self._logs = recent_log_lines(pids, max(self.log_count, TRANSITION_LINES), opts.get("log_file"))
             self._log_at = now
+            src, every, _ = self._logs
+            self._transitions = transitions(every, datetime.now().astimezone()) if src else None
         source, lines, log_error = self._logs
+        lines = lines[-self.log_count:] if self.log_count else []
         errors = [e for e in (self._view_error,) if e]
         errors += list(getattr(runtime, "errors", ()))
         if log_error:
@@ -247,6 +255,7 @@ class KeepalivedWatcher:
             errors=tuple(errors),
             state_at=self._state_at,
             peers_error=peers_error,
+            transitions=self._transitions,
         )
         return replace(merged, keepalived=health, vrrp_peers=peers)
 

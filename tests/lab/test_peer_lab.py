@@ -79,6 +79,9 @@ def test_the_peer_beside_this_director(lab: Lab) -> None:
     peer = doc["peer"]
     assert peer["error"] is None and peer["reachable"] is True and peer["via"] == "lvstui", peer
     assert [(v["state"], v["virtual_router_id"]) for v in doc["vrrp"]] == [("MASTER", 51)]
+    # lb1 started BACKUP and took over when no advert came: logged, counted, with its reason
+    assert doc["vrrp"][0]["transitions_last_hour"] >= 1, doc["keepalived"]["transitions"]
+    assert doc["vrrp"][0]["last_transition_reason"] == "Receive advertisement timeout", doc["keepalived"]["transitions"]
     assert [(v["state"], v["virtual_router_id"]) for v in peer["vrrp"]] == [("BACKUP", 51)]
     assert "192.168.1.100" in doc["vrrp"][0]["vips"][0]
     assert doc["split_brain"] == []
@@ -151,7 +154,7 @@ def test_connection_sync_reports_the_backups_counts(lab: Lab) -> None:
         print(f"\nconnection sync: {sync['detail']}; lb2's own ipvsadm: {backup_conns} entries on {VS}")
         assert sync["master"] == "here" and backup_conns > 0
         [row] = [s for s in sync["services"] if s["service"] == VS]
-        assert 0 < row["backup"] and row["master"] >= 20
+        assert row["backup"] > 0 and row["master"] >= 20
     finally:
         lab.sh("lb1", "ipvsadm --stop-daemon master")
         lab.sh("lb2", "ipvsadm --stop-daemon backup")
