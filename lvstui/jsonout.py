@@ -121,6 +121,8 @@ def keepalived_dict(h: KeepalivedHealth | None) -> dict[str, Any] | None:
         "log_source": h.log_source,
         "log_lines": list(h.log_lines),
         "peers_error": h.peers_error,
+        "checker_reported_at": h.checker_reported_at.isoformat() if h.checker_reported_at else None,
+        "alarms": list(h.alarms),
         "transitions": None if h.transitions is None else [
             {"at": t.at.isoformat(), "instance": t.instance, "state": t.state, "reason": t.reason}
             for t in h.transitions],

@@ -317,6 +317,8 @@ class KeepalivedHealth:
     state_at: datetime | None = None  # when keepalived last dumped its state for us
     peers_error: str | None = None  # why VRRP adverts cannot be watched, if they cannot
     transitions: tuple[VrrpTransition, ...] | None = None  # the last hour's, from the log (None: no log read)
+    checker_reported_at: datetime | None = None  # the checker's last fresh dump (its real servers' states)
+    alarms: tuple[str, ...] = ()  # the watchdog's: a checker that stopped reporting, ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -356,6 +356,7 @@ class RuntimeState:
     servers: tuple[VirtualServerState, ...] = ()
     errors: tuple[str, ...] = ()
     vrrp_source: str = ""  # "json" or "data"
+    check_fresh: bool = False  # a fresh checker dump was read (its processes answered)
 
 
 def dump_dir(parent_pid: int) -> Path:
@@ -459,4 +460,4 @@ def request_state(parent_pid: int, want_vrrp: bool = True, want_check: bool = Tr
                 errors.append(f"no fresh {names['check']} within {timeout:g} s")
         else:
             servers = parse_check_data(text)
-    return RuntimeState(parent_pid, vrrp, servers, tuple(errors), source)
+    return RuntimeState(parent_pid, vrrp, servers, tuple(errors), source, check_fresh=want_check and text is not None)

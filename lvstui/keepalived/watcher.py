@@ -24,13 +24,15 @@ from lvstui.keepalived.state import alive, health_status, merge, process_health,
 from lvstui.keepalived.transitions import transitions
 from lvstui.keepalived.view import ConfigView, build_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener
-from lvstui.model import KeepalivedHealth, Snapshot, VrrpPeer, VrrpTransition
+from lvstui.model import KeepalivedHealth, KeepalivedProcessState, Snapshot, VrrpPeer, VrrpTransition
 
 __all__ = ["DEFAULT_CONF", "KeepalivedWatcher"]
 
 DEFAULT_CONF = "/etc/keepalived/keepalived.conf"
 #: Log lines read to count the last hour's VRRP transitions (20 are shown).
 TRANSITION_LINES = 2000
+#: A checker silent this long (at least three dump periods) raises the watchdog's alarm.
+CHECKER_STALE_SECONDS = 15.0
 
 
 class KeepalivedWatcher:
@@ -48,6 +50,7 @@ class KeepalivedWatcher:
         self.log_every = log_every
         self.log_count = log_lines
         self._transitions: tuple[VrrpTransition, ...] | None = None
+        self._check_at: datetime | None = None  # the checker's last fresh dump, kept across failed ones
         self.dump_timeout = dump_timeout
         self.dumps = 0  # how many times keepalived was signalled (for tests and measurements)
         self._proc: KeepalivedProcess | None = None
@@ -178,6 +181,8 @@ class KeepalivedWatcher:
             names=names,
         )
         self._state_at = datetime.now(UTC)
+        if self._runtime.check_fresh:
+            self._check_at = self._state_at
 
     def _peers(self) -> tuple[tuple[VrrpPeer, ...], str | None]:
         if self._listener is None:
@@ -256,8 +261,30 @@ class KeepalivedWatcher:
             state_at=self._state_at,
             peers_error=peers_error,
             transitions=self._transitions,
+            checker_reported_at=self._check_at,
+            alarms=self._alarms(processes, view),
         )
         return replace(merged, keepalived=health, vrrp_peers=peers)
+
+    def _alarms(self, processes: tuple[KeepalivedProcessState, ...], view: ConfigView | None) -> tuple[str, ...]:
+        """The checker watchdog: keepalived's checker should answer every dump we ask for; when it
+        has not for a while its real servers' states are old news (a hung or stopped process)."""
+        checker = next((p for p in processes if p.role == "checker"), None)
+        if checker is None or not checker.expected or (view is not None and not view.virtual_servers):
+            return ()
+        if not checker.alive:
+            return ("keepalived's checker process is not running: nothing checks the real servers",)
+        limit = max(3 * self.refresh, CHECKER_STALE_SECONDS)
+        if self._check_at is None:
+            if self._state_at is None:
+                return ()
+            return (("keepalived's checker has not answered a dump since lvstui started: its real servers' "
+                     "states are unknown (is the checker hung?)"),)
+        age = (datetime.now(UTC) - self._check_at).total_seconds()
+        if age > limit:
+            return ((f"keepalived's checker last reported {age:.0f} s ago: its real servers' states may be "
+                     "stale (is the checker hung?)"),)
+        return ()
 
 
 def _log_opts(argv: tuple[str, ...]) -> list[tuple[str, str]]:
