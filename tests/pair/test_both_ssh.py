@@ -20,7 +20,7 @@ from lvstui.ops.targets import parse_server_id, parse_service_id
 from lvstui.pair.both import PeerError, PeerOps, apply_both
 from lvstui.setup.ssh import SshOptions
 from tests.ops.test_durable_plan import MemoryDirector
-from tests.setup.sshd_support import Sshd
+from tests.setup.sshd_support import Sshd, keygen
 
 VS, RS1 = "tcp:192.168.1.100:80", "192.168.1.21:80"
 FAKE = Path(__file__).with_name("fake_peer_lvstui.py")
@@ -34,7 +34,7 @@ def options(sshd: Sshd, **kw: Any) -> SshOptions:
 
 
 class Side:
-    def __init__(self, tmp: Path, sshd: Sshd, mode: str = "ok", known: bool = True) -> None:
+    def __init__(self, tmp: Path, sshd: Sshd, mode: str = "ok", known: bool = True, **ssh: Any) -> None:
         if known:
             (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line())
         self.log = sshd.dir / "peer.log"
@@ -45,7 +45,7 @@ class Side:
         self.director = MemoryDirector([vs])
         self.ops = Operations(self.director, journal=Journal(tmp / "journal.jsonl"), memory=WeightMemory(tmp / "w.json"),
                               keepalived=None, track_dir=tmp / "track", settle_seconds=0, eqt=lambda: 1)
-        self.peer = PeerOps("127.0.0.1", options(sshd), (sys.executable, str(FAKE), str(self.log)))
+        self.peer = PeerOps("127.0.0.1", options(sshd, **ssh), (sys.executable, str(FAKE), str(self.log)))
         self.journal = tmp / "journal.jsonl"
 
     def asked(self) -> list[list[str]]:
@@ -126,3 +126,12 @@ def test_unknown_host_key_or_no_sshd_refuses_and_changes_nothing(tmp_path: Path,
     assert "\n" not in str(caught.value) and "nothing was changed on either director" in str(caught.value)
     assert side.asked() == [] and side.director.calls == [] and side.director.weights()[RS1] == 3
     assert [(e["result"], e["peer"]["result"]) for e in side.entries()] == [("refused", "unreachable")] * 2
+
+
+def test_a_changed_host_key_is_refused_even_when_new_keys_are_accepted(tmp_path: Path, sshd: Sshd) -> None:
+    side = Side(tmp_path, sshd, known=False, accept_new_host_key=True)
+    (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line(keygen(sshd.dir / "other")))
+    with pytest.raises(PeerError) as caught:
+        apply_both(side.ops, drain(), side.peer, ["drain", VS, RS1])
+    assert "host key CHANGED" in str(caught.value) and "nothing was changed on either director" in str(caught.value)
+    assert side.asked() == [] and side.director.calls == []
