@@ -365,6 +365,8 @@ def _apply(ops: Operations, change: Change, args: argparse.Namespace,
         raise PeerError(f"peer {exc}; nothing was changed on either director") from None
     both = apply_both(ops, change, remote, _peer_argv(args, ops, change), force=force)
     result = both.peer
+    for line in result.warnings:
+        print(f"lvstui: peer {result.host}: {line}", file=sys.stderr)
     lines = [f"peer {result.host}: {line}" for line in result.lines]
     lines.append(f"peer {result.host}: done (its journal {result.entry_id or 'not recorded'})")
     return both.outcome, lines

@@ -42,6 +42,7 @@ __all__ = ["PAIRED_VERBS", "PeerError", "PeerOps", "PeerResult", "apply_both", "
 PAIRED_VERBS = frozenset({"drain", "restore", "drain-host", "restore-host", "weight", "add-rs", "remove-rs",
                           "add-vs", "edit-vs", "remove-vs"})
 JOURNAL_LINE = "journal: "  # what --print-journal-id prints, last
+TIMED_OUT = 124  # the SSH runner's status for a command that did not end in time (SshOptions.command_timeout)
 
 
 class PeerError(Refused):
@@ -55,6 +56,7 @@ class PeerResult:
     lines: tuple[str, ...]  # what it printed (its plan's lines), without the journal line
     error: str | None  # its one line on stderr, if any
     entry_id: str | None  # its journal entry
+    warnings: tuple[str, ...] = ()  # its stderr lines when it succeeded (warnings, recovered: ...)
 
     def record(self) -> dict[str, Any]:
         return {"host": self.host, "result": "applied" if self.status in (0, 4) else "failed",
@@ -98,7 +100,8 @@ class PeerOps:
         if r.rc == 127 and error is None:
             error = f"{' '.join(self.command)}: not found"
         return PeerResult(self.target, r.rc, tuple(x for x in out if not x.startswith(JOURNAL_LINE)),
-                          error or (f"exit {r.rc}" if r.rc not in (0, 4) else None), entry)
+                          error or (f"exit {r.rc}" if r.rc not in (0, 4) else None), entry,
+                          tuple(errors) if r.rc in (0, 4) else ())
 
     def undo(self, entry_id: str, *, force: bool = False) -> PeerResult:
         return self.run(["undo", entry_id, "--yes", *(["--force"] if force else [])])
@@ -130,6 +133,11 @@ def apply_both(ops: Operations, change: Change, peer: PeerOps, argv: Sequence[st
         except PeerError as exc:
             _refused(ops, change, str(exc), {"host": peer.target, "result": "unreachable", "error": str(exc)})
             raise
+        if result.status == TIMED_OUT:  # the runner gave up waiting: the peer may have done it
+            message = (f"peer {peer.target}: {result.error}; what became of `{' '.join(argv)}` there is unknown "
+                       "(see its journal); nothing was changed here")
+            _refused(ops, change, message, result.record())
+            raise PeerError(message)
         if result.status not in (0, 4):
             message = f"peer {peer.target}: {result.error} (nothing was changed on either director)"
             _refused(ops, change, message, result.record())

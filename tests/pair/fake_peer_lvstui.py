@@ -1,7 +1,7 @@
 """A stand-in for lvstui on the peer director, for tests/pair over a real sshd: appends its
 argv (one JSON line) to LOG and answers as ``mode`` (a file beside LOG) says:
 
-* ``ok``: prints a plan line and ``journal: 0123abcd`` (what --print-journal-id prints), exit 0;
+* ``ok``: prints a warning on stderr, a plan line and ``journal: 0123abcd`` (what --print-journal-id prints), exit 0;
 * ``refuse``: one ``lvstui:`` line on stderr, exit 3 (refused there);
 * ``undo-fails``: as ok, but ``undo`` is refused (exit 3).
 """
@@ -24,5 +24,6 @@ if "undo" in argv:
 if mode == "refuse":
     print("lvstui: 192.168.1.21:80 is not in tcp:192.168.1.100:80: refused", file=sys.stderr)
     sys.exit(3)
+print("lvstui: warning: a warning of the peer's", file=sys.stderr)
 print("edit weight 0 (peer side)")
 print("journal: 0123abcd")

@@ -65,6 +65,7 @@ def test_made_on_the_peer_then_here_and_journaled_with_the_peers_entry(tmp_path:
     assert side.asked() == [["--peer", "none", "drain", VS, RS1, "--print-journal-id"]]
     assert side.director.weights()[RS1] == 0
     assert both.peer.entry_id == "0123abcd" and both.peer.lines == ("edit weight 0 (peer side)",)
+    assert both.peer.warnings == ("warning: a warning of the peer's",)
     (applied,) = [e for e in side.entries() if e["result"] == "applied"]
     assert applied["peer"] == {"host": "127.0.0.1", "result": "applied", "status": 0, "entry": "0123abcd",
                                "error": None}
