@@ -27,10 +27,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_UNRECORDED, CliError
+from lvstui.commands.peer_args import add_peer_arguments
 
 if TYPE_CHECKING:  # the verbs import the operations layer when they run (start-up speed)
     from lvstui.backend.ipvs import IpvsClient
+    from lvstui.commands.peer_args import PeerTarget
     from lvstui.ops.changes import Change
+    from lvstui.ops.engine import Operations, Outcome
 
 T = TypeVar("T")
 
@@ -41,15 +44,35 @@ EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp
           "weights unwritable), 124 --wait timed out.")
 
 
+PAIR_HELP = (
+    "With a peer (--peer, or [peer] in config.toml), the change is made on both directors: planned here "
+    "first (a refusal here asks nothing of the peer), then made on the peer by its own lvstui over SSH "
+    "(`lvstui --peer none VERB ...` there, as root: validated by its keepalived -t and its refusals, in "
+    "its journal), then here; if this side then fails, the peer's journal entry is undone there "
+    "(`lvstui undo ID --yes`). Peer unreachable, host key unknown or changed, lvstui not installed "
+    "there, or the peer refusing: refused (exit 3), nothing changed on either director, unless "
+    "--local-only. The journal entry here names the peer, its result and its journal id. A relative "
+    "weight (+N/-N) is sent as the weight it gives here; --force and --runtime-only are passed on, "
+    "--wait waits here only. IPVS-wide settings (timeouts, expire-quiescent, zero, sync) stay per "
+    "director.")
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def verb(name: str, help_text: str, runtime: bool = True) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text + ".",
                                                     epilog=EPILOG)
-        p.set_defaults(handler=run, verb=name, runtime_only=False)
+        p.set_defaults(handler=run, verb=name, runtime_only=False, local_only=False, print_journal_id=False)
         if runtime:
             p.add_argument("--runtime-only", action="store_true",
                            help="change the kernel only, even where keepalived manages the service "
                                 "(keepalived may put it back at its next checker transition or reload)")
+            p.add_argument("--print-journal-id", action="store_true",
+                           help="print the journal entry's id last, as `journal: ID` (what `lvstui undo ID` names)")
+            pair = p.add_argument_group("the pair's other director", PAIR_HELP)
+            add_peer_arguments(pair)
+            pair.add_argument("--local-only", action="store_true",
+                              help="make the change on this director only, even with a peer named (the "
+                                   "peer is not contacted; marked LOCAL ONLY in the output and the journal)")
         return p
 
     def force(p: argparse.ArgumentParser) -> None:
@@ -265,10 +288,12 @@ def run(args: argparse.Namespace) -> int:
         director = IpvsClient()
     except BackendError as exc:
         return _fail(str(exc), EXIT_FAILED)
+    peer = _paired(args)
     with director:
         ops = Operations(director, readonly=args.readonly, actor="cli", runtime_only=args.runtime_only)
+        peer_lines: list[str] = []
         try:
-            outcome = ops.apply(change, force=bool(getattr(args, "force", False)))
+            outcome, peer_lines = _apply(ops, change, args, peer)
         except InvalidInput as exc:
             return _fail(str(exc), EXIT_INVALID)
         except Refused as exc:
@@ -293,9 +318,88 @@ def run(args: argparse.Namespace) -> int:
                 print(f"keepalived: {line}")
         for line in outcome.messages:
             print(line if line.startswith("RUNTIME ONLY") else f"keepalived: {line}")
+        for line in peer_lines:
+            print(line)
+        if args.print_journal_id and outcome.entry_id:
+            print(f"journal: {outcome.entry_id}")
         if getattr(args, "wait", False) or getattr(args, "until", None):
             return _wait(director, change, args.timeout, args.until or "done")
     return 0
+
+
+def _paired(args: argparse.Namespace) -> PeerTarget | None:
+    """The peer this change is made on too: None for a verb made per director, without a peer, or
+    with --local-only."""
+    from lvstui.commands.peer_args import peer_target
+    from lvstui.pair.both import PAIRED_VERBS
+
+    if args.verb not in PAIRED_VERBS:
+        return None
+    peer = peer_target(args)
+    if peer is None or not args.local_only:
+        return peer
+    args.local_only_peer = peer.target
+    return None
+
+
+def _apply(ops: Operations, change: Change, args: argparse.Namespace,
+           peer: PeerTarget | None) -> tuple[Outcome, list[str]]:
+    """Apply here, or on both directors with a peer (see PAIR_HELP); the lines to print about the peer."""
+    force = bool(getattr(args, "force", False))
+    local_only = getattr(args, "local_only_peer", None)
+    if peer is None:
+        from lvstui.pair.both import local_only_record
+
+        extra = {"peer": local_only_record(local_only, "--local-only")} if local_only else None
+        outcome = ops.apply(change, force=force, journal_extra=extra)
+        return outcome, ([f"LOCAL ONLY: the peer {local_only} was not changed"] if local_only else [])
+    from lvstui.pair.both import PeerOps, apply_both
+    from lvstui.setup.ssh import SshOptions
+
+    options = SshOptions(identity=peer.identity, accept_new_host_key=peer.accept_new_host_key)
+    try:
+        remote = PeerOps(peer.target, options, peer.command)
+    except Exception as exc:  # noqa: BLE001 - a runner that cannot even be set up (~/.ssh/config...)
+        from lvstui.pair.both import PeerError
+
+        raise PeerError(f"peer {exc}; nothing was changed on either director") from None
+    both = apply_both(ops, change, remote, _peer_argv(args, ops, change), force=force)
+    result = both.peer
+    for line in result.warnings:
+        print(f"lvstui: peer {result.host}: {line}", file=sys.stderr)
+    lines = [f"peer {result.host}: {line}" for line in result.lines]
+    lines.append(f"peer {result.host}: done (its journal {result.entry_id or 'not recorded'})")
+    return both.outcome, lines
+
+
+def _peer_argv(args: argparse.Namespace, ops: Operations, change: Change) -> list[str]:
+    """The same verb for the peer's lvstui, from the arguments validated here; a relative weight
+    is sent as the absolute one it gives here, so both directors end at the same weight."""
+    from lvstui.ops.changes import SetWeight
+
+    v = args.verb
+    if v in ("drain-host", "restore-host"):
+        argv = [v, args.address]
+    elif v in ("add-vs", "edit-vs", "remove-vs"):
+        argv = [v, args.vs]
+    else:
+        argv = [v, args.vs, args.rs]
+    if isinstance(change, SetWeight):
+        weight = change.weight
+        if weight is None:
+            snap = ops.read_for(change)
+            found = [rs.weight for vs in snap.virtual_services if vs.id == change.service.id
+                     for rs in vs.real_servers if rs.id == change.server.id]
+            weight = found[0] + change.delta if found else None
+        argv.append(str(weight) if weight is not None else args.weight)
+    for flag in ("weight", "forward", "upper", "lower", "scheduler", "persistent", "netmask", "flags", "pe"):
+        value = getattr(args, flag, None)
+        if value is not None and v != "weight":
+            argv += [f"--{flag}", value]
+    for flag in ("force", "runtime_only"):
+        if getattr(args, flag, False):
+            argv.append("--" + flag.replace("_", "-"))
+    return argv
 
 
 def _wait(director: IpvsClient, change: Change, timeout: float | None, until: str) -> int:

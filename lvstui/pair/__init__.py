@@ -1,0 +1,1 @@
+"""Changes made on both directors of a keepalived pair (see :mod:`lvstui.pair.both`)."""

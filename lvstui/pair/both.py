@@ -1,0 +1,187 @@
+"""A durable change made on both directors of the pair: here through :mod:`lvstui.ops`, on the
+peer through the peer's own lvstui over SSH (the same verb, so the peer's operations layer
+validates it there: its keepalived -t, its refusals, its journal).
+
+The order, so that nothing is left half-applied:
+
+1. plan here (validated against this kernel and keepalived's configuration; never writes):
+   refused here, nothing is asked of the peer;
+2. apply on the peer (its lvstui plans, applies, reads back and journals; ``--print-journal-id``
+   gives its entry's id): unreachable, refused or failed there, nothing is changed here;
+3. apply here, re-planned against a fresh read, journaled with ``peer`` (host, result, the
+   peer's journal id); if that fails, the peer's entry is undone (``lvstui undo ID --yes`` there)
+   and the line says whether that worked.
+
+The peer is asked second-to-last rather than last because undoing exactly one journal entry
+on the peer is its own checked operation (refused if the peer moved on since), while the
+local apply can fail between its plan and its write only through a change made here in
+between, which the re-plan catches.
+
+This package sits between the interfaces and the layers it joins: it imports the operations
+layer (:mod:`lvstui.ops`) and the wizards' SSH layer (:mod:`lvstui.setup.ssh`); neither imports
+it, and ops never imports setup (import-linter contracts in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any, Self
+
+from lvstui.ops.changes import Change, Plan, Refused
+from lvstui.ops.engine import OperationFailed, Operations, Outcome, Unrecorded
+from lvstui.ops.record import describe_change
+from lvstui.setup.runner import RunnerError
+from lvstui.setup.ssh import SshOptions, SshRunner
+
+__all__ = ["PAIRED_VERBS", "PeerError", "PeerOps", "PeerResult", "apply_both", "local_only_record"]
+
+#: The verbs made on both directors (the real servers' and virtual services' durable changes).
+#: IPVS-wide settings (timeouts, expire-quiescent, counters, sync daemons) stay per director.
+PAIRED_VERBS = frozenset({"drain", "restore", "drain-host", "restore-host", "weight", "add-rs", "remove-rs",
+                          "add-vs", "edit-vs", "remove-vs"})
+JOURNAL_LINE = "journal: "  # what --print-journal-id prints, last
+TIMED_OUT = 124  # the SSH runner's status for a command that did not end in time (SshOptions.command_timeout)
+
+
+class PeerError(Refused):
+    """The peer cannot be reached or refused the change: nothing was changed anywhere (one line)."""
+
+
+@dataclass(frozen=True)
+class PeerResult:
+    host: str
+    status: int  # the peer's lvstui exit status (0 done, 4 done but not recorded there)
+    lines: tuple[str, ...]  # what it printed (its plan's lines), without the journal line
+    error: str | None  # its one line on stderr, if any
+    entry_id: str | None  # its journal entry
+    warnings: tuple[str, ...] = ()  # its stderr lines when it succeeded (warnings, recovered: ...)
+
+    def record(self) -> dict[str, Any]:
+        return {"host": self.host, "result": "applied" if self.status in (0, 4) else "failed",
+                "status": self.status, "entry": self.entry_id, "error": self.error}
+
+
+class PeerOps:
+    """The peer's lvstui over one SSH connection (the wizards' runner, its host-key policy)."""
+
+    def __init__(self, target: str, options: SshOptions, command: Sequence[str] = ("lvstui",), *,
+                 connect: Callable[[str, SshOptions], SshRunner] = SshRunner) -> None:
+        self.target = target
+        self.command = tuple(command)
+        self._runner = connect(target, options)
+
+    def __enter__(self) -> Self:
+        try:
+            self._runner.connect()
+        except RunnerError as exc:
+            self._runner.close()
+            raise PeerError(f"peer {exc}; nothing was changed on either director "
+                            "(--local-only makes it on this director only)") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._runner.close()
+
+    def run(self, argv: Sequence[str]) -> PeerResult:
+        """Run ``lvstui --peer none ARGV --print-journal-id`` there (``--peer none``: the peer never
+        forwards the change back here); RunnerError becomes :class:`PeerError`."""
+        try:
+            r = self._runner.run([*self.command, "--peer", "none", *argv])
+        except RunnerError as exc:
+            raise PeerError(f"peer {exc}; what became of `{' '.join(argv)}` there is unknown (see its "
+                            "journal); nothing was changed here") from None
+        out = r.stdout.splitlines()
+        entry = next((line[len(JOURNAL_LINE):].strip() for line in reversed(out) if line.startswith(JOURNAL_LINE)),
+                     None)
+        errors = [line.removeprefix("lvstui: ") for line in r.stderr.splitlines() if line.strip()]
+        error = errors[-1] if errors and r.rc != 0 else None
+        if r.rc == 127 and error is None:
+            error = f"{' '.join(self.command)}: not found"
+        return PeerResult(self.target, r.rc, tuple(x for x in out if not x.startswith(JOURNAL_LINE)),
+                          error or (f"exit {r.rc}" if r.rc not in (0, 4) else None), entry,
+                          tuple(errors) if r.rc in (0, 4) else ())
+
+    def undo(self, entry_id: str, *, force: bool = False) -> PeerResult:
+        return self.run(["undo", entry_id, "--yes", *(["--force"] if force else [])])
+
+
+def local_only_record(target: str, why: str) -> dict[str, Any]:
+    """The journal's ``peer`` field of a change made here only (``--local-only``)."""
+    return {"host": target, "result": "local-only", "error": why}
+
+
+@dataclass
+class BothOutcome:
+    outcome: Outcome
+    peer: PeerResult
+
+
+def apply_both(ops: Operations, change: Change, peer: PeerOps, argv: Sequence[str], *,
+               force: bool = False) -> BothOutcome:
+    """Plan here, connect to the peer and apply there, apply here; undo the peer's entry if this
+    side fails.  *peer* is connected (and closed) here.
+
+    Raises what :meth:`Operations.apply` raises (its message then says what became of the peer's
+    change), or :class:`PeerError` (nothing changed anywhere)."""
+    plan = ops.plan(change, force=force)  # refused here: the peer is not even connected to
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(peer)
+            result = peer.run([*argv, "--print-journal-id"])
+        except PeerError as exc:
+            _refused(ops, change, str(exc), {"host": peer.target, "result": "unreachable", "error": str(exc)})
+            raise
+        if result.status == TIMED_OUT:  # the runner gave up waiting: the peer may have done it
+            message = (f"peer {peer.target}: {result.error}; what became of `{' '.join(argv)}` there is unknown "
+                       "(see its journal); nothing was changed here")
+            _refused(ops, change, message, result.record())
+            raise PeerError(message)
+        if result.status not in (0, 4):
+            message = f"peer {peer.target}: {result.error} (nothing was changed on either director)"
+            _refused(ops, change, message, result.record())
+            raise PeerError(message)
+        return _apply_here(ops, change, plan, peer, result, force)
+
+
+def _refused(ops: Operations, change: Change, message: str, peer: dict[str, Any]) -> None:
+    ops.journal.record(actor=ops.actor, verb=change.verb, result="refused", change=describe_change(change),
+                       message=message, peer=peer)
+
+
+def _apply_here(ops: Operations, change: Change, plan: Plan, peer: PeerOps, result: PeerResult,
+                force: bool) -> BothOutcome:
+    try:
+        outcome = ops.apply(change, plan, force=force, journal_extra={"peer": result.record()})
+    except Unrecorded:
+        raise  # in place here too: both directors hold it
+    except Exception as exc:  # whatever failed here, the peer's change is taken back
+        note = _undo_peer(ops, change, peer, result, force)
+        raise _with(exc, note) from exc
+    return BothOutcome(outcome, result)
+
+
+def _undo_peer(ops: Operations, change: Change, peer: PeerOps, result: PeerResult, force: bool) -> str:
+    if result.entry_id is None:
+        return f"; the peer {peer.target} keeps the change (its journal entry is unknown: undo it there)"
+    try:
+        undone = peer.undo(result.entry_id, force=force)
+    except PeerError as exc:
+        undone = PeerResult(peer.target, 255, (), str(exc), None)
+    ok = undone.status in (0, 4)
+    note = (f"; undone on the peer {peer.target} (its journal {result.entry_id})" if ok else
+            f"; PEER UNDO FAILED on {peer.target} (its journal {result.entry_id}): {undone.error}")
+    try:
+        ops.journal.record(actor=ops.actor, verb=change.verb, result="peer-undone" if ok else "peer-undo-failed",
+                           change=describe_change(change), peer=undone.record() | {"undo_of": result.entry_id})
+    except OSError as exc:
+        note += f" ({exc}: not recorded here)"
+    return note
+
+
+def _with(exc: Exception, note: str) -> Exception:
+    try:
+        return type(exc)(f"{exc}{note}")
+    except TypeError:
+        return OperationFailed(f"{exc}{note}")
