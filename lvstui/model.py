@@ -306,6 +306,7 @@ class KeepalivedHealth:
     errors: tuple[str, ...] = ()  # a dump that could not be read, a configuration that does not parse...
     state_at: datetime | None = None  # when keepalived last dumped its state for us
     peers_error: str | None = None  # why VRRP adverts cannot be watched, if they cannot
+    unicast_peers: tuple[str, ...] = ()  # the configuration's unicast_peer addresses (every instance's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,6 +247,7 @@ class KeepalivedWatcher:
             errors=tuple(errors),
             state_at=self._state_at,
             peers_error=peers_error,
+            unicast_peers=view.unicast_peers if view is not None else (),
         )
         return replace(merged, keepalived=health, vrrp_peers=peers)
 
