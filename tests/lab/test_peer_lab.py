@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +132,22 @@ def test_split_brain_is_named_and_clears(lab: Lab) -> None:
         lab.start_keepalived("lb2", conf("lb2", 100))
     lab.wait_for(lambda: peer_snapshot(lab)["split_brain"] == [], timeout=60, interval=2,
                  what="split brain to clear once lb2 hears lb1 again")
+
+
+def test_the_dashboard_shows_the_peer(lab: Lab) -> None:
+    """`lvstui --peer lb2` on lb1: the pair panel names lb2, read over its snapshot stream, both
+    directors' VRRP (lb1 MASTER holding the VIP, lb2 BACKUP), and b lists the (no) differences."""
+    peer = lab.spec.host("lb2").ipv4
+    guest = str(Path(__file__).with_name("guest_pair_dashboard.py"))
+    command = f"env PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
+    r = lab.run("lb1", [lab.venv_python, guest, peer, command, "60"], env={"PYTHONPATH": str(REPO_DIR)}, timeout=180)
+    assert r.rc == 0, r.describe()
+    shown = json.loads(r.stdout.strip().splitlines()[-1])
+    assert shown["wrapped"] == "WithPeer"
+    panel = shown["panel"]
+    print(f"\npair panel after {shown['frames']} frames: {panel}")
+    assert panel[0].startswith(f"Peer {peer} · lvstui · read ") and "tables equal" in panel[0], panel
+    assert panel[1].startswith("VI_1 #51  here MASTER ") and f"  {peer} BACKUP 100  " in panel[1], panel
+    assert "192.168.1.100" in panel[1] and panel[1].endswith(" on here"), panel
+    assert "SPLIT BRAIN" not in shown["header"] and "MASTER" in shown["header"]
+    assert "Differences between the two tables (0)" in shown["pair_screen"], shown["pair_screen"]
