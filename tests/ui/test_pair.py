@@ -155,3 +155,38 @@ def test_peer_wraps_the_dashboards_source_and_the_demo_says_it_is_not_read(
     assert dashboard.with_peer(argparse.Namespace(peer="none"), local, 2.0) is local
     assert dashboard.with_peer(args, demo, 2.0) is demo and len(started) == 1
     assert "--peer is not read in --demo" in capsys.readouterr().err
+
+
+def test_a_malformed_peer_is_one_line_and_the_source_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lvstui.commands import dashboard
+    from lvstui.commands.errors import CliError
+
+    closed: list[bool] = []
+    local = FixedDirector(here(vi("MASTER", 150)), lambda: 0.0)
+    monkeypatch.setattr(local, "close", lambda: closed.append(True))
+    with pytest.raises(CliError) as raised:
+        dashboard.with_peer(argparse.Namespace(peer="lb2:notaport", peer_command="lvstui", peer_identity="k"),
+                            local, 1.0)
+    assert raised.value.status == 2 and "lb2:notaport" in str(raised.value) and "\n" not in str(raised.value)
+    assert closed == [True]
+
+
+def test_who_holds_the_vips_and_a_peer_read_with_ipvsadm() -> None:
+    from dataclasses import replace
+
+    from lvstui.peer.source import WithPeer
+    from lvstui.ui.pair import pair_lines
+    from tests.ui.pair_support import peer_view
+
+    def lines(mine, view):  # type: ignore[no-untyped-def]
+        return [str(c) for c in pair_lines(WithPeer(FixedDirector(here(mine), lambda: 0.0), FixedPeer(view)).read())]
+
+    # both BACKUP: nobody holds the VIP
+    assert lines(vi("BACKUP", 100), peer_view(vi("BACKUP", 90)))[1].endswith("192.168.1.100 on nobody")
+    # the peer MASTER: it holds the VIP
+    assert lines(vi("BACKUP", 100), peer_view(vi("MASTER", 150)))[1].endswith("192.168.1.100 on lb2")
+    # read with ipvsadm -S -n: no VRRP there, its state unknown, and said so
+    ipvsadm = replace(peer_view(), via="ipvsadm")
+    shown = lines(vi("BACKUP", 100), ipvsadm)
+    assert shown[0].startswith("Peer lb2 · ipvsadm (no VRRP) · read 0.4s ago · 3 differences (b)")
+    assert shown[1] == "VI_1 #51  here BACKUP 100  lb2 -  192.168.1.100 on not here (peer unknown)"
