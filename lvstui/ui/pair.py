@@ -73,9 +73,15 @@ def _status(view: PeerView, keys: str, width: int | None = None) -> Content:
         parts: list[str | tuple[str, str]] = [("Peer ", "bold"), (host, "bold $text-accent"), " · "]
         if view.via and (compact < 1 or view.via == "ipvsadm"):
             parts += [("ipvsadm (no VRRP)" if view.via == "ipvsadm" else view.via, "$text-muted"), " · "]
-        if view.stale:
+        error = view.error
+        if view.snapshot is None and error == "not read yet":  # PeerReader's words before its first try
+            parts.append(("connecting…", "$text-muted"))
+            error = None
+        elif view.snapshot is None:
+            parts.append((" NOT READ ", "bold reverse $error"))
+        elif view.stale:
             parts.append((" STALE ", "bold reverse $error"))
-            parts.append((f" {age(view.age)} old" if view.age is not None else " never read", "bold $text-error"))
+            parts.append((f" {age(view.age)} old" if view.age is not None else "", "bold $text-error"))
         else:
             parts.append((f"read {age(view.age or 0.0)} ago", "$text-success"))
         if view.snapshot is not None:
@@ -84,8 +90,8 @@ def _status(view: PeerView, keys: str, width: int | None = None) -> Content:
             parts.append((f"{n} difference{'s' if n != 1 else ''} ({keys})", "bold $text-warning") if n
                          else ("tables equal", "$text-success"))
         line = Content.assemble(*parts)
-        if view.error:
-            line += Content.assemble(" · ", (visible(view.error), "$text-error"))
+        if error:
+            line += Content.assemble(" · ", (visible(error), "$text-error"))
         if width is None or line.cell_length <= width:
             return line
     assert width is not None

@@ -190,3 +190,17 @@ def test_who_holds_the_vips_and_a_peer_read_with_ipvsadm() -> None:
     shown = lines(vi("BACKUP", 100), ipvsadm)
     assert shown[0].startswith("Peer lb2 · ipvsadm (no VRRP) · read 0.4s ago · 3 differences (b)")
     assert shown[1] == "VI_1 #51  here BACKUP 100  lb2 -  192.168.1.100 on not here (peer unknown)"
+
+
+def test_a_peer_never_read_says_connecting_then_not_read_with_the_error() -> None:
+    from lvstui.model import PeerView
+    from lvstui.peer.source import WithPeer
+    from lvstui.ui.pair import pair_lines
+
+    def first(view: PeerView) -> str:
+        return str(pair_lines(WithPeer(FixedDirector(here(vi("MASTER", 150)), lambda: 0.0),
+                                       FixedPeer(view)).read())[0])  # type: ignore[arg-type]
+
+    assert first(PeerView(host="lb2", reachable=False, error="not read yet")) == "Peer lb2 · connecting…"
+    assert first(PeerView(host="lb2", reachable=False, error="lb2:22: no route to host")) == \
+        "Peer lb2 ·  NOT READ  · lb2:22: no route to host"
