@@ -1,6 +1,7 @@
 """Run inside a lab director: the dashboard, headless, with ``--peer``; print what the pair shows.
 
-Usage (in the guest): python guest_pair_dashboard.py PEER PEER_COMMAND [SECONDS]
+Usage (in the guest): python guest_pair_dashboard.py PEER PEER_COMMAND [SECONDS [UNTIL]]
+UNTIL: ``backup`` (default: the peer read and BACKUP) or ``split-brain`` (SPLIT BRAIN in the header).
 The source is built as ``lvstui --peer PEER`` builds it (lvstui.commands.dashboard: the
 kernel with keepalived, wrapped with the peer's background reader).  Prints one JSON document:
 the header, the pair panel's lines once the peer is read (or the last ones), the pair screen
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 
-async def main(peer: str, command: str, seconds: float) -> dict[str, object]:
+async def main(peer: str, command: str, seconds: float, until: str = "backup") -> dict[str, object]:
     from lvstui.cli import build_parser
     from lvstui.commands.dashboard import choose_source, with_peer
     from lvstui.ui.app import DashboardApp
@@ -37,7 +38,11 @@ async def main(peer: str, command: str, seconds: float) -> dict[str, object]:
         while time.monotonic() < deadline:
             await pilot.pause(0.2)
             lines = str(app.query_one(PairPanel).render()).splitlines()
-            if lines and " · read " in lines[0] and len(lines) > 1 and "BACKUP" in lines[1]:
+            header = str(app.query_one("#header").render())
+            if until == "split-brain" and "SPLIT BRAIN" in header:
+                result["after"] = seconds - (deadline - time.monotonic())
+                break
+            if until == "backup" and lines and " · read " in lines[0] and len(lines) > 1 and "BACKUP" in lines[1]:
                 break
         result["frames"] = app.dashboard.frames_applied
         result["panel"] = lines
@@ -51,4 +56,5 @@ async def main(peer: str, command: str, seconds: float) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 60.0))))
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 60.0
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], seconds, *sys.argv[4:5]))))
