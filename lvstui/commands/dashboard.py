@@ -60,14 +60,16 @@ def choose_source(args: argparse.Namespace) -> tuple[Any, Any | None]:
     return source, HostReader()
 
 
+DEMO_PEER = "--peer is not read in --demo (the demo simulates one director, not a pair)"
+
+
 def with_peer(args: argparse.Namespace, source: Any, interval: float) -> Any:
-    """*source* with the pair's other director beside it, where one is named (never in the demo).
-    Raises CliError for a malformed --peer or config (after closing *source*)."""
+    """*source* with the pair's other director beside it, where one is named (never in the demo:
+    there a --peer given is said on stderr).  Raises CliError for a malformed --peer or config
+    (after closing *source*)."""
     if source.capabilities.demo:
-        given = getattr(args, "peer", None)
-        if given is not None and given.strip().lower() != "none":
-            print("lvstui: --peer is not read in --demo (the demo simulates one director, not a pair)",
-                  file=sys.stderr)
+        if peer_given(args):
+            print(f"lvstui: {DEMO_PEER}", file=sys.stderr)
         return source
     from lvstui.commands.peer_args import peer_target, start_reader
     from lvstui.peer.source import WithPeer
@@ -80,6 +82,12 @@ def with_peer(args: argparse.Namespace, source: Any, interval: float) -> Any:
     if peer is None:
         return source
     return WithPeer(source, start_reader(peer, interval))
+
+
+def peer_given(args: argparse.Namespace) -> bool:
+    """--peer given on the command line (not `none`)."""
+    given = getattr(args, "peer", None)
+    return given is not None and given.strip().lower() != "none"
 
 
 def choose_director(args: argparse.Namespace, source: Any) -> Any | None:
@@ -144,7 +152,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
     director = choose_director(args, source)
     app = DashboardApp(source, readonly=bool(getattr(args, "readonly", False)), interval=interval, theme=theme,
                        config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader,
-                       keymap=dict(config.keys), director=director, capabilities=capabilities)
+                       keymap=dict(config.keys), director=director, capabilities=capabilities,
+                       notices=(DEMO_PEER,) if capabilities.demo and peer_given(args) else ())
     try:
         app.run()
     finally:

@@ -126,11 +126,14 @@ async def test_an_unreachable_peer_is_one_line_stale_with_its_age_and_error(cloc
 
 
 async def test_the_demo_has_no_pair_panel(demo, clock: ManualClock, isolated_config: Path) -> None:  # type: ignore[no-untyped-def]
-    app = make_app(demo, clock, isolated_config)
+    from lvstui.commands.dashboard import DEMO_PEER
+
+    app = make_app(demo, clock, isolated_config, notices=(DEMO_PEER,))  # as `lvstui --demo --peer lb2` starts it
     async with app.run_test(size=(120, 40)) as pilot:
         feed(app, clock, 3)
         await pilot.pause()
         assert not app.query_one(PairPanel).display
+        assert [str(n.message) for n in app._notifications] == [DEMO_PEER]
         await pilot.press("b")
         await pilot.pause()
         assert "no peer set: start with lvstui --peer" in str(app.screen.query_one("#pair-text").render())
