@@ -319,6 +319,7 @@ class KeepalivedHealth:
     transitions: tuple[VrrpTransition, ...] | None = None  # the last hour's, from the log (None: no log read)
     checker_reported_at: datetime | None = None  # the checker's last fresh dump (its real servers' states)
     alarms: tuple[str, ...] = ()  # the watchdog's: a checker that stopped reporting, ...
+    unicast_peers: tuple[str, ...] = ()  # the configuration's unicast_peer addresses (every instance's)
 
 
 @dataclass(frozen=True, slots=True)

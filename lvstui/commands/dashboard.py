@@ -8,6 +8,11 @@ exit status is non-zero.
 Operations (drain, weights...) write through a kernel client of their own: the poller's
 client (its netlink socket) belongs to the poller thread, and IpvsClient is not thread-safe.
 The demo source is its own (in-memory) director.  In --readonly no writing client is opened.
+
+With a peer (``--peer``, or ``[peer]`` in config.toml), the source is wrapped in
+:class:`lvstui.peer.source.WithPeer`: the peer is read by a background thread of its own
+(:class:`lvstui.peer.reader.PeerReader`), and each poll takes its last view without waiting.
+The demo simulates one director, not a pair: there, a peer is not read (``--peer`` says so).
 """
 
 from __future__ import annotations
@@ -53,6 +58,36 @@ def choose_source(args: argparse.Namespace) -> tuple[Any, Any | None]:
     from lvstui.backend.host import HostReader
 
     return source, HostReader()
+
+
+DEMO_PEER = "--peer is not read in --demo (the demo simulates one director, not a pair)"
+
+
+def with_peer(args: argparse.Namespace, source: Any, interval: float) -> Any:
+    """*source* with the pair's other director beside it, where one is named (never in the demo:
+    there a --peer given is said on stderr).  Raises CliError for a malformed --peer or config
+    (after closing *source*)."""
+    if source.capabilities.demo:
+        if peer_given(args):
+            print(f"lvstui: {DEMO_PEER}", file=sys.stderr)
+        return source
+    from lvstui.commands.peer_args import peer_target, start_reader
+    from lvstui.peer.source import WithPeer
+
+    try:
+        peer = peer_target(args)
+    except BaseException:
+        source.close()
+        raise
+    if peer is None:
+        return source
+    return WithPeer(source, start_reader(peer, interval))
+
+
+def peer_given(args: argparse.Namespace) -> bool:
+    """--peer given on the command line (not `none`)."""
+    given = getattr(args, "peer", None)
+    return given is not None and given.strip().lower() != "none"
 
 
 def choose_director(args: argparse.Namespace, source: Any) -> Any | None:
@@ -106,6 +141,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
         if "--demo" not in str(exc):
             print(f"lvstui: {HINT}", file=sys.stderr)
         return 1
+    source = with_peer(args, source, interval)
     import os
 
     from lvstui.ui.app import DashboardApp
@@ -116,7 +152,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
     director = choose_director(args, source)
     app = DashboardApp(source, readonly=bool(getattr(args, "readonly", False)), interval=interval, theme=theme,
                        config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader,
-                       keymap=dict(config.keys), director=director, capabilities=capabilities)
+                       keymap=dict(config.keys), director=director, capabilities=capabilities,
+                       notices=(DEMO_PEER,) if capabilities.demo and peer_given(args) else ())
     try:
         app.run()
     finally:

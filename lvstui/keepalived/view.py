@@ -273,6 +273,12 @@ class ConfigView:
                 out[key] = value.split()[0]
         return out
 
+    @property
+    def unicast_peers(self) -> tuple[str, ...]:
+        """Every VRRP instance's ``unicast_peer`` addresses, in order, each once (the pair's other
+        director, as the dashboard offers it when no ``--peer`` is set)."""
+        return tuple(dict.fromkeys(a for vi in self.vrrp_instances for a in vi.unicast_peers))
+
     def virtual_server(self, key: str) -> VirtualServer | None:
         for vs in self.virtual_servers:
             if vs.key == key:

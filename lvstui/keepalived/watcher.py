@@ -263,6 +263,7 @@ class KeepalivedWatcher:
             transitions=self._transitions,
             checker_reported_at=self._check_at,
             alarms=self._alarms(processes, view),
+            unicast_peers=view.unicast_peers if view is not None else (),
         )
         return replace(merged, keepalived=health, vrrp_peers=peers)
 

@@ -61,6 +61,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "live, filterable (Esc closes)", show=False, on_rs_row=True),
     ActionSpec("copy_id", "y", "Copy id", "Copy the selected id (the real server's, else the service's) to the "
                "clipboard, through the terminal (OSC 52)", show=False),
+    ActionSpec("pair", "b", "Pair", "The pair: the other director (--peer) read or stale, VRRP state and "
+               "priority on both, who holds each VIP, split brain, and every difference between the two "
+               "tables (kind, ids, here, peer); Esc closes", show=False),
     ActionSpec("quit", "q", "Quit", "Quit lvstui"),
     # --- operations: every one confirmed in a dialog naming the service and real server ---
     ActionSpec("drain", "x", "Drain", "Drain the real server (weight 0: its connections finish, no new ones "
@@ -145,7 +148,9 @@ def known_binding_ids() -> set[str]:
     """Every binding id a user may remap in the config's [keys] table."""
     from lvstui.ui.detail import RsDetailScreen
     from lvstui.ui.help import HelpScreen
+    from lvstui.ui.pair import PairScreen
     from lvstui.ui.vtable import VirtualTable
 
-    bindings = [*app_bindings(), *VirtualTable.BINDINGS, *HelpScreen.BINDINGS, *RsDetailScreen.BINDINGS]
+    bindings = [*app_bindings(), *VirtualTable.BINDINGS, *HelpScreen.BINDINGS, *RsDetailScreen.BINDINGS,
+                *PairScreen.BINDINGS]
     return {b.id for b in bindings if isinstance(b, Binding) and b.id}

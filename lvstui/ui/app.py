@@ -51,12 +51,15 @@ class DashboardApp(App[None]):
                  clock: Callable[[], float] = time.monotonic, autopoll: bool = True,
                  host_reader: object | None = None, tune_gc: bool = True,
                  keymap: dict[str, str] | None = None, director: Director | None = None,
-                 operations: Operations | None = None, capabilities: Capabilities | None = None) -> None:
+                 operations: Operations | None = None, capabilities: Capabilities | None = None,
+                 notices: tuple[str, ...] = ()) -> None:
         """``director``: what operations write to; None: the source itself when it declares it can be
         written (the demo), else no operations.  ``operations``: a ready Operations (tests,
         benchmarks).  ``capabilities``: what the source can do, as its builder decided (None: what
-        the source's class declares)."""
+        the source's class declares).  ``notices``: what the command line has to say, shown once
+        the screen is up (``--peer`` not read in the demo)."""
         super().__init__()
+        self._notices = notices
         self._user_keymap = dict(keymap or {})
         self._tune_gc = tune_gc
         self._gc_saved: tuple[int, int, int] | None = None
@@ -156,6 +159,8 @@ class DashboardApp(App[None]):
             sys.setswitchinterval(SWITCH_INTERVAL)
         self._setup_themes()
         self._setup_keymap()
+        for notice in self._notices:
+            self.notify(notice, severity="warning", timeout=8, markup=False)
 
     def on_unmount(self) -> None:
         self.dashboard.poller.stop()

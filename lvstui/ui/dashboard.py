@@ -63,6 +63,7 @@ from lvstui.ui.lab_panel import LabPanel
 from lvstui.ui.messages import FrameReady, RealServersReady, TablesReady
 from lvstui.ui.op_runner import OpRunner
 from lvstui.ui.ops_controller import OpsController
+from lvstui.ui.pair import PairPanel, PairScreen
 from lvstui.ui.poller import Frame, Poller
 from lvstui.ui.titles import FOCUS_MARK, rs_title, services_title
 from lvstui.ui.view import Tables, ViewSpec, build_real_servers, build_tables, default_reverse
@@ -158,6 +159,7 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
+        yield PairPanel(id="pair")
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 yield Static(id="services-title", classes="title")
@@ -279,6 +281,7 @@ class DashboardScreen(Screen[None]):
         else:  # the operator changed the view while this poll ran
             self._rebuild()
         self.query_one(DirectorPanel).set_host(frame.snapshot.director, frame.snapshot.host)
+        self.query_one(PairPanel).show(frame.snapshot, offer.action_keys(ACTIONS, "pair", self.keys_for))
         self._refresh_header(frame)
         eqt, drained = frame.expire_quiescent, frame.counts.drained_keys
         offer_changed = eqt != self.ops.eqt or (eqt == 0 and drained != self._drained)
@@ -456,6 +459,7 @@ class DashboardScreen(Screen[None]):
             stretched=bool(frame and frame.stretched),
             poll_seconds=frame.poll_seconds if frame else 0.0,
             health=tuple(header_parts(frame.counts, self.gone.total)) if frame and has_data else (),
+            split_brain=tuple(b.vrid for b in snapshot.split_brain) if has_data and snapshot else (),
         )
 
     def _refresh_header(self, frame: Frame | None = None) -> None:
@@ -686,6 +690,10 @@ class DashboardScreen(Screen[None]):
             copy_id(self.app, vs.id, f"virtual service {vs.id}")
         else:
             self.tell("nothing selected to copy", timeout=2)
+
+    def action_pair(self) -> None:
+        if not isinstance(self.app.screen, PairScreen):
+            self.app.push_screen(PairScreen(self.current_snapshot, every=max(self.poller.interval, 0.5)))
 
     def action_lab_panel(self) -> None:
         path = self.capabilities.lab_control

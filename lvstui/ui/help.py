@@ -55,6 +55,10 @@ def help_sections(app_actions: Iterable[tuple[str, str]], table_bindings: Iterab
             ("rates", ("'kernel estimator' = IPVS's own ~2 s average; 'lvstui Δ' = counter deltas "
                        "between two polls (toggle with r)")),
             ("STALE", "the last poll failed: the data shown is the last good one, with its age"),
+            ("SPLIT BRAIN", ("two MASTERs for one VRID, from both directors' state or the adverts heard here: "
+                             "in the header and on a line of its own under it")),
+            ("Peer", ("the line under the header with --peer: the other director read or STALE (its age, "
+                      "the error), VRRP on both, who holds the VIPs, the differences (b lists them)")),
         ] + ([("READ-ONLY", "started with --readonly: nothing on this screen can change the director")]
              if readonly else [])),
     ]

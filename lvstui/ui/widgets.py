@@ -40,6 +40,7 @@ class HeaderState:
     poll_seconds: float = 0.0
     source: str = ""
     health: tuple[tuple[str, str], ...] = ()  # lvstui.ui.health.header_parts: DOWN, drained... counts
+    split_brain: tuple[int, ...] = ()  # VRIDs with two MASTERs (Snapshot.split_brain)
 
 
 class HeaderBar(Static):
@@ -79,6 +80,8 @@ def _header(s: HeaderState, compact: int) -> Content:
         parts += [(" READ-ONLY ", "bold reverse $accent"), " "]
     if s.paused:
         parts += [(" PAUSED ", "bold reverse $secondary"), " "]
+    if s.split_brain:
+        parts += [(f" SPLIT BRAIN VRID {','.join(map(str, s.split_brain))} ", "bold reverse $error"), " "]
     if compact < 2:
         parts += [(s.director or "…", "bold"), sep]
     if not s.vrrp:

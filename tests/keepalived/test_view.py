@@ -247,6 +247,7 @@ def test_vrrp_fields(view) -> None:  # type: ignore[no-untyped-def]
     assert vi.virtual_ipaddresses == ("127.0.0.100/32", "127.0.0.101")
     assert vi.virtual_ipaddresses_excluded == ("127.0.0.102",)
     assert vi.unicast_peers == ("127.0.0.12",)
+    assert view.unicast_peers == ("127.0.0.12",)  # every instance's, once each (the dashboard offers them)
     assert [(t.name, t.weight) for t in vi.track_scripts] == [("chk_web", -30)]
     assert [(t.name, t.weight) for t in vi.track_files] == [("maint", None)]
     assert [(t.name, t.weight) for t in vi.track_interfaces] == [("lo", 10)]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,9 +110,11 @@ def test_a_difference_made_by_hand_on_the_peer(lab: Lab) -> None:
         lab.sh("lb2", "ipvsadm -e -t 192.168.1.100:80 -r 192.168.1.21:80 -g -w 1")
 
 
-def test_split_brain_is_named_and_clears(lab: Lab) -> None:
-    # lb2 restarted with VRRP authentication lb1 does not use: each drops the other's adverts,
-    # lb2 takes over while lb1 stays MASTER (both keepalived running, both holding the VIP)
+@contextmanager
+def lb2_cut_off(lab: Lab) -> Iterator[None]:
+    """lb2 restarted with VRRP authentication lb1 does not use: each drops the other's adverts,
+    lb2 takes over while lb1 stays MASTER (both keepalived running, both holding the VIP); lb2's
+    own configuration back on leaving."""
     lab.stop_keepalived("lb2")
     lab.start_keepalived("lb2", conf("lb2", 100).replace(
         "    advert_int 1\n", "    advert_int 1\n    authentication {\n        auth_type PASS\n"
@@ -118,6 +122,14 @@ def test_split_brain_is_named_and_clears(lab: Lab) -> None:
     try:
         lab.wait_for(lambda: "192.168.1.100/" in lab.run("lb2", ["ip", "-br", "addr", "show", "eth0"]).stdout,
                      timeout=30, what="lb2 to take the VIP")
+        yield
+    finally:
+        lab.stop_keepalived("lb2")
+        lab.start_keepalived("lb2", conf("lb2", 100))
+
+
+def test_split_brain_is_named_and_clears(lab: Lab) -> None:
+    with lb2_cut_off(lab):
         started = time.monotonic()
         doc = lab.wait_for(lambda: (d := peer_snapshot(lab, "--peer-wait", "10"))["split_brain"] and d,
                            timeout=60, interval=0.5, what="split brain in the snapshot")
@@ -129,9 +141,6 @@ def test_split_brain_is_named_and_clears(lab: Lab) -> None:
         assert [(b["vrid"], b["masters"]) for b in doc["split_brain"]] == [
             (51, ["here", lab.spec.host("lb2").ipv4])], doc["split_brain"]
         assert doc["split_brain"][0]["seen_by"] in ("state", "adverts")
-    finally:
-        lab.stop_keepalived("lb2")
-        lab.start_keepalived("lb2", conf("lb2", 100))
     lab.wait_for(lambda: peer_snapshot(lab)["split_brain"] == [], timeout=60, interval=2,
                  what="split brain to clear once lb2 hears lb1 again")
 
@@ -159,3 +168,40 @@ def test_connection_sync_reports_the_backups_counts(lab: Lab) -> None:
         lab.sh("lb1", "ipvsadm --stop-daemon master")
         lab.sh("lb2", "ipvsadm --stop-daemon backup")
     assert peer_snapshot(lab)["peer"]["connection_sync"]["verdict"] == "off"
+
+
+def pair_dashboard(lab: Lab, until: str = "backup") -> dict[str, Any]:
+    """What the dashboard on lb1 shows with ``--peer lb2`` (tests/lab/guest_pair_dashboard.py)."""
+    guest = str(Path(__file__).with_name("guest_pair_dashboard.py"))
+    command = f"env PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
+    r = lab.run("lb1", [lab.venv_python, guest, lab.spec.host("lb2").ipv4, command, "60", until],
+                env={"PYTHONPATH": str(REPO_DIR)}, timeout=180)
+    assert r.rc == 0, r.describe()
+    shown: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
+    assert shown["wrapped"] == "WithPeer"
+    print(f"\npair panel after {shown['frames']} frames: {shown['panel']}")
+    return shown
+
+
+def test_the_dashboard_shows_the_peer(lab: Lab) -> None:
+    """`lvstui --peer lb2` on lb1: the pair panel names lb2, read over its snapshot stream, both
+    directors' VRRP (lb1 MASTER holding the VIP, lb2 BACKUP), and b lists the (no) differences."""
+    peer = lab.spec.host("lb2").ipv4
+    shown = pair_dashboard(lab)
+    panel = shown["panel"]
+    assert panel[0].startswith(f"Peer {peer} · lvstui · read ") and "tables equal" in panel[0], panel
+    assert panel[1].startswith("VI_1 #51  here MASTER ") and f"  {peer} BACKUP 100  " in panel[1], panel
+    assert "192.168.1.100" in panel[1] and panel[1].endswith(" on here"), panel
+    assert "SPLIT BRAIN" not in shown["header"] and "MASTER" in shown["header"]
+    assert "Differences between the two tables (0)" in shown["pair_screen"], shown["pair_screen"]
+
+
+def test_the_dashboard_shows_split_brain(lab: Lab) -> None:
+    """lb2 cut off from lb1's adverts (VRRP authentication lb1 does not use): both MASTER, and the
+    dashboard on lb1 says SPLIT BRAIN in its header and names VRID 51 on a line of its own."""
+    peer = lab.spec.host("lb2").ipv4
+    with lb2_cut_off(lab):
+        shown = pair_dashboard(lab, "split-brain")
+        assert "SPLIT BRAIN VRID 51" in shown["header"], shown
+        assert shown["panel"][0].strip().startswith(f"SPLIT BRAIN VRID 51 (VI_1): MASTER on here and {peer} ("), shown
+        print(f"split brain on screen {shown['after']:.1f} s after the dashboard started")
