@@ -29,6 +29,7 @@ from lvstui.ops import changes as c
 from lvstui.ops.changes import Change
 from lvstui.ops.targets import ServerKey, ServiceKey, parse_server_id, parse_service_id
 from lvstui.ops.undo import UndoPlan
+from lvstui.pair.both import PAIRED_VERBS
 from lvstui.ui.columns import RsRow
 from lvstui.ui.confirm import ConfirmScreen, Decision
 from lvstui.ui.drain_watch import DrainTraffic, Reader
@@ -309,11 +310,22 @@ class OpsController:
                 "(previewed and confirmed like this).")
         return dataclasses.replace(preview, warnings=[*preview.warnings, here])
 
+    def _this_director_only(self, changes: list[Change], preview: Preview) -> Preview:
+        """With a peer on screen, a durable change made here does not reach it (the CLI's verbs
+        make it on both): the confirmation says so before the operator says yes."""
+        snap = self.host.current_snapshot()
+        if snap is None or snap.peer is None or not any(getattr(c, "verb", "") in PAIRED_VERBS for c in changes):
+            return preview
+        note = (f"This director only: the dashboard does not change the peer {snap.peer.host} yet. To make it "
+                "on both, use the CLI verb with the peer (lvstui --peer HOST VERB ...).")
+        return dataclasses.replace(preview, warnings=[*preview.warnings, note])
+
     def _ask(self, runner: OpRunner, changes: list[Change], title: str, preview: Preview, tagged: bool) -> None:
-        preview = self._pointed(preview)
+        preview = self._this_director_only(changes, self._pointed(preview))
 
         def replan(force: bool, runtime_only: bool) -> Preview:
-            return self._pointed(runner.preview(changes, title, force=force, runtime_only=runtime_only))
+            return self._this_director_only(
+                changes, self._pointed(runner.preview(changes, title, force=force, runtime_only=runtime_only)))
 
         self.host.open_screen(ConfirmScreen(preview, replan),
                               lambda decision: self._decided(runner, changes, decision, tagged))

@@ -7,6 +7,7 @@ layer is the real one on the demo director.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -247,3 +248,19 @@ def test_the_remedy_for_pinned_clients_applies_to_a_drained_persistent_server_at
     assert not ops.pins_drained(row)
     ops.expire_quiescent(row)  # not offered: nothing proposed
     assert host.screens == [] and "preview" not in host.started
+
+
+def test_with_a_peer_on_screen_the_confirmation_says_this_director_only(clock: ManualClock) -> None:
+    from lvstui.model import PeerView
+
+    _demo, host, ops, row = setup(clock)
+    ops.drain(row)
+    [(screen, _)] = host.screens
+    assert not any("This director only" in w for w in screen.preview.warnings)
+    assert host.snapshot is not None
+    host.snapshot = dataclasses.replace(host.snapshot, peer=PeerView("lb2", reachable=True, stale=False))
+    host.screens.clear()
+    ops.drain(row)
+    [(screen, _)] = host.screens
+    [note] = [w for w in screen.preview.warnings if "This director only" in w]
+    assert "does not change the peer lb2 yet" in note and "lvstui --peer HOST VERB" in note
