@@ -5,6 +5,7 @@ Field names are an interface scripts rely on: add fields, never rename them.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -67,6 +68,13 @@ def real_server_dict(rs: RealServer) -> dict[str, Any]:
 
 
 def virtual_service_dict(vs: VirtualService) -> dict[str, Any]:
+    d = _service_head(vs)
+    d["real_servers"] = [real_server_dict(rs) for rs in vs.real_servers]
+    return d
+
+
+def _service_head(vs: VirtualService) -> dict[str, Any]:
+    """A virtual service's fields without its real servers (in the order of the JSON schema)."""
     return {
         "id": vs.id,
         "protocol": vs.protocol,
@@ -81,7 +89,6 @@ def virtual_service_dict(vs: VirtualService) -> dict[str, Any]:
         "persistence_engine": vs.persistence_engine,
         "stats": _stats(vs.stats),
         "rates": _rates(vs.rates),
-        "real_servers": [real_server_dict(rs) for rs in vs.real_servers],
     }
 
 
@@ -213,7 +220,7 @@ def real_server_json(rs: RealServer) -> str:
     every string in it is an address, a port or a fixed word that needs no escaping.
     """
     s, r = rs.stats, rs.rates
-    check = "null" if rs.check is None else json.dumps(_check(rs.check), separators=_SEP)
+    check = "null" if rs.check is None else _check_json(rs.check)
     text = (
         f'{{"id":"{rs.id}","address":"{rs.address}","port":{rs.port},"family":"{rs.family}",'
         f'"forward":"{rs.forward.value}","weight":{rs.weight},"upper_threshold":{rs.upper_threshold},'
@@ -228,6 +235,12 @@ def real_server_json(rs: RealServer) -> str:
         text += (f',"tun_type":{json.dumps(rs.tun_type)},"tun_port":{rs.tun_port},'
                  f'"tun_flags":{json.dumps(list(rs.tun_flags), separators=_SEP)}')
     return text + "}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_json(c: CheckState) -> str:
+    # cached by value (frozen): the real servers of a large table share a few check states
+    return json.dumps(_check(c), separators=_SEP)
 
 
 class CompactEncoder:
@@ -256,9 +269,7 @@ class CompactEncoder:
         for vs in snap.virtual_services:
             hit = self._services.get(id(vs))
             if hit is None or hit[0] is not vs:
-                head = virtual_service_dict(vs)
-                del head["real_servers"]
-                text = json.dumps(head, separators=(",", ":"))[:-1]
+                text = json.dumps(_service_head(vs), separators=(",", ":"))[:-1]
                 text += ',"real_servers":[' + ",".join(self._rs(rs, servers) for rs in vs.real_servers) + "]}"
                 hit = (vs, text)
             else:

@@ -25,6 +25,7 @@ used here (the state name is not: 6.1 and 7.2 kernels show ``ASSURED`` for TCP t
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ class Conn:
         return format_endpoint(self.dest, self.dest_port)
 
 
+@functools.lru_cache(maxsize=1 << 12)  # the virtual and real-server addresses repeat on every line
 def hex_address(text: str) -> tuple[str, str]:
     """``C0A8010E`` -> (``192.168.1.14``, inet); ``2001:0db8:...`` -> (compressed, inet6).
 

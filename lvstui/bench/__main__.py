@@ -52,7 +52,39 @@ def report(d: dict[str, Any]) -> list[str]:
         (f"  `snapshot --json --repeat {d['repeat']}` steady state: {steady:.3f} s cpu per snapshot; "
          f"peak RSS {float(d['repeat_maxrss_mib']):.0f} MiB"),
         f"  peak RSS of the measuring process (reader + {d['rounds']} polls) {float(d['maxrss_mib']):.0f} MiB",
+        *kernel_lines(d, poll, poll_wall),
+        *whole_lines(d),
     ]
+
+
+def kernel_lines(d: dict[str, Any], poll: float, poll_wall: float) -> list[str]:
+    """The poll beside the kernel's side alone (the same requests, replies dropped undecoded)."""
+    if "kernel_cpu" not in d:
+        return []
+    k, kw = _median(d["kernel_cpu"]), _median(d["kernel_wall"])
+    return [(f"  kernel alone (the poll's requests, replies undecoded) cpu {k:.3f} s   wall {kw:.3f} s; "
+             f"the poll is {poll / k:.2f}x of it in cpu, {poll_wall / kw:.2f}x in wall (goal <= 2.0)")]
+
+
+def whole_lines(d: dict[str, Any]) -> list[str]:
+    """Whole processes, interleaved, with keepalived running on the same table."""
+    whole = d.get("with_keepalived")
+    if not whole:
+        return []
+    ipv = whole["ipvsadm -Ln --stats --exact"]
+    ic, iw = _median(ipv["cpu"]), _median(ipv["wall"])
+    out = [(f"  with keepalived managing the table (started in {float(d['keepalived_start_seconds']):.1f} s), "
+            f"whole processes, median of {len(ipv['cpu'])}:"),
+           f"    ipvsadm -Ln --stats --exact            cpu {ic:.3f} s   wall {iw:.3f} s"]
+    for name, row in whole.items():
+        if name.startswith("ipvsadm"):
+            continue
+        c, w = _median(row["cpu"]), _median(row["wall"])
+        label = name if name != "-c pass" else "python -c pass (the interpreter alone)"
+        out.append(f"    {label:<38} cpu {c:.3f} s   wall {w:.3f} s   ratio to ipvsadm cpu {c / ic:.2f}, "
+                   f"wall {w / iw:.2f}")
+    out.append("    target: `lvstui snapshot --json` (keepalived's view included) <= 1.5x ipvsadm")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,9 @@
 
 A lab guest (one director, a client) gets N entries made by raw packets from the client
 (lvstui.bench.conns_guest load), then both are timed as whole processes, one after the
-other, on the same table.  Targets (issue 14 item 3): at most half of ipvsadm's time,
-memory growth under 100 MB.  Figures only: nothing here asserts a time.
+other, on the same table, and ``lvstui conns`` (readable and --json) beside them.  Targets
+(issue 14 items 3 and 7): the counts in at most half of ipvsadm's time, memory growth under
+100 MB; a whole ``lvstui conns`` process at most 1.5x a whole ``ipvsadm -Lnc``.  Figures only: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def report(d: dict[str, Any]) -> list[str]:
         f"    ratio to ipvsadm: wall {lv_wall / ipv_wall:.2f}, cpu {lv_cpu / ipv_cpu:.2f} (target <= 0.50)",
         (f"    memory growth during the read {growth:.1f} MiB (target < 100 MB); "
         f"peak RSS {med('lvstui', 'rss_peak_kib') / 1024:.1f} MiB"),
+        *[(f"  {label:<34} wall {med(key, 'wall'):8.2f} s   cpu {med(key, 'cpu'):8.2f} s   ratio to ipvsadm "
+           f"wall {med(key, 'wall') / ipv_wall:.2f}, cpu {med(key, 'cpu') / ipv_cpu:.2f} (target <= 1.5); "
+           f"to the kernel alone (cat) wall {med(key, 'wall') / med('cat', 'wall'):.2f}")
+          for key, label in (("conns", "lvstui conns > /dev/null"), ("conns_json", "lvstui conns --json"))
+          if d.get(key)],
     ]
 
 

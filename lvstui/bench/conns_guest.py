@@ -6,9 +6,9 @@ answers.  A third are TCP SYN then ACK (ESTABLISHED), a sixth SYN, ACK, FIN (FIN
 UDP datagrams; the director's timeouts are set long so that no entry expires while measured.
 
 ``measure ROUNDS`` (in the director's namespace): times ``ipvsadm -Lnc > /dev/null``,
-``cat /proc/net/ip_vs_conn > /dev/null`` (the kernel's side alone) and lvstui building
-per-real-server counts by state (lvstui.backend.conncount), each as a whole process, and
-prints JSON.  lvstui's memory growth is its peak RSS minus its RSS before the read.
+``cat /proc/net/ip_vs_conn > /dev/null`` (the kernel's side alone), ``lvstui conns`` and
+``lvstui conns --json`` (every entry, as ipvsadm -Lnc) and lvstui building per-real-server
+counts by state (lvstui.backend.conncount), each as a whole process, and prints JSON.  lvstui's memory growth is its peak RSS minus its RSS before the read.
 """
 
 from __future__ import annotations
@@ -81,10 +81,12 @@ def _timed(argv: list[str]) -> tuple[dict[str, float], str]:
 
 
 def measure(rounds: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"ipvsadm": [], "cat": [], "lvstui": []}
+    out: dict[str, Any] = {"ipvsadm": [], "cat": [], "lvstui": [], "conns": [], "conns_json": []}
     for _ in range(rounds):
         out["ipvsadm"].append(_timed(["ipvsadm", "-Lnc"])[0])
         out["cat"].append(_timed(["cat", "/proc/net/ip_vs_conn"])[0])
+        out["conns"].append(_timed([sys.executable, "-m", "lvstui", "conns"])[0])  # what ipvsadm -Lnc prints
+        out["conns_json"].append(_timed([sys.executable, "-m", "lvstui", "conns", "--json"])[0])
         r, err = _timed([sys.executable, "-c", COUNT])
         wall, cpu, rss0, rss1, total, dests = err.split()
         out["lvstui"].append({**r, "read_wall": float(wall), "read_cpu": float(cpu),

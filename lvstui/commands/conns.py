@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from lvstui.backend.connfilter import ConnFilter
-    from lvstui.backend.conns import CONN_FILE, SYNC_FILE, ConnError, read_conns
+    from lvstui.backend.conns import CONN_FILE, SYNC_FILE, ConnError, ServiceIndex, read_conns
     from lvstui.commands.errors import CliError
 
     try:
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc), 2) from exc
     try:
         entries = read_conns(SYNC_FILE if args.sync else CONN_FILE)
-        index = _service_index()
+        # the services are read only where they are used: the JSON's `service` and a VS filter
+        index = _service_index() if args.json or wanted.service is not None else ServiceIndex(())
         selected = (c for c in entries if wanted.accepts(c, index))
         if args.json:
             _print_json(selected, index, args.sync)

@@ -47,7 +47,6 @@ def peer_target(args: argparse.Namespace) -> PeerTarget | None:
     for a malformed host or command, ConfigError-based CliError for a broken config file."""
     from lvstui.commands.errors import CliError
     from lvstui.config import ConfigError, load_config
-    from lvstui.setup.ssh import parse_target
 
     given = getattr(args, "peer", None)
     if given is not None and given.strip().lower() == "none":
@@ -67,6 +66,8 @@ def peer_target(args: argparse.Namespace) -> PeerTarget | None:
     if command_text is None:
         command_text = config.command if config else "lvstui"
     identity = getattr(args, "peer_identity", None) or (config.identity if config else None)
+    from lvstui.setup.ssh import parse_target  # only with a peer: it pulls in paramiko
+
     try:
         parse_target(target)
         command = tuple(shlex.split(command_text))

@@ -42,7 +42,6 @@ def _with_peer(local: Any, args: argparse.Namespace) -> Any:
     """*local* with the peer beside it, where one is named; waits (at most --peer-wait) for the
     peer's first answer."""
     from lvstui.commands.peer_args import peer_target, start_reader
-    from lvstui.peer.source import WithPeer
 
     try:
         peer = peer_target(args)
@@ -51,6 +50,9 @@ def _with_peer(local: Any, args: argparse.Namespace) -> Any:
         raise
     if peer is None:
         return local
+    # imported only now: it pulls in paramiko, which a snapshot without a peer never needs
+    from lvstui.peer.source import WithPeer
+
     reader = start_reader(peer, args.snapshot_interval)
     reader.wait(max(0.0, args.peer_wait))
     return WithPeer(local, reader)

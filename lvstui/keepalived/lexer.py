@@ -220,6 +220,8 @@ _ESCAPES = {"a": "\a", "b": "\b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", 
 
 def unquote(text: str) -> str:
     """The value keepalived sees for a word: quotes removed, ``\\C`` escapes resolved."""
+    if "\\" not in text and '"' not in text and "'" not in text:
+        return text  # nearly every word: nothing to resolve, no loop over its characters
     out: list[str] = []
     quote = ""
     i = 0

@@ -272,7 +272,7 @@ def parse_check_data(text: str) -> tuple[VirtualServerState, ...]:
         servers = []
         for rs_lines in rs_blocks:
             rkv = _kv(rs_lines)
-            rm = next((_RS_RE.search(s) for s in rs_lines if _RS_RE.search(s)), None)
+            rm = next(filter(None, map(_RS_RE.search, rs_lines)), None)
             if rm is None:
                 continue
             raddr, rport = rm.group(1), int(rm.group(2))
@@ -286,7 +286,7 @@ def parse_check_data(text: str) -> tuple[VirtualServerState, ...]:
                 effective_weight=int(rm.group(4)) if rm.group(4)
                 else _int(rkv.get("effective weight"), weight),
                 alive=rkv.get("alive", "1") == "1", failed_checkers=_int(rkv.get("num failed checkers")),
-                inhibit_on_failure=any("Inhibit on failure is ON" in s for s in rs_lines),
+                inhibit_on_failure="Inhibit on failure is ON" in "\n".join(rs_lines),
                 in_ipvs=rkv.get("RS set", "1") == "1", checkers=tuple(checks)))
         result.append(VirtualServerState(
             address=address, port=port, protocol=protocol if address else None, fwmark=fwmark,

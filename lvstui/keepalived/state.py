@@ -19,6 +19,7 @@ Rules, per real server configured under a virtual server keepalived manages:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -60,7 +61,9 @@ __all__ = [
 _KIND = {"DR": Forward.DR, "NAT": Forward.NAT, "TUN": Forward.TUN}
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _norm(address: str | None) -> str:
+    # cached: a large table repeats the same few thousand addresses, and ipaddress is slow
     try:
         return normalize_address(address or "")
     except ValueError:
@@ -153,16 +156,13 @@ def rs_drift(vs_id: str, rs_id: str, kernel: RealServer | None, state: RealServe
     return None
 
 
-def _find_state(
-    vs_states: dict[str, object], vs_key: str, address: str, port: int | None
-) -> RealServerState | None:
-    vs_state = vs_states.get(vs_key)
-    if not isinstance(vs_state, VirtualServerState):
-        return None
-    for candidate in vs_state.real_servers:
-        if _norm(candidate.address) == address and (port is None or candidate.port == port):
-            return candidate
-    return None
+def _state_index(vs_state: object) -> dict[tuple[str, int], RealServerState]:
+    """One virtual server's real servers in keepalived's dump by (address, port); the first wins."""
+    index: dict[tuple[str, int], RealServerState] = {}
+    if isinstance(vs_state, VirtualServerState):
+        for candidate in vs_state.real_servers:
+            index.setdefault((_norm(candidate.address), candidate.port), candidate)
+    return index
 
 
 def merge(kernel: Snapshot, view: ConfigView | None, runtime: RuntimeState | None) -> Snapshot:
@@ -190,6 +190,7 @@ def merge(kernel: Snapshot, view: ConfigView | None, runtime: RuntimeState | Non
         by_id = {rs.id: rs for rs in vs.real_servers}
         seen: set[str] = set()
         servers: list[RealServer] = []
+        states = _state_index(vs_states.get(conf.key))
         for crs in conf.real_servers:
             address = _norm(crs.address)
             port = ipvs_port(conf, crs)
@@ -199,7 +200,7 @@ def merge(kernel: Snapshot, view: ConfigView | None, runtime: RuntimeState | Non
             if rs_id in seen:
                 continue
             seen.add(rs_id)
-            state = _find_state(vs_states, conf.key, address, port)
+            state = states.get((address, port))
             check = check_state(crs, state)
             found = by_id.get(rs_id)
             line = rs_drift(vs.id, rs_id, found, state) if checks_known else None

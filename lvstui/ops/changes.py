@@ -13,24 +13,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from lvstui.backend.rules import save_lines
 from lvstui.model import Forward, RealServer, Snapshot, SyncDaemon, Timeouts, VirtualService
+from lvstui.ops.refused import Refused as Refused  # re-exported: its home before ops.refused
 from lvstui.ops.rules import parse_rules
 from lvstui.ops.targets import InvalidInput, ServerKey, ServiceKey, parse_flags
 
 if TYPE_CHECKING:  # for the annotation only: ops.keepalived imports this module
     from lvstui.ops.keepalived import DurablePlan
-
-
-class Refused(Exception):
-    """The change is valid in form but not allowed now (missing target, duplicate, busy, read-only).
-
-    ``instead``: the operation (its CLI verb, e.g. ``weight``) that does what the message advises;
-    ``reason``: the refusal without the CLI's advice, for an interface that points at its own key.
-    """
-
-    def __init__(self, message: str, *, instead: str | None = None, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.instead = instead
-        self.reason = reason or message
 
 
 def scope(change: Change) -> list[ServiceKey] | None:

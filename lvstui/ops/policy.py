@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from lvstui.ops.changes import Refused
 from lvstui.ops.journal import Journal
+from lvstui.ops.refused import Refused
 
 __all__ = ["LAB_READS", "ReadOnly", "WritePolicy", "check_lab_action", "current", "installed"]
 
