@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lvstui",
         description="Terminal console for Linux Virtual Server (IPVS) directors. "
         "Without a verb it opens the live dashboard.",
+        # no abbreviations of the top-level options: argparse would otherwise take a verb's own
+        # --pe (add-vs/edit-vs) for an ambiguous prefix of --peer, --peer-command and --peer-identity
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"lvstui {__version__}")
     parser.add_argument("--readonly", action="store_true",

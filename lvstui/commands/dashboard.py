@@ -11,7 +11,8 @@ The demo source is its own (in-memory) director.  In --readonly no writing clien
 
 With a peer (``--peer``, or ``[peer]`` in config.toml), the source is wrapped in
 :class:`lvstui.peer.source.WithPeer`: the peer is read by a background thread of its own
-(:class:`lvstui.peer.reader.PeerReader`), and each poll takes its last view without waiting.
+(:class:`lvstui.peer.reader.PeerReader`), and each poll takes its last view without waiting;
+the durable changes are made on both directors (:mod:`lvstui.pair.both`, as the CLI's verbs).
 The demo simulates one director, not a pair: there, a peer is not read (``--peer`` says so).
 """
 
@@ -67,10 +68,16 @@ def with_peer(args: argparse.Namespace, source: Any, interval: float) -> Any:
     """*source* with the pair's other director beside it, where one is named (never in the demo:
     there a --peer given is said on stderr).  Raises CliError for a malformed --peer or config
     (after closing *source*)."""
+    return with_peer_link(args, source, interval)[0]
+
+
+def with_peer_link(args: argparse.Namespace, source: Any, interval: float) -> tuple[Any, Any | None]:
+    """:func:`with_peer`, and how the dashboard's operations reach the peer's lvstui
+    (:class:`lvstui.pair.both.PeerLink`, the reader's SSH options; None without a peer)."""
     if source.capabilities.demo:
         if peer_given(args):
             print(f"lvstui: {DEMO_PEER}", file=sys.stderr)
-        return source
+        return source, None
     from lvstui.commands.peer_args import peer_target, start_reader
     from lvstui.peer.source import WithPeer
 
@@ -80,8 +87,8 @@ def with_peer(args: argparse.Namespace, source: Any, interval: float) -> Any:
         source.close()
         raise
     if peer is None:
-        return source
-    return WithPeer(source, start_reader(peer, interval))
+        return source, None
+    return WithPeer(source, start_reader(peer, interval)), peer.link()
 
 
 def peer_given(args: argparse.Namespace) -> bool:
@@ -141,7 +148,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
         if "--demo" not in str(exc):
             print(f"lvstui: {HINT}", file=sys.stderr)
         return 1
-    source = with_peer(args, source, interval)
+    source, peer_link = with_peer_link(args, source, interval)
     import os
 
     from lvstui.ui.app import DashboardApp
@@ -152,7 +159,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     director = choose_director(args, source)
     app = DashboardApp(source, readonly=bool(getattr(args, "readonly", False)), interval=interval, theme=theme,
                        config_dir=config_path().parent, config_file=config_path(), host_reader=host_reader,
-                       keymap=dict(config.keys), director=director, capabilities=capabilities,
+                       keymap=dict(config.keys), director=director, capabilities=capabilities, peer=peer_link,
                        notices=(DEMO_PEER,) if capabilities.demo and peer_given(args) else ())
     try:
         app.run()

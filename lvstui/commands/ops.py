@@ -331,7 +331,7 @@ def _paired(args: argparse.Namespace) -> PeerTarget | None:
     """The peer this change is made on too: None for a verb made per director, without a peer, or
     with --local-only."""
     from lvstui.commands.peer_args import peer_target
-    from lvstui.pair.both import PAIRED_VERBS
+    from lvstui.pair.argv import PAIRED_VERBS
 
     if args.verb not in PAIRED_VERBS:
         return None
@@ -353,53 +353,18 @@ def _apply(ops: Operations, change: Change, args: argparse.Namespace,
         extra = {"peer": local_only_record(local_only, "--local-only")} if local_only else None
         outcome = ops.apply(change, force=force, journal_extra=extra)
         return outcome, ([f"LOCAL ONLY: the peer {local_only} was not changed"] if local_only else [])
-    from lvstui.pair.both import PeerOps, apply_both
-    from lvstui.setup.ssh import SshOptions
+    from lvstui.pair.argv import peer_argv
+    from lvstui.pair.both import apply_both
 
-    options = SshOptions(identity=peer.identity, accept_new_host_key=peer.accept_new_host_key)
-    try:
-        remote = PeerOps(peer.target, options, peer.command)
-    except Exception as exc:  # noqa: BLE001 - a runner that cannot even be set up (~/.ssh/config...)
-        from lvstui.pair.both import PeerError
-
-        raise PeerError(f"peer {exc}; nothing was changed on either director") from None
-    both = apply_both(ops, change, remote, _peer_argv(args, ops, change), force=force)
+    remote = peer.link().open()  # PeerError (one line) for a runner that cannot even be set up
+    argv = peer_argv(change, ops, force=force, runtime_only=args.runtime_only)
+    both = apply_both(ops, change, remote, argv, force=force)
     result = both.peer
     for line in result.warnings:
         print(f"lvstui: peer {result.host}: {line}", file=sys.stderr)
     lines = [f"peer {result.host}: {line}" for line in result.lines]
     lines.append(f"peer {result.host}: done (its journal {result.entry_id or 'not recorded'})")
     return both.outcome, lines
-
-
-def _peer_argv(args: argparse.Namespace, ops: Operations, change: Change) -> list[str]:
-    """The same verb for the peer's lvstui, from the arguments validated here; a relative weight
-    is sent as the absolute one it gives here, so both directors end at the same weight."""
-    from lvstui.ops.changes import SetWeight
-
-    v = args.verb
-    if v in ("drain-host", "restore-host"):
-        argv = [v, args.address]
-    elif v in ("add-vs", "edit-vs", "remove-vs"):
-        argv = [v, args.vs]
-    else:
-        argv = [v, args.vs, args.rs]
-    if isinstance(change, SetWeight):
-        weight = change.weight
-        if weight is None:
-            snap = ops.read_for(change)
-            found = [rs.weight for vs in snap.virtual_services if vs.id == change.service.id
-                     for rs in vs.real_servers if rs.id == change.server.id]
-            weight = found[0] + change.delta if found else None
-        argv.append(str(weight) if weight is not None else args.weight)
-    for flag in ("weight", "forward", "upper", "lower", "scheduler", "persistent", "netmask", "flags", "pe"):
-        value = getattr(args, flag, None)
-        if value is not None and v != "weight":
-            argv += [f"--{flag}", value]
-    for flag in ("force", "runtime_only"):
-        if getattr(args, flag, False):
-            argv.append("--" + flag.replace("_", "-"))
-    return argv
 
 
 def _wait(director: IpvsClient, change: Change, timeout: float | None, until: str) -> int:

@@ -11,6 +11,11 @@ from __future__ import annotations
 import argparse
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when used: only with a peer (paramiko)
+    from lvstui.pair.both import PeerLink
+    from lvstui.setup.ssh import SshOptions
 
 __all__ = ["PeerTarget", "add_peer_arguments", "peer_target", "start_reader"]
 
@@ -22,6 +27,18 @@ class PeerTarget:
     identity: str | None
     accept_new_host_key: bool
     origin: str  # "--peer" or the config file's path
+
+    def ssh_options(self) -> SshOptions:
+        """The SSH options of every connection to the peer (its reader's and its operations')."""
+        from lvstui.setup.ssh import SshOptions
+
+        return SshOptions(identity=self.identity, accept_new_host_key=self.accept_new_host_key)
+
+    def link(self) -> PeerLink:
+        """How the pair's operations reach the peer's lvstui (lvstui.pair.both.PeerLink)."""
+        from lvstui.pair.both import PeerLink
+
+        return PeerLink(self.target, self.ssh_options(), self.command)
 
 
 def add_peer_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, top: bool = False) -> None:
@@ -82,7 +99,5 @@ def peer_target(args: argparse.Namespace) -> PeerTarget | None:
 def start_reader(peer: PeerTarget, interval: float):  # type: ignore[no-untyped-def]  # -> PeerReader (lazy import)
     """A started :class:`~lvstui.peer.reader.PeerReader` for *peer*."""
     from lvstui.peer.reader import PeerReader
-    from lvstui.setup.ssh import SshOptions
 
-    options = SshOptions(identity=peer.identity, accept_new_host_key=peer.accept_new_host_key)
-    return PeerReader(peer.target, options, command=peer.command, interval=max(interval, 0.2)).start()
+    return PeerReader(peer.target, peer.ssh_options(), command=peer.command, interval=max(interval, 0.2)).start()

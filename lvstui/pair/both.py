@@ -32,15 +32,12 @@ from typing import Any, Self
 from lvstui.ops.changes import Change, Plan, Refused
 from lvstui.ops.engine import OperationFailed, Operations, Outcome, Unrecorded
 from lvstui.ops.record import describe_change
+from lvstui.pair.argv import PAIRED_VERBS
 from lvstui.setup.runner import RunnerError
 from lvstui.setup.ssh import SshOptions, SshRunner
 
-__all__ = ["PAIRED_VERBS", "PeerError", "PeerOps", "PeerResult", "apply_both", "local_only_record"]
+__all__ = ["PAIRED_VERBS", "PeerError", "PeerLink", "PeerOps", "PeerResult", "apply_both", "local_only_record"]
 
-#: The verbs made on both directors (the real servers' and virtual services' durable changes).
-#: IPVS-wide settings (timeouts, expire-quiescent, counters, sync daemons) stay per director.
-PAIRED_VERBS = frozenset({"drain", "restore", "drain-host", "restore-host", "weight", "add-rs", "remove-rs",
-                          "add-vs", "edit-vs", "remove-vs"})
 JOURNAL_LINE = "journal: "  # what --print-journal-id prints, last
 TIMED_OUT = 124  # the SSH runner's status for a command that did not end in time (SshOptions.command_timeout)
 
@@ -107,6 +104,24 @@ class PeerOps:
         return self.run(["undo", entry_id, "--yes", *(["--force"] if force else [])])
 
 
+@dataclass(frozen=True)
+class PeerLink:
+    """How the peer's lvstui is reached (the CLI's verbs and the dashboard alike): its target, the
+    SSH options the peer reader uses too, the command run there."""
+
+    target: str
+    options: SshOptions
+    command: tuple[str, ...] = ("lvstui",)
+    connect: Callable[[str, SshOptions], SshRunner] = SshRunner
+
+    def open(self) -> PeerOps:
+        """A :class:`PeerOps`, not connected yet; PeerError when its runner cannot even be set up."""
+        try:
+            return PeerOps(self.target, self.options, self.command, connect=self.connect)
+        except Exception as exc:  # noqa: BLE001 - a runner that cannot even be set up (~/.ssh/config...)
+            raise PeerError(f"peer {exc}; nothing was changed on either director") from None
+
+
 def local_only_record(target: str, why: str) -> dict[str, Any]:
     """The journal's ``peer`` field of a change made here only (``--local-only``)."""
     return {"host": target, "result": "local-only", "error": why}
@@ -119,13 +134,14 @@ class BothOutcome:
 
 
 def apply_both(ops: Operations, change: Change, peer: PeerOps, argv: Sequence[str], *,
-               force: bool = False) -> BothOutcome:
+               force: bool = False, runtime_only: bool | None = None) -> BothOutcome:
     """Plan here, connect to the peer and apply there, apply here; undo the peer's entry if this
     side fails.  *peer* is connected (and closed) here.
 
     Raises what :meth:`Operations.apply` raises (its message then says what became of the peer's
-    change), or :class:`PeerError` (nothing changed anywhere)."""
-    plan = ops.plan(change, force=force)  # refused here: the peer is not even connected to
+    change), or :class:`PeerError` (nothing changed anywhere).  *runtime_only*: as
+    :meth:`Operations.apply` (None: the Operations' own); *argv* says it to the peer."""
+    plan = ops.plan(change, force=force, runtime_only=runtime_only)  # refused here: the peer is not even connected to
     with ExitStack() as stack:
         try:
             stack.enter_context(peer)
@@ -142,7 +158,7 @@ def apply_both(ops: Operations, change: Change, peer: PeerOps, argv: Sequence[st
             message = f"peer {peer.target}: {result.error} (nothing was changed on either director)"
             _refused(ops, change, message, result.record())
             raise PeerError(message)
-        return _apply_here(ops, change, plan, peer, result, force)
+        return _apply_here(ops, change, plan, peer, result, force, runtime_only)
 
 
 def _refused(ops: Operations, change: Change, message: str, peer: dict[str, Any]) -> None:
@@ -151,9 +167,10 @@ def _refused(ops: Operations, change: Change, message: str, peer: dict[str, Any]
 
 
 def _apply_here(ops: Operations, change: Change, plan: Plan, peer: PeerOps, result: PeerResult,
-                force: bool) -> BothOutcome:
+                force: bool, runtime_only: bool | None) -> BothOutcome:
     try:
-        outcome = ops.apply(change, plan, force=force, journal_extra={"peer": result.record()})
+        outcome = ops.apply(change, plan, force=force, runtime_only=runtime_only,
+                            journal_extra={"peer": result.record()})
     except Unrecorded:
         raise  # in place here too: both directors hold it
     except Exception as exc:  # whatever failed here, the peer's change is taken back

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App, SystemCommand
 from textual.markup import escape
@@ -31,6 +31,9 @@ from lvstui.ui.dashboard import DashboardScreen
 from lvstui.ui.messages import FrameReady
 from lvstui.ui.op_runner import OpRunner, make_operations
 from lvstui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
+
+if TYPE_CHECKING:  # lvstui.pair.both loads the SSH layer: only with a peer (commands.dashboard)
+    from lvstui.pair.both import PeerLink
 
 __all__ = ["DashboardApp", "DashboardScreen", "FrameReady"]
 
@@ -52,12 +55,13 @@ class DashboardApp(App[None]):
                  host_reader: object | None = None, tune_gc: bool = True,
                  keymap: dict[str, str] | None = None, director: Director | None = None,
                  operations: Operations | None = None, capabilities: Capabilities | None = None,
-                 notices: tuple[str, ...] = ()) -> None:
+                 notices: tuple[str, ...] = (), peer: PeerLink | None = None) -> None:
         """``director``: what operations write to; None: the source itself when it declares it can be
         written (the demo), else no operations.  ``operations``: a ready Operations (tests,
         benchmarks).  ``capabilities``: what the source can do, as its builder decided (None: what
         the source's class declares).  ``notices``: what the command line has to say, shown once
-        the screen is up (``--peer`` not read in the demo)."""
+        the screen is up (``--peer`` not read in the demo).  ``peer``: how the durable changes reach
+        the pair's other director too (None: this director only)."""
         super().__init__()
         self._notices = notices
         self._user_keymap = dict(keymap or {})
@@ -80,7 +84,7 @@ class DashboardApp(App[None]):
             if director is not None:
                 operations = make_operations(director, readonly=readonly, demo=self.capabilities.demo)
         self.dashboard = DashboardScreen(
-            source, self.capabilities, runner=OpRunner(operations) if operations is not None else None,
+            source, self.capabilities, runner=OpRunner(operations, peer=peer) if operations is not None else None,
             readonly=readonly, interval=interval, clock=clock, autopoll=autopoll, host_reader=host_reader,
             keys_for=self.keys_for, next_theme=self.next_theme)
 

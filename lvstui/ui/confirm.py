@@ -4,7 +4,9 @@
 Where it makes sense the operator may choose *force* (a busy real server, keepalived's
 quorum/sorry-server/last-healthy refusals) and *runtime only* (keepalived manages the
 director: change the kernel only).  Either choice re-plans in a thread and shows the new
-preview before anything can be applied.
+preview before anything can be applied.  With a peer (``Preview.peer``) the change is made on
+both directors, which the title and the body say; *this director only* makes it here alone
+(LOCAL ONLY), the one way left when the peer cannot be reached.
 """
 
 from __future__ import annotations
@@ -29,12 +31,37 @@ __all__ = ["ConfirmScreen", "Decision"]
 class Decision:
     force: bool = False
     runtime_only: bool = False
+    local_only: bool = False  # with a peer: this director only
 
 
 Replan = Callable[[bool, bool], Preview]
 
 
-def preview_content(preview: Preview) -> Content:
+def heading(preview: Preview, refusal: bool, local_only: bool = False) -> str:
+    title = f"{preview.title[:1].upper()}{preview.title[1:]}"
+    if refusal:
+        return f"Not possible: {title}" if preview.error is not None else f"Nothing to do: {title}"
+    if preview.peer is not None:
+        return f"{title}, on this director only?" if local_only else \
+            f"{title}, on both directors (here and {preview.peer})?"
+    return f"{title}?"
+
+
+def _pair_content(preview: Preview, local_only: bool) -> list[Content]:
+    peer = preview.peer
+    if local_only:
+        return [Content.styled(f"LOCAL ONLY: the peer {peer} is not changed", "bold $text-warning"),
+                Content(f"  • after a failover {peer} will not have this change (journaled here as local-only)")]
+    parts = [Content.styled(f"On both directors: the peer {peer} first, then here", "bold"),
+             Content(f"  • {peer}: the same change by its own lvstui over SSH (its keepalived -t, its refusals, "
+                     "its journal); refused there, nothing is changed here")]
+    if preview.peer_down:
+        parts.append(Content.styled(f"  ! the peer looks unreachable now ({preview.peer_down}): the change will "
+                                    "be refused unless This director only is ticked", "$text-warning"))
+    return parts
+
+
+def preview_content(preview: Preview, local_only: bool = False) -> Content:
     parts: list[Content] = []
     if preview.lines:
         parts.append(Content.styled("Will change:", "bold"))
@@ -42,6 +69,8 @@ def preview_content(preview: Preview) -> Content:
     if preview.keepalived:
         parts.append(Content.styled("For keepalived:", "bold"))
         parts += [Content(f"  • {line}") for line in preview.keepalived]
+    if preview.peer is not None and preview.error is None:
+        parts += _pair_content(preview, local_only)
     if preview.warnings:
         parts.append(Content.styled("Warnings:", "bold $text-warning"))
         parts += [Content.styled(f"  ! {line}", "$text-warning") for line in preview.warnings]
@@ -88,12 +117,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
     def compose(self) -> ComposeResult:
         p = self.preview
         self.set_class(self.refusal, "-refusal")
-        title = f"{p.title[:1].upper()}{p.title[1:]}"
         with Vertical():
-            # ids as text, never markup
-            heading = (f"Not possible: {title}" if p.error is not None else f"Nothing to do: {title}") \
-                if self.refusal else f"{title}?"
-            yield Static(Content(heading), id="confirm-title")
+            yield Static(Content(heading(p, self.refusal)), id="confirm-title")  # ids as text, never markup
             with VerticalScroll():
                 yield Static(preview_content(p), id="confirm-body")
             with Vertical(id="confirm-options"):
@@ -103,6 +128,9 @@ class ConfirmScreen(ModalScreen[Decision | None]):
                 if p.keepalived_managed:
                     yield Checkbox("Runtime only: change the kernel, not keepalived's configuration "
                                    "(keepalived may undo it)", p.runtime_only, id="runtime-only")
+                if p.peer is not None and not self.refusal:
+                    yield Checkbox(f"This director only: do not change the peer {p.peer} (LOCAL ONLY)",
+                                   False, id="local-only")
             with Horizontal(id="confirm-buttons"):
                 if self.refusal:
                     yield Button("Close (Esc)", id="no", variant="primary")
@@ -115,19 +143,29 @@ class ConfirmScreen(ModalScreen[Decision | None]):
 
     def show(self, preview: Preview) -> None:
         self.preview = preview
-        self.query_one("#confirm-body", Static).update(preview_content(preview))
+        self._render_preview()
         for yes in self.query("#yes").results(Button):
             yes.disabled = not preview.applicable
         self.replans += 1
 
+    def _render_preview(self) -> None:
+        local_only = self._choice().local_only
+        self.query_one("#confirm-title", Static).update(Content(heading(self.preview, self.refusal, local_only)))
+        self.query_one("#confirm-body", Static).update(preview_content(self.preview, local_only))
+
     def _choice(self) -> Decision:
-        force = self.query("#force")
-        runtime = self.query("#runtime-only")
-        return Decision(force=bool(force and force.first(Checkbox).value),
-                        runtime_only=bool(runtime and runtime.first(Checkbox).value))
+        def ticked(box: str) -> bool:
+            found = self.query(box)
+            return bool(found and found.first(Checkbox).value)
+
+        return Decision(force=ticked("#force"), runtime_only=ticked("#runtime-only"),
+                        local_only=ticked("#local-only"))
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         event.stop()
+        if event.checkbox.id == "local-only":  # the same plan here: only what is said changes
+            self._render_preview()
+            return
         if self._replan is None:
             return
         for yes in self.query("#yes").results(Button):
@@ -142,7 +180,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
         self.run_worker(work, name="replan", group="replan", thread=True, exclusive=True, exit_on_error=False)
 
     def _replanned(self, preview: Preview, choice: Decision) -> None:
-        if self.is_attached and choice == self._choice():
+        now = self._choice()
+        if self.is_attached and (choice.force, choice.runtime_only) == (now.force, now.runtime_only):
             self.show(preview)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -5,6 +5,13 @@ director, and under keepalived runs ``keepalived -t``; applying writes and reads
 show its plain results.  Every change goes through :class:`lvstui.ops.engine.Operations`:
 the same validation, refusals, keepalived durability, journal and remembered weights as the
 CLI verbs.
+
+With a peer (:class:`lvstui.pair.both.PeerLink`), a durable change (``PAIRED_VERBS``) is made
+on both directors as the CLI's verbs make it (:func:`lvstui.pair.both.apply_both`: planned
+here, applied on the peer by its own lvstui over SSH, then here); each change of a tagged batch
+so in turn, the batch stopping at the first refusal.  The peer unreachable or refusing: nothing
+changed on either director, unless the operator chose *this director only* (journaled as
+``local-only``, said LOCAL ONLY).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lvstui.backend import BackendError
 from lvstui.ops.changes import Change, Refused, RemoveServer, RemoveService
@@ -22,6 +29,11 @@ from lvstui.ops.engine import KeepalivedRefused, OperationFailed, Operations
 from lvstui.ops.journal import StateError
 from lvstui.ops.targets import InvalidInput
 from lvstui.ops.undo import UndoPlan, apply_undo, plan_undo
+from lvstui.pair.argv import PAIRED_VERBS, peer_argv
+
+if TYPE_CHECKING:  # lvstui.pair.both loads the SSH layer: only when a change is made on the peer
+    from lvstui.ops.engine import Outcome
+    from lvstui.pair.both import PeerLink
 
 __all__ = ["OpRunner", "Preview", "Result", "with_force"]
 
@@ -42,6 +54,10 @@ class Preview:
     #: the operation that does what the refusal advises (``weight``), for the screen to name its key;
     #: ``error`` is then the refusal without the CLI's advice
     instead: str | None = None
+    #: the pair's other director this batch is made on too (None: this director only, as ever)
+    peer: str | None = None
+    #: why the peer looks unreachable now (its reader's view): the apply will be refused unless local only
+    peer_down: str | None = None
 
     @property
     def applicable(self) -> bool:
@@ -55,6 +71,7 @@ class Result:
     lines: list[str] = field(default_factory=list)  # what changed (kernel and keepalived)
     applied: int = 0  # changes applied (of the batch)
     seconds: float = 0.0
+    local_only: bool = False  # made here only although a peer is named (LOCAL ONLY)
 
 
 def with_force(change: Change, force: bool) -> Change:
@@ -71,11 +88,19 @@ def _mentions_force(text: str) -> bool:
 class OpRunner:
     """Preview and apply batches of changes (one change, or one per tagged row) through Operations."""
 
-    def __init__(self, ops: Operations) -> None:
+    def __init__(self, ops: Operations, *, peer: PeerLink | None = None) -> None:
+        """``peer``: how the pair's other director is reached (None: changes are made here only)."""
         self.ops = ops
+        self.peer = peer
         # one call at a time: the director (a netlink socket) is not thread-safe, and previews,
         # re-plans and applies run in different worker threads
         self._lock = threading.Lock()
+
+    def paired(self, changes: Sequence[Change]) -> str | None:
+        """The peer this batch is made on too: its target, when there is one and every change is durable."""
+        if self.peer is None or not changes or any(c.verb not in PAIRED_VERBS for c in changes):
+            return None
+        return self.peer.target
 
     def keepalived_managed(self) -> bool:
         try:
@@ -131,23 +156,24 @@ class OpRunner:
         return Preview(title, lines, kept, warnings, forceable=forceable, keepalived_managed=managed,
                        force=force, runtime_only=runtime_only)
 
-    def apply(self, changes: Sequence[Change], *, force: bool = False, runtime_only: bool = False) -> Result:
-        """Apply each change in turn (each re-planned against a fresh read); stop at the first failure."""
+    def apply(self, changes: Sequence[Change], *, force: bool = False, runtime_only: bool = False,
+              local_only: bool = False) -> Result:
+        """Apply each change in turn (each re-planned against a fresh read); stop at the first failure.
+        With a peer (:meth:`paired`), on both directors unless ``local_only``."""
         with self._lock:
-            return self._apply(changes, force, runtime_only)
+            return self._apply(changes, force, runtime_only, local_only)
 
-    def _apply(self, changes: Sequence[Change], force: bool, runtime_only: bool) -> Result:
+    def _apply(self, changes: Sequence[Change], force: bool, runtime_only: bool, local_only: bool) -> Result:
         started = time.perf_counter()
+        peer = self.paired(changes)
         done: list[str] = []
         applied = 0
         for change in changes:
             try:
-                outcome = self.ops.apply(with_force(change, force), force=force,
-                                         runtime_only=runtime_only or None)
+                outcome, peer_lines = self._apply_one(with_force(change, force), force, runtime_only, peer,
+                                                      local_only)
             except (Refused, InvalidInput, OperationFailed, BackendError, OSError) as exc:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                prefix = f"applied {applied} of {len(changes)}, then " if applied else ""
-                return Result(False, f"{prefix}{change.verb} failed: {reason}", done, applied,
+                return Result(False, _failed(exc, change, applied, len(changes), peer), done, applied,
                               time.perf_counter() - started)
             applied += 1
             done += [f"recovered: {line}" for line in outcome.recovered]
@@ -155,14 +181,52 @@ class OpRunner:
             if outcome.plan.durable is not None:
                 done += [f"keepalived: {line}" for line in outcome.plan.durable.lines]
             done += outcome.messages
+            done += peer_lines
         seconds = time.perf_counter() - started
         verb = changes[0].verb if changes else "nothing"
         what = f"{verb} ({applied} changes)" if applied > 1 else verb
-        changed = [line for line in done if not line.startswith("keepalived")]
+        changed = [line for line in done if not line.startswith(("keepalived", "peer "))]
         summary = changed[0] if len(changed) == 1 else f"{len(changed)} changes"
         if not changed:
             summary = "nothing to change"
-        return Result(True, f"{what} done: {summary}", done, applied, seconds)
+        if peer is not None and local_only:
+            return Result(True, f"{what} done: {summary} · LOCAL ONLY: the peer {peer} was not changed", done,
+                          applied, seconds, local_only=True)
+        where = f" on both directors (here and {peer})" if peer is not None else ""
+        return Result(True, f"{what} done{where}: {summary}", done, applied, seconds)
+
+    def _apply_one(self, change: Change, force: bool, runtime_only: bool, peer: str | None,
+                   local_only: bool) -> tuple[Outcome, list[str]]:
+        """One change: here only, or on both directors (the lines to show about the peer)."""
+        if peer is None or self.peer is None:
+            return self.ops.apply(change, force=force, runtime_only=runtime_only or None), []
+        from lvstui.pair.both import apply_both, local_only_record
+
+        if local_only:
+            extra = {"peer": local_only_record(peer, "the dashboard's This director only")}
+            return self.ops.apply(change, force=force, runtime_only=runtime_only or None, journal_extra=extra), []
+        argv = peer_argv(change, self.ops, force=force, runtime_only=runtime_only)
+        both = apply_both(self.ops, change, self.peer.open(), argv, force=force, runtime_only=runtime_only or None)
+        result = both.peer
+        lines = [f"peer {result.host}: {line}" for line in (*result.warnings, *result.lines)]
+        return both.outcome, [*lines, f"peer {result.host}: done (its journal {result.entry_id or 'not recorded'})"]
+
+
+def _failed(exc: Exception, change: Change, applied: int, of: int, peer: str | None) -> str:
+    """The one line of a batch stopped by *exc* (the peer's refusal said as the dashboard offers it)."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    prefix = f"applied {applied} of {of}, then " if applied else ""
+    if peer is not None and _peer_error(exc):
+        reason = reason.replace("(--local-only makes it on this director only)",
+                                "(This director only in the confirmation makes it here alone)")
+        return f"{prefix}{change.verb} refused: {reason}"
+    return f"{prefix}{change.verb} failed: {reason}"
+
+
+def _peer_error(exc: Exception) -> bool:
+    from lvstui.pair.both import PeerError  # loaded already: a change was made with a peer
+
+    return isinstance(exc, PeerError)
 
 
 class UndoRunner:

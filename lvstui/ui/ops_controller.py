@@ -12,8 +12,9 @@ screen only through :class:`lvstui.ui.host.DashboardHost`.  Every change follows
    refusals, warnings);
 3. :class:`lvstui.ui.confirm.ConfirmScreen` shows exactly what will change, focus on "No";
 4. on "Yes" a thread worker (group :data:`~lvstui.ui.host.OPS_APPLY`) applies them
-   (``Operations.apply``: re-planned on a fresh read, written, read back, journalled); the
-   outcome is notified and the director read again.
+   (``Operations.apply``: re-planned on a fresh read, written, read back, journalled; with a
+   peer, a durable change on both directors, :mod:`lvstui.pair.both`, or on this one only if
+   the operator ticked it); the outcome is notified and the director read again.
 
 Nothing here talks to netlink; in ``--readonly`` the actions are hidden (the screen's
 ``check_action``) and the operations layer refuses anyway.
@@ -29,7 +30,6 @@ from lvstui.ops import changes as c
 from lvstui.ops.changes import Change
 from lvstui.ops.targets import ServerKey, ServiceKey, parse_server_id, parse_service_id
 from lvstui.ops.undo import UndoPlan
-from lvstui.pair.both import PAIRED_VERBS
 from lvstui.ui.columns import RsRow
 from lvstui.ui.confirm import ConfirmScreen, Decision
 from lvstui.ui.drain_watch import DrainTraffic, Reader
@@ -310,22 +310,26 @@ class OpsController:
                 "(previewed and confirmed like this).")
         return dataclasses.replace(preview, warnings=[*preview.warnings, here])
 
-    def _this_director_only(self, changes: list[Change], preview: Preview) -> Preview:
-        """With a peer on screen, a durable change made here does not reach it (the CLI's verbs
-        make it on both): the confirmation says so before the operator says yes."""
-        snap = self.host.current_snapshot()
-        if snap is None or snap.peer is None or not any(getattr(c, "verb", "") in PAIRED_VERBS for c in changes):
+    def _paired(self, runner: OpRunner, changes: list[Change], preview: Preview) -> Preview:
+        """With a peer, a durable change is made on both directors (OpRunner.apply): the confirmation
+        names the peer, and says when its reader finds it unreachable (then only "This director
+        only" can make it)."""
+        peer = runner.paired(changes)
+        if peer is None:
             return preview
-        note = (f"This director only: the dashboard does not change the peer {snap.peer.host} yet. To make it "
-                "on both, use the CLI verb with the peer (lvstui --peer HOST VERB ...).")
-        return dataclasses.replace(preview, warnings=[*preview.warnings, note])
+        snap = self.host.current_snapshot()
+        view = snap.peer if snap is not None else None
+        down = None
+        if view is not None and (not view.reachable or view.stale):
+            down = view.error or "its last snapshot is stale"
+        return dataclasses.replace(preview, peer=peer, peer_down=down)
 
     def _ask(self, runner: OpRunner, changes: list[Change], title: str, preview: Preview, tagged: bool) -> None:
-        preview = self._this_director_only(changes, self._pointed(preview))
+        preview = self._paired(runner, changes, self._pointed(preview))
 
         def replan(force: bool, runtime_only: bool) -> Preview:
-            return self._this_director_only(
-                changes, self._pointed(runner.preview(changes, title, force=force, runtime_only=runtime_only)))
+            return self._paired(runner, changes,
+                                self._pointed(runner.preview(changes, title, force=force, runtime_only=runtime_only)))
 
         self.host.open_screen(ConfirmScreen(preview, replan),
                               lambda decision: self._decided(runner, changes, decision, tagged))
@@ -338,7 +342,8 @@ class OpsController:
 
         def work() -> None:
             try:
-                result = runner.apply(changes, force=decision.force, runtime_only=decision.runtime_only)
+                result = runner.apply(changes, force=decision.force, runtime_only=decision.runtime_only,
+                                      local_only=decision.local_only)
             except Exception as exc:  # noqa: BLE001 - a bug must still end as a message, not a dead worker
                 result = Result(False, f"{changes[0].verb} failed: {type(exc).__name__}: {exc}")
             self.host.from_thread(self._applied, changes, result, tagged, snap)

@@ -9,13 +9,17 @@ root key authorized, as tests/lab/test_peer_lab.py sets them up), under the keep
   restore brings rs1 back on both, and lb2 sends to it again;
 * the peer unreachable (a port nothing listens on): refused with one line, nothing changed on
   either director; ``--local-only``: lb1 only, said in the output and lb1's journal;
-* ``--readonly``: refused before the peer is asked.
+* ``--readonly``: refused before the peer is asked;
+* the dashboard on lb1 (tests/lab/guest_pair_ops_dashboard.py) drains rs1 from the keyboard: on
+  both kernels, lb2's keepalived.conf durable, journaled on both; with the peer unreachable,
+  refused with one line and nothing changed, or on lb1 only with "This director only".
 """
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,3 +162,58 @@ def test_readonly_refuses_before_the_peer_is_asked(lab: Lab) -> None:
     r = on_lb1(lab, "--readonly", "drain", VS, RS1)
     assert r.rc == 3 and "read-only" in r.stderr, r.describe()
     assert weight(lab, "lb1") == 1 and weight(lab, "lb2") == 1 and len(journal(lab, "lb2")) == before
+
+
+def dashboard_drain(lab: Lab, peer: str | None = None, *extra: str) -> dict[str, Any]:
+    """The dashboard on lb1 (not read-only) with lb2 as its peer drains rs1 from the keyboard
+    (tests/lab/guest_pair_ops_dashboard.py); what it showed."""
+    guest = str(Path(__file__).with_name("guest_pair_ops_dashboard.py"))
+    command = f"env LVSTUI_STATE_DIR={STATE['lb2']} PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
+    r = lab.run("lb1", [lab.venv_python, guest, peer or lab.spec.host("lb2").ipv4, command, VS, RS1, *extra],
+                env={"PYTHONPATH": str(REPO_DIR), "LVSTUI_STATE_DIR": STATE["lb1"]}, timeout=180)
+    assert r.rc == 0, r.describe()
+    shown: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
+    assert shown["link"] and shown["dashboard"], shown
+    return shown
+
+
+def test_the_dashboard_drains_on_both_directors(lab: Lab) -> None:
+    peer = lab.spec.host("lb2").ipv4
+    before = (len(journal(lab, "lb1")), len(journal(lab, "lb2")))
+    assert weight(lab, "lb1") == 1 and weight(lab, "lb2") == 1
+    shown = dashboard_drain(lab)
+    assert f"on both directors (here and {peer})?" in shown["title"], shown
+    assert f"On both directors: the peer {peer} first, then here" in shown["body"], shown
+    assert shown["ok"] and shown["message"].startswith(f"drain done on both directors (here and {peer}):"), shown
+    assert weight(lab, "lb1") == 0 and weight(lab, "lb2") == 0
+    lb2_conf = lab.read_file("lb2", KEEPALIVED_CONF)
+    assert "FILE_CHECK" in lb2_conf and "track_file lvstui_" in lb2_conf, lb2_conf
+    lab.run("lb2", ["keepalived", "-t", "-f", KEEPALIVED_CONF]).check()
+    (theirs,) = [e for e in journal(lab, "lb2")[before[1]:] if e["result"] == "applied"]
+    (mine,) = [e for e in journal(lab, "lb1")[before[0]:] if e["result"] == "applied"]
+    assert theirs["verb"] == "drain" and mine["actor"] == "tui" and mine["peer"]["entry"] == theirs["id"], mine
+    r = on_lb1(lab, "restore", VS, RS1)  # the CLI puts it back on both
+    assert r.rc == 0, r.describe()
+    lab.wait_for(lambda: weight(lab, "lb1") == 1 and weight(lab, "lb2") == 1, timeout=10, what="rs1 back on both")
+
+
+def test_the_dashboard_refuses_with_the_peer_unreachable_unless_this_director_only(lab: Lab) -> None:
+    unreachable = f"{lab.spec.host('lb2').ipv4}:2222"
+    before = (len(journal(lab, "lb1")), len(journal(lab, "lb2")))
+    shown = dashboard_drain(lab, unreachable)
+    assert shown["ok"] is False and "\n" not in shown["message"], shown
+    assert shown["message"].startswith(f"drain refused: peer {unreachable}") and \
+        "nothing was changed on either director" in shown["message"], shown
+    assert weight(lab, "lb1") == 1 and weight(lab, "lb2") == 1
+    assert len(journal(lab, "lb2")) == before[1]
+    refused = [e for e in journal(lab, "lb1")[before[0]:] if e["result"] != "intent"]
+    assert [(e["result"], e["peer"]["result"]) for e in refused] == [("refused", "unreachable")], refused
+
+    shown = dashboard_drain(lab, unreachable, "local-only")
+    assert "on this director only?" in shown["title"] and shown["ok"], shown
+    assert f"LOCAL ONLY: the peer {unreachable} was not changed" in shown["message"], shown
+    assert weight(lab, "lb1") == 0 and weight(lab, "lb2") == 1
+    last = journal(lab, "lb1")[-1]
+    assert last["result"] == "applied" and last["peer"]["result"] == "local-only", last
+    assert on_lb1(lab, "restore", VS, RS1, "--local-only").rc == 0
+    assert weight(lab, "lb1") == 1

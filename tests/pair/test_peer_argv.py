@@ -1,5 +1,5 @@
 """What the operation verbs ask the peer's lvstui to run: the same verb, from the arguments
-validated here (lvstui.commands.ops._peer_argv), against the real operations layer on an
+validated here (lvstui.pair.argv.peer_argv), against the real operations layer on an
 in-memory director."""
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from lvstui.cli import build_parser
-from lvstui.commands.ops import _peer_argv, build_change
+from lvstui.commands.ops import build_change
 from lvstui.model import Forward, RealServer, VirtualService
+from lvstui.ops import changes as c
 from lvstui.ops.engine import Operations
 from lvstui.ops.journal import Journal, WeightMemory
+from lvstui.ops.targets import parse_server_id, parse_service_id
+from lvstui.pair.argv import peer_argv
 from tests.ops.test_durable_plan import MemoryDirector
 
 VS, RS1 = "tcp:192.168.1.100:80", "192.168.1.21:80"
@@ -24,7 +27,8 @@ def argv_for(tmp_path: Path, *cli: str) -> list[str]:
                         real_servers=(RealServer(address="192.168.1.21", port=80, forward=Forward.DR, weight=3),))
     ops = Operations(MemoryDirector([vs]), journal=Journal(tmp_path / "j"), memory=WeightMemory(tmp_path / "w"),
                      keepalived=None, eqt=lambda: 1)
-    return _peer_argv(args, ops, build_change(args))
+    change = build_change(args)
+    return peer_argv(change, ops, force=bool(getattr(args, "force", False)), runtime_only=args.runtime_only)
 
 
 @pytest.mark.parametrize(("cli", "expected"), [
@@ -46,3 +50,27 @@ def test_the_same_verb_for_the_peer(tmp_path: Path, cli: tuple[str, ...], expect
 def test_peer_after_the_verb_and_local_only_parse() -> None:
     args = build_parser().parse_args(["drain", VS, RS1, "--peer", "lb2:2222", "--local-only"])
     assert args.peer == "lb2:2222" and args.local_only is True
+
+
+@pytest.mark.parametrize("change", [
+    c.EditService(parse_service_id(VS), c.ServiceSettings(scheduler="sh", persistence_timeout=300,
+                                                          netmask="255.255.255.0", flags="sh-port")),
+    c.AddService(parse_service_id("udp:192.168.1.100:5060"), c.ServiceSettings(persistence_engine="sip")),
+    c.AddServer(parse_service_id(VS), parse_server_id("192.168.1.22:80"), weight=4, forward=Forward.NAT, upper=9),
+    c.SetWeight(parse_service_id(VS), parse_server_id(RS1), weight=0),
+    c.RemoveServer(parse_service_id(VS), parse_server_id(RS1), force=True),
+    c.RestoreHost("192.168.1.21"),
+])
+def test_the_peers_argv_parses_back_to_the_same_change(tmp_path: Path, change: c.Change) -> None:
+    """What the dashboard sends (a change object, no CLI arguments) is that change on the peer."""
+    ops = Operations(MemoryDirector([]), journal=Journal(tmp_path / "j"), memory=WeightMemory(tmp_path / "w"),
+                     keepalived=None, eqt=lambda: 1)
+    argv = peer_argv(change, ops)
+    assert build_change(build_parser().parse_args(argv)) == change, argv
+
+
+def test_a_setting_of_the_whole_table_is_not_sent(tmp_path: Path) -> None:
+    ops = Operations(MemoryDirector([]), journal=Journal(tmp_path / "j"), memory=WeightMemory(tmp_path / "w"),
+                     keepalived=None, eqt=lambda: 1)
+    with pytest.raises(TypeError, match="made per director"):
+        peer_argv(c.SetExpireQuiescent(1), ops)
