@@ -411,6 +411,7 @@ class PeerView:
     via: str = ""  # "lvstui" (its snapshot stream) or "ipvsadm" (ipvsadm -S -n: no VRRP, no counters)
     differences: tuple[Difference, ...] = ()
     sync: SyncCheck | None = None  # None where the peer's snapshot is missing or has no counters
+    connecting: bool = False  # its reader has not finished a first try yet (neither read nor failed)
 
 
 EMPTY_SNAPSHOT = Snapshot(

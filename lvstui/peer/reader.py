@@ -72,7 +72,8 @@ class PeerReader:
             elif error is None and self._tries == 0:
                 error = "not read yet"
             return PeerView(host=self.target, reachable=self._reachable, error=error, snapshot=self._snapshot,
-                            read_at=self._read_at, age=age, stale=stale, via=self._via)
+                            read_at=self._read_at, age=age, stale=stale, via=self._via,
+                            connecting=self._tries == 0 and self._read_at is None)
 
     def wait(self, timeout: float) -> PeerView:
         """The view once the first read succeeded or failed (or *timeout* passed): for one-shot use."""

@@ -320,7 +320,7 @@ class OpsController:
         snap = self.host.current_snapshot()
         view = snap.peer if snap is not None else None
         down = None
-        if view is not None and (not view.reachable or view.stale):
+        if view is not None and not view.connecting and (not view.reachable or view.stale):
             down = view.error or "its last snapshot is stale"
         return dataclasses.replace(preview, peer=peer, peer_down=down)
 

@@ -74,7 +74,7 @@ def _status(view: PeerView, keys: str, width: int | None = None) -> Content:
         if view.via and (compact < 1 or view.via == "ipvsadm"):
             parts += [("ipvsadm (no VRRP)" if view.via == "ipvsadm" else view.via, "$text-muted"), " · "]
         error = view.error
-        if view.snapshot is None and error == "not read yet":  # PeerReader's words before its first try
+        if view.connecting:  # before the reader's first try ended
             parts.append(("connecting…", "$text-muted"))
             error = None
         elif view.snapshot is None:

@@ -101,9 +101,12 @@ def test_neither_lvstui_nor_ipvsadm_answering_is_one_error_naming_both(sshd: Ssh
 
 
 def test_unreachable_is_one_line_and_close_returns_quickly() -> None:
-    reader = PeerReader("127.0.0.1:1", SshOptions(timeout=2, allow_agent=False), command=FAKE).start()
-    view = reader.wait(10)
+    reader = PeerReader("127.0.0.1:1", SshOptions(timeout=2, allow_agent=False), command=FAKE)
+    before = reader.view()  # its first try not ended: connecting (what the pair panel says)
+    assert before.connecting and before.snapshot is None and before.error == "not read yet"
+    view = reader.start().wait(10)
     assert view.error is not None and "connection refused" in view.error and "\n" not in view.error
+    assert not view.connecting
     started = time.monotonic()
     reader.close()
     assert time.monotonic() - started < 5

@@ -11,6 +11,7 @@ director.  The real peer, over real SSH, is tests/lab/test_pair_ops_lab.py's.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,19 @@ def test_settings_of_the_whole_table_and_readonly_never_reach_the_peer(tmp_path:
     [(screen, _)] = host.screens
     assert screen.refusal and "read-only" in (screen.preview.error or "")
     assert peer.connects == 0
+
+
+def test_the_confirmation_says_the_peer_looks_down_only_once_its_reader_has_tried(tmp_path: Path,
+                                                                              clock: ManualClock) -> None:
+    _demo, _peer, host, ops = controller(tmp_path, clock)
+    views = [PeerView("lb2", reachable=False, error="not read yet", connecting=True),
+             PeerView("lb2", reachable=False, error="lb2:22: no route to host")]
+    shown = []
+    for view in views:
+        assert host.snapshot is not None
+        host.snapshot = dataclasses.replace(host.snapshot, peer=view)
+        host.screens.clear()
+        ops.propose([drain(RS)], "drain")
+        [(screen, _)] = host.screens
+        shown.append(screen.preview.peer_down)
+    assert shown == [None, "lb2:22: no route to host"]

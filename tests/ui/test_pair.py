@@ -204,6 +204,7 @@ def test_a_peer_never_read_says_connecting_then_not_read_with_the_error() -> Non
         return str(pair_lines(WithPeer(FixedDirector(here(vi("MASTER", 150)), lambda: 0.0),
                                        FixedPeer(view)).read())[0])  # type: ignore[arg-type]
 
-    assert first(PeerView(host="lb2", reachable=False, error="not read yet")) == "Peer lb2 · connecting…"
+    assert first(PeerView(host="lb2", reachable=False, error="not read yet", connecting=True)) == \
+        "Peer lb2 · connecting…"
     assert first(PeerView(host="lb2", reachable=False, error="lb2:22: no route to host")) == \
         "Peer lb2 ·  NOT READ  · lb2:22: no route to host"
