@@ -48,10 +48,12 @@ class BoundedSshRunner(SshRunner):
             super().connect()
 
 
-def ssh_readers(base: SshOptions, *, interval: float, parallel: int) -> Callable[[DirectorSpec], Reader]:
+def ssh_readers(base: SshOptions, *, interval: float, parallel: int,
+                gate: threading.Semaphore | None = None) -> Callable[[DirectorSpec], Reader]:
     """A factory of PeerReaders for the fleet file's directors: *base* (known_hosts, timeout...)
-    with each director's identity, port and host-key choice; at most *parallel* connecting."""
-    gate = threading.Semaphore(max(1, parallel))
+    with each director's identity, port and host-key choice; at most *parallel* connecting (the
+    slots are *gate*'s where one is given)."""
+    gate = gate or threading.Semaphore(max(1, parallel))
 
     def connect(target: str, options: SshOptions) -> SshRunner:
         return BoundedSshRunner(target, options, gate=gate)

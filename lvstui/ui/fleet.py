@@ -17,6 +17,7 @@ first director's table as its reader received it, the second as the peer); q the
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -35,6 +36,7 @@ from lvstui.fleet.poller import FleetPoller
 from lvstui.fleet.source import pair_source
 from lvstui.fleet.summary import DirectorState, PairRow
 from lvstui.ui.actions import FLEET_ACTIONS, fleet_bindings, key_label
+from lvstui.ui.app import SWITCH_INTERVAL
 from lvstui.ui.columns import Column
 from lvstui.ui.dashboard import DashboardScreen
 from lvstui.ui.footer import FittedFooter
@@ -287,6 +289,7 @@ class FleetApp(App[None]):
                  theme: str | None = None, config_dir: Any = None) -> None:
         super().__init__()
         self.poller = poller
+        self._switch_saved = sys.getswitchinterval()
         self._wanted_theme = theme
         self._config_dir = config_dir
         self.fleet = FleetScreen(poller, readonly=readonly, demo=demo, interval=interval, clock=clock,
@@ -299,8 +302,14 @@ class FleetApp(App[None]):
         return dict(VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
+        # fifty reader threads decode JSON with the GIL: the UI thread waits at most this long for it
+        self._switch_saved = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         themes, _ = load_themes(theme_dirs(self._config_dir))
         for theme in themes:
             self.register_theme(theme)
         wanted = self._wanted_theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else "textual-dark"
+
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_saved)

@@ -1,18 +1,20 @@
 """A fleet of two directors polled for real over a real sshd on 127.0.0.1: one reachable (its
 lvstui played by tests/peer/fake_peer.py, the demo director's snapshot stream), one on a port
-nobody listens on.  The screen shows the first read and the second UNREACHABLE, keeps answering
+nobody listens on; and five whose handshakes hang, connected two at a time.  The screen shows the first read and the second UNREACHABLE, keeps answering
 keys meanwhile, and Enter opens the reachable director's dashboard from its reader's stream.
 """
 
 from __future__ import annotations
 
 import shlex
+import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
 from lvstui.fleet.poller import FleetPoller, ssh_readers
-from lvstui.fleet.spec import load_fleet
+from lvstui.fleet.spec import load_fleet, parse_fleet
 from lvstui.setup.ssh import SshOptions
 from lvstui.ui.dashboard import DashboardScreen
 from lvstui.ui.fleet import FleetApp
@@ -74,3 +76,57 @@ async def test_one_director_read_one_unreachable_and_the_screen_keeps_running(ss
             assert app.screen is app.fleet and app.fleet.refreshes > refreshes  # still refreshing
     finally:
         poller.close()
+
+
+class CountingGate(threading.Semaphore):
+    """The poller's slots, counting who holds one (the bound under test)."""
+
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.lock = threading.Lock()
+        self.holding = self.most = self.entered = 0
+
+    def __enter__(self) -> bool:
+        got = super().__enter__()
+        with self.lock:
+            self.holding += 1
+            self.entered += 1
+            self.most = max(self.most, self.holding)
+        return got
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.holding -= 1
+        super().__exit__(*exc)
+
+
+def test_connection_attempts_are_bounded_and_a_hung_handshake_never_blocks_view() -> None:
+    # five directors whose ports accept TCP and never say a word: each handshake hangs to its timeout
+    silent = [socket.socket() for _ in range(5)]
+    for s in silent:
+        s.bind(("127.0.0.1", 0))
+        s.listen(4)
+    pairs = "\n".join(f'[[pair]]\nname = "p{i}"\ndirectors = [{{ host = "root@127.0.0.1:{s.getsockname()[1]}" }}]'
+                      for i, s in enumerate(silent))
+    spec = parse_fleet(pairs, "silent.toml")
+    gate = CountingGate(2)
+    base = SshOptions(config_file="/nonexistent/ssh_config", known_hosts="/nonexistent/known_hosts",
+                      allow_agent=False, timeout=2.0)
+    poller = FleetPoller(spec, ssh_readers(base, interval=0.5, parallel=2, gate=gate)).start()
+    try:
+        deadline = time.monotonic() + 60
+        while gate.entered < len(silent) and time.monotonic() < deadline:
+            rows = poller.rows()  # answers at once: every reader waits on its own thread
+            assert all(r.stale == 1 for r in rows)
+            time.sleep(0.1)
+        assert gate.entered >= len(silent), gate.entered  # all got their turn, two at a time
+        assert gate.most == 2
+        while any(r.directors[0].status == "connecting" for r in poller.rows()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        errors = [r.directors[0].error or "" for r in poller.rows()]
+        # each one's failure, naming it (paramiko words a banner that never comes in several ways)
+        assert all(f":{s.getsockname()[1]}): ssh: " in e for s, e in zip(silent, errors, strict=True)), errors
+    finally:
+        poller.close()
+        for s in silent:
+            s.close()
