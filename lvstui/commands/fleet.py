@@ -25,7 +25,9 @@ The file:
 Each director is read as --peer reads one (its `lvstui snapshot --json --repeat` stream, else
 ipvsadm -S -n; ~/.ssh/config and known_hosts: an unknown host key is refused unless
 accept_new_host_key = true, a changed one always). A slow or unreachable director is shown
-STALE or UNREACHABLE with its age and error; it never holds the screen.
+STALE or UNREACHABLE with its age and error; it never holds the screen. Enter opens the
+pair's dashboard from what its readers hold (the first director, the second as its peer),
+read-only; q there returns. `lvstui --readonly fleet FILE` says READ-ONLY in the header.
 """
 
 

@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
@@ -181,6 +181,9 @@ class RowsReady(Message):
 
 class PairDashboard(DashboardScreen):
     """A pair's dashboard opened from the fleet: read-only; q returns to the fleet."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Fleet", id="app.quit", tooltip="Back to the fleet (the readers keep reading)")]
 
     def action_quit(self) -> None:
         self.poller.stop()

@@ -64,6 +64,7 @@ async def test_enter_opens_the_pairs_dashboard_read_only_and_q_comes_back(clock:
         assert frame.snapshot.peer is not None and frame.snapshot.peer.host == "api-lb2"
         assert "NOT READ" in str(screen.query_one("#pair").render())
         assert screen.check_action("drain", ()) is False  # read over SSH: no operation here
+        assert screen.active_bindings["q"].binding.description == "Fleet"
         await pilot.press("q")
         await pilot.pause()
         assert app.screen is app.fleet and app.is_running
