@@ -29,6 +29,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from lvstui.demo import DemoSource
 
@@ -100,9 +101,42 @@ async def bench_apply(services: int, per_service: int, repeats: int, config: Pat
         print(f"    sort key until re-sorted rows are on screen (sorted in a thread): {_ms(sort_wall)}")
 
 
-async def bench_keys(services: int, per_service: int, seconds: float, config: Path) -> None:
+async def keypress_latencies(app: Any, table: Any, seconds: float) -> tuple[list[float], int]:
+    """Press ``j``/``k`` on *app* for *seconds*, as the terminal driver posts keys, and time each
+    one until *table* paints its cursor's new row; (latencies, keypresses never painted in 5 s)."""
     from textual import events
 
+    painted: dict[str, float] = {}
+    render_line = table.render_line
+
+    def spy(y: int):  # type: ignore[no-untyped-def]
+        strip = render_line(y)
+        if y == table.cursor_index - round(table.scroll_y) + 1 and "t" not in painted:
+            painted["t"] = time.perf_counter()
+        return strip
+
+    table.render_line = spy
+    latencies: list[float] = []
+    lost = 0
+    deadline = time.monotonic() + seconds
+    key = "j"
+    while time.monotonic() < deadline:
+        painted.clear()
+        started = time.perf_counter()
+        app.post_message(events.Key(key, key))  # as the terminal driver does
+        while "t" not in painted and time.perf_counter() - started < 5.0:  # noqa: ASYNC110 - the benchmark polls on purpose: it measures paint latency
+            await asyncio.sleep(0.001)
+        if "t" in painted:
+            latencies.append(painted["t"] - started)
+        else:
+            lost += 1
+        key = "k" if key == "j" else "j"
+        await asyncio.sleep(0.137)  # not in step with the poller
+    table.render_line = render_line
+    return latencies, lost
+
+
+async def bench_keys(services: int, per_service: int, seconds: float, config: Path) -> None:
     from lvstui.ui.app import DashboardApp
 
     source = DemoSource.scaled(services, per_service)
@@ -113,32 +147,7 @@ async def bench_keys(services: int, per_service: int, seconds: float, config: Pa
         if per_service > services:
             app.dashboard.real_servers.focus()
         table = app.dashboard.real_servers if per_service > services else app.dashboard.services
-        painted: dict[str, float] = {}
-        render_line = table.render_line
-
-        def spy(y: int):  # type: ignore[no-untyped-def]
-            strip = render_line(y)
-            if y == table.cursor_index - round(table.scroll_y) + 1 and "t" not in painted:
-                painted["t"] = time.perf_counter()
-            return strip
-
-        table.render_line = spy  # type: ignore[method-assign]
-        latencies: list[float] = []
-        lost = 0
-        deadline = time.monotonic() + seconds
-        key = "j"
-        while time.monotonic() < deadline:
-            painted.clear()
-            started = time.perf_counter()
-            app.post_message(events.Key(key, key))  # as the terminal driver does
-            while "t" not in painted and time.perf_counter() - started < 5.0:  # noqa: ASYNC110 - the benchmark polls on purpose: it measures paint latency
-                await asyncio.sleep(0.001)
-            if "t" in painted:
-                latencies.append(painted["t"] - started)
-            else:
-                lost += 1
-            key = "k" if key == "j" else "j"
-            await asyncio.sleep(0.137)  # not in step with the poller
+        latencies, lost = await keypress_latencies(app, table, seconds)
         if lost:
             print(f"    {lost} keypresses never reached the screen within 5 s")
         frame = app.dashboard.frame

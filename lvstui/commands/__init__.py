@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "lvstui.commands.undo",
     "lvstui.commands.keepalived",
     "lvstui.commands.vrrp",
+    "lvstui.commands.fleet",
     "lvstui.commands.setup",
     "lvstui.commands.lab",
     "lvstui.commands.exporter",

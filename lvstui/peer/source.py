@@ -4,21 +4,28 @@ the differences between the two tables and split brain (``lvstui snapshot --peer
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Self
+from typing import Protocol, Self
 
 from lvstui.backend import SnapshotSource
 from lvstui.capabilities import Capabilities
-from lvstui.model import Snapshot
+from lvstui.model import PeerView, Snapshot
 from lvstui.peer.compare import differences, split_brain, sync_check
-from lvstui.peer.reader import PeerReader
 
-__all__ = ["WithPeer"]
+__all__ = ["PeerViews", "WithPeer"]
+
+
+class PeerViews(Protocol):
+    """What WithPeer needs of the peer's reader (:class:`lvstui.peer.reader.PeerReader`)."""
+
+    def view(self) -> PeerView: ...
+
+    def close(self) -> None: ...
 
 
 class WithPeer:
     """*local*'s snapshots with ``peer`` and ``split_brain`` filled from *reader* (never waits on it)."""
 
-    def __init__(self, local: SnapshotSource, reader: PeerReader) -> None:
+    def __init__(self, local: SnapshotSource, reader: PeerViews) -> None:
         self.local = local
         self.reader = reader
         self.name: str = local.name

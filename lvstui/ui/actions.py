@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-__all__ = ["ACTIONS", "MUTATING_ACTIONS", "ActionSpec", "app_bindings", "key_label", "known_binding_ids"]
+__all__ = ["ACTIONS", "FLEET_ACTIONS", "MUTATING_ACTIONS", "ActionSpec", "app_bindings", "fleet_bindings", "key_label", "known_binding_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +110,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "keepalived, add load (inside `lvstui lab` only)", needs_lab=True),
 )
 
+#: the fleet screen's actions (``lvstui fleet``, :mod:`lvstui.ui.fleet`): none changes a director; the
+#: dashboard a pair opens is read-only (the director is read over SSH, ops write to this machine only)
+FLEET_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("help", "question_mark,f1", "Help", "Show every key of the fleet screen"),
+    ActionSpec("open_pair", "enter", "Open pair", "Open the pair under the cursor in a read-only dashboard: "
+               "its first director's table as its reader last received it, the second beside it as the peer "
+               "(q there returns to the fleet)"),
+    ActionSpec("quit", "q", "Quit", "Quit lvstui"),
+)
+
 #: actions that change the director's state; hidden from bindings, footer, palette and help in --readonly
 MUTATING_ACTIONS: frozenset[str] = frozenset(spec.action for spec in ACTIONS if spec.mutating)
 
@@ -129,6 +139,12 @@ def key_label(keys: str) -> str:
         else:
             names.append(_KEY_NAMES.get(key, key))
     return " / ".join(names)
+
+
+def fleet_bindings() -> list[Binding]:
+    """The fleet screen's bindings (ids ``fleet.<action>``)."""
+    return [Binding(spec.keys, spec.action, spec.label, show=spec.show, id=f"fleet.{spec.action}",
+                    tooltip=spec.help) for spec in FLEET_ACTIONS]
 
 
 def app_bindings() -> list[Binding]:
@@ -152,5 +168,5 @@ def known_binding_ids() -> set[str]:
     from lvstui.ui.vtable import VirtualTable
 
     bindings = [*app_bindings(), *VirtualTable.BINDINGS, *HelpScreen.BINDINGS, *RsDetailScreen.BINDINGS,
-                *PairScreen.BINDINGS]
+                *PairScreen.BINDINGS, *fleet_bindings()]
     return {b.id for b in bindings if isinstance(b, Binding) and b.id}
