@@ -48,6 +48,7 @@ __all__ = [
     "format_expires",
     "header_line",
     "format_row",
+    "table_rows",
 ]
 
 CONN_FILE = "/proc/net/ip_vs_conn"
@@ -222,5 +223,27 @@ def header_line() -> str:
 
 def format_row(c: Conn) -> str:
     """One row in ipvsadm -Lnc's columns."""
-    return (f"{c.protocol:<3} {format_expires(c.expires):<6} {c.state:<11} {c.source:<18} "
-            f"{c.virtual_endpoint:<18} {c.destination}")
+    return _row(c.protocol, c.expires, c.state, c.source, c.virtual_endpoint, c.destination)
+
+
+def _row(protocol: str, expires: int, state: str, source: str, virtual: str, destination: str) -> str:
+    return f"{protocol:<3} {format_expires(expires):<6} {state:<11} {source:<18} {virtual:<18} {destination}"
+
+
+def table_rows(lines: Iterable[str], sync: bool = False) -> Iterator[str]:
+    """``format_row(parse_line(line, sync))`` for each entry of *lines*, without building a
+    :class:`Conn` for each (the whole table, unfiltered: what ``lvstui conns`` prints most)."""
+    need = 10 if sync else 9
+    for line in lines:
+        if line.startswith("Pro ") or not line.strip():
+            continue
+        f = line.split()
+        try:
+            if len(f) < need:
+                raise ValueError
+            yield _row(f[0], int(f[9] if sync else f[8]), f[7], format_endpoint(hex_address(f[1])[0], int(f[2], 16)),
+                       format_endpoint(hex_address(f[3])[0], int(f[4], 16)),
+                       format_endpoint(hex_address(f[5])[0], int(f[6], 16)))
+        except ValueError:
+            parse_line(line, sync)  # raises the parser's own message for this line
+            raise

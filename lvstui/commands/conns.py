@@ -34,7 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from lvstui.backend.connfilter import ConnFilter
-    from lvstui.backend.conns import CONN_FILE, SYNC_FILE, ConnError, ServiceIndex, read_conns
+    from lvstui.backend.conns import (
+        CONN_FILE,
+        SYNC_FILE,
+        ConnError,
+        ServiceIndex,
+        open_lines,
+        read_conns,
+        table_rows,
+    )
     from lvstui.commands.errors import CliError
 
     try:
@@ -42,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc), 2) from exc
     try:
-        entries = read_conns(SYNC_FILE if args.sync else CONN_FILE)
+        path = SYNC_FILE if args.sync else CONN_FILE
+        if not args.json and wanted == ConnFilter():  # the whole table: rows straight from the lines
+            _print_rows(table_rows(open_lines(path), sync=args.sync))
+            return 0
+        entries = read_conns(path)
         # the services are read only where they are used: the JSON's `service` and a VS filter
         index = _service_index() if args.json or wanted.service is not None else ServiceIndex(())
         selected = (c for c in entries if wanted.accepts(c, index))
@@ -72,12 +84,21 @@ def _service_index() -> ServiceIndex:
 
 
 def _print_table(entries: Iterable[Conn]) -> None:
-    from lvstui.backend.conns import format_row, header_line
+    from lvstui.backend.conns import format_row
+
+    _print_rows(format_row(c) for c in entries)
+
+
+def _print_rows(rows: Iterable[str]) -> None:
+    from itertools import islice
+
+    from lvstui.backend.conns import header_line
 
     out = sys.stdout
     out.write("IPVS connection entries\n" + header_line() + "\n")
-    for c in entries:
-        out.write(format_row(c) + "\n")
+    rows = iter(rows)
+    while chunk := list(islice(rows, 512)):  # one write per 512 rows
+        out.write("\n".join(chunk) + "\n")
     out.flush()
 
 

@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "snapshot",
         help="print the IPVS table (virtual services, real servers, counters, rates)",
         description="Read the kernel's IPVS table over generic netlink and print it: a table, "
-        "or with --json the stable JSON schema (one document per line).",
+        "or with --json the stable JSON schema (one document per line).  With keepalived running, "
+        "each snapshot asks it for a fresh dump of its checkers and VRRP; the view of its "
+        "configuration comes from ~/.cache/lvstui/keepalived-view while no file of it changed.",
     )
     p.add_argument("--json", action="store_true", help="print JSON (one document per line)")
     p.add_argument("--indent", type=int, default=None, metavar="N", help="indent JSON by N spaces")

@@ -15,15 +15,15 @@ from __future__ import annotations
 import functools
 import os
 import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lvstui.keepalived.validate import find_keepalived
-
 __all__ = [
     "DEFAULT_PID_FILES",
     "KeepalivedProcess",
+    "find_keepalived",
     "find_keepalived_processes",
     "netns_name",
     "parse_cmdline",
@@ -186,6 +186,16 @@ def find_keepalived_processes() -> list[KeepalivedProcess]:
             netns_inode=inode, pid_files=tuple(sorted(files.items())), cmdline=argv,
             children=tuple(sorted(kid_pids))))
     return result
+
+
+def find_keepalived() -> str | None:
+    found = shutil.which("keepalived")
+    if found:
+        return found
+    for candidate in ("/usr/sbin/keepalived", "/usr/local/sbin/keepalived", "/sbin/keepalived"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 @functools.cache

@@ -138,6 +138,9 @@ class VirtualServerState:
         return f"{(self.protocol or 'tcp').lower()}:{format_endpoint(self.address or '', self.port or 0)}"
 
 
+_SECTION_STARTS = ("------<", " ------<")
+
+
 def _sections(text: str, header: str) -> list[list[str]]:
     """Split ``text`` into the blocks that start with a line containing ``header``."""
     blocks: list[list[str]] = []
@@ -147,7 +150,7 @@ def _sections(text: str, header: str) -> list[list[str]]:
             current = [line]
             blocks.append(current)
         elif current is not None:
-            if line.startswith("------<") or (line.startswith(" ------<") and header not in line):
+            if line.startswith(_SECTION_STARTS):
                 current = None
                 continue
             current.append(line)
@@ -208,90 +211,150 @@ def parse_vrrp_data(text: str) -> tuple[VrrpState, ...]:
 _VS_RE = re.compile(r"VS VIP = (\S+), VPORT = (\d+)")
 _FWM_RE = re.compile(r"VS FWMARK = (\d+)|FWMARK = (\d+)")
 _RS_RE = re.compile(r"RIP = (\S+), RPORT = (\d+), WEIGHT = (-?\d+)(?: EFF WEIGHT = (-?\d+))?")
-_HC_RE = re.compile(r"^ (\S.*?) -> \[([^\]]*)\]:(\w+):(\d+)")
+_HC_RE = re.compile(r" (\S.*?) -> \[([^\]]*)\]:(\w+):(\d+)")  # at a line's start (match)
+_VS_HEADER = "------< Virtual server >------"
+_ODD_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+# The check dump has some 16 lines per real server.  Rather than looking at every line in Python,
+# it is read as one text (its lines joined by "\n", so each line is one line of str.splitlines) in
+# which str.find looks for the few words wanted; each find is checked to be at a line's start (after
+# whitespace) and the result is what _kv and the line tests of the other dumps would give.
+
+
+def _line_at(text: str, i: int) -> tuple[int, int]:
+    """(start, end) of the line of *text* holding index *i* (end: its "\n" or the text's end)."""
+    end = text.find("\n", i)
+    return text.rfind("\n", 0, i) + 1, len(text) if end < 0 else end
+
+
+def _lines_with(text: str, word: str, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each line of text[start:stop] that contains *word*, in order."""
+    stop = len(text) if stop is None else stop
+    out: list[tuple[int, int]] = []
+    i = text.find(word, start, stop)
+    while i >= 0:
+        ls, le = _line_at(text, i)
+        out.append((ls, le))
+        i = text.find(word, le, stop)
+    return out
+
+
+def _value(text: str, key: str, start: int, stop: int) -> str | None:
+    """_kv(lines).get(key) for the lines of text[start:stop] (the first "key = value" line)."""
+    needle = key + " = "
+    i = text.find(needle, start, stop)
+    while i >= 0:
+        ls, le = _line_at(text, i)
+        if not text[ls:i].strip():
+            value = text[i + len(needle):min(le, stop)].strip()
+            if value:  # "key = " with nothing after it is no "key = value" line once stripped
+                return value
+        i = text.find(needle, i + 1, stop)
+    return None
+
+
+def _first_line(text: str, prefix: str, start: int, stop: int) -> str:
+    """The first line of text[start:stop] that starts with *prefix* once stripped, stripped ("" if none)."""
+    i = text.find(prefix, start, stop)
+    while i >= 0:
+        ls, le = _line_at(text, i)
+        if not text[ls:i].strip():
+            line = text[i:min(le, stop)].rstrip()
+            if line.startswith(prefix):
+                return line
+        i = text.find(prefix, i + 1, stop)
+    return ""
 
 
 def _checkers(text: str) -> dict[tuple[str, str, int], list[CheckerState]]:
     """Health checker blocks, keyed by (virtual server id as printed, rs address, rs port)."""
     out: dict[tuple[str, str, int], list[CheckerState]] = {}
-    lines = text.splitlines()
-    try:
-        start = next(i for i, line in enumerate(lines) if "< Health checkers >" in line)
-    except StopIteration:
+    at = text.find("< Health checkers >")
+    if at < 0:
         return out
-    current: list[str] | None = None
-    key: tuple[str, str, int] | None = None
-
-    def flush() -> None:
-        if current is not None and key is not None:
-            kv = _kv(current)
-            method = kv.get("Keepalive method", "?")
-            dest = next((s.strip() for s in current if s.strip().startswith("Dest = ")), "")
-            out.setdefault(key, []).append(CheckerState(
-                type=method, up=kv.get("Up", "no") == "yes", has_run=kv.get("Has run", "yes") == "yes",
-                detail=dest))
-
-    for line in lines[start + 1:]:
-        if line.startswith("------<"):
-            break
-        m = _HC_RE.match(line)
+    begin = _line_at(text, at)[1] + 1
+    stop = text.find("\n------<", begin - 1)
+    stop = len(text) if stop < 0 else stop
+    heads = []
+    for ls, le in _lines_with(text, " -> [", begin, stop):
+        m = _HC_RE.match(text, ls, le)
         if m:
-            flush()
-            key = (m.group(1), m.group(2), int(m.group(4)))
-            current = []
-        elif current is not None:
-            current.append(line)
-    flush()
+            heads.append((m, le))
+    for n, (m, le) in enumerate(heads):
+        body_end = heads[n + 1][0].start() if n + 1 < len(heads) else stop
+        get = _value
+        out.setdefault((m.group(1), m.group(2), int(m.group(4))), []).append(CheckerState(
+            type=get(text, "Keepalive method", le, body_end) or "?",
+            up=get(text, "Up", le, body_end) == "yes",
+            has_run=(get(text, "Has run", le, body_end) or "yes") == "yes",
+            detail=_first_line(text, "Dest = ", le, body_end)))
     return out
+
+
+def _vs_blocks(text: str) -> list[tuple[int, int]]:
+    """(start, stop) of each virtual server block's lines after its header line, as
+    _sections(text, _VS_HEADER) splits them: every section header line ends one."""
+    blocks: list[tuple[int, int]] = []
+    start: int | None = None
+    for ls, le in _lines_with(text, "------<"):
+        line = text[ls:le]
+        if _VS_HEADER in line or line.startswith(_SECTION_STARTS):
+            if start is not None:
+                blocks.append((start, ls))
+            start = le + 1 if _VS_HEADER in line else None
+    if start is not None:
+        blocks.append((start, len(text)))
+    return blocks
 
 
 def parse_check_data(text: str) -> tuple[VirtualServerState, ...]:
     """Virtual and real servers with keepalived's view of their checks, from keepalived_check.data."""
+    if _ODD_BREAKS.search(text):  # line breaks other than "\n" (str.splitlines' others): make them "\n"
+        text = "\n".join(text.splitlines())
     checkers = _checkers(text)
+    by_server: dict[tuple[str, int], list[tuple[str, str, int]]] | None = None
     result = []
-    for block in _sections(text, "------< Virtual server >------"):
-        head = next((s.strip() for s in block[1:] if s.strip().startswith("VS ")), "")
+    for start, stop in _vs_blocks(text):
+        head = _first_line(text, "VS ", start, stop)
         m = _VS_RE.search(head)
         fm = _FWM_RE.search(head)
-        vs_lines: list[str] = []
-        rs_blocks: list[list[str]] = []
-        for line in block[1:]:
-            if "< Real server >" in line:
-                rs_blocks.append([])
-            elif rs_blocks:
-                rs_blocks[-1].append(line)
-            else:
-                vs_lines.append(line)
-        kv = _kv(vs_lines)
-        protocol = kv.get("protocol", "").lower() or None
+        rs_lines = _lines_with(text, "< Real server >", start, stop)
+        vs_stop = rs_lines[0][0] if rs_lines else stop
+        protocol = (_value(text, "protocol", start, vs_stop) or "").lower() or None
         address = m.group(1) if m else None
         port = int(m.group(2)) if m else None
         fwmark = int(fm.group(1) or fm.group(2)) if fm and not m else None
         group = head.split(" = ", 1)[1].strip() if head.startswith("VS GROUP = ") else None
         vs_id = f"[{address}]:{protocol}:{port}" if address else ""
         servers = []
-        for rs_lines in rs_blocks:
-            rkv = _kv(rs_lines)
-            rm = next(filter(None, map(_RS_RE.search, rs_lines)), None)
+        for n, (_, rs_start) in enumerate(rs_lines):
+            rs_stop = rs_lines[n + 1][0] if n + 1 < len(rs_lines) else stop
+            rm = _RS_RE.search(text, rs_start, rs_stop)
             if rm is None:
                 continue
             raddr, rport = rm.group(1), int(rm.group(2))
             weight = int(rm.group(3))
             checks = checkers.get((vs_id, raddr, rport))
             if checks is None:  # fwmark/group services print differently: match by real server alone
-                same = [k for k in checkers if k[1:] == (raddr, rport)]
+                if by_server is None:
+                    by_server = {}
+                    for k in checkers:
+                        by_server.setdefault(k[1:], []).append(k)
+                same = by_server.get((raddr, rport), [])
                 checks = checkers[same[0]] if len(same) == 1 else []
             servers.append(RealServerState(
                 address=raddr, port=rport, weight=weight,
                 effective_weight=int(rm.group(4)) if rm.group(4)
-                else _int(rkv.get("effective weight"), weight),
-                alive=rkv.get("alive", "1") == "1", failed_checkers=_int(rkv.get("num failed checkers")),
-                inhibit_on_failure="Inhibit on failure is ON" in "\n".join(rs_lines),
-                in_ipvs=rkv.get("RS set", "1") == "1", checkers=tuple(checks)))
+                else _int(_value(text, "effective weight", rs_start, rs_stop), weight),
+                alive=(_value(text, "alive", rs_start, rs_stop) or "1") == "1",
+                failed_checkers=_int(_value(text, "num failed checkers", rs_start, rs_stop)),
+                inhibit_on_failure=text.find("Inhibit on failure is ON", rs_start, rs_stop) >= 0,
+                in_ipvs=(_value(text, "RS set", rs_start, rs_stop) or "1") == "1", checkers=tuple(checks)))
         result.append(VirtualServerState(
             address=address, port=port, protocol=protocol if address else None, fwmark=fwmark,
-            alive=kv.get("alive", "1") == "1", quorum_up=kv.get("quorum_state_up", "1") == "1",
-            scheduler=kv.get("lvs_sched", ""), real_servers=tuple(servers), group=group))
+            alive=(_value(text, "alive", start, vs_stop) or "1") == "1",
+            quorum_up=(_value(text, "quorum_state_up", start, vs_stop) or "1") == "1",
+            scheduler=_value(text, "lvs_sched", start, vs_stop) or "", real_servers=tuple(servers), group=group))
     return tuple(result)
 
 

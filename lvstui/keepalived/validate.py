@@ -17,9 +17,7 @@ copies), so the originals are never touched.  Messages name the original files.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -28,6 +26,7 @@ from pathlib import Path
 
 from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.loader import KeepalivedConfig
+from lvstui.keepalived.processes import find_keepalived
 from lvstui.keepalived.syntax import ConfigFile
 
 __all__ = ["KeepalivedTest", "find_keepalived", "keepalived_test", "validator"]
@@ -45,16 +44,6 @@ class KeepalivedTest:
     @property
     def first_error(self) -> str:
         return self.messages[0] if self.messages else f"keepalived -t exited with status {self.returncode}"
-
-
-def find_keepalived() -> str | None:
-    found = shutil.which("keepalived")
-    if found:
-        return found
-    for candidate in ("/usr/sbin/keepalived", "/usr/local/sbin/keepalived", "/sbin/keepalived"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def _ancestors(config: KeepalivedConfig, targets: set[Path]) -> set[Path]:

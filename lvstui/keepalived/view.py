@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lvstui.keepalived.expand import Node, expand
-from lvstui.keepalived.loader import KeepalivedConfig
 from lvstui.model import format_endpoint
+
+if TYPE_CHECKING:  # imported by build_view: a view loaded from the cache needs neither
+    from lvstui.keepalived.expand import Node
+    from lvstui.keepalived.loader import KeepalivedConfig
 
 __all__ = [
     "CHECKER_TYPES",
@@ -573,6 +575,8 @@ def _vrrp_instance(node: Node, globals_: _VrrpGlobals, warnings: list[str]) -> C
 
 def build_view(config: KeepalivedConfig, config_id: str | None = None) -> ConfigView:
     """The semantic view of ``config`` as keepalived started with ``-i config_id`` reads it."""
+    from lvstui.keepalived.expand import expand
+
     roots = expand(config, config_id)
     global_defs: tuple[tuple[str, str], ...] = ()
     vss: list[VirtualServer] = []

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from lvstui.keepalived.errors import KeepalivedConfigError
 from lvstui.keepalived.fifo import FifoTail
-from lvstui.keepalived.loader import KeepalivedConfig, load
 from lvstui.keepalived.processes import KeepalivedProcess
 from lvstui.keepalived.runtime import RuntimeState, dump_names, request_state
 from lvstui.keepalived.site import local_keepalived, proc_path
 from lvstui.keepalived.state import alive, health_status, merge, process_health, recent_log_lines, vrrp_peers
 from lvstui.keepalived.transitions import transitions
-from lvstui.keepalived.view import ConfigView, build_view
+from lvstui.keepalived.view import ConfigView
+from lvstui.keepalived.viewcache import cached_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener
 from lvstui.model import KeepalivedHealth, KeepalivedProcessState, Snapshot, VrrpPeer, VrrpTransition
 
@@ -45,7 +45,9 @@ class KeepalivedWatcher:
         adverts: bool = True,
         log_lines: int = 20,
         dump_timeout: float = 3.0,
+        view_cache: bool = True,
     ) -> None:
+        self.view_cache = view_cache  # keepalived's configuration view kept between processes
         self.refresh = refresh
         self.log_every = log_every
         self.log_count = log_lines
@@ -57,9 +59,7 @@ class KeepalivedWatcher:
         self._scan_at = -1e9
         self._conf_stamp: tuple[tuple[str, int, int], ...] | None = None
         self._view: ConfigView | None = None
-        self._cfg: KeepalivedConfig | None = (
-            None  # the loaded KeepalivedConfig (its files are stat'ed each poll)
-        )
+        self._files: tuple[Path, ...] = ()  # the configuration's files (stat'ed each poll)
         self._view_error: str | None = None
         self._runtime: RuntimeState | None = None
         self._dump_at = -1e9
@@ -105,11 +105,7 @@ class KeepalivedWatcher:
         proc = self._proc
         assert proc is not None
         main = proc_path(proc.parent_pid, proc.config_file)
-        files = [main]
-        cfg = self._cfg
-        if cfg is not None:
-            files += [p for p in cfg.files if p != main]
-        return files
+        return [main] + [p for p in self._files if p != main]
 
     def _load_config(self) -> bool:
         """Re-read the configuration when its files changed; True when it did."""
@@ -127,10 +123,10 @@ class KeepalivedWatcher:
         proc = self._proc
         assert proc is not None  # _apply loads the configuration only for a running keepalived
         try:
-            cfg = load(self._config_files()[0])
-            view = build_view(cfg, proc.config_id)
+            # from the cache when no file changed since a process before this one built it
+            view, files = cached_view(self._config_files()[0], proc.config_id, use_cache=self.view_cache)
             self._view, self._view_error = view, None
-            self._cfg = cfg
+            self._files = files
         except KeepalivedConfigError as exc:
             self._view, self._view_error = None, f"configuration: {exc}"
         except OSError as exc:

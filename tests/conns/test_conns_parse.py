@@ -23,6 +23,7 @@ from lvstui.backend.conns import (
     parse_line,
     parse_lines,
     read_conns,
+    table_rows,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,6 +87,22 @@ def test_persistence_engine_data_and_the_sync_file() -> None:
 def test_a_broken_line_is_a_readable_error() -> None:
     with pytest.raises(ValueError, match="short connection line"):
         parse_line("TCP C0A80132 D00A\n")
+    for broken in ("TCP C0A80132 D00A\n", "TCP C0A801 D00A C0A80164 2328 C0A80116 2328 ESTABLISHED 897\n",
+                   "TCP C0A80132 D00A C0A80164 2328 C0A80116 2328 ESTABLISHED soon\n"):
+        with pytest.raises(ValueError) as fast:
+            list(table_rows([broken]))
+        with pytest.raises(ValueError) as slow:
+            parse_line(broken)
+        assert str(fast.value) == str(slow.value)  # the same message as the parser's
+
+
+def test_the_unfiltered_table_rows_are_format_row_of_each_entry() -> None:
+    """``lvstui conns`` without filter formats straight from the lines: the same rows."""
+    lines = CAPTURE.read_text().splitlines(keepends=True)
+    assert list(table_rows(lines)) == [format_row(c) for c in parse_lines(lines)]
+    sync = ["Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires\n",
+            "TCP C0A80132 D00A C0A80164 2328 C0A80116 2328 ESTABLISHED SYNC       897\n", "\n"]
+    assert list(table_rows(sync, sync=True)) == [format_row(c) for c in parse_lines(sync, sync=True)]
 
 
 def test_no_table_is_a_connerror(tmp_path: Path) -> None:
