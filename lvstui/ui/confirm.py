@@ -129,8 +129,8 @@ class ConfirmScreen(ModalScreen[Decision | None]):
                     yield Checkbox("Runtime only: change the kernel, not keepalived's configuration "
                                    "(keepalived may undo it)", p.runtime_only, id="runtime-only")
                 if p.peer is not None and not self.refusal:
-                    yield Checkbox(f"This director only: do not change the peer {p.peer} (LOCAL ONLY)",
-                                   False, id="local-only")
+                    yield Checkbox(Content(f"This director only: do not change the peer {p.peer} (LOCAL ONLY)"),
+                                   False, id="local-only")  # the host as text ([2001:db8::2] is no markup)
             with Horizontal(id="confirm-buttons"):
                 if self.refusal:
                     yield Button("Close (Esc)", id="no", variant="primary")

@@ -45,8 +45,9 @@ class PeerStandIn:
     operations layer (mode ``ok``), or failing as ``unreachable`` (at connect) or ``refuse``
     (exit 3, one line on stderr).  ``asked``: every argv run; ``connects``: connections tried."""
 
-    def __init__(self, tmp: Path, clock: ManualClock, mode: str = "ok") -> None:
+    def __init__(self, tmp: Path, clock: ManualClock, mode: str = "ok", target: str = "lb2") -> None:
         self.mode = mode
+        self.target = target
         self.demo = DemoSource(seed=7, clock=clock)
         self.ops = Operations(self.demo, journal=Journal(tmp / "peer-journal.jsonl"),
                               memory=WeightMemory(tmp / "peer-weights.json"), actor="cli", keepalived=None,
@@ -55,7 +56,7 @@ class PeerStandIn:
         self.connects = 0
 
     def link(self) -> PeerLink:
-        return PeerLink("lb2", SshOptions(), ("lvstui",), connect=lambda _target, _options: self)  # type: ignore[arg-type,return-value]
+        return PeerLink(self.target, SshOptions(), ("lvstui",), connect=lambda _target, _options: self)  # type: ignore[arg-type,return-value]
 
     def connect(self) -> None:
         self.connects += 1
@@ -158,6 +159,18 @@ async def test_this_director_only_makes_it_here_and_says_local_only(
         assert entry["result"] == "applied" and entry["peer"]["result"] == "local-only"
         assert entry["peer"]["host"] == "lb2"
         assert any("LOCAL ONLY: the peer lb2 was not changed" in m for m in messages(app))
+
+
+async def test_an_ipv6_peer_is_named_as_text(demo: DemoSource, clock: ManualClock, isolated_config: Path,
+                                            tmp_path: Path) -> None:
+    peer = PeerStandIn(tmp_path, clock, target="[2001:db8::2]:22")
+    app = pair_app(demo, clock, isolated_config, peer)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_rs(app, pilot, clock, WEB, RS)
+        await press(app, pilot, "x")
+        assert "on both directors (here and [2001:db8::2]:22)?" in title(app)
+        label = app.screen.query_one("#local-only", Checkbox).label.plain
+        assert label == "This director only: do not change the peer [2001:db8::2]:22 (LOCAL ONLY)"
 
 
 def controller(tmp: Path, clock: ManualClock, mode: str = "ok", *,
