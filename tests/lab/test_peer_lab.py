@@ -39,14 +39,18 @@ def start(lab: Lab) -> None:
     start_pair(lab)
     lab.sh("lb1", "mkdir -p /root/.ssh && chmod 700 /root/.ssh && rm -f /root/.ssh/known_hosts /root/.ssh/id_ed25519* "
                   "&& ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519", timeout=60).check()
-    pub = lab.read_file("lb1", "/root/.ssh/id_ed25519.pub")
-    lab.sh("lb2", "mkdir -p /run/sshd /etc/lab-ssh /root/.ssh && chmod 700 /root/.ssh && : > /root/.bashrc && "
-                  "rm -f /etc/lab-ssh/host_ed25519* && ssh-keygen -q -t ed25519 -N '' -f /etc/lab-ssh/host_ed25519",
+    serve_ssh(lab, "lb2", lab.read_file("lb1", "/root/.ssh/id_ed25519.pub"))
+
+
+def serve_ssh(lab: Lab, host: str, pub: str) -> None:
+    """sshd on *host*'s port 22 (a fresh host key), root's login with the key *pub*."""
+    lab.sh(host, "mkdir -p /run/sshd /etc/lab-ssh /root/.ssh && chmod 700 /root/.ssh && : > /root/.bashrc && "
+                 "rm -f /etc/lab-ssh/host_ed25519* && ssh-keygen -q -t ed25519 -N '' -f /etc/lab-ssh/host_ed25519",
            timeout=60).check()
-    lab.write_file("lb2", "/etc/lab-ssh/sshd_config", SSHD_CONFIG)
-    lab.write_file("lb2", "/root/.ssh/authorized_keys", pub, mode=0o600)
-    lab.spawn("lb2", ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/lab-ssh/sshd_config"])
-    lab.wait_for(lambda: lab.sh("lb2", "ss -Hltn | grep -q ':22 '").ok, timeout=30, what="sshd in lb2")
+    lab.write_file(host, "/etc/lab-ssh/sshd_config", SSHD_CONFIG)
+    lab.write_file(host, "/root/.ssh/authorized_keys", pub, mode=0o600)
+    lab.spawn(host, ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/lab-ssh/sshd_config"])
+    lab.wait_for(lambda: lab.sh(host, "ss -Hltn | grep -q ':22 '").ok, timeout=30, what=f"sshd in {host}")
 
 
 @pytest.fixture(scope="module")
