@@ -30,12 +30,12 @@ class FileRefused(Exception):
 
 
 def read_regular(path: str | Path, limit: int, *, follow: bool = True,
-                 owners: Collection[int] | None = None) -> bytes | None:
+                 owners: Collection[int] | None = None, private: bool = False) -> bytes | None:
     """The bytes of *path*, or None when it does not exist.
 
     *follow* False: a symbolic link at *path* is refused (``O_NOFOLLOW``).  *owners*: the
-    uids allowed to own the file.  Anything but a regular file, or more than *limit*
-    bytes, is refused unread.
+    uids allowed to own the file.  *private*: a file that its group or others may read or
+    write is refused.  Anything but a regular file, or more than *limit* bytes, is refused unread.
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     try:
@@ -53,6 +53,8 @@ def read_regular(path: str | Path, limit: int, *, follow: bool = True,
         if owners is not None and st.st_uid not in owners:
             allowed = " or ".join("root" if uid == 0 else f"uid {uid}" for uid in sorted(owners))
             raise FileRefused(f"owned by uid {st.st_uid}, not by {allowed}: not trusted")
+        if private and st.st_mode & 0o077:
+            raise FileRefused(f"mode {stat.S_IMODE(st.st_mode):04o}, not private to its owner: not trusted")
         if st.st_size > limit:
             raise FileRefused(f"too large ({st.st_size} bytes, at most {limit})")
         chunks: list[bytes] = []

@@ -43,13 +43,15 @@ from pathlib import Path, PosixPath
 from typing import TYPE_CHECKING, Any
 
 from lvstui import __version__
+from lvstui.cachedir import cache_dir
 from lvstui.keepalived import view as view_module
 from lvstui.keepalived.view import ConfigView
+from lvstui.safeio import FileRefused, read_regular
 
 if TYPE_CHECKING:
     from lvstui.keepalived.loader import KeepalivedConfig
 
-__all__ = ["SETTLE_SECONDS", "cache_root", "cached_view"]
+__all__ = ["SETTLE_SECONDS", "cached_view"]
 
 FORMAT = 1
 #: A file changed less than this long before the read makes its view uncacheable (see above).
@@ -62,14 +64,8 @@ MAX_CACHE_BYTES = 256 << 20
 Stamp = tuple[str, int, int, int, int, int]
 
 
-def cache_root() -> Path:
-    """``$XDG_CACHE_HOME/lvstui`` (``~/.cache/lvstui``): the cache dir scripts/setup.sh also uses."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lvstui"
-
-
 def _directory() -> Path:
-    return cache_root() / "keepalived-view"
+    return cache_dir() / "keepalived-view"
 
 
 def _stamp(path: Path) -> Stamp | None:
@@ -153,7 +149,7 @@ def _trusted_dir(directory: Path, create: bool) -> bool:
         except OSError:
             return False
     me = os.geteuid()
-    base = cache_root().parent
+    base = cache_dir().parent
     for d in (directory, directory.parent, base):
         try:
             st = os.lstat(d)
@@ -170,21 +166,11 @@ def _file_name(main: Path, config_id: str | None) -> str:
 
 
 def _read_cache(path: Path) -> bytes | None:
+    """The cache file's bytes if it is a regular file (no link followed) of ours, 0600, not too large."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError:
+        return read_regular(path, MAX_CACHE_BYTES, follow=False, owners={os.geteuid()}, private=True)
+    except FileRefused:
         return None
-    try:
-        st = os.fstat(fd)
-        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077
-                or st.st_size > MAX_CACHE_BYTES):
-            return None
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(MAX_CACHE_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _load(main: Path, config_id: str | None) -> tuple[ConfigView, tuple[Path, ...]] | None:
@@ -193,7 +179,7 @@ def _load(main: Path, config_id: str | None) -> tuple[ConfigView, tuple[Path, ..
     if not _trusted_dir(directory, create=False):
         return None
     raw = _read_cache(directory / _file_name(main, config_id))
-    if raw is None or len(raw) > MAX_CACHE_BYTES:
+    if raw is None:
         return None
     try:
         buf = io.BytesIO(raw)

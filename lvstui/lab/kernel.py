@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lvstui.lab.cache import cache_dir
+from lvstui.cachedir import cache_dir
 from lvstui.lab.results import LabUnavailable
 from lvstui.lab.userland import tool_path
 

@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from lvstui.lab.cache import cache_dir
+from lvstui.cachedir import cache_dir
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DAEMONS = ("keepalived", "ipvsadm", "sshd")

@@ -1,4 +1,4 @@
-"""lvstui's cache directory, where scripts/setup.sh puts the lab's kernel and daemons."""
+"""lvstui's cache directory: the lab's kernel and daemons (scripts/setup.sh), keepalived's configuration views."""
 
 from __future__ import annotations
 
