@@ -282,11 +282,10 @@ def _checkers(text: str) -> dict[tuple[str, str, int], list[CheckerState]]:
             heads.append((m, le))
     for n, (m, le) in enumerate(heads):
         body_end = heads[n + 1][0].start() if n + 1 < len(heads) else stop
-        get = _value
         out.setdefault((m.group(1), m.group(2), int(m.group(4))), []).append(CheckerState(
-            type=get(text, "Keepalive method", le, body_end) or "?",
-            up=get(text, "Up", le, body_end) == "yes",
-            has_run=(get(text, "Has run", le, body_end) or "yes") == "yes",
+            type=_value(text, "Keepalive method", le, body_end) or "?",
+            up=_value(text, "Up", le, body_end) == "yes",
+            has_run=(_value(text, "Has run", le, body_end) or "yes") == "yes",
             detail=_first_line(text, "Dest = ", le, body_end)))
     return out
 
