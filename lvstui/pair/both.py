@@ -39,6 +39,8 @@ from lvstui.setup.ssh import SshOptions, SshRunner
 __all__ = ["PAIRED_VERBS", "PeerError", "PeerLink", "PeerOps", "PeerResult", "apply_both", "local_only_record"]
 
 JOURNAL_LINE = "journal: "  # what --print-journal-id prints, last
+#: How the CLI offers the change made here alone, said when the peer cannot be reached.
+CLI_LOCAL_ONLY = "--local-only makes it on this director only"
 TIMED_OUT = 124  # the SSH runner's status for a command that did not end in time (SshOptions.command_timeout)
 
 
@@ -64,9 +66,12 @@ class PeerOps:
     """The peer's lvstui over one SSH connection (the wizards' runner, its host-key policy)."""
 
     def __init__(self, target: str, options: SshOptions, command: Sequence[str] = ("lvstui",), *,
-                 connect: Callable[[str, SshOptions], SshRunner] = SshRunner) -> None:
+                 connect: Callable[[str, SshOptions], SshRunner] = SshRunner,
+                 local_only_hint: str = CLI_LOCAL_ONLY) -> None:
+        """*local_only_hint*: how the interface asking offers the change made here alone."""
         self.target = target
         self.command = tuple(command)
+        self.local_only_hint = local_only_hint
         self._runner = connect(target, options)
 
     def __enter__(self) -> Self:
@@ -75,7 +80,7 @@ class PeerOps:
         except RunnerError as exc:
             self._runner.close()
             raise PeerError(f"peer {exc}; nothing was changed on either director "
-                            "(--local-only makes it on this director only)") from None
+                            f"({self.local_only_hint})") from None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -114,10 +119,11 @@ class PeerLink:
     command: tuple[str, ...] = ("lvstui",)
     connect: Callable[[str, SshOptions], SshRunner] = SshRunner
 
-    def open(self) -> PeerOps:
+    def open(self, local_only_hint: str = CLI_LOCAL_ONLY) -> PeerOps:
         """A :class:`PeerOps`, not connected yet; PeerError when its runner cannot even be set up."""
         try:
-            return PeerOps(self.target, self.options, self.command, connect=self.connect)
+            return PeerOps(self.target, self.options, self.command, connect=self.connect,
+                           local_only_hint=local_only_hint)
         except Exception as exc:  # noqa: BLE001 - a runner that cannot even be set up (~/.ssh/config...)
             raise PeerError(f"peer {exc}; nothing was changed on either director") from None
 

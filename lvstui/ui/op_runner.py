@@ -206,19 +206,18 @@ class OpRunner:
             extra = {"peer": local_only_record(peer, "the dashboard's This director only")}
             return self.ops.apply(change, force=force, runtime_only=runtime_only or None, journal_extra=extra), []
         argv = peer_argv(change, self.ops, force=force, runtime_only=runtime_only)
-        both = apply_both(self.ops, change, self.peer.open(), argv, force=force, runtime_only=runtime_only or None)
+        remote = self.peer.open(local_only_hint="This director only in the confirmation makes it here alone")
+        both = apply_both(self.ops, change, remote, argv, force=force, runtime_only=runtime_only or None)
         result = both.peer
         lines = [f"peer {result.host}: {line}" for line in (*result.warnings, *result.lines)]
         return both.outcome, [*lines, f"peer {result.host}: done (its journal {result.entry_id or 'not recorded'})"]
 
 
 def _failed(exc: Exception, change: Change, applied: int, of: int, peer: str | None) -> str:
-    """The one line of a batch stopped by *exc* (the peer's refusal said as the dashboard offers it)."""
+    """The one line of a batch stopped by *exc* (the peer unreachable or refusing: refused)."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     prefix = f"applied {applied} of {of}, then " if applied else ""
     if peer is not None and _peer_error(exc):
-        reason = reason.replace("(--local-only makes it on this director only)",
-                                "(This director only in the confirmation makes it here alone)")
         return f"{prefix}{change.verb} refused: {reason}"
     return f"{prefix}{change.verb} failed: {reason}"
 
