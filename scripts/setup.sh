@@ -5,7 +5,8 @@
 #   2. a virtual environment in .venv with lvstui and its test extras;
 #   3. the lab's userland (keepalived, ipvsadm, sshd): the system's own where installed,
 #      else unpacked from Debian's packages into lvstui's cache (scripts/userland.sh), so
-#      that no service is installed, started, enabled or reconfigured on this machine;
+#      that no service is installed, started, enabled or reconfigured on this machine; and
+#      systemd-nspawn and ifupdown for the lab's systemd hosts, unpacked the same way;
 #   4. a User-Mode Linux kernel that boots on this CPU: the distribution's if it passes a
 #      one-second probe boot, else one from the newest Debian suite (scripts/fetch-uml.sh).
 # Safe to run again: each step does only what is missing.
@@ -59,6 +60,7 @@ fi
 
 if command -v apt-get >/dev/null 2>&1; then
     ./scripts/userland.sh
+    ./scripts/userland.sh systemd-hosts
     if [ "${LVSTUI_FETCH_UML:-0}" = 1 ]; then
         ./scripts/fetch-uml.sh
     fi

@@ -16,6 +16,8 @@ GATEWAY6 = f"{SUBNET6}:1"
 HTTP_PORT = 80
 TCP_PORT = 9000
 SERVICES = ("http", "tcp")
+INITS = ("none", "systemd")
+NETWORKS = ("networkd", "ifupdown")
 
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,10}$")
 
@@ -29,15 +31,31 @@ class HostSpec:
     role: str = "host"  # "director", "real_server", "client" or "host"
     services: tuple[str, ...] = ()
     dr_real_server: bool = False  # VIP/32 and VIP6/128 on lo, arp_ignore=1, arp_announce=2
+    # "none": commands run in the host's namespaces, nothing runs as its init (the default).
+    # "systemd": the host boots Debian's systemd as its init (systemd-nspawn --boot in the
+    # guest); its own network stack ("networkd" or "ifupdown") brings up eth0 at each boot.
+    init: str = "none"
+    network: str = "networkd"
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"bad lab host name {self.name!r}: use 1-11 lower-case letters and digits")
         if not 2 <= self.number <= 254 or self.number == 100:
             raise ValueError(f"bad host number {self.number} for {self.name}: use 2-254, not 100 (the VIP)")
+        if self.init not in INITS:
+            raise ValueError(f"bad init {self.init!r} for {self.name}: use one of {INITS}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"bad network {self.network!r} for {self.name}: use one of {NETWORKS}")
+        if self.systemd and (self.services or self.dr_real_server):
+            raise ValueError(f"{self.name}: a systemd host runs what its own init starts: no lab services"
+                             " or LVS-DR set-up (the real-server wizard gives it that)")
         unknown = set(self.services) - set(SERVICES)
         if unknown:
             raise ValueError(f"unknown lab service(s) {sorted(unknown)} for {self.name}: use {SERVICES}")
+
+    @property
+    def systemd(self) -> bool:
+        return self.init == "systemd"
 
     @property
     def ipv4(self) -> str:
