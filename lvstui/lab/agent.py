@@ -406,9 +406,10 @@ SETTLED = ("running", "degraded")
 
 
 class Machine:
-    def __init__(self, name: str, bridge: str) -> None:
+    def __init__(self, name: str, bridge: str, address: str) -> None:
         self.name = name
         self.bridge = bridge
+        self.address = address  # eth0's, once the host's network stack has configured it
         self.boots = 0
         self.wanted = False
         self.proc: subprocess.Popen[bytes] | None = None
@@ -453,12 +454,9 @@ class Machine:
             self.boots += 1
             cgroup = f"{CGROUP}/lab-{self.name}-{self.boots}"
             os.makedirs(cgroup, exist_ok=True)
-
-            def join_cgroup(path: str = cgroup) -> None:
-                with open(f"{path}/cgroup.procs", "w") as f:
-                    f.write("0")
-
-            argv = [NSPAWN, "--boot", "--register=no", "--keep-unit", "--quiet",
+            # Into this boot's cgroup, then exec nspawn (so proc.pid is nspawn's).
+            join = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup]
+            argv = [*join, NSPAWN, "--boot", "--register=no", "--keep-unit", "--quiet",
                     f"--directory={LAB_DIR}/hosts/{self.name}", f"--machine={self.name}",
                     "--private-network", f"--network-veth-extra=v-{self.name}:eth0",
                     "--console=passive", "--resolv-conf=off", "--timezone=off", "--link-journal=no"]
@@ -467,7 +465,7 @@ class Machine:
                 out.write(f"\n== lab: boot {self.boots} of {self.name}\n".encode())
                 out.flush()
                 self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
-                                             cwd="/", start_new_session=True, preexec_fn=join_cgroup)
+                                             cwd="/", start_new_session=True)
             self._join_bridge()
             rc = self.proc.wait()
             log(f"{self.name}: boot {self.boots} ended with status {rc}")
@@ -502,10 +500,20 @@ class Machine:
                 except (LookupError, subprocess.TimeoutExpired):
                     out = ""
                 state = out or "starting"
-                if out in SETTLED:
+                if out in SETTLED and self._addressed():
                     return out
+                if out in SETTLED:
+                    state = f"{out}, eth0 without {self.address}"
             time.sleep(0.2)
         raise TimeoutError(f"lab host {self.name} did not finish booting (last state: {state})")
+
+    def _addressed(self) -> bool:
+        try:
+            argv = command_argv(self.name, ["ip", "-o", "addr", "show", "dev", "eth0"])
+        except LookupError:
+            return False
+        out = subprocess.run(argv, capture_output=True, env=command_env(None), timeout=10, check=False).stdout
+        return f" {self.address}/".encode() in out
 
     def wait_down(self, deadline: float) -> None:
         proc = self.proc
@@ -599,7 +607,7 @@ def _setup_systemd_host(req: dict[str, Any]) -> dict[str, Any]:
     for link, target in req.get("links", {}).items():
         os.makedirs(os.path.dirname(root + link), exist_ok=True)
         os.symlink(target, root + link)
-    _machines[name] = Machine(name, req["bridge"])
+    _machines[name] = Machine(name, req["bridge"], req["address"])
     return {}
 
 

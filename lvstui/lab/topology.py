@@ -120,11 +120,17 @@ def systemd_host_setup(spec: LabSpec, host: HostSpec, machine_id: str) -> dict[s
         "/etc/machine-id": f"{machine_id}\n",
         "/etc/fstab": "# lvstui lab: nothing to mount (systemd-nspawn mounts the API file systems)\n",
         "/etc/sysctl.d/10-lab.conf": "".join(f"{k} = {v}\n" for k, v in BASE_SYSCTLS.items()),
+        # In a container /proc/sys is read-only but for /proc/sys/net (the host's own
+        # network namespace), so systemd-sysctl would skip the boot; let it apply the net.*
+        # keys of /etc/sysctl.d (the real-server wizard's ARP sysctls) as on a real host.
+        "/etc/systemd/system/systemd-sysctl.service.d/10-lab.conf":
+            "[Unit]\nConditionPathIsReadWrite=\nConditionPathIsReadWrite=/proc/sys/net/\n",
     }
     files.update(_networkd_files(host) if host.network == "networkd" else _ifupdown_files(host))
     links = {f"/etc/systemd/system/{link}": f"/usr/lib/systemd/system/{unit}"
              for link, unit in NETWORK_UNITS[host.network].items()}
-    return {"name": host.name, "init": "systemd", "bridge": spec.bridge, "files": files, "links": links}
+    return {"name": host.name, "init": "systemd", "bridge": spec.bridge, "address": host.ipv4,
+            "files": files, "links": links}
 
 
 def host_setup(spec: LabSpec, host: HostSpec) -> dict[str, Any]:
