@@ -17,6 +17,7 @@ import pytest
 
 from lvstui.lab import HostSpec, Lab, LabSpec, LabUnavailable, require_uml
 from lvstui.lab.lab import REPO_DIR
+from lvstui.lab.scenario import client_key, enable_sshd, wait_sshd
 
 pytestmark = pytest.mark.lab
 
@@ -29,9 +30,6 @@ SPEC = LabSpec(hosts=(
     HostSpec("rs2", 22, role="real_server", services=("http",), dr_real_server=True),
     HostSpec("client", 50, role="client"),
 ))
-SSHD_CONFIG = ("ListenAddress 0.0.0.0:22\nHostKey /etc/ssh/ssh_host_ed25519_key\n"
-               "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-               "UsePAM no\nUseDNS no\nLogLevel ERROR\n")
 STATE = ("ip -o addr show dev eth0 | awk '{print $4}' | sort; ipvsadm -Ln | tail -n +4; "
          "systemctl is-enabled keepalived 2>&1; systemctl is-active keepalived 2>&1; "
          "ls -A /etc/keepalived /var/lib/lvstui 2>&1; find /etc /var/lib -xdev -name '*lvstui*' 2>/dev/null; true")
@@ -45,15 +43,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     except LabUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
-        lab.sh("client", "mkdir -p /root/.ssh && chmod 700 /root/.ssh && "
-                         "ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519", timeout=60).check()
-        pub = lab.read_file("client", "/root/.ssh/id_ed25519.pub")
+        key = client_key(lab, "client")
         for host in DIRECTORS:
-            lab.sh(host, "mkdir -p /root/.ssh && chmod 700 /root/.ssh && : > /root/.bashrc && "
-                         "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key", timeout=60).check()
-            lab.write_file(host, "/etc/ssh/sshd_config", SSHD_CONFIG)
-            lab.write_file(host, "/root/.ssh/authorized_keys", pub, mode=0o600)
-            lab.run(host, ["systemctl", "enable", "--now", "ssh.service"], timeout=60).check()
+            enable_sshd(lab, host, key)
         yield lab
     finally:
         lab.close()
@@ -117,7 +109,7 @@ def test_pair_from_the_example_survives_failover_and_reboot_and_undo_leaves_noth
     assert all(r["boots"] == 2 for r in reports), reports
     for host in DIRECTORS:
         assert lab.run(host, ["systemctl", "is-active", "keepalived"]).stdout.strip() == "active", host
-        lab.wait_for(lambda h=host: lab.sh(h, "ss -Hltn | grep -q ':22 '").ok, timeout=30, what=f"sshd in {host}")
+        wait_sshd(lab, host)
     lab.wait_for(lambda: master_is(lab, "lb1", "lb2"), timeout=30, what="lb1 MASTER after the reboot")
     lab.run("client", ["ip", "neigh", "flush", "all"])
     assert lab.wait_for(lambda: answers(lab) == {"rs1", "rs2"}, timeout=30, what="traffic after the reboot")

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from lvstui.lab import HostSpec, Lab, LabSpec, LabUnavailable, require_uml
+from lvstui.lab.scenario import client_key, enable_sshd, wait_sshd
 
 pytestmark = pytest.mark.lab
 
@@ -28,9 +29,6 @@ SPEC = LabSpec(hosts=(
     HostSpec("client", 50, role="client"),
 ))
 TARGETS = ("sd1", "sd2", "sd3")
-SSHD_CONFIG = ("ListenAddress 0.0.0.0:22\nHostKey /etc/ssh/ssh_host_ed25519_key\n"
-               "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-               "UsePAM no\nUseDNS no\nLogLevel ERROR\n")
 LIVE = ("ip -o addr show dev lo | awk '{print $4}' | sort; "
         "cat /proc/sys/net/ipv4/conf/lo/arp_ignore /proc/sys/net/ipv4/conf/all/arp_ignore "
         "/proc/sys/net/ipv4/conf/lo/arp_announce /proc/sys/net/ipv4/conf/all/arp_announce")
@@ -47,16 +45,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     except LabUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
-        lab.sh("client", "mkdir -p /root/.ssh && chmod 700 /root/.ssh && "
-                         "ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519", timeout=60).check()
-        pub = lab.read_file("client", "/root/.ssh/id_ed25519.pub")
+        key = client_key(lab, "client")
         for host in TARGETS:
-            # sshd as the host's init runs it (Debian's ssh.service), enabled for every boot
-            lab.sh(host, "mkdir -p /root/.ssh && chmod 700 /root/.ssh && : > /root/.bashrc && "
-                         "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key", timeout=60).check()
-            lab.write_file(host, "/etc/ssh/sshd_config", SSHD_CONFIG)
-            lab.write_file(host, "/root/.ssh/authorized_keys", pub, mode=0o600)
-            lab.run(host, ["systemctl", "enable", "--now", "ssh.service"], timeout=60).check()
+            enable_sshd(lab, host, key)
         yield lab
     finally:
         lab.close()
@@ -74,7 +65,7 @@ def reboot_all(lab: Lab) -> list[dict[str, object]]:
     with ThreadPoolExecutor(len(TARGETS)) as pool:
         reports = list(pool.map(lab.reboot_host, TARGETS))
     for host in TARGETS:  # sshd back (started by the init) before the wizard needs it again
-        lab.wait_for(lambda h=host: lab.sh(h, "ss -Hltn | grep -q ':22 '").ok, timeout=30, what=f"sshd in {host}")
+        wait_sshd(lab, host)
     return reports
 
 
