@@ -7,6 +7,7 @@ tests; the real thing (sshd, sysctls, keepalived) is tested in tests/setup/test_
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,11 @@ class FakeHost:
             if "keepalived.data" in text:
                 return RunResult(0, f" State = {self.vrrp_state}\n".encode())
             if text in OK_SCRIPTS:
+                return RunResult(0)
+            backups = re.match(r"rm -rf -- (/var/lib/lvstui/backup/\S+); rmdir", text)
+            if backups:  # an undo that left nothing: the plan's backups go
+                for path in [p for p in self.files if p.startswith(backups.group(1) + "/")]:
+                    del self.files[path]
                 return RunResult(0)
             return self._unknown(repr(text))
         argv = list(command)
@@ -181,6 +187,7 @@ async def test_realserver_wizard_preview_apply_undo() -> None:
         await settle(pilot)
         assert text_of(app, "#status") == "Undone: the hosts are as before."
         assert {h: f.state() for h, f in hosts.items()} == before
+        assert not [p for f in hosts.values() for p in f.files if p.startswith("/var/lib/lvstui/")]
 
 
 async def test_unknown_host_key_is_asked_and_refusal_stops() -> None:
