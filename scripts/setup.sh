@@ -6,7 +6,10 @@
 #   3. the lab's userland (keepalived, ipvsadm, sshd): the system's own where installed,
 #      else unpacked from Debian's packages into lvstui's cache (scripts/userland.sh), so
 #      that no service is installed, started, enabled or reconfigured on this machine;
-#   4. a User-Mode Linux kernel that boots on this CPU: the distribution's if it passes a
+#   4. the lab's package mirror (scripts/mirror.sh): the .deb files of ipvsadm, keepalived and
+#      what they need, copied from apt's cache or fetched with `apt-get download` (nothing is
+#      installed), for the lab's bare hosts where the director wizard installs them with apt;
+#   5. a User-Mode Linux kernel that boots on this CPU: the distribution's if it passes a
 #      one-second probe boot, else one from the newest Debian suite (scripts/fetch-uml.sh).
 # Safe to run again: each step does only what is missing.
 #
@@ -59,6 +62,7 @@ fi
 
 if command -v apt-get >/dev/null 2>&1; then
     ./scripts/userland.sh
+    PYTHON_VENV=.venv/bin/python ./scripts/mirror.sh
     if [ "${LVSTUI_FETCH_UML:-0}" = 1 ]; then
         ./scripts/fetch-uml.sh
     fi

@@ -16,6 +16,9 @@ GATEWAY6 = f"{SUBNET6}:1"
 HTTP_PORT = 80
 TCP_PORT = 9000
 SERVICES = ("http", "tcp")
+# The lab's package mirror (lvstui/lab/mirror.py), served from the guest root on the bridge.
+MIRROR_PORT = 8080
+MIRROR_URL = f"http://{GATEWAY}:{MIRROR_PORT}/"
 
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,10}$")
 
@@ -29,6 +32,9 @@ class HostSpec:
     role: str = "host"  # "director", "real_server", "client" or "host"
     services: tuple[str, ...] = ()
     dr_real_server: bool = False  # VIP/32 and VIP6/128 on lo, arp_ignore=1, arp_announce=2
+    # Without the daemons scripts/userland.sh unpacked (no keepalived, no ipvsadm unless this
+    # machine's dpkg has them), and apt sees only the lab's package mirror (lvstui/lab/mirror.py).
+    bare: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
