@@ -379,8 +379,11 @@ def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bare_mounts(libc: Any, root: str) -> None:
-    """A bare host's apt starts empty (only the sources.list the request writes), and the
+    """A bare host's apt starts empty (only the sources.list the request writes), without a
+    container image's /usr/sbin/policy-rc.d (a minimal Debian host has none), and the
     unpacked daemons, left out of its layers, stay reachable at /lab/userland (its sshd)."""
+    if os.path.lexists(f"{root}/usr/sbin/policy-rc.d"):
+        os.unlink(f"{root}/usr/sbin/policy-rc.d")  # a whiteout in its own upper layer
     for path in ("etc/apt/sources.list.d", "var/lib/apt/lists", "var/cache/apt"):
         os.makedirs(f"{root}/{path}", exist_ok=True)
         _mount(libc, "tmpfs", f"{root}/{path}", "tmpfs", 0, "mode=755")

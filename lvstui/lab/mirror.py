@@ -16,6 +16,7 @@ is open, so linux.uml stays under its open-file limit.
 from __future__ import annotations
 
 import resource
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 from lvstui.cachedir import cache_dir
 from lvstui.lab.results import LabError
 from lvstui.lab.spec import GATEWAY, MIRROR_PORT
-from lvstui.lab.userland import system_tool, userland_dir
+from lvstui.lab.userland import SYSTEM_PATH, userland_dir
 
 if TYPE_CHECKING:
     from lvstui.lab.lab import Lab, LabProcess
@@ -58,7 +59,7 @@ def start_mirror(lab: Lab, timeout: float = 30.0) -> LabProcess:
 def sshd_command() -> tuple[list[str], dict[str, str]]:
     """argv and environment of an sshd in a bare host: the system's, else the unpacked one
     at /lab/userland with its libraries (sshd gives its sessions a fresh environment)."""
-    if system_tool("sshd") is not None or userland_dir() is None:
+    if shutil.which("sshd", path=SYSTEM_PATH) is not None or userland_dir() is None:
         return ["/usr/sbin/sshd"], {}
     libs = ":".join(f"{BARE_USERLAND}/{d}/x86_64-linux-gnu" for d in ("usr/lib", "lib"))
     return [f"{BARE_USERLAND}/usr/sbin/sshd"], {"LD_LIBRARY_PATH": libs}
