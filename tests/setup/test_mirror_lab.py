@@ -13,8 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lvstui.lab import HostSpec, Lab, LabProcess, LabSpec, LabUnavailable, require_uml
-from lvstui.lab import mirror
+from lvstui.lab import HostSpec, Lab, LabProcess, LabSpec, LabUnavailable, mirror, require_uml
 from lvstui.lab.spec import MIRROR_URL
 from tests.setup.lab_ssh import serve_ssh
 
@@ -123,6 +122,26 @@ def test_mirror_down_fails_in_one_line_and_leaves_dpkg(lab: Lab, served: Mirror,
     left = lab.sh("lb1", "ls /usr/sbin/policy-rc.d /etc/keepalived/keepalived.conf /var/lib/lvstui/*.json "
                          "2>/dev/null; true").stdout
     assert left == "", left
+
+
+def test_failed_unpack_midway_is_purged(lab: Lab, served: Mirror, before: str) -> None:
+    """dpkg fails on ipvsadm (a /sbin/ipvsadm there, in another package's file list) after
+    apt has unpacked others: what appeared is purged, dpkg's set is what it was."""
+    served.up()
+    claim = ("L=$(ls /var/lib/dpkg/info/*.list | head -n 1) && cp \"$L\" /root/claimed.list && "
+             "echo \"$L\" > /root/claimed && echo /sbin/ipvsadm >> \"$L\" && : > /sbin/ipvsadm")
+    lab.sh("lb1", claim).check()
+    try:
+        done = wizard(lab)
+    finally:
+        lab.sh("lb1", 'cp /root/claimed.list "$(cat /root/claimed)" && rm /root/claimed /root/claimed.list '
+                      '/sbin/ipvsadm').check()
+    assert done.rc == 1, done.describe()
+    line = next(x for x in done.stdout.splitlines() if x.strip().startswith(f"FAILED {TITLE}:"))
+    assert "apt-get install ipvsadm keepalived failed: E: Sub-process /usr/bin/dpkg returned an error" in line, line
+    assert "| Removing libnl-3-200" in done.stdout, done.stdout  # the output's tail: the purge of what appeared
+    assert lab.sh("lb1", DPKG, timeout=120).check().stdout == before
+    assert lab.sh("lb1", "command -v keepalived; ls /usr/sbin/policy-rc.d 2>/dev/null; true").stdout == ""
 
 
 def test_wizard_installs_and_keepalived_runs_master(lab: Lab, served: Mirror, before: str) -> None:
