@@ -62,7 +62,9 @@ fi
 
 if command -v apt-get >/dev/null 2>&1; then
     ./scripts/userland.sh
-    PYTHON_VENV=.venv/bin/python ./scripts/mirror.sh
+    # only the mirror's own lab test needs it: without it that test fails, saying to run it
+    PYTHON_VENV=.venv/bin/python ./scripts/mirror.sh || say "no package mirror (scripts/mirror.sh failed):" \
+        "tests/setup/test_mirror_lab.py will fail until it runs"
     if [ "${LVSTUI_FETCH_UML:-0}" = 1 ]; then
         ./scripts/fetch-uml.sh
     fi

@@ -73,7 +73,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         require_uml()
         mirror.require_mirror()
         lab = Lab(SPEC, workdir=tmp_path_factory.mktemp("mirror-lab")).start()
-    except LabUnavailable as exc:
+    except LabError as exc:  # no kernel (LabUnavailable), no mirror, a boot that failed: one line
         pytest.fail(str(exc), pytrace=False)
     try:
         serve_ssh(lab, ("lb1",), lambda host: mirror.sshd_command())
