@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lvstui.lab import HostSpec, Lab, LabProcess, LabSpec, LabUnavailable, mirror, require_uml
+from lvstui.lab import HostSpec, Lab, LabError, LabProcess, LabSpec, mirror, require_uml
 from lvstui.lab.spec import MIRROR_URL
 from tests.setup.lab_ssh import serve_ssh
 
