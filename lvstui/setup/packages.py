@@ -6,7 +6,8 @@
 keepalived itself, after its configuration is written), removes that file again (only the
 one it wrote), and reads dpkg back.  A failed install (no mirror reachable, a package
 missing, a maintainer script failing) purges whatever appeared, so dpkg's set is what it was,
-and fails with one line.  Undo purges exactly the packages that appeared.
+and fails with one line.  Undo purges exactly the packages that appeared (and removes
+again, keeping their configuration files, packages that had only those left before).
 """
 
 from __future__ import annotations
@@ -83,8 +84,21 @@ class AptInstallStep(SetupStep):
         return Script(f"if grep -qsxF {shlex.quote(_MARK)} {policy}; then rm -f {policy}; fi")
 
     @staticmethod
-    def _purge(names: list[str]) -> Script:
-        return Script("DEBIAN_FRONTEND=noninteractive dpkg --purge " + shlex.join(sorted(names)))
+    def _back(before: dict[str, tuple[str, str]], after: dict[str, tuple[str, str]]) -> Script | None:
+        """What puts dpkg back: purge the packages that appeared; remove (keeping their
+        configuration files, as before) those that had only those files left ("rc")."""
+        appeared = sorted(set(after) - set(before))
+        from_rc = sorted(k for k in before if k in after and before[k][1].startswith("rc")
+                         and not after[k][1].startswith("rc"))
+        if not appeared and not from_rc:
+            return None
+        # one dpkg run removes them all (it orders the removals by their dependencies), a
+        # second purges the configuration files of those that were not there at all
+        text = ("export DEBIAN_FRONTEND=noninteractive; rc=0; dpkg --remove "
+                + shlex.join(sorted([*appeared, *from_rc])) + " || rc=$?")
+        if appeared:
+            text += "; dpkg --purge " + shlex.join(appeared) + " || rc=$?"
+        return Script(text + "; exit $rc")
 
     def commands(self) -> list[str]:
         return [str(self._install_script()), str(self._cleanup_script())]
@@ -104,20 +118,21 @@ class AptInstallStep(SetupStep):
         finally:
             runner.run(self._cleanup_script())
         after = dpkg_set(runner)
-        appeared = sorted(set(after) - set(before))
+        back = self._back(before, after)
         ctx.output = result.output
         missing = [p for p in self.packages if not _installed(after, p)]
         if result.ok and not missing:
             changed = sorted(k for k in before if k in after and after[k][0] != before[k][0])
             if changed:
                 ctx.output += f"\nupgraded by apt (undo does not downgrade them): {' '.join(changed)}"
-            return [{"op": "script", "text": str(self._purge(appeared))}] if appeared else []
+            return [{"op": "script", "text": str(back)}] if back is not None else []
         why = _reason(result.output) if not result.ok else f"apt-get left {' '.join(missing)} not installed"
         message = f"apt-get install {' '.join(self.packages)} failed: {why}"
-        if appeared:
-            purge = runner.run(self._purge(appeared), timeout=self.timeout)
-            ctx.output += "\n" + purge.output
-            left = sorted(set(dpkg_set(runner)) - set(before))
+        if back is not None:
+            undo = runner.run(back, timeout=self.timeout)
+            ctx.output += "\n" + undo.output
+            now = dpkg_set(runner)
+            left = sorted(k for k in set(now) | set(before) if now.get(k, ("", ""))[1] != before.get(k, ("", ""))[1])
             if left:
-                message += f"; purging what appeared left {' '.join(left)}"
+                message += f"; putting dpkg back left {' '.join(left)} changed"
         raise StepFailed(message, ctx.output.strip())

@@ -47,3 +47,14 @@ def test_director_plan_installs_with_apt_or_dnf() -> None:
     assert isinstance(apt, AptInstallStep) and apt.packages == ("keepalived",)
     dnf = _install_step(HostFacts("dnf", ("ipvsadm", "keepalived"), systemd=True))
     assert isinstance(dnf, CommandStep) and list(dnf.command) == ["dnf", "install", "-y", "ipvsadm", "keepalived"]
+
+
+def test_putting_dpkg_back_purges_what_appeared_and_removes_what_had_only_its_conffiles() -> None:
+    before = {"dpkg": ("1.21", "ii"), "keepalived": ("1:2.2.7-1+b2", "rc")}
+    after = {**before, "keepalived": ("1:2.2.7-1+b2", "ii"), "ipvsadm": ("1:1.31-1+b1", "ii"),
+             "libnl-3-200:amd64": ("3.7.0", "iF")}  # half-configured counts as appeared
+    back = AptInstallStep._back(before, after)
+    assert back == ("export DEBIAN_FRONTEND=noninteractive; rc=0; "
+                    "dpkg --remove ipvsadm keepalived libnl-3-200:amd64 || rc=$?; "
+                    "dpkg --purge ipvsadm libnl-3-200:amd64 || rc=$?; exit $rc")
+    assert AptInstallStep._back(before, dict(before)) is None
