@@ -30,6 +30,16 @@ from lvstui.lab.userland import SYSTEM_PATH, userland_dir
 if TYPE_CHECKING:
     from lvstui.lab.lab import Lab, LabProcess
 
+__all__ = [
+    "BARE_USERLAND",
+    "limit_hostfs_files",
+    "mirror_dir",
+    "open_file_limit",
+    "require_mirror",
+    "sshd_command",
+    "start_mirror",
+]
+
 #: Where a bare host sees the unpacked daemons (agent.py's bare mounts).
 BARE_USERLAND = "/lab/userland"
 
@@ -79,15 +89,4 @@ def limit_hostfs_files(lab: Lab) -> Iterator[None]:
     finally:
         if lab.alive:
             lab.stop(proc)
-
-
-__all__ = [
-    "BARE_USERLAND",
-    "limit_hostfs_files",
-    "mirror_dir",
-    "open_file_limit",
-    "require_mirror",
-    "sshd_command",
-    "start_mirror",
-]
 
