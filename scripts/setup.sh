@@ -5,7 +5,8 @@
 #   2. a virtual environment in .venv with lvstui and its test extras;
 #   3. the lab's userland (keepalived, ipvsadm, sshd): the system's own where installed,
 #      else unpacked from Debian's packages into lvstui's cache (scripts/userland.sh), so
-#      that no service is installed, started, enabled or reconfigured on this machine;
+#      that no service is installed, started, enabled or reconfigured on this machine; and
+#      systemd-nspawn and ifupdown for the lab's systemd hosts, unpacked the same way;
 #   4. the lab's package mirror (scripts/mirror.sh): the .deb files of ipvsadm, keepalived and
 #      what they need, copied from apt's cache or fetched with `apt-get download` (nothing is
 #      installed), for the lab's bare hosts where the director wizard installs them with apt;
@@ -62,6 +63,7 @@ fi
 
 if command -v apt-get >/dev/null 2>&1; then
     ./scripts/userland.sh
+    ./scripts/userland.sh systemd-hosts
     # only the mirror's own lab test needs it: without it that test fails, saying to run it
     PYTHON_VENV=.venv/bin/python ./scripts/mirror.sh || say "no package mirror (scripts/mirror.sh failed):" \
         "tests/setup/test_mirror_lab.py will fail until it runs"

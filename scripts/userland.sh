@@ -24,6 +24,70 @@ on_system() {
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$1" >/dev/null 2>&1
 }
 
+# unpack_packages DEST_TREE PACKAGE...: what apt would install for them (the packages and the
+# libraries the system lacks or has in an older version), downloaded without installing and
+# unpacked into DEST_TREE, with bin/sbin/lib merged into usr/ on a merged-/usr system.
+unpack_packages() {
+    local tree=$1; shift
+    local sim
+    if ! sim=$(apt-get install -s -qq --no-install-recommends "$@" 2>&1); then
+        say "cannot resolve $* with apt (run 'apt-get update' first?): $(echo "$sim" | tail -n 1)"
+        return 1
+    fi
+    local debs
+    mapfile -t debs < <(echo "$sim" | awk '/^Inst /{print $2}')
+    if [ ${#debs[@]} -eq 0 ]; then
+        say "apt would install nothing for $*: is the package list current (apt-get update)?"
+        return 1
+    fi
+    local dl
+    dl=$(mktemp -d "${TMPDIR:-/tmp}/lvstui-download-XXXXXX")
+    chmod 755 "$dl"   # apt's download user must be able to write here
+    if ! (cd "$dl" && apt-get download -qq "${debs[@]}" 2>"$dl/download.err"); then
+        say "downloading ${debs[*]} failed (no Debian mirror reachable?): $(grep -v unsandboxed "$dl/download.err" | tail -n 1)"
+        rm -rf "$dl"
+        return 1
+    fi
+    mkdir -p "$tree"
+    local deb d
+    for deb in "$dl"/*.deb; do
+        dpkg-deb -x "$deb" "$tree"
+    done
+    rm -rf "$dl"
+    for d in bin sbin lib lib32 lib64 libx32; do
+        if [ -L "/$d" ] && [ -d "$tree/$d" ] && [ ! -L "$tree/$d" ]; then
+            mkdir -p "$tree/usr/$d"
+            cp -a "$tree/$d/." "$tree/usr/$d/"
+            rm -rf "${tree:?}/$d"
+        fi
+    done
+}
+
+# `userland.sh systemd-hosts`: the lab's systemd hosts (lvstui/lab/README.md, "systemd hosts")
+# boot Debian's systemd with systemd-nspawn inside the guest, and their network stacks
+# include ifupdown: systemd-container and ifupdown (with a systemd of the same version) are
+# unpacked into ${XDG_CACHE_HOME:-~/.cache}/lvstui/userland-systemd/root, laid over those
+# hosts' roots only.  Nothing is installed or started on this machine.
+if [ "${1:-}" = "systemd-hosts" ]; then
+    SDEST=$CACHE/userland-systemd
+    SPKGS=(systemd-container ifupdown)
+    if [ -f "$SDEST/.packages" ] && [ "$(cat "$SDEST/.packages")" = "${SPKGS[*]}" ] \
+        && [ -x "$SDEST/root/usr/bin/systemd-nspawn" ]; then
+        exit 0
+    fi
+    say "unpacking ${SPKGS[*]} for the lab's systemd hosts (not installed) into $SDEST"
+    swork=$(mktemp -d "${TMPDIR:-/tmp}/lvstui-userland-XXXXXX")
+    trap 'rm -rf "$swork"' EXIT
+    unpack_packages "$swork/new/root" "${SPKGS[@]}" || exit 1
+    echo "${SPKGS[*]}" > "$swork/new/.packages"
+    mkdir -p "$CACHE"
+    rm -rf "$SDEST.new"
+    mv "$swork/new" "$SDEST.new"
+    rm -rf "$SDEST"
+    mv "$SDEST.new" "$SDEST"
+    exit 0
+fi
+
 wanted=()
 for bin in keepalived ipvsadm sshd; do
     on_system "$bin" || wanted+=("${PACKAGE[$bin]}")
@@ -37,39 +101,11 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${wanted[*]}" ] && [ -d "$DEST/root
     exit 0
 fi
 
-# What apt would install for them (the packages and the missing libraries), without installing.
-if ! sim=$(apt-get install -s -qq --no-install-recommends "${wanted[@]}" 2>&1); then
-    say "cannot resolve ${wanted[*]} with apt (run 'apt-get update' first?): $(echo "$sim" | tail -n 1)"
-    exit 1
-fi
-mapfile -t debs < <(echo "$sim" | awk '/^Inst /{print $2}')
-if [ ${#debs[@]} -eq 0 ]; then
-    say "apt would install nothing for ${wanted[*]}: is the package list current (apt-get update)?"
-    exit 1
-fi
-
 say "unpacking ${wanted[*]} (not installed: no service on this machine) into $DEST"
 work=$(mktemp -d "${TMPDIR:-/tmp}/lvstui-userland-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"   # apt's download user must be able to write here
-if ! (cd "$work" && apt-get download -qq "${debs[@]}" 2>"$work/download.err"); then
-    say "downloading ${debs[*]} failed (no Debian mirror reachable?): $(grep -v unsandboxed "$work/download.err" | tail -n 1)"
-    exit 1
-fi
 tree=$work/new/root
-mkdir -p "$tree"
-for deb in "$work"/*.deb; do
-    dpkg-deb -x "$deb" "$tree"
-done
-# On a merged-/usr system /bin, /sbin and /lib are symlinks into /usr: a real directory of
-# that name in a layer laid over the root would hide the system's.  Merge them into usr/.
-for d in bin sbin lib lib32 lib64 libx32; do
-    if [ -L "/$d" ] && [ -d "$tree/$d" ] && [ ! -L "$tree/$d" ]; then
-        mkdir -p "$tree/usr/$d"
-        cp -a "$tree/$d/." "$tree/usr/$d/"
-        rm -rf "${tree:?}/$d"
-    fi
-done
+unpack_packages "$tree" "${wanted[@]}" || exit 1
 
 # Wrappers for running them on this machine (the tests): the unpacked libraries first.
 mkdir -p "$work/new/bin"

@@ -28,6 +28,11 @@ real server's HTTP or TCP service, stop keepalived on the master, more load, a b
 from a second terminal: `lvstui lab ctl stop rs1 http`, `lvstui lab ctl stop keepalived lb1`,
 `lvstui lab ctl burst`, `lvstui lab ctl help` for all.
 
+With --systemd-hosts the lab also boots sd1 and sd2, whose init is systemd (systemd-nspawn in
+the guest; sd1 brings its network up with systemd-networkd, sd2 with ifupdown) and whose sshd
+lets root in from lb1: set them up with the wizards (F2, or `lvstui setup realserver sd1
+--vip 192.168.1.100` in lb1) and reboot them for real with `lvstui lab ctl reboot sd1`.
+
 Needs User-Mode Linux (linux.uml) with keepalived, ipvsadm and sshd: `scripts/setup.sh`
 provides them on Debian/Ubuntu (without installing or starting a service on this machine),
 and a kernel that boots on this CPU. The kernel is the first that passes a one-second probe
@@ -57,6 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "in lb1, the control path; print each check and exit 0 if all pass")
     p.add_argument("--logs", metavar="DIR",
                    help="keep the guest's logs in DIR/<lab id>/ (default: a temp dir removed on exit)")
+    p.add_argument("--systemd-hosts", action="store_true",
+                   help="also boot sd1 (systemd-networkd) and sd2 (ifupdown), hosts whose init is systemd "
+                        "and whose sshd lets root in from lb1: targets for the setup wizards that reboot "
+                        "for real (`lvstui lab ctl reboot sd1`)")
     p.add_argument("--mem", default="768M", metavar="SIZE", help="guest memory (default 768M)")
     p.add_argument("--uml", metavar="PATH", default=None,
                    help="the linux.uml to boot (default: $LVSTUI_UML, else the first that boots here)")
@@ -93,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from lvstui.lab.session import run_session
 
-    return run_session(mem=args.mem, logs=args.logs, socket_path=control_socket(), uml=kernel.binary)
+    return run_session(mem=args.mem, logs=args.logs, socket_path=control_socket(), uml=kernel.binary,
+                       systemd_hosts=args.systemd_hosts)
 
 
 def run_ctl(args: argparse.Namespace) -> int:

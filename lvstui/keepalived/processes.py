@@ -20,6 +20,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lvstui.keepalived.expand import default_config_id
+
 __all__ = [
     "DEFAULT_PID_FILES",
     "KeepalivedProcess",
@@ -65,6 +67,12 @@ class KeepalivedProcess:
     pid_files: tuple[tuple[str, str], ...] = ()  # (role, path)
     cmdline: tuple[str, ...] = ()
     children: tuple[int, ...] = field(default=())  # every child pid, role known or not
+
+    @property
+    def effective_config_id(self) -> str:
+        """What keepalived matches ``@ID`` conditions against: its ``-i``, else the node name
+        up to its first dot (keepalived's default; the node name of this UTS namespace)."""
+        return self.config_id or default_config_id()
 
     @property
     def roles(self) -> dict[str, int | None]:

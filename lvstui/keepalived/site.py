@@ -10,7 +10,6 @@ import dataclasses
 import ipaddress
 import os
 import re
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,8 +91,7 @@ def _site_of(proc: KeepalivedProcess) -> KeepalivedSite:
         except OSError:
             path = path.absolute()
     root = Path("/") if _same_root(proc.parent_pid) else Path(f"/proc/{proc.parent_pid}/root")
-    config_id = proc.config_id or socket.gethostname().split(".")[0]
-    site = KeepalivedSite(path, proc.parent_pid, proc.netns, config_id, root)
+    site = KeepalivedSite(path, proc.parent_pid, proc.netns, proc.effective_config_id, root)
     return dataclasses.replace(site, config_path=site.local(path))
 
 

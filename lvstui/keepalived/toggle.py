@@ -134,7 +134,7 @@ def find_target(instance_name: str | None = None) -> tuple[Target, ConfigView]:
     pid = proc.parent_pid
     conf = proc.config_file
     try:
-        view = build_view(load(proc_path(pid, conf)), proc.config_id)
+        view = build_view(load(proc_path(pid, conf)), proc.effective_config_id)
     except (KeepalivedConfigError, OSError) as exc:
         raise ToggleError(f"cannot read keepalived's configuration: {exc}", 1) from None
     if not view.vrrp_instances:

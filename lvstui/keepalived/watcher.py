@@ -124,7 +124,7 @@ class KeepalivedWatcher:
         assert proc is not None  # _apply loads the configuration only for a running keepalived
         try:
             # from the cache when no file changed since a process before this one built it
-            view, files = cached_view(self._config_files()[0], proc.config_id, use_cache=self.view_cache)
+            view, files = cached_view(self._config_files()[0], proc.effective_config_id, use_cache=self.view_cache)
             self._view, self._view_error = view, None
             self._files = files
         except KeepalivedConfigError as exc:

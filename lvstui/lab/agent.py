@@ -19,6 +19,7 @@ import base64
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,12 +64,24 @@ def b64(data: bytes) -> str:
 
 
 def host_root(host: str | None) -> str:
-    return "/" if host is None else f"{LAB_DIR}/hosts/{host}"
+    if host is None:
+        return "/"
+    machine = _machines.get(host)
+    if machine is not None:
+        # A systemd host's own view (its /run, /tmp and /dev are its init's), while it runs.
+        return f"/proc/{machine.require_leader()}/root"
+    return f"{LAB_DIR}/hosts/{host}"
 
 
 def command_argv(host: str | None, argv: list[str]) -> list[str]:
     if host is None:
         return argv
+    machine = _machines.get(host)
+    if machine is not None:
+        # Every namespace of the host's init (its pid namespace too, so systemctl finds
+        # systemd as pid 1), its root and working directory.
+        leader = machine.require_leader()
+        return ["nsenter", f"--target={leader}", "-m", "-u", "-i", "-n", "-p", "-C", "-r", "-w", "--", *argv]
     return [
         "nsenter",
         f"--net=/run/netns/{host}",
@@ -290,6 +303,7 @@ def op_read_file(req: dict[str, Any]) -> dict[str, Any]:
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUTS = 0x04000000
+MS_RDONLY = 1
 MS_BIND = 4096
 MS_REC = 16384
 
@@ -336,6 +350,8 @@ def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
     Runs in a forked child that joins the host's network namespace first: sysfs shows the
     namespace of whoever mounts it, and /proc/sys/net that of whoever writes it.
     """
+    if req.get("init") == "systemd":
+        return _setup_systemd_host(req)
     name = req["name"]
     bare = bool(req.get("bare"))
     root = host_root(name)
@@ -393,8 +409,230 @@ def _bare_mounts(libc: Any, root: str) -> None:
         os.makedirs(f"{root}{LAB_DIR}/userland", exist_ok=True)
         _mount(libc, f"{LAB_DIR}/userland", f"{root}{LAB_DIR}/userland", None, MS_BIND)
 
+# -- systemd hosts ------------------------------------------------------------------------
+# A systemd host boots Debian's systemd as the init of its own file system with
+# systemd-nspawn --boot (unpacked by `scripts/userland.sh systemd-hosts`, mounted at
+# SDLAND), one boot after another: a reboot or power-off inside ends that nspawn; its
+# supervisor thread starts the next boot in a fresh cgroup (nspawn cannot restart a
+# container in the cgroup its last boot used) unless the lab powered the host off.
+SDLAND = f"{LAB_DIR}/sdland"
+NSPAWN = f"{SDLAND}/usr/bin/systemd-nspawn"
+NSPAWN_LIBS = f"{SDLAND}/usr/lib/x86_64-linux-gnu/systemd:{SDLAND}/usr/lib/x86_64-linux-gnu"
+CGROUP = "/sys/fs/cgroup"
+SETTLED = ("running", "degraded")
+
+
+class Machine:
+    def __init__(self, name: str, bridge: str, address: str) -> None:
+        self.name = name
+        self.bridge = bridge
+        self.address = address  # eth0's, once the host's network stack has configured it
+        self.boots = 0
+        self.wanted = False
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def leader(self) -> int | None:
+        """The pid (in the guest) of the host's init, or None between boots."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return None
+        try:
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                children = f.read().split()
+        except OSError:
+            return None
+        for child in children:
+            try:
+                with open(f"/proc/{child}/status") as f:
+                    nspid = next((line.split()[1:] for line in f if line.startswith("NSpid:")), [])
+            except OSError:
+                continue
+            if len(nspid) > 1 and nspid[-1] == "1":
+                return int(child)
+        return None
+
+    def require_leader(self) -> int:
+        leader = self.leader()
+        if leader is None:
+            raise LookupError(f"lab host {self.name} is not running (powered off or between boots)")
+        return leader
+
+    def start(self) -> None:
+        with self.lock:
+            self.wanted = True
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._supervise, name=f"boot-{self.name}", daemon=True)
+                self.thread.start()
+
+    def _supervise(self) -> None:
+        while self.wanted:
+            self.boots += 1
+            cgroup = f"{CGROUP}/lab-{self.name}-{self.boots}"
+            os.makedirs(cgroup, exist_ok=True)
+            # Into this boot's cgroup, then exec nspawn (so proc.pid is nspawn's).
+            join = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup]
+            argv = [*join, NSPAWN, "--boot", "--register=no", "--keep-unit", "--quiet",
+                    f"--directory={LAB_DIR}/hosts/{self.name}", f"--machine={self.name}",
+                    "--private-network", f"--network-veth-extra=v-{self.name}:eth0",
+                    "--console=passive", "--resolv-conf=off", "--timezone=off", "--link-journal=no"]
+            env = command_env({"LD_LIBRARY_PATH": NSPAWN_LIBS})
+            with open(f"/run/labout/{self.name}.console.log", "ab") as out:
+                out.write(f"\n== lab: boot {self.boots} of {self.name}\n".encode())
+                out.flush()
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
+                                             cwd="/", start_new_session=True)
+            self._join_bridge()
+            rc = self.proc.wait()
+            log(f"{self.name}: boot {self.boots} ended with status {rc}")
+            try:
+                os.rmdir(cgroup)
+            except OSError:
+                pass
+            if self.wanted and rc != 0 and self.boots > 1 and self.leader() is None:
+                time.sleep(0.5)  # a failing boot must not spin
+
+    def _join_bridge(self) -> None:
+        link = f"/sys/class/net/v-{self.name}"
+        for _ in range(200):
+            if os.path.exists(link) or self.proc is None or self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        subprocess.run(["ip", "link", "set", f"v-{self.name}", "master", self.bridge, "up"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=command_env(None), check=False)
+
+    def systemctl(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(command_argv(self.name, ["systemctl", *args]), capture_output=True,
+                              env=command_env(None), timeout=timeout, check=False)
+
+    def wait_settled(self, deadline: float, old_leader: int | None = None) -> str:
+        """Waits until this boot's init reports running or degraded; returns that state."""
+        state = "not started"
+        while time.monotonic() < deadline:
+            leader = self.leader()
+            if leader is not None and leader != old_leader:
+                try:
+                    out = self.systemctl("is-system-running", timeout=10).stdout.decode().strip()
+                except (LookupError, subprocess.TimeoutExpired):
+                    out = ""
+                state = out or "starting"
+                if out in SETTLED and self._addressed():
+                    return out
+                if out in SETTLED:
+                    state = f"{out}, eth0 without {self.address}"
+            time.sleep(0.2)
+        raise TimeoutError(f"lab host {self.name} did not finish booting (last state: {state})")
+
+    def _addressed(self) -> bool:
+        try:
+            argv = command_argv(self.name, ["ip", "-o", "addr", "show", "dev", "eth0"])
+        except LookupError:
+            return False
+        out = subprocess.run(argv, capture_output=True, env=command_env(None), timeout=10, check=False).stdout
+        return f" {self.address}/".encode() in out
+
+    def wait_down(self, deadline: float) -> None:
+        proc = self.proc
+        while proc is not None and proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"lab host {self.name} did not shut down")
+            time.sleep(0.1)
+
+    def report(self, state: str, started: float) -> dict[str, Any]:
+        failed = self.systemctl("list-units", "--failed", "--plain", "--no-legend").stdout.decode().split("\n")
+        return {"state": state, "boots": self.boots, "seconds": time.monotonic() - started,
+                "failed": [line.split()[0] for line in failed if line.strip()]}
+
+
+_machines: dict[str, Machine] = {}
+
+
+def _machine(req: dict[str, Any]) -> Machine:
+    machine = _machines.get(req["name"])
+    if machine is None:
+        raise LookupError(f"{req['name']} is not a systemd lab host")
+    return machine
+
+
+def op_boot_host(req: dict[str, Any]) -> dict[str, Any]:
+    machine = _machine(req)
+    started = time.monotonic()
+    if machine.leader() is None:
+        machine.start()
+    return machine.report(machine.wait_settled(started + float(req.get("timeout", 90))), started)
+
+
+def op_reboot_host(req: dict[str, Any]) -> dict[str, Any]:
+    """`systemctl reboot` in the host: its init stops every unit and ends the boot; the
+    supervisor starts the next one."""
+    machine = _machine(req)
+    started = time.monotonic()
+    deadline = started + float(req.get("timeout", 120))
+    old = machine.require_leader()
+    machine.systemctl("reboot", "--no-block")
+    machine.wait_down(deadline)
+    return machine.report(machine.wait_settled(deadline, old_leader=old), started)
+
+
+def op_poweroff_host(req: dict[str, Any]) -> dict[str, Any]:
+    machine = _machine(req)
+    started = time.monotonic()
+    machine.wanted = False
+    if machine.leader() is not None:
+        machine.systemctl("poweroff", "--no-block")
+    try:
+        machine.wait_down(started + float(req.get("timeout", 60)))
+    except TimeoutError:
+        if machine.proc is not None:
+            kill_group(machine.proc)
+    return {"boots": machine.boots, "seconds": time.monotonic() - started}
+
+
+def _mount_once(source: str, target: str, fstype: str, flags: int = 0, data: str | None = None) -> None:
+    with open("/proc/mounts") as f:
+        if any(line.split()[1] == target for line in f):
+            return
+    os.makedirs(target, exist_ok=True)
+    _mount(_libc(), source, target, fstype, flags, data)
+
+
+def _setup_systemd_host(req: dict[str, Any]) -> dict[str, Any]:
+    """A systemd host's file system: its overlay (SDLAND's systemd and ifupdown first), the
+    real machine's own enabled units hidden (whiteouts in its upper layer), the lab's files
+    and unit links; nspawn mounts /proc, /dev, /sys, /run and /tmp at each boot."""
+    name = req["name"]
+    root = f"{LAB_DIR}/hosts/{name}"
+    up = f"{LAB_DIR}/up/{name}"
+    for d in (f"{up}/upper", f"{up}/work", root):
+        os.makedirs(d, exist_ok=True)
+    _mount_once("none", SDLAND, "hostfs", MS_RDONLY, req["sdland"])
+    _mount_once("none", CGROUP, "cgroup2")
+    _mount(_libc(), "overlay", root, "overlay", 0,
+           f"lowerdir={SDLAND}:{_host_lower()},upperdir={up}/upper,workdir={up}/work")
+    units = f"{root}/etc/systemd/system"
+    for entry in os.listdir(units) if os.path.isdir(units) else ():
+        path = f"{units}/{entry}"
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    for path, text in req.get("files", {}).items():
+        os.makedirs(os.path.dirname(root + path), exist_ok=True)
+        with open(root + path, "w") as f:
+            f.write(text)
+    for link, target in req.get("links", {}).items():
+        os.makedirs(os.path.dirname(root + link), exist_ok=True)
+        os.symlink(target, root + link)
+    _machines[name] = Machine(name, req["bridge"], req["address"])
+    return {}
+
 
 def op_shutdown(req: dict[str, Any]) -> dict[str, Any]:
+    for machine in list(_machines.values()):
+        machine.wanted = False
+        if machine.proc is not None:
+            kill_group(machine.proc)
     with _spawn_lock:
         procs = list(_spawned.values())
     for proc in procs:
@@ -420,6 +658,9 @@ OPS = {
     "write_file": op_write_file,
     "read_file": op_read_file,
     "setup_host": op_setup_host,
+    "boot_host": op_boot_host,
+    "reboot_host": op_reboot_host,
+    "poweroff_host": op_poweroff_host,
     "shutdown": op_shutdown,
 }
 

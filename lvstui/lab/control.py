@@ -47,6 +47,10 @@ actions:
   burst [SECONDS]             a burst of HTTP load (+30 req/s, default 15 s)
   hold N                      long-lived TCP connections to port 9000 (0-200)
   drain RS / restore RS       lvstui drain-host / restore-host of RS's address, in lb1"""
+SYSTEMD_HELP = """
+  reboot|poweroff|boot SD     a systemd host (lvstui lab --systemd-hosts: sd1 with systemd-networkd,
+                              sd2 with ifupdown): its init stops every unit, the next boot starts
+                              on the same file system"""
 
 
 class ActionRefused(Exception):
@@ -323,7 +327,7 @@ class Control:
 
     def handle(self, words: list[str]) -> str:
         if not words or words[0] in ("help", "actions"):
-            return HELP
+            return HELP + (SYSTEMD_HELP if self.cfg.get("systemd_hosts") else "")
         verb, rest = words[0], words[1:]
         if verb == "status" and not rest:
             return self.status()

@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Self
@@ -18,8 +19,9 @@ import lvstui
 from lvstui.lab import topology
 from lvstui.lab.guest import ConsoleMode, Guest
 from lvstui.lab.kernel import Kernel, modules_to_load, require_uml
-from lvstui.lab.results import CommandResult, LabError
+from lvstui.lab.results import CommandResult, LabError, LabUnavailable
 from lvstui.lab.spec import HTTP_PORT, TCP_PORT, LabSpec
+from lvstui.lab.userland import systemd_userland_dir
 
 DEFAULT_TIMEOUT = 60.0
 # Slack on top of a command's own timeout for the round trip through the guest.
@@ -99,6 +101,8 @@ class Lab:
         if self._guest.started or self._guest.closed:
             raise LabError("a Lab can be started only once: make a new Lab")
         self.kernel = kernel = require_uml(self._uml)
+        if any(h.systemd for h in self.spec.hosts):
+            self._systemd_userland()
         try:
             self._guest.boot(kernel.binary, self.python, modules_to_load(kernel, self.spec.extra_modules),
                              module_dir=kernel.modules)
@@ -116,11 +120,57 @@ class Lab:
         started = time.monotonic()
         self.sh(None, topology.setup_script(self.spec), timeout=120).check()
         for host in self.spec.hosts:
-            self._call(
-                "setup_host", 60, f"set up lab host {host.name}", **topology.host_setup(self.spec, host)
-            )
+            if host.systemd:
+                args = topology.systemd_host_setup(self.spec, host, uuid.uuid4().hex)
+                args["sdland"] = str(self._systemd_userland())
+            else:
+                args = topology.host_setup(self.spec, host)
+            self._call("setup_host", 60, f"set up lab host {host.name}", **args)
         self.start_services(*(h.name for h in self.spec.hosts if h.services))
+        systemd_hosts = [h.name for h in self.spec.hosts if h.systemd]
+        with ThreadPoolExecutor(max_workers=max(1, len(systemd_hosts))) as pool:
+            for _ in pool.map(self.boot_host, systemd_hosts):
+                pass
         self.setup_seconds = time.monotonic() - started
+
+    @staticmethod
+    def _systemd_userland() -> Path:
+        found = systemd_userland_dir()
+        if found is None:
+            raise LabUnavailable("the lab's systemd hosts need systemd-nspawn: run scripts/userland.sh systemd-hosts"
+                                 " (scripts/setup.sh does), which unpacks it into lvstui's cache")
+        return found
+
+    # -- systemd hosts ----------------------------------------------------------------
+    def _systemd_host(self, name: str) -> None:
+        if not self.spec.host(name).systemd:
+            raise LabError(f"lab host {name} has no init to boot: HostSpec(..., init='systemd') has")
+
+    def boot_host(self, name: str, *, timeout: float = 120.0) -> dict[str, Any]:
+        """Boots systemd host ``name`` (if it is not running) and waits until its init says
+        running or degraded. Returns {"state", "boots", "seconds", "failed": [unit, ...]}."""
+        self._systemd_host(name)
+        return self._host_report(self._call("boot_host", timeout + REPLY_SLACK, f"boot lab host {name}",
+                                            name=name, timeout=timeout))
+
+    @staticmethod
+    def _host_report(reply: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in reply.items() if k not in ("ok", "id")}
+
+    def reboot_host(self, name: str, *, timeout: float = 180.0) -> dict[str, Any]:
+        """``systemctl reboot`` in ``name``: its init stops every unit, the next boot starts on
+        the same file system (its /etc kept; /run, /tmp and the kernel's state fresh); waits
+        for that boot as ``boot_host`` does."""
+        self._systemd_host(name)
+        return self._host_report(self._call("reboot_host", timeout + REPLY_SLACK, f"reboot lab host {name}",
+                                            name=name, timeout=timeout))
+
+    def poweroff_host(self, name: str, *, timeout: float = 60.0) -> dict[str, Any]:
+        """``systemctl poweroff`` in ``name`` (killed if it does not stop); ``boot_host`` starts
+        it again. Commands for it raise LabError while it is off."""
+        self._systemd_host(name)
+        return self._host_report(self._call("poweroff_host", timeout + REPLY_SLACK,
+                                            f"power off lab host {name}", name=name, timeout=timeout))
 
     def start_services(self, *hosts: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Starts the spec's services (HTTP on 80, TCP echo on 9000) in ``hosts`` and waits

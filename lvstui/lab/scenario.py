@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lvstui.lab.lab import KEEPALIVED_CONF, KEEPALIVED_PIDS, REPO_DIR, Lab, LabProcess
 from lvstui.lab.results import LabError
-from lvstui.lab.spec import HTTP_PORT, TCP_PORT, LabSpec
+from lvstui.lab.spec import HTTP_PORT, TCP_PORT, HostSpec, LabSpec
 
 HERE = Path(__file__).resolve().parent
 CONTROL_PY = HERE / "control.py"
@@ -33,10 +33,43 @@ TRACK = "/etc/keepalived/lvstui-maint"
 Progress = Callable[[str], None]
 
 
-def lab_spec() -> LabSpec:
+# `lvstui lab --systemd-hosts`: two more hosts that boot systemd, for the setup wizards.
+SYSTEMD_HOSTS = (HostSpec("sd1", 31, init="systemd", network="networkd"),
+                 HostSpec("sd2", 32, init="systemd", network="ifupdown"))
+SSHD_CONFIG = ("ListenAddress 0.0.0.0:22\nHostKey /etc/ssh/ssh_host_ed25519_key\n"
+               "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+               "UsePAM no\nUseDNS no\nLogLevel ERROR\n")
+
+
+def lab_spec(systemd_hosts: bool = False) -> LabSpec:
     # The real servers' services are the control server's (each kind its own process, so
     # "stop rs1 http" leaves rs1's TCP service up): none from the lab library itself.
-    return LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=())
+    spec = LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=())
+    if systemd_hosts:
+        spec = LabSpec(hosts=(*spec.hosts, *SYSTEMD_HOSTS))
+    return spec
+
+
+def client_key(lab: Lab, host: str) -> str:
+    """An SSH key pair for root in ``host`` (made once); returns the public key."""
+    lab.sh(host, "mkdir -p /root/.ssh && chmod 700 /root/.ssh && { [ -e /root/.ssh/id_ed25519 ] || "
+                 "ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519; }", timeout=60).check()
+    return lab.read_file(host, "/root/.ssh/id_ed25519.pub")
+
+
+def enable_sshd(lab: Lab, host: str, authorized_key: str) -> None:
+    """sshd in systemd host ``host`` as its init runs it (Debian's ssh.service, enabled for
+    every boot), root logging in with ``authorized_key`` only."""
+    lab.sh(host, "mkdir -p /root/.ssh && chmod 700 /root/.ssh && : > /root/.bashrc && "
+                 "{ [ -e /etc/ssh/ssh_host_ed25519_key ] || "
+                 "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key; }", timeout=60).check()
+    lab.write_file(host, "/etc/ssh/sshd_config", SSHD_CONFIG)
+    lab.write_file(host, "/root/.ssh/authorized_keys", authorized_key, mode=0o600)
+    lab.run(host, ["systemctl", "enable", "--now", "ssh.service"], timeout=60).check()
+
+
+def wait_sshd(lab: Lab, host: str, timeout: float = 30) -> None:
+    lab.wait_for(lambda: lab.sh(host, "ss -Hltn | grep -q ':22 '").ok, timeout=timeout, what=f"sshd in {host}")
 
 
 def vrrp_conf(name: str, priority: int, state: str, vip: str) -> str:
@@ -132,7 +165,10 @@ class Cluster:
     timings: dict[str, float]
 
     def ctl(self, *words: str, timeout: float = 150.0) -> tuple[bool, str]:
-        """One request to the control server: (ok, message)."""
+        """One request to the control server: (ok, message). Booting a systemd host is the
+        lab's own (``Lab.reboot_host``), not the control server's."""
+        if words and words[0] in ("reboot", "poweroff", "boot"):
+            return self._machine(*words)
         r = self.lab.run(
             None,
             [self.lab.python, "-I", "-S", str(CONTROL_PY), "send", GUEST_SOCKET, *words],
@@ -141,6 +177,19 @@ class Cluster:
         if r.rc not in (0, 1):
             raise LabError(f"the lab control server did not answer: {r.describe()}")
         return r.rc == 0, (r.stdout if r.rc == 0 else r.stderr).strip()
+
+    def _machine(self, verb: str, *rest: str) -> tuple[bool, str]:
+        names = [h.name for h in self.lab.spec.hosts if h.systemd]
+        if len(rest) != 1 or rest[0] not in names:
+            return False, f"{verb} takes one systemd host: {', '.join(names) or 'this lab has none (--systemd-hosts)'}"
+        host = rest[0]
+        if verb == "poweroff":
+            report = self.lab.poweroff_host(host)
+            return True, f"{host} powered off ({report['seconds']:.1f} s); `boot {host}` starts it again"
+        report = self.lab.reboot_host(host) if verb == "reboot" else self.lab.boot_host(host)
+        failed = f", failed units: {' '.join(report['failed'])}" if report["failed"] else ""
+        wait_sshd(self.lab, host)
+        return True, f"{host} boot {report['boots']}: {report['state']} in {report['seconds']:.1f} s{failed}"
 
     def vip_holder(self) -> list[str]:
         holders = []
@@ -174,6 +223,7 @@ def bring_up(lab: Lab, progress: Progress, traffic: bool = True, wait_master: bo
         "keepalived_argv": keepalived_argv(),
         "ready": "/run/lvstui-lab.ready",
         "log": "/run/labout/control.log",
+        "systemd_hosts": [h.name for h in spec.hosts if h.systemd],
     }
     lab.write_file(None, "/run/lvstui-lab.json", json.dumps(config, indent=1))
     control = lab.spawn(None, [lab.python, "-I", "-S", str(CONTROL_PY), "serve", "/run/lvstui-lab.json"])
@@ -206,6 +256,13 @@ def bring_up(lab: Lab, progress: Progress, traffic: bool = True, wait_master: bo
         timings["keepalived"] = time.monotonic() - started
         progress(f"keepalived started in lb1 (priority 150) and lb2 (100); lb1 becomes VRRP MASTER of "
                  f"VIP {spec.vip} within seconds: watch the dashboard's header")
+    systemd_hosts = [h.name for h in spec.hosts if h.systemd]
+    if systemd_hosts:
+        key = client_key(lab, "lb1")
+        for host in systemd_hosts:
+            enable_sshd(lab, host, key)
+        progress(f"systemd hosts {', '.join(systemd_hosts)}: booted by systemd, sshd for root from lb1 "
+                 "(F2 or `lvstui setup realserver HOST` in lb1; `lvstui lab ctl reboot HOST`)")
     if traffic:
         started = time.monotonic()
         ok, message = cluster.ctl("start-traffic")

@@ -140,7 +140,8 @@ class HostControl:
                 pass
 
 
-def run_session(*, mem: str, logs: str | None, socket_path: str, uml: str | None = None) -> int:
+def run_session(*, mem: str, logs: str | None, socket_path: str, uml: str | None = None,
+                systemd_hosts: bool = False) -> int:
     """The interactive lab; returns the exit status (the dashboard's, or 128+signal)."""
 
     def interrupted(signum: int, _frame: FrameType | None) -> None:
@@ -162,12 +163,12 @@ def run_session(*, mem: str, logs: str | None, socket_path: str, uml: str | None
                 say("booting User-Mode Linux with IPVS "
                     "(the host is not changed: the guest writes to an overlay)")
                 # loglevel=1: UML's early kernel warnings (SELinux, ubd) would land on the terminal
-                lab = Lab(lab_spec(), console="tty", mem=mem, workdir=logs, kernel_args=("loglevel=1",),
+                lab = Lab(lab_spec(systemd_hosts), console="tty", mem=mem, workdir=logs, kernel_args=("loglevel=1",),
                           uml=uml)
                 with CtrlCWorks():
                     lab.start()
                     kernel = lab.kernel.describe() if lab.kernel else "User-Mode Linux"
-                    say(f"{kernel}: guest up in {lab.boot_seconds:.1f} s; hosts lb1 lb2 rs1 rs2 rs3 client on a bridge "
+                    say(f"{kernel}: guest up in {lab.boot_seconds:.1f} s; hosts {' '.join(lab.spec.names)} on a bridge "
                         f"({lab.setup_seconds:.1f} s)")
                     cluster = bring_up(lab, say, wait_master=False)
                 control = HostControl(cluster, socket_path)

@@ -19,6 +19,8 @@ SERVICES = ("http", "tcp")
 # The lab's package mirror (lvstui/lab/mirror.py), served from the guest root on the bridge.
 MIRROR_PORT = 8080
 MIRROR_URL = f"http://{GATEWAY}:{MIRROR_PORT}/"
+INITS = ("none", "systemd")
+NETWORKS = ("networkd", "ifupdown")
 
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,10}$")
 
@@ -35,15 +37,33 @@ class HostSpec:
     # Without the daemons scripts/userland.sh unpacked (no keepalived, no ipvsadm unless this
     # machine's dpkg has them), and apt sees only the lab's package mirror (lvstui/lab/mirror.py).
     bare: bool = False
+    # "none": commands run in the host's namespaces, nothing runs as its init (the default).
+    # "systemd": the host boots Debian's systemd as its init (systemd-nspawn --boot in the
+    # guest); its own network stack ("networkd" or "ifupdown") brings up eth0 at each boot.
+    init: str = "none"
+    network: str = "networkd"
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"bad lab host name {self.name!r}: use 1-11 lower-case letters and digits")
         if not 2 <= self.number <= 254 or self.number == 100:
             raise ValueError(f"bad host number {self.number} for {self.name}: use 2-254, not 100 (the VIP)")
+        if self.init not in INITS:
+            raise ValueError(f"bad init {self.init!r} for {self.name}: use one of {INITS}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"bad network {self.network!r} for {self.name}: use one of {NETWORKS}")
+        if self.systemd and (self.services or self.dr_real_server):
+            raise ValueError(f"{self.name}: a systemd host runs what its own init starts: no lab services"
+                             " or LVS-DR set-up (the real-server wizard gives it that)")
+        if self.systemd and self.bare:
+            raise ValueError(f"{self.name}: a bare host is not a systemd host (bare=True needs init='none')")
         unknown = set(self.services) - set(SERVICES)
         if unknown:
             raise ValueError(f"unknown lab service(s) {sorted(unknown)} for {self.name}: use {SERVICES}")
+
+    @property
+    def systemd(self) -> bool:
+        return self.init == "systemd"
 
     @property
     def ipv4(self) -> str:

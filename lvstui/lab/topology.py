@@ -67,6 +67,8 @@ def setup_script(spec: LabSpec) -> str:
         f"addr add {GATEWAY6}/{PREFIX6} dev {spec.bridge} nodad",
     ]
     for h in spec.hosts:
+        if h.systemd:
+            continue  # systemd-nspawn makes its namespaces and veth at each boot (agent.py)
         root_batch += [
             f"netns add {h.name}",
             f"link add v-{h.name} type veth peer name eth0 netns {h.name}",
@@ -74,12 +76,69 @@ def setup_script(spec: LabSpec) -> str:
         ]
     lines.append(_heredoc("ip -batch -", root_batch))
     for h in spec.hosts:
-        lines.append(_heredoc(f"ip -n {h.name} -batch -", _host_ip_batch(spec, h)))
+        if not h.systemd:
+            lines.append(_heredoc(f"ip -n {h.name} -batch -", _host_ip_batch(spec, h)))
     return "\n".join(lines) + "\n"
 
 
+def _networkd_files(host: HostSpec) -> dict[str, str]:
+    network = (
+        "# lvstui lab: eth0, configured by systemd-networkd at each boot\n"
+        "[Match]\nName=eth0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\nConfigureWithoutCarrier=yes\n\n"
+        f"[Address]\nAddress={host.ipv4}/{PREFIX4}\n\n"
+        f"[Address]\nAddress={host.ipv6}/{PREFIX6}\nDuplicateAddressDetection=none\n"
+    )
+    return {"/etc/systemd/network/10-lab-eth0.network": network}
+
+
+def _ifupdown_files(host: HostSpec) -> dict[str, str]:
+    interfaces = (
+        "# lvstui lab: eth0, configured by ifupdown (networking.service) at each boot\n"
+        "source /etc/network/interfaces.d/*\n\n"
+        "auto lo\niface lo inet loopback\n\n"
+        f"auto eth0\niface eth0 inet static\n    address {host.ipv4}/{PREFIX4}\n\n"
+        f"iface eth0 inet6 static\n    address {host.ipv6}/{PREFIX6}\n    dad-attempts 0\n    accept_ra 0\n"
+    )
+    return {"/etc/network/interfaces": interfaces}
+
+
+# Units a systemd host starts at boot besides systemd's own (journald, logind, ...), per stack.
+NETWORK_UNITS = {
+    "networkd": {
+        "multi-user.target.wants/systemd-networkd.service": "systemd-networkd.service",
+        "sockets.target.wants/systemd-networkd.socket": "systemd-networkd.socket",
+    },
+    "ifupdown": {
+        "multi-user.target.wants/networking.service": "networking.service",
+        "network-online.target.wants/networking.service": "networking.service",
+    },
+}
+
+
+def systemd_host_setup(spec: LabSpec, host: HostSpec, machine_id: str) -> dict[str, Any]:
+    """``setup_host`` for a systemd host: its files and the units it enables (the real
+    machine's enabled units are hidden from it), booted afterwards by ``boot_host``."""
+    files = {
+        "/etc/hostname": f"{host.name}\n",
+        "/etc/hosts": hosts_file(spec),
+        "/etc/machine-id": f"{machine_id}\n",
+        "/etc/fstab": "# lvstui lab: nothing to mount (systemd-nspawn mounts the API file systems)\n",
+        "/etc/sysctl.d/10-lab.conf": "".join(f"{k} = {v}\n" for k, v in BASE_SYSCTLS.items()),
+        # In a container /proc/sys is read-only but for /proc/sys/net (the host's own
+        # network namespace), so systemd-sysctl would skip the boot; let it apply the net.*
+        # keys of /etc/sysctl.d (the real-server wizard's ARP sysctls) as on a real host.
+        "/etc/systemd/system/systemd-sysctl.service.d/10-lab.conf":
+            "[Unit]\nConditionPathIsReadWrite=\nConditionPathIsReadWrite=/proc/sys/net/\n",
+    }
+    files.update(_networkd_files(host) if host.network == "networkd" else _ifupdown_files(host))
+    links = {f"/etc/systemd/system/{link}": f"/usr/lib/systemd/system/{unit}"
+             for link, unit in NETWORK_UNITS[host.network].items()}
+    return {"name": host.name, "init": "systemd", "bridge": spec.bridge, "address": host.ipv4,
+            "files": files, "links": links}
+
+
 def host_setup(spec: LabSpec, host: HostSpec) -> dict[str, Any]:
-    """Arguments of the agent's ``setup_host`` request for ``host``."""
+    """Arguments of the agent's ``setup_host`` request for ``host`` (not a systemd host)."""
     sysctls = dict(BASE_SYSCTLS)
     if host.dr_real_server:
         sysctls.update(DR_SYSCTLS)

@@ -27,6 +27,13 @@ def userland_dir() -> Path | None:
     return path if (path / "usr").is_dir() else None
 
 
+def systemd_userland_dir() -> Path | None:
+    """systemd-nspawn, ifupdown and a systemd of the same version, unpacked by
+    ``scripts/userland.sh systemd-hosts`` for the lab's systemd hosts; None when absent."""
+    path = cache_dir() / "userland-systemd" / "root"
+    return path if (path / "usr" / "bin" / "systemd-nspawn").is_file() else None
+
+
 def _wrappers() -> Path:
     return cache_dir() / "userland" / "bin"
 

@@ -400,7 +400,7 @@ def _write_track_file_setup(proc: KeepalivedProcess, instance_name: str | None, 
                             reload_timeout: float) -> str:
     try:
         config = load(proc_path(proc.parent_pid, proc.config_file))
-        view = build_view(config, proc.config_id)
+        view = build_view(config, proc.effective_config_id)
         instance = view.vrrp_instance(instance_name) if instance_name is not None else view.vrrp_instances[0]
         assert instance is not None
         if instance.track_files:
@@ -414,10 +414,10 @@ def _write_track_file_setup(proc: KeepalivedProcess, instance_name: str | None, 
                 f"a track_file named {SUGGESTED_NAME} exists but is not usable: fix it by hand", 3
             )
         config = edit.append_block(config, config.main, track_file_text(weight), before=instance)
-        instance = build_view(config, proc.config_id).vrrp_instance(instance.name)
+        instance = build_view(config, proc.effective_config_id).vrrp_instance(instance.name)
         assert instance is not None
         config = edit.insert_block(config, instance, f"track_file {{\n    {SUGGESTED_NAME}\n}}\n")
-        write_config(config, validate=validator(None, proc.config_id))
+        write_config(config, validate=validator(None, proc.effective_config_id))
     except KeepalivedConfigError as exc:
         raise ToggleError(f"nothing written: {exc}", 1) from None
     os.kill(proc.parent_pid, signal_number("RELOAD"))

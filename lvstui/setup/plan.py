@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,7 +192,20 @@ def _run_undo(runner: Runner, entries: list[dict[str, Any]], journal: list[dict[
         if not problems:
             remaining[:] = [e for e in remaining if e is not entry]
     _write_journal(runner, name, remaining, state_dir)
+    if not remaining:
+        _remove_leftovers(runner, name, state_dir)
     return reports
+
+
+def _remove_leftovers(runner: Runner, name: str, state_dir: str) -> None:
+    """Everything undone: this plan's backups go, and the state directories if nothing else
+    (another plan's journal or backups) is left in them."""
+    base = shlex.quote(state_dir)
+    script = (f"rm -rf -- {base}/backup/{shlex.quote(name)}; "
+              f"rmdir -- {base}/backup 2>/dev/null; rmdir -- {base} 2>/dev/null; true")
+    result = runner.run(Script(script))
+    if not result.ok:
+        raise RunnerError(f"{runner.host}: cannot remove the backups in {state_dir}: {result.output}")
 
 
 def undo_journal(runner: Runner, name: str, progress: Progress | None = None,

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from lvstui.keepalived.expand import default_config_id
 from lvstui.keepalived.loader import load
+from lvstui.keepalived.processes import KeepalivedProcess
 from lvstui.keepalived.validate import find_keepalived, keepalived_test
 from lvstui.keepalived.view import CHECKER_TYPES, build_view
 from tests.keepalived.support import interface
@@ -281,3 +283,20 @@ def test_keepalived_accepts_this_configuration(tmp_path: Path) -> None:
     path.write_text(CONF.replace("    interface lo\n", f"    interface {iface}\n"))
     result = keepalived_test(load(path))
     assert result is not None and result.ok, result.messages
+
+
+def test_a_keepalived_without_dash_i_reads_conditions_for_its_node_name(tmp_path: Path) -> None:
+    """keepalived without -i matches @ID lines against the node name up to its first dot; the
+    dashboard, the toggles and the operations read the same view (they used to take None and
+    skip every @ line)."""
+    node = default_config_id()
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(f"@{node} virtual_server 10.0.0.1 80 {{\n  protocol TCP\n}}\n"
+                    f"@^{node} virtual_server 10.0.0.2 80 {{\n  protocol TCP\n}}\n"
+                    "@other virtual_server 10.0.0.3 80 {\n  protocol TCP\n}\n")
+    plain = KeepalivedProcess(parent_pid=1, config_file=str(conf))
+    assert plain.effective_config_id == node
+    assert [vs.address for vs in build_view(load(conf), plain.effective_config_id).virtual_servers] == ["10.0.0.1"]
+    other = KeepalivedProcess(parent_pid=1, config_file=str(conf), config_id="other")
+    assert [vs.address for vs in build_view(load(conf), other.effective_config_id).virtual_servers] == \
+        ["10.0.0.2", "10.0.0.3"]
