@@ -335,11 +335,11 @@ def _mount(
     )
 
 
-def _host_lower() -> str:
+def _host_lower(bare: bool = False) -> str:
     """A lab host's lower layers, as the guest root's (boot.py): passwd/group with sshd's
-    user, the unpacked daemons if any, the host's read-only root."""
+    user, the unpacked daemons if any (not for a bare host), the host's read-only root."""
     layers = [f"{LAB_DIR}/layer"] if os.path.isdir(f"{LAB_DIR}/layer/etc") else []
-    if os.path.isdir(f"{LAB_DIR}/userland/usr"):
+    if not bare and os.path.isdir(f"{LAB_DIR}/userland/usr"):
         layers.append(f"{LAB_DIR}/userland")
     return ":".join([*layers, f"{LAB_DIR}/lower"])
 
@@ -353,6 +353,7 @@ def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
     if req.get("init") == "systemd":
         return _setup_systemd_host(req)
     name = req["name"]
+    bare = bool(req.get("bare"))
     root = host_root(name)
     up = f"{LAB_DIR}/up/{name}"
     for d in (f"{up}/upper", f"{up}/work", root):
@@ -370,13 +371,15 @@ def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
             root,
             "overlay",
             0,
-            f"lowerdir={_host_lower()},upperdir={up}/upper,workdir={up}/work",
+            f"lowerdir={_host_lower(bare)},upperdir={up}/upper,workdir={up}/work",
         )
         for path in ("proc", "dev", "dev/pts"):
             _mount(libc, f"/{path}", f"{root}/{path}", None, MS_BIND)
         for path, mode in (("dev/shm", "1777"), ("tmp", "1777"), ("run", "755")):
             _mount(libc, "tmpfs", f"{root}/{path}", "tmpfs", 0, f"mode={mode}")
         _mount(libc, "sysfs", f"{root}/sys", "sysfs")
+        if bare:
+            _bare_mounts(libc, root)
         for key, value in req.get("sysctls", {}).items():
             with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
                 f.write(str(value))
@@ -391,6 +394,20 @@ def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
     return _forked(action)
 
 
+def _bare_mounts(libc: Any, root: str) -> None:
+    """A bare host's apt starts empty (only the sources.list the request writes), without a
+    container image's /usr/sbin/policy-rc.d (a minimal Debian host has none), and the
+    unpacked daemons, left out of its layers, stay reachable at /lab/userland (its sshd)."""
+    if os.path.lexists(f"{root}/usr/sbin/policy-rc.d"):
+        os.unlink(f"{root}/usr/sbin/policy-rc.d")  # a whiteout in its own upper layer
+    for path in ("etc/apt/sources.list.d", "var/lib/apt/lists", "var/cache/apt"):
+        os.makedirs(f"{root}/{path}", exist_ok=True)
+        _mount(libc, "tmpfs", f"{root}/{path}", "tmpfs", 0, "mode=755")
+    for path in ("var/lib/apt/lists/partial", "var/cache/apt/archives/partial"):
+        os.makedirs(f"{root}/{path}", exist_ok=True)
+    if os.path.isdir(f"{LAB_DIR}/userland/usr"):
+        os.makedirs(f"{root}{LAB_DIR}/userland", exist_ok=True)
+        _mount(libc, f"{LAB_DIR}/userland", f"{root}{LAB_DIR}/userland", None, MS_BIND)
 
 # -- systemd hosts ------------------------------------------------------------------------
 # A systemd host boots Debian's systemd as the init of its own file system with

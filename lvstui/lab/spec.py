@@ -16,6 +16,9 @@ GATEWAY6 = f"{SUBNET6}:1"
 HTTP_PORT = 80
 TCP_PORT = 9000
 SERVICES = ("http", "tcp")
+# The lab's package mirror (lvstui/lab/mirror.py), served from the guest root on the bridge.
+MIRROR_PORT = 8080
+MIRROR_URL = f"http://{GATEWAY}:{MIRROR_PORT}/"
 INITS = ("none", "systemd")
 NETWORKS = ("networkd", "ifupdown")
 
@@ -31,6 +34,9 @@ class HostSpec:
     role: str = "host"  # "director", "real_server", "client" or "host"
     services: tuple[str, ...] = ()
     dr_real_server: bool = False  # VIP/32 and VIP6/128 on lo, arp_ignore=1, arp_announce=2
+    # Without the daemons scripts/userland.sh unpacked (no keepalived, no ipvsadm unless this
+    # machine's dpkg has them), and apt sees only the lab's package mirror (lvstui/lab/mirror.py).
+    bare: bool = False
     # "none": commands run in the host's namespaces, nothing runs as its init (the default).
     # "systemd": the host boots Debian's systemd as its init (systemd-nspawn --boot in the
     # guest); its own network stack ("networkd" or "ifupdown") brings up eth0 at each boot.
@@ -49,6 +55,8 @@ class HostSpec:
         if self.systemd and (self.services or self.dr_real_server):
             raise ValueError(f"{self.name}: a systemd host runs what its own init starts: no lab services"
                              " or LVS-DR set-up (the real-server wizard gives it that)")
+        if self.systemd and self.bare:
+            raise ValueError(f"{self.name}: a bare host is not a systemd host (bare=True needs init='none')")
         unknown = set(self.services) - set(SERVICES)
         if unknown:
             raise ValueError(f"unknown lab service(s) {sorted(unknown)} for {self.name}: use {SERVICES}")

@@ -9,13 +9,17 @@ Each host gets, in the guest's root namespace:
   /dev/pts bound in, sysfs mounted from inside its network namespace (so /sys/class/net
   lists its own interfaces), and fresh tmpfs on /tmp, /run and /dev/shm
   (``host_setup``, done by the agent's ``setup_host`` without starting any program).
+
+A *bare* host's lower layers leave out the daemons scripts/userland.sh unpacked (they stay
+reachable at /lab/userland, for its sshd); fresh tmpfs on /etc/apt/sources.list.d,
+/var/lib/apt/lists and /var/cache/apt, and a sources.list naming only the lab's mirror.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lvstui.lab.spec import GATEWAY, GATEWAY6, PREFIX4, PREFIX6, HostSpec, LabSpec
+from lvstui.lab.spec import GATEWAY, GATEWAY6, MIRROR_URL, PREFIX4, PREFIX6, HostSpec, LabSpec
 
 DR_SYSCTLS = {
     "net.ipv4.conf.all.arp_ignore": 1,
@@ -138,8 +142,12 @@ def host_setup(spec: LabSpec, host: HostSpec) -> dict[str, Any]:
     sysctls = dict(BASE_SYSCTLS)
     if host.dr_real_server:
         sysctls.update(DR_SYSCTLS)
-    return {
-        "name": host.name,
-        "sysctls": sysctls,
-        "files": {"/etc/hostname": f"{host.name}\n", "/etc/hosts": hosts_file(spec)},
-    }
+    files = {"/etc/hostname": f"{host.name}\n", "/etc/hosts": hosts_file(spec)}
+    if host.bare:
+        files["/etc/apt/sources.list"] = mirror_sources()
+    return {"name": host.name, "sysctls": sysctls, "files": files, "bare": host.bare}
+
+
+def mirror_sources() -> str:
+    """A bare host's sources.list: the lab's flat repository, unsigned (served only in the lab)."""
+    return f"# the lab's package mirror (lvstui/lab/mirror.py)\ndeb [trusted=yes] {MIRROR_URL} ./\n"

@@ -1,4 +1,4 @@
-"""The director plan: ipvsadm and keepalived installed, keepalived.conf for a
+"""The director plan: ipvsadm and keepalived installed (apt: lvstui.setup.packages), keepalived.conf for a
 MASTER/BACKUP pair written (checked with ``keepalived -t`` first), keepalived
 enabled and started, then IPVS and the VRRP state verified.
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from lvstui.safeio import FileRefused, read_regular
 from lvstui.setup import validate as v
+from lvstui.setup.packages import AptInstallStep
 from lvstui.setup.plan import CommandStep, FileStep, SetupPlan, SetupStep, VerifyStep
 from lvstui.setup.runner import Runner, RunResult, Script
 
@@ -272,10 +273,11 @@ def _install_step(facts: HostFacts) -> SetupStep | None:
                            check=Script("command -v ipvsadm && command -v keepalived"))
     pkgs = list(facts.missing)
     if facts.package_manager == "apt":
-        cmd: Any = Script("export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
-                          "apt-get install -y -qq " + shlex.join(pkgs))
-        undo: Any = [["apt-get", "remove", "-y", "-qq", *pkgs]]
-    elif facts.package_manager in ("dnf", "yum"):
+        # no service starts while installing; a failure leaves dpkg as it was; undo purges what appeared
+        return AptInstallStep(tuple(pkgs))
+    cmd: Any
+    undo: Any
+    if facts.package_manager in ("dnf", "yum"):
         cmd = [facts.package_manager, "install", "-y", *pkgs]
         undo = [[facts.package_manager, "remove", "-y", *pkgs]]
     else:

@@ -13,6 +13,7 @@ import pytest
 
 from lvstui.lab import HostSpec, Lab, LabSpec, LabUnavailable, require_uml
 from lvstui.lab.lab import REPO_DIR
+from tests.setup.lab_ssh import SSHD_CONFIG, serve_ssh
 
 pytestmark = pytest.mark.lab
 
@@ -24,10 +25,6 @@ SPEC = LabSpec(hosts=(
     *(HostSpec(f"rs{i}", 20 + i, role="real_server", services=("http",)) for i in (1, 2, 3)),
     HostSpec("client", 50, role="client"),
 ))
-SSHD_CONFIG = (
-    "ListenAddress 0.0.0.0:22\nHostKey /etc/lab-ssh/host_ed25519\nPermitRootLogin prohibit-password\n"
-    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nUseDNS no\n"
-    "PidFile /run/sshd.pid\nLogLevel ERROR\n")
 DIRECTOR_TOML = f"""
 [virtual_server]
 vip = "{VIP}"
@@ -85,17 +82,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     except LabUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
-        lab.sh("client", "mkdir -p /root/.ssh && chmod 700 /root/.ssh && "
-                         "ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519 && "
-                         "ssh-keygen -q -t ed25519 -N '' -f /root/stranger", timeout=60).check()
-        pub = lab.read_file("client", "/root/.ssh/id_ed25519.pub")
-        for host in TARGETS:
-            # the machine's root .bashrc may run slow tools (sshd makes bash read it): not here
-            lab.sh(host, "mkdir -p /run/sshd /etc/lab-ssh /root/.ssh && chmod 700 /root/.ssh && : > /root/.bashrc"
-                         " && ssh-keygen -q -t ed25519 -N '' -f /etc/lab-ssh/host_ed25519", timeout=60).check()
-            lab.write_file(host, "/etc/lab-ssh/sshd_config", SSHD_CONFIG)
-            lab.write_file(host, "/root/.ssh/authorized_keys", pub, mode=0o600)
-            lab.spawn(host, ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/lab-ssh/sshd_config"])
+        serve_ssh(lab, TARGETS)
         # rs3 also has "admin", who must give a password to sudo
         lab.sh("rs3", "useradd -m -s /bin/sh admin && echo admin:s3cret-pw | chpasswd && "
                       "mkdir -p /home/admin/.ssh && cp /root/.ssh/authorized_keys /home/admin/.ssh/ && "
@@ -107,8 +94,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                       "echo 'ops ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/ops && chmod 440 /etc/sudoers.d/ops",
                       timeout=60).check()
         lab.write_file("client", "/root/director.toml", DIRECTOR_TOML)
-        for host in TARGETS:
-            lab.wait_for(lambda h=host: lab.sh(h, "ss -Hltn | grep -q ':22 '").ok, timeout=30, what=f"sshd in {host}")
         yield lab
     finally:
         lab.close()
