@@ -49,9 +49,13 @@ def test_confirm_callback_sees_the_fingerprint(sshd: Sshd) -> None:
         seen.append((host, kind, fp))
         return False
 
-    with pytest.raises(RunnerError, match="unknown host key"):
+    with pytest.raises(RunnerError) as err:
         SshRunner("127.0.0.1", options(sshd), confirm).connect()
     assert seen and seen[0][0] == f"[127.0.0.1]:{sshd.port}" and seen[0][2].startswith("SHA256:")
+    # the operator said no: said so, without pointing at a command-line flag
+    assert str(err.value) == (f"127.0.0.1: host key ssh-ed25519 {seen[0][2]} of [127.0.0.1]:{sshd.port} not "
+                              "accepted: not connected, not remembered (nothing was changed)")
+    assert not (sshd.dir / "known_hosts").exists()
 
 
 def test_confirmed_host_key_is_remembered(sshd: Sshd) -> None:
