@@ -306,6 +306,9 @@ class SshRunner(ShellRunner):
             raise RunnerError(f"{where}: host unreachable ({reason})") from None
         except paramiko.SSHException as exc:
             client.close()
+            if str(exc) == "No authentication methods available":  # paramiko found nothing to try
+                raise RunnerError(f"{where}: login refused (no identity file, agent key or password to try)"
+                                  ) from None
             raise RunnerError(f"{where}: ssh: {exc}") from None
         except OSError as exc:
             client.close()

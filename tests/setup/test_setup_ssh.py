@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,24 @@ def test_known_hosts_markers(sshd: Sshd, marker: str) -> None:
     with pytest.raises(RunnerError) as err:
         SshRunner("127.0.0.1", options(sshd, accept_new_host_key=True)).connect()
     assert "is marked @revoked" in str(err.value) and str(err.value).startswith("127.0.0.1: REFUSED")
+
+
+def test_allow_agent_is_honoured(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client key only in a real ssh-agent: used with allow_agent, never without."""
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        subprocess.run(["ssh-add", "-q", str(sshd.client_key)], check=True, capture_output=True)
+        (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line())
+        with SshRunner("127.0.0.1", options(sshd, identity=None, allow_agent=True)) as runner:
+            assert runner.run(["true"]).ok
+        with pytest.raises(RunnerError, match=r"login refused \(no identity file, agent key or password to try\)$"):
+            SshRunner("127.0.0.1", options(sshd, identity=None, allow_agent=False)).connect()
+    finally:
+        agent.terminate()
+        agent.wait(5)
