@@ -98,6 +98,7 @@ class SetupRunScreen(Screen[None]):
         self.items: list[Any] = []
         self.phase = "connecting"  # connecting, preview, applying, done, failed
         self.log_lines: list[Text] = []
+        self.rolling_back: set[str] = set()  # hosts whose failed step is being rolled back
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.title_text, style="bold"), id="title")
@@ -215,6 +216,7 @@ class SetupRunScreen(Screen[None]):
         bar.update(total=max(total, 1), progress=0)
         bar.display = True
         self.log_lines = []
+        self.rolling_back = set()
         self._status("Applying..." if not self.undo_mode else "Undoing...")
         self._apply()
 
@@ -223,6 +225,7 @@ class SetupRunScreen(Screen[None]):
             return
         self._set_phase("applying")
         self.log_lines = []
+        self.rolling_back = set()
         self._status("Undoing what lvstui changed on these hosts...")
         self._undo()
 
@@ -255,8 +258,12 @@ class SetupRunScreen(Screen[None]):
     def _on_step(self, event: StepEvent) -> None:
         if not self.is_mounted:
             return
+        # after a failed change, the same host's events are its rollback: said so, and the bar
+        # stays at the step that failed
+        rollback = event.host in self.rolling_back
         if event.status is None:
-            self._status(f"{event.host}: {event.index + 1}/{event.total} {event.title}...")
+            doing = "undoing this run's changes, " if rollback else ""
+            self._status(f"{event.host}: {doing}{event.index + 1}/{event.total} {event.title}...")
             return
         style = {Status.FAILED: "bold red", Status.CHANGED: "yellow", Status.VERIFIED: "green",
                  Status.UNDONE: "cyan"}.get(event.status, "")
@@ -266,7 +273,10 @@ class SetupRunScreen(Screen[None]):
                                    newlines=False))
         self.log_lines.append(line)
         self._show(Text("\n").join(self.log_lines))
-        self.query_one(ProgressBar).advance(1)
+        if event.status is Status.FAILED and not self.undo_mode:
+            self.rolling_back.add(event.host)
+        if not rollback:
+            self.query_one(ProgressBar).advance(1)
 
     def _finished(self, ok: bool, message: str, undo: bool = False) -> None:
         if not self.is_mounted:

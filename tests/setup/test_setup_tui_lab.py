@@ -156,6 +156,10 @@ def test_failing_step_is_shown_with_its_output_and_the_host_is_left_as_it_was(la
     assert "failed    make the sysctls persistent" in out and "Read-only file system" in out, out
     assert "changed   sysctl net.ipv4.conf.lo.arp_ignore=1" in out, out  # it did change something ...
     assert "the changes of this run were undone" in out, out  # ... and put it back
+    undoing = [s for s in shown["statuses"] if s.startswith("rs2: undoing this run's changes, ")]
+    assert undoing and all(" sysctl net.ipv4.conf." in u for u in undoing), shown["statuses"]
+    failed_at = int(re.search(r"\] (\d+)/\d+ failed ", out).group(1))  # type: ignore[union-attr]
+    assert shown["progress"][-1][0] == failed_at, shown["progress"]  # the bar stops where it failed
     assert settings_after == settings and settings["lo"] == ["127.0.0.1/8"], (settings, settings_after)
     assert after == before
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, ProgressBar, Static
 
 from lvstui.setup.runner import Command, FileInfo, RunnerError, RunResult, Script
 from lvstui.ui.setup_app import SetupApp
@@ -242,6 +242,11 @@ async def test_failing_step_shows_output_and_is_rolled_back() -> None:
         assert text_of(app, "#status").startswith("FAILED at add 192.168.1.100/32 to lo")
         out = text_of(app, "#plan-text")
         assert "RTNETLINK answers: Operation not permitted" in out and "the changes of this run were undone" in out
+        assert "undone    sysctl net.ipv4.conf.lo.arp_ignore=1" in out
+        # the bar stops at the step that failed: the rollback's steps are not progress
+        failure = app.screen.items[0].result.failure
+        assert failure.title == "add 192.168.1.100/32 to lo"
+        assert app.screen.query_one(ProgressBar).progress == failure.index + 1
         assert fake.state() == before
 
 
