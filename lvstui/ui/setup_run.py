@@ -285,7 +285,8 @@ class SetupRunScreen(Screen[None]):
         text.append("\n\n")
         for item in self.items:
             if item.result is not None:
-                text.append(render_result(item.result) + "\n", style="" if item.result.ok else "red")
+                text.append(render_result(item.result, "Undo (u) reverts them") + "\n",
+                            style="" if item.result.ok else "red")
         self._show(text)
         if message:
             self._status(message, error=True)

@@ -250,6 +250,31 @@ async def test_failing_step_shows_output_and_is_rolled_back() -> None:
         assert fake.state() == before
 
 
+async def test_failed_verification_keeps_the_changes_and_offers_undo() -> None:
+    fake = FakeHost("rs1")  # its ss lists port 80 only
+    before = fake.state()
+    app = make_app({"rs1": fake})
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        for field, value in {"hosts": "rs1", "vips": "192.168.1.100", "port": "8081"}.items():
+            app.screen.query_one(f"#{field}", Input).value = value
+        await pilot.pause()
+        await pilot.click("#preview")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        run = app.screen
+        assert isinstance(run, SetupRunScreen) and run.phase == "failed"
+        assert text_of(app, "#status").startswith("FAILED at service listening on TCP port 8081")
+        out = text_of(app, "#plan-text")
+        assert "(verification); the changes are kept, Undo (u) reverts them" in out and "--undo" not in out
+        assert "192.168.1.100/32" in fake.addrs
+        assert not run.query_one("#undo", Button).disabled
+        await pilot.press("u")
+        await settle(pilot)
+        assert text_of(app, "#status") == "Undone: the hosts are as before." and fake.state() == before
+
+
 async def test_director_wizard() -> None:
     hosts = {"lb1": FakeHost("lb1", "MASTER"), "lb2": FakeHost("lb2", "BACKUP")}
     for fake in hosts.values():
