@@ -8,6 +8,8 @@ MODE
   fail       as apply (a prompt, if any, is accepted): for a host where a step fails
   changed    preview only, for a host whose key known_hosts has and the server no longer offers
   dashboard  the dashboard (real IPVS kernel of this host), F2, real-server wizard, Yes, preview
+  director   the director wizard: HOST the MASTER (no BACKUP), PORT's service on VIP to
+             real server 192.168.1.21; Yes, preview, Apply
 
 Prints one JSON document (see ``Watch.result``).  Nothing here decides whether the screens were
 right: the pytest side (test_setup_tui_lab.py) compares what they showed with the live hosts.
@@ -27,7 +29,7 @@ from textual.app import App
 from textual.widgets import Button, Input, ProgressBar, Static
 
 from lvstui.ui.setup_app import SetupApp
-from lvstui.ui.setup_forms import RealServerFormScreen, SetupChooserScreen
+from lvstui.ui.setup_forms import DirectorFormScreen, RealServerFormScreen, SetupChooserScreen
 from lvstui.ui.setup_run import HostKeyScreen, SetupRunScreen
 
 SIZE = (130, 60)
@@ -85,6 +87,19 @@ async def fill_realserver_form(pilot: Any, watch: Watch, host: str, vip: str, po
     await pilot.press("f2")  # the form's Preview key
 
 
+async def fill_director_form(pilot: Any, watch: Watch, host: str, vip: str, port: str) -> None:
+    await wait(pilot, watch, lambda: isinstance(pilot.app.screen, SetupChooserScreen), 30, "the chooser")
+    await pilot.press("d")
+    await wait(pilot, watch, lambda: isinstance(pilot.app.screen, DirectorFormScreen), 30, "the form")
+    form = pilot.app.screen
+    for field, value in {"vip": vip, "port": port, "reals": "192.168.1.21", "auth": "lab-pass",
+                         "master": host}.items():
+        form.query_one(f"#{field}", Input).value = value
+    await pilot.pause()
+    assert not form.query_one("#preview", Button).disabled, text(pilot.app, "#form-error")
+    await pilot.press("f2")
+
+
 def run_screen(app: App[Any]) -> SetupRunScreen | None:
     return next((s for s in reversed(app.screen_stack) if isinstance(s, SetupRunScreen)), None)
 
@@ -97,7 +112,8 @@ def connected_or_failed(app: App[Any]) -> bool:
 
 async def drive(pilot: Any, watch: Watch, mode: str, host: str, vip: str, port: str) -> None:
     app, out = pilot.app, watch.result
-    await fill_realserver_form(pilot, watch, host, vip, port)
+    fill = fill_director_form if mode == "director" else fill_realserver_form
+    await fill(pilot, watch, host, vip, port)
     await wait(pilot, watch, lambda: connected_or_failed(app), 120, "the host-key question or the preview")
     if isinstance(app.screen, HostKeyScreen):
         await wait(pilot, watch, lambda: app.focused is not None, 30, "the host-key question's focus")

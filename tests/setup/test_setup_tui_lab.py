@@ -24,7 +24,7 @@ pytestmark = pytest.mark.lab
 
 GUEST_SCRIPT = str(Path(__file__).with_name("guest_setup_tui.py"))
 VIP = "192.168.1.100"
-TARGETS = ("rs1", "rs2")
+TARGETS = ("lb1", "rs1", "rs2")
 SPEC = LabSpec(hosts=(
     HostSpec("lb1", 11, role="director"),
     *(HostSpec(f"rs{i}", 20 + i, role="real_server", services=("http",)) for i in (1, 2)),
@@ -200,3 +200,21 @@ def test_f2_in_the_dashboard_reaches_the_preview_over_ssh(lab: Lab) -> None:
     assert "+net.ipv4.conf.all.arp_announce = 2" in plan, plan
     assert "rs2" in known_hosts(lab, "lb1")
     assert state(lab, "rs2") == before  # a preview changes nothing
+
+
+def test_director_wizard_applies_a_master_over_ssh(lab: Lab) -> None:
+    assert lab.run("lb1", ["ipvsadm", "-Ln"]).check().stdout.count("\n") == 3  # no service yet
+    shown = screens(lab, "client", "director", "lb1", "80")
+    assert "hostkey" in shown and shown["phase_after_connect"] == "preview", shown
+    plan = shown["preview"]
+    assert "lb1: plan director" in plan and "+++ /etc/keepalived/keepalived.conf" in plan, plan
+    assert "+    state MASTER" in plan and "+    real_server 192.168.1.21 80 {" in plan, plan
+    assert shown["phase"] == "done" and shown["status"] == "Done.", shown
+    assert "verified  VRRP instance VI_1 is MASTER" in shown["output"], shown["output"]
+    # the live director, read there
+    conf = lab.read_file("lb1", "/etc/keepalived/keepalived.conf")
+    assert "state MASTER" in conf and "auth_pass lab-pass" in conf
+    ipvs = lab.run("lb1", ["ipvsadm", "-Ln"]).check().stdout
+    assert f"TCP  {VIP}:80 wlc" in ipvs and "192.168.1.21:80" in ipvs, ipvs
+    lab.wait_for(lambda: f"inet {VIP}/32" in lab.run("lb1", ["ip", "-o", "addr", "show", "dev", "eth0"]).stdout,
+                 timeout=20, what="the VIP on lb1's eth0")
