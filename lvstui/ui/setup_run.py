@@ -37,6 +37,14 @@ ConnectorFactory = Callable[[Callable[[str, str, str], bool]], session.Connector
 Prepare = Callable[[session.Connector], list[Any]]
 
 
+def _close_in_background(items: list[Any]) -> None:
+    """Hang up the hosts' SSH connections off the UI thread (a dead link can stall a close),
+    in a thread of its own: the screen that owned them is going away."""
+    if items:
+        threading.Thread(target=session.close_all, args=(list(items),), name="lvstui-setup-close",
+                         daemon=True).start()
+
+
 class HostKeyScreen(ModalScreen[bool]):
     """An unknown host key: accept (and remember) it, or refuse. Focus starts on Refuse."""
 
@@ -174,7 +182,7 @@ class SetupRunScreen(Screen[None]):
 
     def _previewed(self, items: list[Any]) -> None:
         if not self.is_mounted:  # closed while connecting
-            session.close_all(items)
+            _close_in_background(items)
             return
         self.items = items
         if self.undo_mode:
@@ -315,5 +323,6 @@ class SetupRunScreen(Screen[None]):
             self.notify("Wait for the steps to finish.", severity="warning")
             return
         self.workers.cancel_group(self, "setup")
-        session.close_all(self.items)
+        _close_in_background(self.items)
+        self.items = []
         self.dismiss(None)

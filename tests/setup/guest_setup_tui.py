@@ -100,6 +100,14 @@ async def fill_director_form(pilot: Any, watch: Watch, host: str, vip: str, port
     await pilot.press("f2")
 
 
+async def ssh_sessions() -> int:
+    """Established TCP connections from here to port 22, as the kernel lists them."""
+    ss = await asyncio.create_subprocess_exec("ss", "-Htn", "state", "established", "( dport = :22 )",
+                                              stdout=asyncio.subprocess.PIPE)
+    listing, _ = await ss.communicate()
+    return len(listing.splitlines())
+
+
 def run_screen(app: App[Any]) -> SetupRunScreen | None:
     return next((s for s in reversed(app.screen_stack) if isinstance(s, SetupRunScreen)), None)
 
@@ -127,6 +135,14 @@ async def drive(pilot: Any, watch: Watch, mode: str, host: str, vip: str, port: 
     out["status_after_connect"] = text(app, "#status")
     out["apply_disabled"] = run.query_one("#apply", Button).disabled
     out["preview"] = text(app, "#plan-text")
+    if mode == "dashboard":  # Close: back on the form, the SSH connection hung up
+        out["ssh_before_close"] = await ssh_sessions()
+        await pilot.press("escape")
+        await wait(pilot, watch, lambda: isinstance(app.screen, RealServerFormScreen), 30, "the form again")
+        deadline = time.monotonic() + 20
+        while (count := await ssh_sessions()) and time.monotonic() < deadline:
+            await pilot.pause(0.2)
+        out["ssh_after_close"] = count
     if mode in ("refuse", "changed", "dashboard") or run.phase != "preview":
         return
     await pilot.press("a")

@@ -199,6 +199,8 @@ def test_f2_in_the_dashboard_reaches_the_preview_over_ssh(lab: Lab) -> None:
     assert re.search(r"^rs2: plan realserver \(\d+ changes\)$", plan, re.MULTILINE) and f"$ ip addr add {VIP}/32 dev lo" in plan, plan
     assert "+net.ipv4.conf.all.arp_announce = 2" in plan, plan
     assert "rs2" in known_hosts(lab, "lb1")
+    # Close hangs up the SSH connection the preview used (in a thread of its own, off the UI)
+    assert shown["ssh_before_close"] == 1 and shown["ssh_after_close"] == 0, shown
     assert state(lab, "rs2") == before  # a preview changes nothing
 
 

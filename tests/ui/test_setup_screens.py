@@ -378,12 +378,12 @@ async def test_director_form_loads_a_plan_file(tmp_path: Any, edited_plan: Path)
         assert isinstance(form, DirectorFormScreen)
         form.query_one("#load-path", Input).value = str(tmp_path / "missing.toml")
         await pilot.click("#load")
-        await pilot.pause()
+        await settle(pilot)  # read in a thread
         assert "missing.toml" in text_of(app, "#load-error")
         form.query_one("#load-path", Input).value = str(plan)
         await pilot.pause(0.6)  # two clicks in a row on one button would be a double click
         await pilot.click("#load")
-        await pilot.pause()
+        await settle(pilot)
         assert text_of(app, "#load-error") == ""
         assert form.query_one("#master", Input).value == "root@192.168.1.11"
         assert form.query_one("#reals", Input).value == "192.168.1.21=1 192.168.1.22=1"
