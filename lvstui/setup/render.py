@@ -33,7 +33,8 @@ def render_plain(preview: PlanPreview) -> str:
     return "\n".join(lines)
 
 
-def render_result(result: ApplyResult) -> str:
+def render_result(result: ApplyResult, undo_hint: str = "--undo reverts them") -> str:
+    """*undo_hint*: how this interface undoes kept changes (the CLI's flag, the screens' key)."""
     lines = []
     for r in result.reports:
         lines.append(escape_control(f"  {_MARK[r.status]:>6} {r.title}" + (f": {r.message}" if r.message else ""),
@@ -53,5 +54,5 @@ def render_result(result: ApplyResult) -> str:
         if result.rolled_back:
             head += "; the changes of this run were undone"
         elif result.verify_failed:
-            head += " (verification); the changes are kept, --undo reverts them"
+            head += f" (verification); the changes are kept, {undo_hint}"
     return "\n".join([head, *lines])

@@ -145,6 +145,10 @@ class _RevokedHostKey(_UnknownHostKey):
     pass
 
 
+class _DeclinedHostKey(_UnknownHostKey):
+    """The operator was asked (the confirm callback) and said no."""
+
+
 class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     def __init__(self, accept: bool, confirm: HostKeyConfirm | None, known_hosts: Path,
                  revoked: set[bytes]) -> None:
@@ -153,10 +157,11 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         if key.asbytes() in self.revoked:
             raise _RevokedHostKey(hostname, key)
-        ok = self.accept or (self.confirm is not None
-                             and self.confirm(hostname, key.get_name(), fingerprint(key)))
-        if not ok:
-            raise _UnknownHostKey(hostname, key)
+        if not self.accept:
+            if self.confirm is None:
+                raise _UnknownHostKey(hostname, key)
+            if not self.confirm(hostname, key.get_name(), fingerprint(key)):
+                raise _DeclinedHostKey(hostname, key)
         self.known_hosts.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(self.known_hosts, "a", encoding="ascii") as f:
             f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
@@ -254,7 +259,8 @@ class SshRunner(ShellRunner):
                 raise RunnerError(f"{where}: ProxyCommand {self.proxy_command!r} cannot start: {exc}") from None
         try:
             client.connect(self.hostname, self.port, username=self.user, password=self.options.password,
-                           key_filename=self.identities or None,  # type: ignore[arg-type]  # paramiko takes a list too allow_agent=self.options.allow_agent,
+                           key_filename=self.identities or None,  # type: ignore[arg-type]  # paramiko takes a list too
+                           allow_agent=self.options.allow_agent,
                            timeout=self.options.timeout, banner_timeout=self.options.timeout,
                            auth_timeout=self.options.timeout, sock=sock)
         except _RevokedHostKey as exc:
@@ -262,6 +268,11 @@ class SshRunner(ShellRunner):
             raise RunnerError(
                 f"{self.host}: REFUSED: the host key {exc.key.get_name()} {fingerprint(exc.key)} of {exc.name} "
                 "is marked @revoked in known_hosts (nothing was changed)") from None
+        except _DeclinedHostKey as exc:
+            client.close()
+            raise RunnerError(
+                f"{self.host}: host key {exc.key.get_name()} {fingerprint(exc.key)} of {exc.name} not accepted: "
+                "not connected, not remembered (nothing was changed)") from None
         except _UnknownHostKey as exc:
             client.close()
             raise RunnerError(
@@ -295,6 +306,9 @@ class SshRunner(ShellRunner):
             raise RunnerError(f"{where}: host unreachable ({reason})") from None
         except paramiko.SSHException as exc:
             client.close()
+            if str(exc) == "No authentication methods available":  # paramiko found nothing to try
+                raise RunnerError(f"{where}: login refused (no identity file, agent key or password to try)"
+                                  ) from None
             raise RunnerError(f"{where}: ssh: {exc}") from None
         except OSError as exc:
             client.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -18,7 +19,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from lvstui.setup import session, validate
 from lvstui.setup.director import PLAN_NAME as DIRECTOR_PLAN
-from lvstui.setup.director import load_director_spec, parse_director_spec
+from lvstui.setup.director import DirectorSpec, load_director_spec, parse_director_spec
 from lvstui.setup.realserver import PERSISTENCE, RealServerSpec
 from lvstui.setup.realserver import PLAN_NAME as REALSERVER_PLAN
 from lvstui.setup.ssh import SshOptions, parse_target
@@ -298,14 +299,27 @@ class DirectorFormScreen(SetupForm):
             super().on_button_pressed(event)
 
     def load_plan(self, path: str) -> None:
-        """Fill the fields from a plan file (the TOML of ``lvstui setup director --from``)."""
-        error = self.query_one("#load-error", Static)
+        """Fill the fields from a plan file (the TOML of ``lvstui setup director --from``), read in a
+        thread: a file on a hung network mount must not freeze the screen."""
+        self.query_one("#load-error", Static).update(f"reading {path}...")
+        self._read_plan(path)
+
+    @work(thread=True, exclusive=True, group="setup-load")
+    def _read_plan(self, path: str) -> None:
         try:
             spec = load_director_spec(path)
         except validate.ValidationError as exc:
-            error.update(str(exc))
+            self.app.call_from_thread(self._plan_read, None, str(exc))
             return
-        error.update("")
+        self.app.call_from_thread(self._plan_read, spec, "")
+
+    def _plan_read(self, spec: DirectorSpec | None, message: str) -> None:
+        if not self.is_mounted:
+            return
+        error = self.query_one("#load-error", Static)
+        error.update(message)
+        if spec is None:
+            return
         inputs = {"vip": spec.vip, "port": str(spec.port),
                   "persistence": str(spec.persistence_timeout or ""),
                   "reals": " ".join(f"{r.address}={r.weight}" for r in spec.real_servers),

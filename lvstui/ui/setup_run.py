@@ -37,6 +37,14 @@ ConnectorFactory = Callable[[Callable[[str, str, str], bool]], session.Connector
 Prepare = Callable[[session.Connector], list[Any]]
 
 
+def _close_in_background(items: list[Any]) -> None:
+    """Hang up the hosts' SSH connections off the UI thread (a dead link can stall a close),
+    in a thread of its own: the screen that owned them is going away."""
+    if items:
+        threading.Thread(target=session.close_all, args=(list(items),), name="lvstui-setup-close",
+                         daemon=True).start()
+
+
 class HostKeyScreen(ModalScreen[bool]):
     """An unknown host key: accept (and remember) it, or refuse. Focus starts on Refuse."""
 
@@ -98,6 +106,7 @@ class SetupRunScreen(Screen[None]):
         self.items: list[Any] = []
         self.phase = "connecting"  # connecting, preview, applying, done, failed
         self.log_lines: list[Text] = []
+        self.rolling_back: set[str] = set()  # hosts whose failed step is being rolled back
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.title_text, style="bold"), id="title")
@@ -173,7 +182,7 @@ class SetupRunScreen(Screen[None]):
 
     def _previewed(self, items: list[Any]) -> None:
         if not self.is_mounted:  # closed while connecting
-            session.close_all(items)
+            _close_in_background(items)
             return
         self.items = items
         if self.undo_mode:
@@ -215,6 +224,7 @@ class SetupRunScreen(Screen[None]):
         bar.update(total=max(total, 1), progress=0)
         bar.display = True
         self.log_lines = []
+        self.rolling_back = set()
         self._status("Applying..." if not self.undo_mode else "Undoing...")
         self._apply()
 
@@ -223,6 +233,7 @@ class SetupRunScreen(Screen[None]):
             return
         self._set_phase("applying")
         self.log_lines = []
+        self.rolling_back = set()
         self._status("Undoing what lvstui changed on these hosts...")
         self._undo()
 
@@ -255,8 +266,12 @@ class SetupRunScreen(Screen[None]):
     def _on_step(self, event: StepEvent) -> None:
         if not self.is_mounted:
             return
+        # after a failed change, the same host's events are its rollback: said so, and the bar
+        # stays at the step that failed
+        rollback = event.host in self.rolling_back
         if event.status is None:
-            self._status(f"{event.host}: {event.index + 1}/{event.total} {event.title}...")
+            doing = "undoing this run's changes, " if rollback else ""
+            self._status(f"{event.host}: {doing}{event.index + 1}/{event.total} {event.title}...")
             return
         style = {Status.FAILED: "bold red", Status.CHANGED: "yellow", Status.VERIFIED: "green",
                  Status.UNDONE: "cyan"}.get(event.status, "")
@@ -266,7 +281,10 @@ class SetupRunScreen(Screen[None]):
                                    newlines=False))
         self.log_lines.append(line)
         self._show(Text("\n").join(self.log_lines))
-        self.query_one(ProgressBar).advance(1)
+        if event.status is Status.FAILED and not self.undo_mode:
+            self.rolling_back.add(event.host)
+        if not rollback:
+            self.query_one(ProgressBar).advance(1)
 
     def _finished(self, ok: bool, message: str, undo: bool = False) -> None:
         if not self.is_mounted:
@@ -275,7 +293,8 @@ class SetupRunScreen(Screen[None]):
         text.append("\n\n")
         for item in self.items:
             if item.result is not None:
-                text.append(render_result(item.result) + "\n", style="" if item.result.ok else "red")
+                text.append(render_result(item.result, "Undo (u) reverts them") + "\n",
+                            style="" if item.result.ok else "red")
         self._show(text)
         if message:
             self._status(message, error=True)
@@ -304,5 +323,6 @@ class SetupRunScreen(Screen[None]):
             self.notify("Wait for the steps to finish.", severity="warning")
             return
         self.workers.cancel_group(self, "setup")
-        session.close_all(self.items)
+        _close_in_background(self.items)
+        self.items = []
         self.dismiss(None)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,9 +51,13 @@ def test_confirm_callback_sees_the_fingerprint(sshd: Sshd) -> None:
         seen.append((host, kind, fp))
         return False
 
-    with pytest.raises(RunnerError, match="unknown host key"):
+    with pytest.raises(RunnerError) as err:
         SshRunner("127.0.0.1", options(sshd), confirm).connect()
     assert seen and seen[0][0] == f"[127.0.0.1]:{sshd.port}" and seen[0][2].startswith("SHA256:")
+    # the operator said no: said so, without pointing at a command-line flag
+    assert str(err.value) == (f"127.0.0.1: host key ssh-ed25519 {seen[0][2]} of [127.0.0.1]:{sshd.port} not "
+                              "accepted: not connected, not remembered (nothing was changed)")
+    assert not (sshd.dir / "known_hosts").exists()
 
 
 def test_confirmed_host_key_is_remembered(sshd: Sshd) -> None:
@@ -189,3 +195,24 @@ def test_known_hosts_markers(sshd: Sshd, marker: str) -> None:
     with pytest.raises(RunnerError) as err:
         SshRunner("127.0.0.1", options(sshd, accept_new_host_key=True)).connect()
     assert "is marked @revoked" in str(err.value) and str(err.value).startswith("127.0.0.1: REFUSED")
+
+
+def test_allow_agent_is_honoured(sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client key only in a real ssh-agent: used with allow_agent, never without."""
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        subprocess.run(["ssh-add", "-q", str(sshd.client_key)], check=True, capture_output=True)
+        (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line())
+        with SshRunner("127.0.0.1", options(sshd, identity=None, allow_agent=True)) as runner:
+            assert runner.run(["true"]).ok
+        with pytest.raises(RunnerError, match=r"login refused \(no identity file, agent key or password to try\)$"):
+            SshRunner("127.0.0.1", options(sshd, identity=None, allow_agent=False)).connect()
+    finally:
+        agent.terminate()
+        agent.wait(5)

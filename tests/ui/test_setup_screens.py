@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, ProgressBar, Static
 
 from lvstui.setup.runner import Command, FileInfo, RunnerError, RunResult, Script
 from lvstui.ui.setup_app import SetupApp
@@ -249,7 +249,37 @@ async def test_failing_step_shows_output_and_is_rolled_back() -> None:
         assert text_of(app, "#status").startswith("FAILED at add 192.168.1.100/32 to lo")
         out = text_of(app, "#plan-text")
         assert "RTNETLINK answers: Operation not permitted" in out and "the changes of this run were undone" in out
+        assert "undone    sysctl net.ipv4.conf.lo.arp_ignore=1" in out
+        # the bar stops at the step that failed: the rollback's steps are not progress
+        failure = app.screen.items[0].result.failure
+        assert failure.title == "add 192.168.1.100/32 to lo"
+        assert app.screen.query_one(ProgressBar).progress == failure.index + 1
         assert fake.state() == before
+
+
+async def test_failed_verification_keeps_the_changes_and_offers_undo() -> None:
+    fake = FakeHost("rs1")  # its ss lists port 80 only
+    before = fake.state()
+    app = make_app({"rs1": fake})
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.press("r")
+        for field, value in {"hosts": "rs1", "vips": "192.168.1.100", "port": "8081"}.items():
+            app.screen.query_one(f"#{field}", Input).value = value
+        await pilot.pause()
+        await pilot.click("#preview")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        run = app.screen
+        assert isinstance(run, SetupRunScreen) and run.phase == "failed"
+        assert text_of(app, "#status").startswith("FAILED at service listening on TCP port 8081")
+        out = text_of(app, "#plan-text")
+        assert "(verification); the changes are kept, Undo (u) reverts them" in out and "--undo" not in out
+        assert "192.168.1.100/32" in fake.addrs
+        assert not run.query_one("#undo", Button).disabled
+        await pilot.press("u")
+        await settle(pilot)
+        assert text_of(app, "#status") == "Undone: the hosts are as before." and fake.state() == before
 
 
 async def test_director_wizard() -> None:
@@ -355,12 +385,12 @@ async def test_director_form_loads_a_plan_file(tmp_path: Any, edited_plan: Path)
         assert isinstance(form, DirectorFormScreen)
         form.query_one("#load-path", Input).value = str(tmp_path / "missing.toml")
         await pilot.click("#load")
-        await pilot.pause()
+        await settle(pilot)  # read in a thread
         assert "missing.toml" in text_of(app, "#load-error")
         form.query_one("#load-path", Input).value = str(plan)
         await pilot.pause(0.6)  # two clicks in a row on one button would be a double click
         await pilot.click("#load")
-        await pilot.pause()
+        await settle(pilot)
         assert text_of(app, "#load-error") == ""
         assert form.query_one("#master", Input).value == "root@192.168.1.11"
         assert form.query_one("#reals", Input).value == "192.168.1.21=1 192.168.1.22=1"
