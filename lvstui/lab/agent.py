@@ -394,6 +394,19 @@ def op_setup_host(req: dict[str, Any]) -> dict[str, Any]:
     return _forked(action)
 
 
+def _bare_apt(root: str) -> None:
+    """A bare systemd host's apt, on its own disk (kept across reboots): the real machine's
+    package lists, archives and extra sources hidden (whiteouts), no policy-rc.d."""
+    if os.path.lexists(f"{root}/usr/sbin/policy-rc.d"):
+        os.unlink(f"{root}/usr/sbin/policy-rc.d")
+    for path in ("etc/apt/sources.list.d", "var/lib/apt/lists", "var/cache/apt"):
+        if os.path.isdir(f"{root}/{path}"):
+            shutil.rmtree(f"{root}/{path}")
+        os.makedirs(f"{root}/{path}")
+    for path in ("var/lib/apt/lists/partial", "var/cache/apt/archives/partial"):
+        os.makedirs(f"{root}/{path}", exist_ok=True)
+
+
 def _bare_mounts(libc: Any, root: str) -> None:
     """A bare host's apt starts empty (only the sources.list the request writes), without a
     container image's /usr/sbin/policy-rc.d (a minimal Debian host has none), and the
@@ -423,8 +436,10 @@ SETTLED = ("running", "degraded")
 
 
 class Machine:
-    def __init__(self, name: str, bridge: str, address: str) -> None:
+    def __init__(self, name: str, bridge: str, address: str, bare: bool = False) -> None:
         self.name = name
+        # a bare host's sshd is the unpacked one at /lab/userland (left out of its layers)
+        self.binds = [f"--bind-ro={LAB_DIR}/userland"] if bare and os.path.isdir(f"{LAB_DIR}/userland/usr") else []
         self.bridge = bridge
         self.address = address  # eth0's, once the host's network stack has configured it
         self.boots = 0
@@ -476,7 +491,7 @@ class Machine:
             argv = [*join, NSPAWN, "--boot", "--register=no", "--keep-unit", "--quiet",
                     f"--directory={LAB_DIR}/hosts/{self.name}", f"--machine={self.name}",
                     "--private-network", f"--network-veth-extra=v-{self.name}:eth0",
-                    "--console=passive", "--resolv-conf=off", "--timezone=off", "--link-journal=no"]
+                    "--console=passive", "--resolv-conf=off", "--timezone=off", "--link-journal=no", *self.binds]
             env = command_env({"LD_LIBRARY_PATH": NSPAWN_LIBS})
             with open(f"/run/labout/{self.name}.console.log", "ab") as out:
                 out.write(f"\n== lab: boot {self.boots} of {self.name}\n".encode())
@@ -609,7 +624,7 @@ def _setup_systemd_host(req: dict[str, Any]) -> dict[str, Any]:
     _mount_once("none", SDLAND, "hostfs", MS_RDONLY, req["sdland"])
     _mount_once("none", CGROUP, "cgroup2")
     _mount(_libc(), "overlay", root, "overlay", 0,
-           f"lowerdir={SDLAND}:{_host_lower()},upperdir={up}/upper,workdir={up}/work")
+           f"lowerdir={SDLAND}:{_host_lower(bool(req.get('bare')))},upperdir={up}/upper,workdir={up}/work")
     units = f"{root}/etc/systemd/system"
     for entry in os.listdir(units) if os.path.isdir(units) else ():
         path = f"{units}/{entry}"
@@ -624,7 +639,9 @@ def _setup_systemd_host(req: dict[str, Any]) -> dict[str, Any]:
     for link, target in req.get("links", {}).items():
         os.makedirs(os.path.dirname(root + link), exist_ok=True)
         os.symlink(target, root + link)
-    _machines[name] = Machine(name, req["bridge"], req["address"])
+    if req.get("bare"):
+        _bare_apt(root)
+    _machines[name] = Machine(name, req["bridge"], req["address"], bool(req.get("bare")))
     return {}
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lvstui.lab.lab import KEEPALIVED_CONF, KEEPALIVED_PIDS, REPO_DIR, Lab, LabProcess
+from lvstui.lab.mirror import sshd_command
 from lvstui.lab.results import LabError
 from lvstui.lab.spec import HTTP_PORT, TCP_PORT, HostSpec, LabSpec
 
@@ -65,7 +66,19 @@ def enable_sshd(lab: Lab, host: str, authorized_key: str) -> None:
                  "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key; }", timeout=60).check()
     lab.write_file(host, "/etc/ssh/sshd_config", SSHD_CONFIG)
     lab.write_file(host, "/root/.ssh/authorized_keys", authorized_key, mode=0o600)
-    lab.run(host, ["systemctl", "enable", "--now", "ssh.service"], timeout=60).check()
+    unit = "ssh.service"
+    if lab.spec.host(host).bare:
+        # a bare host lacks the unpacked daemons, sshd's package among them: its init runs
+        # the one at /lab/userland (mirror.sshd_command) from a unit of the lab's
+        argv, env = sshd_command()
+        unit = "lab-sshd.service"
+        lab.write_file(host, f"/etc/systemd/system/{unit}", (
+            "[Unit]\nDescription=lab: OpenSSH server (unpacked, outside the host's packages)\n"
+            "After=network.target\n\n[Service]\n"
+            + "".join(f"Environment={k}={v}\n" for k, v in env.items())
+            + f"ExecStart={shlex.join(argv)} -D -e\nRuntimeDirectory=sshd\n\n"
+            "[Install]\nWantedBy=multi-user.target\n"))
+    lab.run(host, ["systemctl", "enable", "--now", unit], timeout=60).check()
 
 
 def wait_sshd(lab: Lab, host: str, timeout: float = 30) -> None:

@@ -55,8 +55,6 @@ class HostSpec:
         if self.systemd and (self.services or self.dr_real_server):
             raise ValueError(f"{self.name}: a systemd host runs what its own init starts: no lab services"
                              " or LVS-DR set-up (the real-server wizard gives it that)")
-        if self.systemd and self.bare:
-            raise ValueError(f"{self.name}: a bare host is not a systemd host (bare=True needs init='none')")
         unknown = set(self.services) - set(SERVICES)
         if unknown:
             raise ValueError(f"unknown lab service(s) {sorted(unknown)} for {self.name}: use {SERVICES}")

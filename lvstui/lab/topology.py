@@ -133,8 +133,10 @@ def systemd_host_setup(spec: LabSpec, host: HostSpec, machine_id: str) -> dict[s
     files.update(_networkd_files(host) if host.network == "networkd" else _ifupdown_files(host))
     links = {f"/etc/systemd/system/{link}": f"/usr/lib/systemd/system/{unit}"
              for link, unit in NETWORK_UNITS[host.network].items()}
+    if host.bare:
+        files["/etc/apt/sources.list"] = mirror_sources()
     return {"name": host.name, "init": "systemd", "bridge": spec.bridge, "address": host.ipv4,
-            "files": files, "links": links}
+            "files": files, "links": links, "bare": host.bare}
 
 
 def host_setup(spec: LabSpec, host: HostSpec) -> dict[str, Any]:
