@@ -447,6 +447,7 @@ class Machine:
         self.proc: subprocess.Popen[bytes] | None = None
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        self.error = ""  # why the supervisor gave up booting, if it did
 
     def leader(self) -> int | None:
         """The pid (in the guest) of the host's init, or None between boots."""
@@ -477,13 +478,16 @@ class Machine:
     def start(self) -> None:
         with self.lock:
             self.wanted = True
+            self.error = ""
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._supervise, name=f"boot-{self.name}", daemon=True)
                 self.thread.start()
 
     def _supervise(self) -> None:
+        quick_failures = 0
         while self.wanted:
             self.boots += 1
+            started = time.monotonic()
             cgroup = f"{CGROUP}/lab-{self.name}-{self.boots}"
             os.makedirs(cgroup, exist_ok=True)
             # Into this boot's cgroup, then exec nspawn (so proc.pid is nspawn's).
@@ -505,8 +509,21 @@ class Machine:
                 os.rmdir(cgroup)
             except OSError:
                 pass
-            if self.wanted and rc != 0 and self.boots > 1 and self.leader() is None:
+            quick_failures = quick_failures + 1 if rc != 0 and time.monotonic() - started < 3 else 0
+            if self.wanted and quick_failures >= 3:
+                # nspawn itself fails: say why (its last lines) instead of trying for ever
+                self.error = f"systemd-nspawn failed {quick_failures} times in a row, last: {self._console_tail()}"
+                self.wanted = False
+            elif self.wanted and quick_failures:
                 time.sleep(0.5)  # a failing boot must not spin
+
+    def _console_tail(self) -> str:
+        try:
+            with open(f"/run/labout/{self.name}.console.log", "rb") as f:
+                lines = f.read()[-2000:].decode(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no console log)"
+        return " | ".join(line.strip() for line in lines[-3:] if line.strip())
 
     def _join_bridge(self) -> None:
         link = f"/sys/class/net/v-{self.name}"
@@ -525,6 +542,8 @@ class Machine:
         """Waits until this boot's init reports running or degraded; returns that state."""
         state = "not started"
         while time.monotonic() < deadline:
+            if self.error:
+                raise RuntimeError(f"lab host {self.name} does not boot: {self.error}")
             leader = self.leader()
             if leader is not None and leader != old_leader:
                 try:

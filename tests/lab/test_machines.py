@@ -109,3 +109,13 @@ def test_spec_refuses_what_a_systemd_host_cannot_have() -> None:
         HostSpec("x", 40, init="sysv")
     with pytest.raises(ValueError, match="bad network"):
         HostSpec("x", 40, init="systemd", network="NetworkManager")
+
+
+def test_a_host_that_cannot_boot_says_why(lab: Lab) -> None:
+    """Last in this module: it leaves sd2 without an init."""
+    lab.poweroff_host("sd2")
+    # what nspawn --boot looks for, gone from sd2's disk (whiteouts in its upper layer)
+    lab.sh(None, "rm -f /lab/hosts/sd2/usr/lib/systemd/systemd /lab/hosts/sd2/usr/sbin/init "
+                 "/lab/hosts/sd2/sbin/init /lab/hosts/sd2/lib/systemd/systemd").check()
+    with pytest.raises(LabError, match=r"sd2 does not boot: systemd-nspawn failed 3 times in a row, last: .*init"):
+        lab.boot_host("sd2", timeout=60)
