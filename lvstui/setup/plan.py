@@ -201,8 +201,9 @@ def _remove_leftovers(runner: Runner, name: str, state_dir: str) -> None:
     """Everything undone: this plan's backups go, and the state directories if nothing else
     (another plan's journal or backups) is left in them."""
     base = shlex.quote(state_dir)
-    script = (f"rm -rf -- {base}/backup/{shlex.quote(name)}; "
-              f"rmdir -- {base}/backup 2>/dev/null; rmdir -- {base} 2>/dev/null; true")
+    # only rm's failure counts: rmdir fails, as it should, where something else is left
+    script = (f"rm -rf -- {base}/backup/{shlex.quote(name)} && "
+              f"{{ rmdir -- {base}/backup 2>/dev/null; rmdir -- {base} 2>/dev/null; true; }}")
     result = runner.run(Script(script))
     if not result.ok:
         raise RunnerError(f"{runner.host}: cannot remove the backups in {state_dir}: {result.output}")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from lvstui.setup.plan import (
     CommandStep,
@@ -17,7 +20,7 @@ from lvstui.setup.plan import (
     undo_journal,
 )
 from lvstui.setup.render import render_plain, render_result
-from lvstui.setup.runner import LocalRunner, Script
+from lvstui.setup.runner import LocalRunner, RunnerError, Script
 
 
 def make_plan(tmp: Path, fail_at_end: bool = False) -> SetupPlan:
@@ -150,3 +153,37 @@ def test_a_change_that_does_not_stick_fails_and_is_rolled_back(tmp_path: Path) -
     assert not result.ok and result.failure is not None
     assert result.failure.message == "applied, but the host does not show the change"
     assert (tmp_path / "etc" / "app.conf").read_text() == "old\n"
+
+
+def _two_plans(tmp: Path) -> tuple[LocalRunner, Path]:
+    runner, state = LocalRunner("h1"), tmp / "state"
+    for name in ("unit", "other"):
+        conf = tmp / f"{name}.conf"
+        conf.write_text("old\n")
+        assert SetupPlan(name, [FileStep(str(conf), "new\n")], state_dir=str(state)).apply(runner).ok
+    assert sorted(p.name for p in (state / "backup").iterdir()) == ["other", "unit"]
+    return runner, state
+
+
+def test_undo_removes_its_backups_and_the_state_dir_only_when_empty(tmp_path: Path) -> None:
+    runner, state = _two_plans(tmp_path)
+    assert undo_journal(runner, "unit", state_dir=str(state)).ok
+    assert sorted(p.name for p in (state / "backup").iterdir()) == ["other"]  # the other plan's stay
+    assert read_journal(runner, "other", str(state)) != []
+    assert undo_journal(runner, "other", state_dir=str(state)).ok
+    assert not state.exists()
+    assert (tmp_path / "unit.conf").read_text() == (tmp_path / "other.conf").read_text() == "old\n"
+
+
+def test_a_backup_that_cannot_be_removed_is_reported(tmp_path: Path) -> None:
+    runner, state = _two_plans(tmp_path)
+    stuck = next((state / "backup" / "unit").rglob("*"))
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True).returncode != 0:
+        pytest.skip("this file system cannot make a file immutable (chattr +i)")
+    try:
+        with pytest.raises(RunnerError, match=r"^h1: cannot remove the backups in .*Operation not permitted"):
+            undo_journal(runner, "unit", state_dir=str(state))
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=True)
+    assert (tmp_path / "unit.conf").read_text() == "old\n"  # the undo itself was done
+    assert (state / "backup" / "other").is_dir()

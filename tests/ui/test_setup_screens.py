@@ -69,7 +69,7 @@ class FakeHost:
                 return RunResult(0, f" State = {self.vrrp_state}\n".encode())
             if text in OK_SCRIPTS:
                 return RunResult(0)
-            backups = re.match(r"rm -rf -- (/var/lib/lvstui/backup/\S+); rmdir", text)
+            backups = re.match(r"rm -rf -- (/var/lib/lvstui/backup/\S+) && \{ rmdir", text)
             if backups:  # an undo that left nothing: the plan's backups go
                 for path in [p for p in self.files if p.startswith(backups.group(1) + "/")]:
                     del self.files[path]
