@@ -29,6 +29,10 @@ from lvstui.setup.ssh import SshOptions, SshRunner
 __all__ = ["PeerReader"]
 
 RETRY_SECONDS = 5.0
+#: how long the first document of the stream may take: the peer's lvstui starts, finds keepalived
+#: and reads its whole table (seconds on a loaded director with thousands of services); later
+#: documents come every interval, so a shorter silence (``stall``) already means trouble
+FIRST_DOCUMENT_SECONDS = 60.0
 
 
 class PeerReader:
@@ -36,11 +40,14 @@ class PeerReader:
 
     def __init__(self, target: str, options: SshOptions | None = None, *, command: Sequence[str] = ("lvstui",),
                  interval: float = 1.0, connect: Callable[[str, SshOptions], SshRunner] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, first_wait: float = FIRST_DOCUMENT_SECONDS,
+                 stall: float | None = None) -> None:
         self.target = target
         self.options = options or SshOptions()
         self.command = tuple(command)
         self.interval = max(0.2, interval)
+        self.stall = stall if stall is not None else max(10.0, 5 * self.interval)
+        self.first_wait = max(first_wait, self.stall)
         self.stale_after = max(3 * self.interval, 5.0)
         self._connect = connect or SshRunner
         self._clock = clock
@@ -138,7 +145,7 @@ class PeerReader:
 
     def _stream(self, runner: SshRunner) -> None:
         argv = [*self.command, "snapshot", "--json", "--repeat", "1000000000", "--interval", f"{self.interval:g}"]
-        for line in runner.stream(argv, stall=max(10.0, 5 * self.interval)):
+        for line in runner.stream(argv, stall=self.stall, first=self.first_wait):
             if self._stop.is_set():
                 return
             try:

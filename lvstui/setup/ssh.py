@@ -398,10 +398,11 @@ class SshRunner(ShellRunner):
         inner = f"printf '%s\\n' {shlex.quote(self._sudo_started)} >&2; {shell_text}"
         return f"sudo -k -S -p {shlex.quote(self._sudo_prompt)} -- sh -c {shlex.quote(inner)}"
 
-    def stream(self, command: Command, *, stall: float) -> Iterator[bytes]:
+    def stream(self, command: Command, *, stall: float, first: float | None = None) -> Iterator[bytes]:
         """Run a long-lived *command* (as root, like every command here); yield its output
         line by line.  Ends when the command exits; raises :class:`RunnerError` (one line)
-        when it fails, the connection drops, or no line came for *stall* seconds."""
+        when it fails, the connection drops, or no line came for *stall* seconds (*first*
+        seconds for the first line, when given: a command may take longer to start)."""
         shell_text = f"{ENV} {command_text(command)}"
         out, err = bytearray(), bytearray()
         try:
@@ -413,12 +414,16 @@ class SshRunner(ShellRunner):
                     channel.close()
                     raise RunnerError(f"{self.host}: {_one_line(early.stderr) or f'exit {early.rc}'}")
             channel.shutdown_write()
-            channel.settimeout(stall)
+            waiting = first if first is not None else stall
+            channel.settimeout(waiting)
             try:
                 while True:
                     while b"\n" in out:
                         line, _, rest = bytes(out).partition(b"\n")
                         out[:] = rest
+                        if waiting != stall:
+                            waiting = stall
+                            channel.settimeout(stall)
                         yield line
                     if len(out) > MAX_STREAM_LINE:
                         raise RunnerError(f"{self.host}: a line of more than {MAX_STREAM_LINE} bytes")
@@ -427,7 +432,7 @@ class SshRunner(ShellRunner):
                     try:
                         data = channel.recv(65536)
                     except TimeoutError:
-                        raise RunnerError(f"{self.host}: nothing for {stall:g} s from {command_text(command)}"
+                        raise RunnerError(f"{self.host}: nothing for {waiting:g} s from {command_text(command)}"
                                           ) from None
                     if not data:
                         break

@@ -4,7 +4,8 @@ fixture, never a source on a real director.
 
 ``fake_peer.py --version`` | ``fake_peer.py snapshot --json --repeat N --interval S``; with
 FAKE_PEER_LINES=K it stops writing (but stays) after K documents, with FAKE_PEER_GARBAGE=1 the
-second line is not JSON.
+second line is not JSON, with FAKE_PEER_SLOW_START=S the first document comes after S seconds
+(a peer whose lvstui takes long to read a big table).
 """
 
 import os
@@ -22,6 +23,7 @@ assert args[:2] == ["snapshot", "--json"], args
 repeat, interval = int(args[args.index("--repeat") + 1]), float(args[args.index("--interval") + 1])
 lines = int(os.environ.get("FAKE_PEER_LINES", "0")) or repeat
 source = DemoSource()
+time.sleep(float(os.environ.get("FAKE_PEER_SLOW_START", "0")))
 for i in range(repeat):
     if i >= lines:
         time.sleep(3600)

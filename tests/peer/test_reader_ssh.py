@@ -81,6 +81,22 @@ def test_a_stream_that_stops_leaves_the_last_snapshot_stale_with_its_age(sshd: S
         assert time.monotonic() - started < 0.5
 
 
+def test_the_first_document_may_take_longer_than_the_later_ones(sshd: Sshd) -> None:
+    """A peer's lvstui reading a big table starts slowly: its first document is given
+    ``first_wait``, the later ones only ``stall``; the same slow start with no longer first wait
+    is an error naming the silence."""
+    (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line())
+    slow = ["env", "FAKE_PEER_SLOW_START=3", *FAKE]
+    with PeerReader("127.0.0.1", options(sshd), command=slow, interval=0.2, stall=1.0,
+                    first_wait=30.0) as reader:
+        view = reader.wait(40)
+        assert view.snapshot is not None and view.error is None, view
+    with PeerReader("127.0.0.1", options(sshd), command=slow, interval=0.2, stall=1.0,
+                    first_wait=1.0) as reader:
+        view = reader.wait(40)
+    assert view.snapshot is None and view.error is not None and "nothing for 1 s from" in view.error, view
+
+
 def test_a_document_that_does_not_parse_is_an_error_naming_the_peer(sshd: Sshd) -> None:
     (sshd.dir / "known_hosts").write_text(sshd.known_hosts_line())
     with PeerReader("127.0.0.1", options(sshd), command=["env", "FAKE_PEER_GARBAGE=1", *FAKE],
