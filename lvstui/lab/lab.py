@@ -345,6 +345,34 @@ class Lab:
         reply = self._call("stop", timeout, self._what(proc.host, proc.argv), handle=proc.handle, grace=grace)
         return self._spawn_result(proc, reply)
 
+    # -- the networks -------------------------------------------------------------------
+    def _port(self, host: str, network: str) -> tuple[str, str]:
+        self._check_host(host)
+        if network == "lan":
+            return topology.lan_port(host), self.spec.bridge
+        if network == "mgmt":
+            if host not in self.spec.mgmt:
+                raise LabError(f"lab host {host} is not on the management network"
+                               f" (LabSpec(mgmt=...): {', '.join(self.spec.mgmt) or 'none'})")
+            return topology.mgmt_port(host), self.spec.mgmt_bridge
+        raise LabError(f"bad lab network {network!r}: use 'lan' (eth0, {self.spec.bridge}) or 'mgmt'"
+                       f" (eth1, {self.spec.mgmt_bridge})")
+
+    def disconnect(self, host: str, network: str = "lan", *, timeout: float = DEFAULT_TIMEOUT) -> float:
+        """Cuts ``host`` off the LAN (``network="mgmt"``: the management network): its veth end
+        in the guest root leaves the bridge (``ip link set v-HOST nomaster``) and stays up, so
+        the host keeps its carrier and addresses but hears no one, as behind a failed switch
+        (keepalived sees no fault there: a BACKUP becomes MASTER). Returns the guest's clock
+        (seconds since the epoch, like documents' ``taken_at``) just after the cut."""
+        port, _ = self._port(host, network)
+        return float(self.sh(None, f"ip link set {port} nomaster && date +%s.%N", timeout=timeout).check().stdout)
+
+    def reconnect(self, host: str, network: str = "lan", *, timeout: float = DEFAULT_TIMEOUT) -> float:
+        """Puts ``host`` back on the network ``disconnect`` cut it off; the guest's clock just after."""
+        port, bridge = self._port(host, network)
+        script = f"ip link set {port} master {bridge} up && date +%s.%N"
+        return float(self.sh(None, script, timeout=timeout).check().stdout)
+
     # -- files --------------------------------------------------------------------------
     def write_file(
         self,

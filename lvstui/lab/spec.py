@@ -1,4 +1,5 @@
-"""What a lab guest holds: hosts (network namespaces) on one bridge, and their services."""
+"""What a lab guest holds: hosts (network namespaces) on one bridge, and their services;
+optionally a second, management network between some of them (``LabSpec(mgmt=...)``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ SERVICES = ("http", "tcp")
 # The lab's package mirror (lvstui/lab/mirror.py), served from the guest root on the bridge.
 MIRROR_PORT = 8080
 MIRROR_URL = f"http://{GATEWAY}:{MIRROR_PORT}/"
+# The management network (LabSpec.mgmt): eth1 of those hosts, on a bridge of its own, as a
+# director pair's SSH link besides the LAN that carries VRRP and the clients' traffic.
+MGMT_SUBNET4 = "10.0.0"
+MGMT_SUBNET6 = "2001:db8:2:"
+MGMT_SUFFIX = "-mgmt"  # lb2's management address is lb2-mgmt in /etc/hosts
 INITS = ("none", "systemd")
 NETWORKS = ("networkd", "ifupdown")
 
@@ -83,6 +89,10 @@ class LabSpec:
     bridge: str = "br0"
     mem: str = "768M"
     extra_modules: tuple[str, ...] = field(default=())
+    # Hosts with a second interface, eth1, on the management network (bridge mgmt_bridge):
+    # 10.0.0.<number>/24 and 2001:db8:2::<number>/64, named HOST-mgmt in /etc/hosts.
+    mgmt: tuple[str, ...] = ()
+    mgmt_bridge: str = "br1"
 
     def __post_init__(self) -> None:
         names = [h.name for h in self.hosts]
@@ -92,6 +102,37 @@ class LabSpec:
         numbers = [h.number for h in self.hosts]
         if len(set(numbers)) != len(numbers):
             raise ValueError("lab host numbers must be unique")
+        self._check_mgmt()
+
+    def _check_mgmt(self) -> None:
+        if isinstance(self.mgmt, str):
+            raise TypeError(f"mgmt takes a tuple of host names, not the string {self.mgmt!r}"
+                             f" (for one host: mgmt=({self.mgmt!r},))")
+        unknown = [n for n in self.mgmt if n not in self.names]
+        if unknown:
+            raise ValueError(f"management network: no lab host named {', '.join(map(repr, unknown))}"
+                             f" (hosts: {', '.join(self.names) or 'none'})")
+        if len(set(self.mgmt)) != len(self.mgmt):
+            raise ValueError(f"management network: each host once, not {self.mgmt}")
+        systemd = [n for n in self.mgmt if self.host(n).systemd]
+        if systemd:
+            raise ValueError(f"management network: {', '.join(systemd)} boot(s) systemd, whose nspawn makes"
+                             " only eth0: a management interface is for hosts with init='none'")
+        if self.mgmt and self.mgmt_bridge == self.bridge:
+            raise ValueError(f"the management bridge must differ from the LAN's ({self.bridge})")
+
+    def _mgmt_number(self, name: str) -> int:
+        if name not in self.mgmt:
+            raise KeyError(f"lab host {name!r} is not on the management network"
+                           f" (LabSpec(mgmt=...): {', '.join(self.mgmt) or 'none'})")
+        return self.host(name).number
+
+    def mgmt_ipv4(self, name: str) -> str:
+        """Host *name*'s address on the management network (eth1): 10.0.0.<number>."""
+        return f"{MGMT_SUBNET4}.{self._mgmt_number(name)}"
+
+    def mgmt_ipv6(self, name: str) -> str:
+        return f"{MGMT_SUBNET6}:{self._mgmt_number(name)}"
 
     def host(self, name: str) -> HostSpec:
         for h in self.hosts:

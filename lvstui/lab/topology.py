@@ -3,6 +3,8 @@
 Each host gets, in the guest's root namespace:
 - a network namespace (/run/netns/HOST) with ``lo`` and ``eth0``, a veth whose other end
   ``v-HOST`` is a port of the bridge (``setup_script``, run by /bin/sh in the guest root);
+  a host on the management network (``LabSpec.mgmt``) also ``eth1``, whose veth end ``m-HOST``
+  is a port of the management bridge (``br1``), which has no address in the guest root;
 - a UTS namespace (/lab/ns/HOST.uts) whose host name is HOST;
 - its own file system at /lab/hosts/HOST: an overlay whose lower layer is the real
   machine's root, read-only, and whose upper layer is a tmpfs, with /proc, /dev and
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lvstui.lab.spec import GATEWAY, GATEWAY6, MIRROR_URL, PREFIX4, PREFIX6, HostSpec, LabSpec
+from lvstui.lab.spec import GATEWAY, GATEWAY6, MGMT_SUFFIX, MIRROR_URL, PREFIX4, PREFIX6, HostSpec, LabSpec
 
 DR_SYSCTLS = {
     "net.ipv4.conf.all.arp_ignore": 1,
@@ -36,6 +38,8 @@ def hosts_file(spec: LabSpec) -> str:
         lines += [f"{GATEWAY} lab", f"{GATEWAY6} lab"]
     for h in spec.hosts:
         lines += [f"{h.ipv4} {h.name}", f"{h.ipv6} {h.name}"]
+    for name in spec.mgmt:
+        lines += [f"{spec.mgmt_ipv4(name)} {name}{MGMT_SUFFIX}", f"{spec.mgmt_ipv6(name)} {name}{MGMT_SUFFIX}"]
     return "\n".join(lines) + "\n"
 
 
@@ -50,9 +54,25 @@ def _host_ip_batch(spec: LabSpec, host: HostSpec) -> list[str]:
         f"addr add {host.ipv4}/{PREFIX4} dev eth0",
         f"addr add {host.ipv6}/{PREFIX6} dev eth0 nodad",
     ]
+    if host.name in spec.mgmt:
+        batch += [
+            "link set eth1 up",
+            f"addr add {spec.mgmt_ipv4(host.name)}/{PREFIX4} dev eth1",
+            f"addr add {spec.mgmt_ipv6(host.name)}/{PREFIX6} dev eth1 nodad",
+        ]
     if host.dr_real_server:
         batch += [f"addr add {spec.vip}/32 dev lo", f"addr add {spec.vip6}/128 dev lo nodad"]
     return batch
+
+
+def lan_port(host: str) -> str:
+    """The guest root's end of *host*'s eth0 veth: a port of the LAN bridge."""
+    return f"v-{host}"
+
+
+def mgmt_port(host: str) -> str:
+    """The guest root's end of *host*'s eth1 veth: a port of the management bridge."""
+    return f"m-{host}"
 
 
 def setup_script(spec: LabSpec) -> str:
@@ -66,14 +86,21 @@ def setup_script(spec: LabSpec) -> str:
         f"addr add {GATEWAY}/{PREFIX4} dev {spec.bridge}",
         f"addr add {GATEWAY6}/{PREFIX6} dev {spec.bridge} nodad",
     ]
+    if spec.mgmt:
+        root_batch += [f"link add {spec.mgmt_bridge} type bridge forward_delay 0", f"link set {spec.mgmt_bridge} up"]
     for h in spec.hosts:
         if h.systemd:
             continue  # systemd-nspawn makes its namespaces and veth at each boot (agent.py)
         root_batch += [
             f"netns add {h.name}",
-            f"link add v-{h.name} type veth peer name eth0 netns {h.name}",
-            f"link set v-{h.name} master {spec.bridge} up",
+            f"link add {lan_port(h.name)} type veth peer name eth0 netns {h.name}",
+            f"link set {lan_port(h.name)} master {spec.bridge} up",
         ]
+        if h.name in spec.mgmt:
+            root_batch += [
+                f"link add {mgmt_port(h.name)} type veth peer name eth1 netns {h.name}",
+                f"link set {mgmt_port(h.name)} master {spec.mgmt_bridge} up",
+            ]
     lines.append(_heredoc("ip -batch -", root_batch))
     for h in spec.hosts:
         if not h.systemd:

@@ -28,9 +28,10 @@ def boot(spec: LabSpec, workdir: Path, mem: str | None = None) -> Lab:
         pytest.fail(str(exc), pytrace=False)
 
 
-def cluster_spec(services: tuple[str, ...]) -> LabSpec:
-    """lb1, lb2, rs1..rs3 serving ``services`` (``http`` on 80, ``tcp`` echo on 9000) and a client."""
-    return LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=services)
+def cluster_spec(services: tuple[str, ...], mgmt: tuple[str, ...] = ()) -> LabSpec:
+    """lb1, lb2, rs1..rs3 serving ``services`` (``http`` on 80, ``tcp`` echo on 9000) and a client;
+    ``mgmt``: the hosts on the management network too (``("lb1", "lb2")``: the pair's SSH link)."""
+    return LabSpec.dr_cluster(directors=2, real_servers=3, client=True, services=services, mgmt=mgmt)
 
 
 def module_cluster(
@@ -38,11 +39,12 @@ def module_cluster(
     name: str,
     services: tuple[str, ...],
     start: Callable[[Lab], object] | None = None,
+    mgmt: tuple[str, ...] = (),
 ) -> Iterator[Lab]:
     """Boots the cluster, runs ``start(lab)`` (keepalived, say), yields the lab, always closes it.
 
     For a module-scoped fixture: ``yield from module_cluster(...)``."""
-    lab = boot(cluster_spec(services), tmp_path_factory.mktemp(name))
+    lab = boot(cluster_spec(services, mgmt), tmp_path_factory.mktemp(name))
     try:
         if start is not None:
             start(lab)

@@ -1,6 +1,7 @@
 """Drains that survive failover (issue 15, item 5), in the lab: lvstui on lb1 with ``--peer lb2``
-makes each durable change on lb2 too, through lb2's own lvstui over SSH (sshd on lb2, lb1's
-root key authorized, as tests/lab/test_peer_lab.py sets them up), under the keepalived pair
+makes each durable change on lb2 too, through lb2's own lvstui over SSH on the pair's management
+link (``--peer 10.0.0.12``: sshd on lb2 listening there, lb1's root key authorized, as
+tests/lab/test_peer_lab.py sets them up), under the keepalived pair
 (lb1 MASTER, lb2 BACKUP; keepalived manages the virtual server on both).
 
 * drain rs1 on lb1: rs1 at weight 0 in both kernels, lb2's keepalived.conf made durable by
@@ -29,7 +30,7 @@ from lvstui.lab import Lab
 from lvstui.lab.lab import KEEPALIVED_CONF, REPO_DIR
 from lvstui.lab.results import CommandResult
 from tests.lab.cluster import module_cluster
-from tests.lab.test_peer_lab import start
+from tests.lab.test_peer_lab import PAIR, start
 from tests.lab.test_vrrp_toggle import CLIENT  # fetches the VIP in a loop, one line per answer
 from tests.support import ipvsadm_text
 
@@ -40,13 +41,13 @@ STATE = {"lb1": "/tmp/pair-state-lb1", "lb2": "/tmp/pair-state-lb2"}
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    yield from module_cluster(tmp_path_factory, "pairops", ("http",), start=start)
+    yield from module_cluster(tmp_path_factory, "pairops", ("http",), start=start, mgmt=PAIR)
 
 
 def on_lb1(lab: Lab, *args: str, peer: str | None = None, env: dict[str, str] | None = None) -> CommandResult:
     """lvstui on lb1 with lb2 as its peer (lb2's lvstui from this checkout, its own state directory)."""
     command = f"env LVSTUI_STATE_DIR={STATE['lb2']} PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
-    return lab.lvstui("lb1", "--peer", peer or lab.spec.host("lb2").ipv4, "--peer-command", command, *args,
+    return lab.lvstui("lb1", "--peer", peer or lab.spec.mgmt_ipv4("lb2"), "--peer-command", command, *args,
                       env={"LVSTUI_STATE_DIR": STATE["lb1"], **(env or {})}, timeout=180)
 
 
@@ -82,9 +83,9 @@ def test_drain_on_both_survives_failover_and_restore_brings_it_back(lab: Lab) ->
     (peer_entry,) = [e for e in journal(lab, "lb2") if e["result"] == "applied"]
     assert peer_entry["verb"] == "drain" and peer_entry["change"]["server"] == RS1
     (here,) = [e for e in journal(lab, "lb1") if e["result"] == "applied"]
-    assert here["peer"]["host"] == lab.spec.host("lb2").ipv4 and here["peer"]["result"] == "applied"
+    assert here["peer"]["host"] == lab.spec.mgmt_ipv4("lb2") and here["peer"]["result"] == "applied"
     assert here["peer"]["entry"] == peer_entry["id"]
-    assert f"peer {lab.spec.host('lb2').ipv4}: done (its journal {peer_entry['id']})" in r.stdout, r.stdout
+    assert f"peer {lab.spec.mgmt_ipv4('lb2')}: done (its journal {peer_entry['id']})" in r.stdout, r.stdout
 
     client = lab.spawn("client", [lab.python, "-c", CLIENT, "/tmp/pair-traffic.log"])
     demoted = False
@@ -122,7 +123,7 @@ def test_drain_on_both_survives_failover_and_restore_brings_it_back(lab: Lab) ->
 
 def test_peer_unreachable_refuses_and_local_only_is_said(lab: Lab) -> None:
     before = (len(journal(lab, "lb1")), len(journal(lab, "lb2")))
-    r = on_lb1(lab, "weight", VS, RS1, "5", peer=f"{lab.spec.host('lb2').ipv4}:2222")
+    r = on_lb1(lab, "weight", VS, RS1, "5", peer=f"{lab.spec.mgmt_ipv4('lb2')}:2222")
     assert r.rc == 3, r.describe()
     assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1, r.describe()
     assert "nothing was changed on either director" in r.stderr and "--local-only" in r.stderr
@@ -131,9 +132,9 @@ def test_peer_unreachable_refuses_and_local_only_is_said(lab: Lab) -> None:
     refused = journal(lab, "lb1")[before[0]:]
     assert [(e["result"], e["peer"]["result"]) for e in refused] == [("refused", "unreachable")]
 
-    r = on_lb1(lab, "weight", VS, RS1, "5", "--local-only", peer=f"{lab.spec.host('lb2').ipv4}:2222")
+    r = on_lb1(lab, "weight", VS, RS1, "5", "--local-only", peer=f"{lab.spec.mgmt_ipv4('lb2')}:2222")
     assert r.rc == 0, r.describe()
-    assert f"LOCAL ONLY: the peer {lab.spec.host('lb2').ipv4}:2222 was not changed" in r.stdout, r.describe()
+    assert f"LOCAL ONLY: the peer {lab.spec.mgmt_ipv4('lb2')}:2222 was not changed" in r.stdout, r.describe()
     assert weight(lab, "lb1") == 5 and weight(lab, "lb2") == 1
     last = journal(lab, "lb1")[-1]
     assert last["result"] == "applied" and last["peer"]["result"] == "local-only", last
@@ -150,7 +151,7 @@ def test_failing_here_undoes_exactly_the_peers_entry(lab: Lab) -> None:
     drained = [e for e in there if e.get("verb") == "drain" and e["result"] == "applied"]
     assert len(drained) == 1, there
     assert r.stderr.rstrip().endswith(
-        f"undone on the peer {lab.spec.host('lb2').ipv4} (its journal {drained[0]['id']})"), r.describe()
+        f"undone on the peer {lab.spec.mgmt_ipv4('lb2')} (its journal {drained[0]['id']})"), r.describe()
     assert [e.get("undo_of") for e in there if e["result"] == "applied"][-1] == drained[0]["id"], there
     assert weight(lab, "lb1") == 1 and weight(lab, "lb2") == 1
     here = [e["result"] for e in journal(lab, "lb1")[before[0]:] if e.get("result") != "intent"]
@@ -169,7 +170,7 @@ def dashboard_drain(lab: Lab, peer: str | None = None, *extra: str) -> dict[str,
     (tests/lab/guest_pair_ops_dashboard.py); what it showed."""
     guest = str(Path(__file__).with_name("guest_pair_ops_dashboard.py"))
     command = f"env LVSTUI_STATE_DIR={STATE['lb2']} PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
-    r = lab.run("lb1", [lab.venv_python, guest, peer or lab.spec.host("lb2").ipv4, command, VS, RS1, *extra],
+    r = lab.run("lb1", [lab.venv_python, guest, peer or lab.spec.mgmt_ipv4("lb2"), command, VS, RS1, *extra],
                 env={"PYTHONPATH": str(REPO_DIR), "LVSTUI_STATE_DIR": STATE["lb1"]}, timeout=180)
     assert r.rc == 0, r.describe()
     shown: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
@@ -178,7 +179,7 @@ def dashboard_drain(lab: Lab, peer: str | None = None, *extra: str) -> dict[str,
 
 
 def test_the_dashboard_drains_on_both_directors(lab: Lab) -> None:
-    peer = lab.spec.host("lb2").ipv4
+    peer = lab.spec.mgmt_ipv4("lb2")
     before = (len(journal(lab, "lb1")), len(journal(lab, "lb2")))
     assert weight(lab, "lb1") == 1 and weight(lab, "lb2") == 1
     shown = dashboard_drain(lab)
@@ -199,7 +200,7 @@ def test_the_dashboard_drains_on_both_directors(lab: Lab) -> None:
 
 
 def test_the_dashboard_refuses_with_the_peer_unreachable_unless_this_director_only(lab: Lab) -> None:
-    unreachable = f"{lab.spec.host('lb2').ipv4}:2222"
+    unreachable = f"{lab.spec.mgmt_ipv4('lb2')}:2222"
     before = (len(journal(lab, "lb1")), len(journal(lab, "lb2")))
     shown = dashboard_drain(lab, unreachable)
     assert shown["ok"] is False and "\n" not in shown["message"], shown

@@ -1,36 +1,40 @@
 """The pair's other director over real SSH in the lab (issue 15, items 1-3): lvstui on lb1 with
-``snapshot --peer lb2`` under a keepalived pair (lb1 MASTER, lb2 BACKUP), lb2 running sshd.
+``snapshot --peer root@10.0.0.12`` under a keepalived pair (lb1 MASTER, lb2 BACKUP), lb2 running
+sshd. As on real pairs, the two directors have a management network (eth1, 10.0.0.0/24) besides
+the LAN (eth0) that carries VRRP and the clients' traffic; lb2's sshd listens only there.
 
 * lb2's host key unknown: the peer is an error in the document, the snapshot still printed;
   accepted explicitly: lb2 is BACKUP there, the VIP on lb1, lb2's table is lb2's own
   ``ipvsadm -Ln``, and a weight changed by hand on lb2 shows in ``differences``;
 * without lvstui on the peer (the command does not answer): its table from ``ipvsadm -S -n``;
-* split brain: lb2 restarted with VRRP authentication lb1 does not use (each drops the other's
-  adverts: lb2 takes over, lb1 stays MASTER); both MASTER is named in ``split_brain`` from both
-  directors' state, and clears once lb2 hears lb1 again.
+* split brain: lb2 cut off the LAN (its port leaves the bridge, the management link stays):
+  lb2 hears no advert and takes over while lb1 stays MASTER; both MASTER is named in
+  ``split_brain`` from both directors' state (the peer is still read over the management link),
+  and clears once lb2 is back on the LAN and hears lb1 again.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lvstui.lab import Lab
+from lvstui.lab import Lab, LabProcess
 from lvstui.lab.lab import REPO_DIR
 from tests.lab.cluster import module_cluster
-from tests.lab.keepalived_pair import conf, start_pair
+from tests.lab.keepalived_pair import start_pair
 from tests.support import ipvsadm_text
 
 pytestmark = pytest.mark.lab
 VS = "tcp:192.168.1.100:80"
+PAIR = ("lb1", "lb2")  # on the management network too
 SSHD_CONFIG = (
-    "ListenAddress 0.0.0.0:22\nHostKey /etc/lab-ssh/host_ed25519\nPermitRootLogin prohibit-password\n"
+    "ListenAddress {listen}:22\nHostKey /etc/lab-ssh/host_ed25519\nPermitRootLogin prohibit-password\n"
     "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nUseDNS no\n"
     "PidFile /run/sshd.pid\nLogLevel ERROR\n")
 
@@ -39,28 +43,39 @@ def start(lab: Lab) -> None:
     start_pair(lab)
     lab.sh("lb1", "mkdir -p /root/.ssh && chmod 700 /root/.ssh && rm -f /root/.ssh/known_hosts /root/.ssh/id_ed25519* "
                   "&& ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519", timeout=60).check()
-    serve_ssh(lab, "lb2", lab.read_file("lb1", "/root/.ssh/id_ed25519.pub"))
+    # on the management address where lb2 has one (SSH kept off the LAN), else on every address
+    listen = lab.spec.mgmt_ipv4("lb2") if "lb2" in lab.spec.mgmt else "0.0.0.0"
+    serve_ssh(lab, "lb2", lab.read_file("lb1", "/root/.ssh/id_ed25519.pub"), listen)
 
 
-def serve_ssh(lab: Lab, host: str, pub: str) -> None:
-    """sshd on *host*'s port 22 (a fresh host key), root's login with the key *pub*."""
+def serve_ssh(lab: Lab, host: str, pub: str, listen: str = "0.0.0.0") -> None:
+    """sshd on *host*'s port 22 of *listen* (a fresh host key), root's login with the key *pub*."""
     lab.sh(host, "mkdir -p /run/sshd /etc/lab-ssh /root/.ssh && chmod 700 /root/.ssh && : > /root/.bashrc && "
                  "rm -f /etc/lab-ssh/host_ed25519* && ssh-keygen -q -t ed25519 -N '' -f /etc/lab-ssh/host_ed25519",
            timeout=60).check()
-    lab.write_file(host, "/etc/lab-ssh/sshd_config", SSHD_CONFIG)
+    lab.write_file(host, "/etc/lab-ssh/sshd_config", SSHD_CONFIG.format(listen=listen))
     lab.write_file(host, "/root/.ssh/authorized_keys", pub, mode=0o600)
     lab.spawn(host, ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/lab-ssh/sshd_config"])
-    lab.wait_for(lambda: lab.sh(host, "ss -Hltn | grep -q ':22 '").ok, timeout=30, what=f"sshd in {host}")
+    lab.wait_for(lambda: lab.sh(host, f"ss -Hltn | grep -qF '{listen}:22 '").ok, timeout=30, what=f"sshd in {host}")
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    yield from module_cluster(tmp_path_factory, "peer", ("http",), start=start)
+    yield from module_cluster(tmp_path_factory, "peer", ("http",), start=start, mgmt=PAIR)
+
+
+def peer_target(lab: Lab) -> str:
+    """lb2 over the management link, as ``--peer`` names it (and lvstui names the peer)."""
+    return f"root@{lab.spec.mgmt_ipv4('lb2')}"
+
+
+def lvstui_command(lab: Lab) -> str:
+    return f"env PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
 
 
 def peer_snapshot(lab: Lab, *extra: str, command: str | None = None) -> dict[str, Any]:
-    cmd = command or f"env PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
-    r = lab.lvstui("lb1", "snapshot", "--json", "--peer", lab.spec.host("lb2").ipv4, "--peer-command", cmd,
+    cmd = command or lvstui_command(lab)
+    r = lab.lvstui("lb1", "snapshot", "--json", "--peer", peer_target(lab), "--peer-command", cmd,
                    "--peer-wait", "40", *extra, timeout=120)
     assert r.rc == 0, r.describe()
     doc: dict[str, Any] = json.loads(r.stdout)
@@ -84,6 +99,9 @@ def test_the_peer_beside_this_director(lab: Lab) -> None:
     doc = peer_snapshot(lab, "--accept-new-host-key")
     peer = doc["peer"]
     assert peer["error"] is None and peer["reachable"] is True and peer["via"] == "lvstui", peer
+    # over the management link: lb2's sshd listens there only; lb1 knows it as lb2-mgmt too
+    assert lab.run("lb2", ["ss", "-Hltn", "sport", "=", ":22"]).check().stdout.split()[3::5] == ["10.0.0.12:22"]
+    assert lab.run("lb1", ["getent", "ahostsv4", "lb2-mgmt"]).check().stdout.split()[0] == "10.0.0.12"
     assert [(v["state"], v["virtual_router_id"]) for v in doc["vrrp"]] == [("MASTER", 51)]
     # lb1 started BACKUP and took over when no advert came: logged, counted, with its reason
     assert doc["vrrp"][0]["transitions_last_hour"] >= 1, doc["keepalived"]["transitions"]
@@ -114,39 +132,76 @@ def test_a_difference_made_by_hand_on_the_peer(lab: Lab) -> None:
         lab.sh("lb2", "ipvsadm -e -t 192.168.1.100:80 -r 192.168.1.21:80 -g -w 1")
 
 
+def holds_vip(lab: Lab, host: str) -> bool:
+    return "192.168.1.100/" in lab.run(host, ["ip", "-br", "addr", "show", "eth0"]).check().stdout
+
+
 @contextmanager
-def lb2_cut_off(lab: Lab) -> Iterator[None]:
-    """lb2 restarted with VRRP authentication lb1 does not use: each drops the other's adverts,
-    lb2 takes over while lb1 stays MASTER (both keepalived running, both holding the VIP); lb2's
-    own configuration back on leaving."""
-    lab.stop_keepalived("lb2")
-    lab.start_keepalived("lb2", conf("lb2", 100).replace(
-        "    advert_int 1\n", "    advert_int 1\n    authentication {\n        auth_type PASS\n"
-        "        auth_pass other\n    }\n"))
+def lb2_cut_off(lab: Lab) -> Iterator[dict[str, float]]:
+    """lb2 off the LAN (the management link kept): it hears no advert and takes over while lb1
+    stays MASTER, both holding the VIP. Yields the guest's clock at the cut ("cut"), and after
+    it at the reconnection ("back"); on leaving, lb2 is back on the LAN and has given up the VIP."""
+    clock = {"cut": lab.disconnect("lb2")}
     try:
-        lab.wait_for(lambda: "192.168.1.100/" in lab.run("lb2", ["ip", "-br", "addr", "show", "eth0"]).stdout,
-                     timeout=30, what="lb2 to take the VIP")
-        yield
+        lab.wait_for(lambda: holds_vip(lab, "lb2"), timeout=30, what="lb2, off the LAN, to take the VIP")
+        assert holds_vip(lab, "lb1"), "lb1 does not hear lb2 either: it stays MASTER"
+        yield clock
     finally:
-        lab.stop_keepalived("lb2")
-        lab.start_keepalived("lb2", conf("lb2", 100))
+        clock["back"] = lab.reconnect("lb2")
+    lab.wait_for(lambda: not holds_vip(lab, "lb2"), timeout=30, what="lb2, back on the LAN, to give up the VIP")
+
+
+WATCH = "/tmp/pair-watch.jsonl"
+
+
+def watch_pair(lab: Lab) -> LabProcess:
+    """``snapshot --json --peer`` on lb1 every 0.5 s from one process (so each document is as fresh
+    as the reader makes it, not a process start-up late), into WATCH; running once the peer is read."""
+    argv = [lab.venv_python, "-m", "lvstui", "snapshot", "--json", "--peer", peer_target(lab),
+            "--peer-command", lvstui_command(lab), "--peer-wait", "40", "--repeat", "100000", "--interval", "0.5"]
+    proc = lab.spawn("lb1", ["/bin/sh", "-c", f'exec "$@" >{WATCH}', "sh", *argv], env={"PYTHONPATH": str(REPO_DIR)})
+    lab.wait_for(lambda: any(d["peer"]["reachable"] and d["peer"]["vrrp"] for d in watched(lab)),
+                 timeout=90, interval=0.5, what="the pair watch to read the peer")
+    return proc
+
+
+def watched(lab: Lab, since: float = 0.0) -> list[dict[str, Any]]:
+    """The documents WATCH holds taken at or after *since* (the guest's clock), whole lines only."""
+    docs = [json.loads(line) for line in lab.read_file("lb1", WATCH).split("\n")[:-1]]
+    return [d for d in docs if taken(d) >= since]
+
+
+def taken(doc: dict[str, Any]) -> float:
+    return datetime.fromisoformat(doc["taken_at"]).timestamp()
+
+
+def states(vrrp: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    return [(v["virtual_router_id"], v["state"]) for v in vrrp]
 
 
 def test_split_brain_is_named_and_clears(lab: Lab) -> None:
-    with lb2_cut_off(lab):
-        started = time.monotonic()
-        doc = lab.wait_for(lambda: (d := peer_snapshot(lab, "--peer-wait", "10"))["split_brain"] and d,
-                           timeout=60, interval=0.5, what="split brain in the snapshot")
-        print(f"\nsplit brain reported {time.monotonic() - started:.1f} s after lb2 took the VIP "
-              f"(one snapshot --peer process each try): {doc['split_brain']}; peer's VRRP: {doc['peer']['vrrp']}")
-        # judged from both directors' state where the peer's snapshot has its VRRP already, else
-        # from lb2's adverts heard on lb1 while lb1 is MASTER (the peer is named by the address
-        # given to --peer, which is also the adverts' source): the same two masters either way
-        assert [(b["vrid"], b["masters"]) for b in doc["split_brain"]] == [
-            (51, ["here", lab.spec.host("lb2").ipv4])], doc["split_brain"]
-        assert doc["split_brain"][0]["seen_by"] in ("state", "adverts")
-    lab.wait_for(lambda: peer_snapshot(lab)["split_brain"] == [], timeout=60, interval=2,
-                 what="split brain to clear once lb2 hears lb1 again")
+    watch = watch_pair(lab)
+    try:
+        with lb2_cut_off(lab) as clock:
+            doc = lab.wait_for(lambda: next((d for d in watched(lab, clock["cut"]) if d["split_brain"]), None),
+                               timeout=60, interval=0.2, what="split brain in lb1's snapshots")
+            print(f"\nsplit brain in lb1's snapshot {taken(doc) - clock['cut']:.1f} s after lb2 was cut off the LAN "
+                  f"(snapshots every 0.5 s, lb2 read over the management link): {doc['split_brain']}")
+            # lb2 is still read over the management link: both directors' own state says MASTER
+            assert doc["peer"]["reachable"] is True and doc["peer"]["error"] is None, doc["peer"]
+            assert states(doc["vrrp"]) == [(51, "MASTER")] and states(doc["peer"]["vrrp"]) == [(51, "MASTER")]
+            assert doc["split_brain"] == [{"vrid": 51, "instances": ["VI_1", "VI_1"],
+                                           "masters": ["here", peer_target(lab)], "seen_by": "state"}]
+        back = clock["back"]
+        clear = lab.wait_for(
+            lambda: next((d for d in watched(lab, back) if not d["split_brain"]
+                          and states(d["peer"]["vrrp"]) == [(51, "BACKUP")]), None),
+            timeout=60, interval=0.2, what="split brain to clear once lb2 hears lb1 again")
+        assert states(clear["vrrp"]) == [(51, "MASTER")] and clear["peer"]["reachable"] is True
+        print(f"cleared: lb2 BACKUP again and no split brain {taken(clear) - back:.1f} s after its LAN link "
+              "was back and lb2 had given up the VIP")
+    finally:
+        lab.stop(watch)
 
 
 def test_connection_sync_reports_the_backups_counts(lab: Lab) -> None:
@@ -175,10 +230,9 @@ def test_connection_sync_reports_the_backups_counts(lab: Lab) -> None:
 
 
 def pair_dashboard(lab: Lab, until: str = "backup") -> dict[str, Any]:
-    """What the dashboard on lb1 shows with ``--peer lb2`` (tests/lab/guest_pair_dashboard.py)."""
+    """What the dashboard on lb1 shows with ``--peer root@10.0.0.12`` (tests/lab/guest_pair_dashboard.py)."""
     guest = str(Path(__file__).with_name("guest_pair_dashboard.py"))
-    command = f"env PYTHONPATH={REPO_DIR} {lab.venv_python} -m lvstui"
-    r = lab.run("lb1", [lab.venv_python, guest, lab.spec.host("lb2").ipv4, command, "60", until],
+    r = lab.run("lb1", [lab.venv_python, guest, peer_target(lab), lvstui_command(lab), "60", until],
                 env={"PYTHONPATH": str(REPO_DIR)}, timeout=180)
     assert r.rc == 0, r.describe()
     shown: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
@@ -188,9 +242,10 @@ def pair_dashboard(lab: Lab, until: str = "backup") -> dict[str, Any]:
 
 
 def test_the_dashboard_shows_the_peer(lab: Lab) -> None:
-    """`lvstui --peer lb2` on lb1: the pair panel names lb2, read over its snapshot stream, both
-    directors' VRRP (lb1 MASTER holding the VIP, lb2 BACKUP), and b lists the (no) differences."""
-    peer = lab.spec.host("lb2").ipv4
+    """`lvstui --peer root@10.0.0.12` on lb1: the pair panel names lb2, read over its snapshot
+    stream, both directors' VRRP (lb1 MASTER holding the VIP, lb2 BACKUP), and b lists the (no)
+    differences."""
+    peer = peer_target(lab)
     shown = pair_dashboard(lab)
     panel = shown["panel"]
     assert panel[0].startswith(f"Peer {peer} · lvstui · read ") and "tables equal" in panel[0], panel
@@ -201,9 +256,9 @@ def test_the_dashboard_shows_the_peer(lab: Lab) -> None:
 
 
 def test_the_dashboard_shows_split_brain(lab: Lab) -> None:
-    """lb2 cut off from lb1's adverts (VRRP authentication lb1 does not use): both MASTER, and the
-    dashboard on lb1 says SPLIT BRAIN in its header and names VRID 51 on a line of its own."""
-    peer = lab.spec.host("lb2").ipv4
+    """lb2 cut off the LAN (still read over the management link): both MASTER, and the dashboard
+    on lb1 says SPLIT BRAIN in its header and names VRID 51 on a line of its own."""
+    peer = peer_target(lab)
     with lb2_cut_off(lab):
         shown = pair_dashboard(lab, "split-brain")
         assert "SPLIT BRAIN VRID 51" in shown["header"], shown
