@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Render the README's screenshots: every scene of lvstui.ui.scenes to screenshots/NAME.svg.
+"""Render the README's screenshots: every scene of lvstui.ui.scenes (the dashboard's SCENES and the
+fleet's FLEET_SCENES) to screenshots/NAME.svg.
 
-Deterministic: the demo director with a fixed seed, a frozen clock, UTC, and
+Deterministic: the demo director (and the demo fleet) with a fixed seed, a frozen clock, UTC, and
 a throw-away config directory.  Run: .venv/bin/python scripts/screenshots.py [NAME...]
 """
 
@@ -19,10 +20,11 @@ sys.path.insert(0, str(ROOT))
 
 
 async def render(name: str, out: Path, config_dir: Path) -> Path:
-    from lvstui.ui.scenes import SCENES, build_scene
+    from lvstui.ui.scenes import FLEET_SCENES, SCENES, build_fleet_scene, build_scene
 
-    scene = SCENES[name]
-    app, prepare = build_scene(scene, config_dir)
+    fleet = name in FLEET_SCENES
+    scene = FLEET_SCENES[name] if fleet else SCENES[name]
+    app, prepare = (build_fleet_scene if fleet else build_scene)(scene, config_dir)
     async with app.run_test(size=scene.size) as pilot:
         await prepare(pilot)
         svg = app.export_screenshot(title=f"lvstui {name}")
@@ -34,12 +36,13 @@ async def render(name: str, out: Path, config_dir: Path) -> Path:
 def main(argv: list[str]) -> int:
     os.environ["TZ"] = "UTC"
     time.tzset()
-    from lvstui.ui.scenes import SCENES
+    from lvstui.ui.scenes import FLEET_SCENES, SCENES
 
-    names = argv or list(SCENES)
-    unknown = [n for n in names if n not in SCENES]
+    scenes = {**SCENES, **FLEET_SCENES}
+    names = argv or list(scenes)
+    unknown = [n for n in names if n not in scenes]
     if unknown:
-        print(f"unknown scene(s) {', '.join(unknown)}; choose from {', '.join(SCENES)}", file=sys.stderr)
+        print(f"unknown scene(s) {', '.join(unknown)}; choose from {', '.join(scenes)}", file=sys.stderr)
         return 2
     out = ROOT / "screenshots"
     out.mkdir(exist_ok=True)
@@ -47,8 +50,8 @@ def main(argv: list[str]) -> int:
         os.environ["XDG_CONFIG_HOME"] = tmp
         for name in names:
             path = asyncio.run(render(name, out, Path(tmp) / "lvstui"))
-            print(f"{path.relative_to(ROOT)}  {SCENES[name].size[0]}x{SCENES[name].size[1]}  "
-                  f"{SCENES[name].description}")
+            print(f"{path.relative_to(ROOT)}  {scenes[name].size[0]}x{scenes[name].size[1]}  "
+                  f"{scenes[name].description}")
     return 0
 
 

@@ -28,6 +28,9 @@ accept_new_host_key = true, a changed one always). A slow or unreachable directo
 STALE or UNREACHABLE with its age and error; it never holds the screen. Enter opens the
 pair's dashboard from what its readers hold (the first director, the second as its peer),
 read-only; q there returns. `lvstui --readonly fleet FILE` says READ-ONLY in the header.
+Keys: / filters (pair, director host, VIP; Esc clears), s cycles the order (the file's, problems
+first, by name), ! problems first, ? lists them all; [keys] in ~/.config/lvstui/config.toml
+remaps them as for the dashboard (fleet.<action>, table.*).
 """
 
 
@@ -82,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
     poller = FleetPoller(spec, make).start()
     app = FleetApp(poller, readonly=bool(args.readonly), demo=demo, interval=interval,
-                   theme=getattr(args, "theme", None) or config.theme, config_dir=config_path().parent)
+                   theme=getattr(args, "theme", None) or config.theme, config_dir=config_path().parent,
+                   keymap=dict(config.keys))
     try:
         app.run()
     finally:

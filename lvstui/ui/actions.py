@@ -114,16 +114,22 @@ ACTIONS: tuple[ActionSpec, ...] = (
 #: dashboard a pair opens is read-only (the director is read over SSH, ops write to this machine only)
 FLEET_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("help", "question_mark,f1", "Help", "Show every key of the fleet screen"),
+    ActionSpec("filter", "slash", "Filter", "Filter the pairs: every word must be in the pair's name, a "
+               "director's host or a VIP (web, lb2, 192.0.2); Enter keeps it, Esc clears it"),
+    ActionSpec("sort_next", "s", "Sort", "Next order: the fleet file's, problems first, by name"),
+    ActionSpec("problems_first", "exclamation_mark", "Problems", "Problems first (split brain, no director "
+               "read, a director not read, alarms, real servers failing), or back to the fleet file's order"),
     ActionSpec("open_pair", "enter", "Open pair", "Open the pair under the cursor in a read-only dashboard: "
                "its first director's table as its reader last received it, the second beside it as the peer "
                "(q there returns to the fleet)"),
+    ActionSpec("back", "escape", "Back", "Clear the filter", show=False),
     ActionSpec("quit", "q", "Quit", "Quit lvstui"),
 )
 
 #: actions that change the director's state; hidden from bindings, footer, palette and help in --readonly
 MUTATING_ACTIONS: frozenset[str] = frozenset(spec.action for spec in ACTIONS if spec.mutating)
 
-_KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", "tab": "Tab",
+_KEY_NAMES = {"question_mark": "?", "exclamation_mark": "!", "slash": "/", "escape": "Esc", "enter": "Enter", "tab": "Tab",
               "space": "Space", "pageup": "PgUp", "pagedown": "PgDn", "home": "Home", "end": "End",
               "up": "↑", "down": "↓", "f1": "F1", "f2": "F2", "f5": "F5", "plus": "+",
               "minus": "-", "delete": "Del"}

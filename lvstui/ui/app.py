@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -35,7 +35,7 @@ from lvstui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, them
 if TYPE_CHECKING:  # lvstui.pair.both loads the SSH layer: only with a peer (commands.dashboard)
     from lvstui.pair.both import PeerLink
 
-__all__ = ["DashboardApp", "DashboardScreen", "FrameReady"]
+__all__ = ["DashboardApp", "DashboardScreen", "FrameReady", "apply_keymap"]
 
 #: Python's default (700, 10, 10) makes a full collection every poll on a 50,000-server director:
 #: 0.3-0.6 s with the GIL held, a frozen screen.  Snapshots are acyclic (refcounting frees them), so
@@ -43,6 +43,18 @@ __all__ = ["DashboardApp", "DashboardScreen", "FrameReady"]
 GC_THRESHOLDS = (5000, 10, 100_000)
 #: the UI thread waits at most this long for the GIL while the poller thread decodes a big table
 SWITCH_INTERVAL = 0.001
+
+
+def apply_keymap(app: App[Any], keymap: Mapping[str, str]) -> None:
+    """The config's [keys] on *app* (the dashboard's and the fleet's): binding ids lvstui does not
+    know are named in one warning, with the known ones, and skipped; the others remap their keys."""
+    known = known_binding_ids()
+    unknown = sorted(set(keymap) - known)
+    if unknown:
+        app.notify(f"unknown key binding ids in the config: {', '.join(unknown)} "
+                   f"(known: {', '.join(sorted(known))})", title="Keys", severity="warning", timeout=10,
+                   markup=False)
+    app.set_keymap({k: v for k, v in keymap.items() if k in known})
 
 
 class DashboardApp(App[None]):
@@ -132,13 +144,7 @@ class DashboardApp(App[None]):
     # --- keys -------------------------------------------------------------------------
 
     def _setup_keymap(self) -> None:
-        known = known_binding_ids()
-        unknown = sorted(set(self._user_keymap) - known)
-        if unknown:
-            self.notify(f"unknown key binding ids in the config: {', '.join(unknown)} "
-                        f"(known: {', '.join(sorted(known))})", title="Keys", severity="warning", timeout=10,
-                        markup=False)
-        self.set_keymap({k: v for k, v in self._user_keymap.items() if k in known})
+        apply_keymap(self, self._user_keymap)
 
     def keys_for(self, binding_id: str, default: str) -> str:
         """The keys bound to ``binding_id`` after the user's keymap."""

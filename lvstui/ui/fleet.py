@@ -11,6 +11,11 @@ each reader's last view) and swapped into a :class:`~lvstui.ui.vtable.VirtualTab
 the cursor stays on its pair, nothing is cleared.  A slow or unreachable director delays
 nothing: its reader thread waits on the network, the screen never does.
 
+``/`` filters the pairs (name, director host, VIP; Esc clears), ``s`` cycles the order (the fleet
+file's, problems first, by name) and ``!`` goes straight to problems first and back
+(:mod:`lvstui.fleet.arrange`); the header counts the whole fleet whatever the filter hides.  The
+keys follow the config's ``[keys]`` (``fleet.<action>``, ``table.*``), as the dashboard's do.
+
 Enter opens the pair's dashboard, read-only (:func:`lvstui.fleet.source.pair_source`: the
 first director's table as its reader received it, the second as the peer); q there comes back.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -28,15 +33,16 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from lvstui.capabilities import Capabilities
+from lvstui.fleet.arrange import SORT_LABELS, arrange, next_sort
 from lvstui.fleet.poller import FleetPoller
 from lvstui.fleet.source import pair_source
 from lvstui.fleet.summary import DirectorState, PairRow
 from lvstui.ui.actions import FLEET_ACTIONS, fleet_bindings, key_label
-from lvstui.ui.app import SWITCH_INTERVAL
+from lvstui.ui.app import SWITCH_INTERVAL, apply_keymap
 from lvstui.ui.columns import Column
 from lvstui.ui.dashboard import DashboardScreen
 from lvstui.ui.footer import FittedFooter
@@ -46,7 +52,10 @@ from lvstui.ui.plain import visible
 from lvstui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
 from lvstui.ui.vtable import VirtualTable
 
-__all__ = ["FLEET_COLUMNS", "FleetApp", "FleetScreen", "director_text", "fleet_cell", "fleet_header"]
+__all__ = ["FLEET_COLUMNS", "FleetApp", "FleetScreen", "director_text", "fleet_cell", "fleet_header", "fleet_help",
+           "fleet_title"]
+
+KeysFor = Callable[[str, str], str]
 
 FLEET_COLUMNS = (
     Column("pair", "pair", 8, "left", priority=0, flex=True),
@@ -152,6 +161,13 @@ def fleet_header(rows: Sequence[PairRow], *, where: str, demo: bool, readonly: b
     return Content.assemble(*parts)
 
 
+def fleet_title(shown: int, total: int, text: str, sort: str) -> Content:
+    """``6 pairs · fleet file order``; ``2 of 6 pairs match "lb2" · problems first``."""
+    where = (Content.assemble(f"{shown} of {total} pairs match ", (f'"{visible(text.strip())}"', "bold $text-accent"))
+             if text.strip() else Content(f"{total} pairs"))
+    return Content.assemble(where, " · ", (SORT_LABELS[sort], "bold" if sort != "file" else ""))
+
+
 def pair_detail(row: PairRow | None) -> Content:
     """The cursor's pair in full: each director, each instance, each alarm."""
     if row is None:
@@ -171,6 +187,28 @@ def pair_detail(row: PairRow | None) -> Content:
     said = {f"{d.host}: {d.error}" for d in row.directors if d.error}  # already on a line above
     lines += [Content.styled(f"  alarm: {visible(a)}", "$text-warning") for a in row.alarms[:5] if a not in said]
     return Content("\n").join(lines)
+
+
+def fleet_help(keys_for: KeysFor) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The ``?`` screen's sections, with the keys as the user's keymap binds them."""
+    keys = [(key_label(keys_for(f"fleet.{s.action}", s.keys)), s.help) for s in FLEET_ACTIONS]
+    table = [(key_label(keys_for(b.id, b.key)), b.description) for b in VirtualTable.BINDINGS
+             if isinstance(b, Binding) and b.id and b.id != "table.select"]
+    filtering = [("Enter", "Keep the filter and go back to the table"), ("Esc", "Clear the filter"),
+                 ("web lb2", "every word must be in the pair's name, a director's host or a VIP (any case)")]
+    remap = [("[keys]", ("in ~/.config/lvstui/config.toml, by binding id, as for the dashboard: "
+                         "\"fleet.sort_next\" = \"o\"; ids are fleet.<action> (fleet.filter, "
+                         "fleet.problems_first…) and table.up, table.down, table.page_up, table.page_down, "
+                         "table.first, table.last"))]
+    reading = [("ok", "read now"), ("STALE 42s", "its last snapshot is that old (or its last read failed)"),
+               ("UNREACHABLE", "never read (its error is under the table)"),
+               ("SPLIT: a,b", "split brain: a and b both MASTER of one VRID (from their state; or adverts)"),
+               ("servers 12/14", "real servers up/total, from the MASTER (12/14?: from a stale snapshot)"),
+               ("!", "a pair to look at"),
+               ("problems first", ("split brain, no director read, a director not read, alarms (more first), "
+                                   "real servers failing; then the fleet file's order"))]
+    return [("Fleet", keys), ("Table", table), ("Filter bar", filtering), ("Remapping keys", remap),
+            ("Reading the screen", reading)]
 
 
 class RowsReady(Message):
@@ -194,22 +232,31 @@ class FleetScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(fleet_bindings())
 
     def __init__(self, poller: FleetPoller, *, readonly: bool = False, demo: bool = False, interval: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic, autopoll: bool = True) -> None:
+                 clock: Callable[[], float] = time.monotonic, autopoll: bool = True,
+                 keys_for: KeysFor = lambda _id, default: default) -> None:
+        """``keys_for``: the keys bound to a binding id after the user's keymap (the App's)."""
         super().__init__()
         self.poller = poller
+        self.keys_for = keys_for
         self.readonly = readonly
         self.demo = demo
         self.interval = interval
         self.clock = clock
         self.autopoll = autopoll
-        self.rows: tuple[PairRow, ...] = ()
+        self.rows: tuple[PairRow, ...] = ()  # every pair, in the fleet file's order
+        self.shown: tuple[PairRow, ...] = ()  # those the filter keeps, in the chosen order
+        self.filter = ""
+        self.sort = "file"
         self.refreshes = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="fleet-header")
+        yield Static(id="fleet-title")
         yield VirtualTable(FLEET_COLUMNS, fleet_cell, _row_class, marker=_marker, empty_text="no pair read yet",
                            id="fleet")
         yield Static(id="fleet-detail")
+        yield Input(placeholder="filter: pair, director or VIP (web lb2 192.0.2) · every word must match · "
+                    "Enter keeps · Esc clears", id="fleet-filter")
         yield FittedFooter()
 
     @property
@@ -217,6 +264,7 @@ class FleetScreen(Screen[None]):
         return self.query_one("#fleet", VirtualTable)
 
     def on_mount(self) -> None:
+        self.query_one("#fleet-filter").display = False
         self.table.focus()
         self.show_rows(self.poller.rows())
         if self.autopoll:
@@ -237,13 +285,25 @@ class FleetScreen(Screen[None]):
             self.show_rows(message.rows)
 
     def show_rows(self, rows: tuple[PairRow, ...]) -> None:
-        """Swap the rows in by key (the cursor stays on its pair)."""
+        """Every pair's row, in the fleet file's order: filtered, ordered and swapped in by key (the
+        cursor stays on its pair)."""
         self.rows = rows
         self.refreshes += 1
-        self.table.set_columns(fitted_columns(rows))
-        self.table.set_rows([r.name for r in rows], {r.name: r for r in rows})
         self.query_one("#fleet-header", Static).update(
             fleet_header(rows, where=self.poller.spec.path, demo=self.demo, readonly=self.readonly))
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """The table from the rows held, the filter and the order (after a poll, a key, a word typed)."""
+        shown = self.shown = arrange(self.rows, text=self.filter, sort=self.sort)
+        table = self.table
+        table.set_columns(fitted_columns(self.rows))  # the whole fleet's widths: no jump while filtering
+        table.empty_text = "no pair matches the filter (Esc clears it)" if self.rows else "no pair read yet"
+        keys = [r.name for r in shown]
+        # the cursor stays on its pair; when the filter hides it, it goes to the first match
+        follow = table.cursor_key if table.cursor_key in keys or not keys else keys[0]
+        table.set_rows(keys, {r.name: r for r in shown}, follow_key=follow)
+        self.query_one("#fleet-title", Static).update(fleet_title(len(shown), len(self.rows), self.filter, self.sort))
         self._show_detail()
 
     def _show_detail(self) -> None:
@@ -255,6 +315,48 @@ class FleetScreen(Screen[None]):
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         self.action_open_pair()
 
+    # --- filter and order ---------------------------------------------------------------
+
+    def set_sort(self, sort: str) -> None:
+        if sort != self.sort:
+            self.sort = sort
+            self._arrange()
+
+    def action_sort_next(self) -> None:
+        self.set_sort(next_sort(self.sort))
+
+    def action_problems_first(self) -> None:
+        self.set_sort("file" if self.sort == "problems" else "problems")
+
+    def set_filter(self, text: str) -> None:
+        if text != self.filter:
+            self.filter = text
+            self._arrange()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#fleet-filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "fleet-filter":
+            self.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "fleet-filter":
+            event.input.display = bool(event.value.strip())
+            self.table.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#fleet-filter", Input)
+        if box.has_focus or self.filter:
+            box.value = ""
+            box.display = False
+            self.set_filter("")
+        self.table.focus()
+
+    # --- pairs, help ----------------------------------------------------------------------
+
     def action_open_pair(self) -> None:
         name = self.table.cursor_key
         pair = next((p for p in self.poller.spec.pairs if p.name == name), None)
@@ -263,7 +365,8 @@ class FleetScreen(Screen[None]):
         readers = tuple(self.poller.readers[d.key] for d in pair.directors)
         source = pair_source(readers, demo=self.demo)
         screen = PairDashboard(source, Capabilities(demo=self.demo), runner=None, readonly=True,
-                               interval=self.interval, clock=self.clock, autopoll=self.autopoll)
+                               interval=self.interval, clock=self.clock, autopoll=self.autopoll,
+                               keys_for=self.keys_for)
         self.app.push_screen(screen)
         self.app.notify(f"pair {pair.name}: {pair.directors[0].target}, read over SSH: read-only here "
                         "(operations need lvstui on that director); q returns to the fleet", timeout=6,
@@ -271,13 +374,7 @@ class FleetScreen(Screen[None]):
 
     def action_help(self) -> None:
         if not isinstance(self.app.screen, HelpScreen):
-            keys = [(key_label(s.keys), s.help) for s in FLEET_ACTIONS]
-            table = [("↑ ↓ / k j", "Move between pairs"), ("PgUp PgDn Home End", "Page, first, last")]
-            reading = [("ok", "read now"), ("STALE 42s", "its last snapshot is that old (or its last read failed)"),
-                       ("UNREACHABLE", "never read (its error is under the table)"),
-                       ("SPLIT: a,b", "split brain: a and b both MASTER of one VRID (from their state; or adverts)"),
-                       ("servers 12/14", "real servers up/total, from the MASTER (12/14?: from a stale snapshot)"), ("!", "a pair to look at")]
-            self.app.push_screen(HelpScreen([("Fleet", keys), ("Table", table), ("Reading the screen", reading)]))
+            self.app.push_screen(HelpScreen(fleet_help(self.keys_for)))
 
     def action_quit(self) -> None:
         self.app.exit()
@@ -289,14 +386,16 @@ class FleetApp(App[None]):
 
     def __init__(self, poller: FleetPoller, *, readonly: bool = False, demo: bool = False, interval: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, autopoll: bool = True,
-                 theme: str | None = None, config_dir: Any = None) -> None:
+                 theme: str | None = None, config_dir: Any = None, keymap: Mapping[str, str] | None = None) -> None:
+        """``keymap``: the config's [keys] (binding id -> keys), applied as the dashboard applies it."""
         super().__init__()
         self.poller = poller
+        self._user_keymap = dict(keymap or {})
         self._switch_saved = sys.getswitchinterval()
         self._wanted_theme = theme
         self._config_dir = config_dir
         self.fleet = FleetScreen(poller, readonly=readonly, demo=demo, interval=interval, clock=clock,
-                                 autopoll=autopoll)
+                                 autopoll=autopoll, keys_for=self.keys_for)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.fleet
@@ -313,6 +412,11 @@ class FleetApp(App[None]):
             self.register_theme(theme)
         wanted = self._wanted_theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else "textual-dark"
+        apply_keymap(self, self._user_keymap)
+
+    def keys_for(self, binding_id: str, default: str) -> str:
+        """The keys bound to ``binding_id`` after the user's keymap."""
+        return self._keymap.get(binding_id, default)
 
     def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_saved)

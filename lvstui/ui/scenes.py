@@ -1,21 +1,25 @@
-"""Reproducible views of the dashboard (demo source, frozen clock) for screenshots and snapshot tests.
+"""Reproducible views of the dashboard and the fleet (demo sources, frozen clock) for screenshots
+and snapshot tests.
 
-``scripts/screenshots.py`` renders every scene to ``screenshots/NAME.svg``; the
-snapshot tests compare the same scenes, so the README's pictures are exactly
-what the tests pin.
+``scripts/screenshots.py`` renders every scene (:data:`SCENES`, :data:`FLEET_SCENES`) to
+``screenshots/NAME.svg``; the snapshot tests compare the same scenes, so the README's pictures
+are exactly what the tests pin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lvstui.demo import DemoSource
+from lvstui.fleet.demo import demo_fleet, demo_readers
+from lvstui.fleet.poller import FleetPoller
 from lvstui.ui.app import DashboardApp
+from lvstui.ui.fleet import FleetApp
 
-__all__ = ["SCENES", "FrozenClock", "Scene", "build_scene"]
+__all__ = ["FLEET_SCENES", "SCENES", "FrozenClock", "Scene", "build_fleet_scene", "build_scene", "demo_fleet_app"]
 
 
 class FrozenClock:
@@ -26,6 +30,12 @@ class FrozenClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class SettableClock(Protocol):
+    now: float
+
+    def __call__(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,45 @@ def build_scene(scene: Scene, config_dir: Path) -> tuple[DashboardApp, Callable[
         for key in scene.press:
             await pilot.press(key)
             await app.workers.wait_for_complete()  # an operation's preview runs in a thread
+            await pilot.pause()
+        await pilot.pause()
+
+    return app, prepare
+
+
+#: the fleet screen (``lvstui fleet --demo``'s six simulated pairs, 30 s in: api's second director
+#: unreachable, mail's stale, dns in split brain)
+FLEET_SCENES: dict[str, Scene] = {
+    "fleet": Scene(size=(120, 30), polls=30, press=("down",),
+                   description="lvstui fleet: every pair on one screen, the cursor's pair in full under it"),
+    "fleet-filter": Scene(size=(100, 24), polls=30, press=("exclamation_mark", "slash", "p", "enter"),
+                          description="the fleet, problems first (!), filtered (/) by pair, director or VIP"),
+}
+
+
+def demo_fleet_app(clock: SettableClock, *, seconds: int = 30, readonly: bool = False, theme: str = "dark",
+                   config_dir: Path | None = None, keymap: Mapping[str, str] | None = None) -> FleetApp:
+    """The demo fleet's app (six simulated pairs), polled *seconds* times on the frozen *clock*, not
+    polling by itself (autopoll off): what ``lvstui fleet --demo`` shows, deterministically."""
+    spec = demo_fleet()
+    poller = FleetPoller(spec, demo_readers(spec, clock=clock, threaded=False)).start()
+    for _ in range(seconds):
+        clock.now += 1.0
+        for reader in poller.readers.values():
+            reader.poll()  # type: ignore[attr-defined]  # DemoReader, unthreaded
+    return FleetApp(poller, readonly=readonly, demo=True, clock=clock, autopoll=False, theme=theme,
+                    config_dir=config_dir, keymap=keymap)
+
+
+def build_fleet_scene(scene: Scene, config_dir: Path) -> tuple[FleetApp, Callable[[Any], Awaitable[None]]]:
+    """The fleet app for a scene and the coroutine (given a Pilot) that brings it to the scene's state."""
+    app = demo_fleet_app(FrozenClock(), seconds=scene.polls, readonly=scene.readonly, theme=scene.theme or "dark",
+                         config_dir=config_dir)
+
+    async def prepare(pilot: Any) -> None:
+        await pilot.pause()
+        for key in scene.press:
+            await pilot.press(key)
             await pilot.pause()
         await pilot.pause()
 

@@ -101,3 +101,20 @@ def test_the_command_says_one_line_and_exits_2(tmp_path: Path, capsys: pytest.Ca
     bad.write_bytes(b"\xff\xfe")
     assert main(["fleet", str(bad)]) == 2
     assert capsys.readouterr().err == f"lvstui: {bad}: not UTF-8 text (byte 0)\n"
+
+
+@pytest.mark.parametrize("keys", ['"app.quit" = 3', '"fleet.sort_next" = " "', 'fleet.sort_next = "o"'])
+def test_a_bad_keys_table_is_the_dashboards_one_line_and_exit_2(keys: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The fleet reads the config's [keys] as the dashboard does: the same refusal, before any screen."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    config = tmp_path / "lvstui" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(f"[keys]\n{keys}\n")
+    assert main(["--demo"]) == 2
+    dashboard = capsys.readouterr().err
+    assert main(["fleet", "--demo"]) == 2
+    fleet = capsys.readouterr().err
+    assert fleet == dashboard == (f'lvstui: {config}: [keys] must map binding ids to key names, '
+                                  'e.g. "app.quit" = "q,ctrl+q"\n')

@@ -1,20 +1,17 @@
-"""The deterministic demo fleet for the fleet screen's tests (a labelled fixture: lvstui.fleet.demo)."""
+"""The deterministic demo fleet for the fleet screen's tests (a labelled fixture: lvstui.fleet.demo,
+built as the screenshots build it, lvstui.ui.scenes.demo_fleet_app)."""
 
 from __future__ import annotations
 
-from lvstui.fleet.demo import demo_fleet, demo_readers
-from lvstui.fleet.poller import FleetPoller
+from collections.abc import Mapping
+
 from lvstui.ui.fleet import FleetApp
+from lvstui.ui.scenes import demo_fleet_app
 from tests.ui.ui_support import ManualClock
 
 
-def demo_app(clock: ManualClock, *, readonly: bool = False, seconds: int = 30) -> FleetApp:
+def demo_app(clock: ManualClock, *, readonly: bool = False, seconds: int = 30,
+             keymap: Mapping[str, str] | None = None) -> FleetApp:
     """Six simulated pairs (one director unreachable, one gone silent, one pair in split brain),
     polled on the frozen clock for *seconds*, not polling by themselves (autopoll off)."""
-    spec = demo_fleet()
-    poller = FleetPoller(spec, demo_readers(spec, clock=clock, threaded=False)).start()
-    for _ in range(seconds):
-        clock.advance(1.0)
-        for reader in poller.readers.values():
-            reader.poll()  # type: ignore[attr-defined]
-    return FleetApp(poller, readonly=readonly, demo=True, clock=clock, autopoll=False, theme="dark")
+    return demo_fleet_app(clock, seconds=seconds, readonly=readonly, keymap=keymap)
