@@ -82,6 +82,12 @@ def peer_snapshot(lab: Lab, *extra: str, command: str | None = None) -> dict[str
     return doc
 
 
+def trust_lb2(lab: Lab) -> None:
+    """lb2's host key accepted explicitly (a no-op once known), so a test does not depend on
+    test_the_peer_beside_this_director having run before it."""
+    assert peer_snapshot(lab, "--accept-new-host-key")["peer"]["error"] is None
+
+
 def table(services: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return {vs["id"]: {rs["id"]: rs["weight"] for rs in vs["real_servers"]} for vs in services}
 
@@ -119,6 +125,7 @@ def test_the_peer_beside_this_director(lab: Lab) -> None:
 
 
 def test_a_difference_made_by_hand_on_the_peer(lab: Lab) -> None:
+    trust_lb2(lab)
     lab.sh("lb2", "ipvsadm -e -t 192.168.1.100:80 -r 192.168.1.21:80 -g -w 7").check()
     try:
         peer = peer_snapshot(lab)["peer"]
@@ -180,6 +187,7 @@ def states(vrrp: list[dict[str, Any]]) -> list[tuple[int, str]]:
 
 
 def test_split_brain_is_named_and_clears(lab: Lab) -> None:
+    trust_lb2(lab)
     watch = watch_pair(lab)
     try:
         with lb2_cut_off(lab) as clock:
@@ -205,6 +213,7 @@ def test_split_brain_is_named_and_clears(lab: Lab) -> None:
 
 
 def test_connection_sync_reports_the_backups_counts(lab: Lab) -> None:
+    trust_lb2(lab)
     # lb1 (VRRP MASTER, carrying the client's traffic) sends, lb2 receives, syncid 7
     lab.sh("lb1", "ipvsadm --start-daemon master --mcast-interface eth0 --syncid 7").check()
     lab.sh("lb2", "ipvsadm --start-daemon backup --mcast-interface eth0 --syncid 7").check()
@@ -231,6 +240,7 @@ def test_connection_sync_reports_the_backups_counts(lab: Lab) -> None:
 
 def pair_dashboard(lab: Lab, until: str = "backup") -> dict[str, Any]:
     """What the dashboard on lb1 shows with ``--peer root@10.0.0.12`` (tests/lab/guest_pair_dashboard.py)."""
+    trust_lb2(lab)
     guest = str(Path(__file__).with_name("guest_pair_dashboard.py"))
     r = lab.run("lb1", [lab.venv_python, guest, peer_target(lab), lvstui_command(lab), "60", until],
                 env={"PYTHONPATH": str(REPO_DIR)}, timeout=180)
