@@ -45,23 +45,33 @@ EPILOG = ("VS is a virtual service id as `lvstui snapshot --json` prints it: tcp
 
 
 PAIR_HELP = (
-    "With a peer (--peer, or [peer] in config.toml), the change is made on both directors: planned here "
+    "With a peer (--peer, or [peer] in config.toml), the change is made on both directors, this "
+    "director's locks held throughout (another operator here: busy, the peer not asked): planned here "
     "first (a refusal here asks nothing of the peer), then made on the peer by its own lvstui over SSH "
-    "(`lvstui --peer none VERB ...` there, as root: validated by its keepalived -t and its refusals, in "
-    "its journal), then here; if this side then fails, the peer's journal entry is undone there "
-    "(`lvstui undo ID --yes`). Peer unreachable, host key unknown or changed, lvstui not installed "
-    "there, or the peer refusing: refused (exit 3), nothing changed on either director, unless "
-    "--local-only. The journal entry here names the peer, its result and its journal id. A relative "
+    "(`lvstui --peer none VERB ... --on-behalf-of THIS-HOST` there, as root: under its own locks, "
+    "validated by its keepalived -t and its refusals, in its journal naming this director), then here; "
+    "if this side then fails, the peer's journal entry is undone there (`lvstui undo ID --yes`). Peer "
+    "unreachable, host key unknown or changed, lvstui not installed there, the peer busy with another "
+    "operator or refusing: refused (exit 3), nothing changed on either director, unless --local-only. "
+    "The journal entry here names the peer, its result and its journal id. A relative "
     "weight (+N/-N) is sent as the weight it gives here; --force and --runtime-only are passed on, "
     "--wait waits here only. IPVS-wide settings (timeouts, expire-quiescent, zero, sync) stay per "
     "director.")
+
+
+def add_on_behalf_of(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--on-behalf-of", metavar="HOST",
+                        help="the pair's other director asked for this change (what it runs here over SSH): "
+                             "made here only, never forwarded, and HOST named in the journal entry's peer "
+                             "(role asking, with the address SSH came from)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def verb(name: str, help_text: str, runtime: bool = True) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text + ".",
                                                     epilog=EPILOG)
-        p.set_defaults(handler=run, verb=name, runtime_only=False, local_only=False, print_journal_id=False)
+        p.set_defaults(handler=run, verb=name, runtime_only=False, local_only=False, print_journal_id=False,
+                       on_behalf_of=None)
         if runtime:
             p.add_argument("--runtime-only", action="store_true",
                            help="change the kernel only, even where keepalived manages the service "
@@ -73,6 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             pair.add_argument("--local-only", action="store_true",
                               help="make the change on this director only, even with a peer named (the "
                                    "peer is not contacted; marked LOCAL ONLY in the output and the journal)")
+            add_on_behalf_of(pair)
         return p
 
     def force(p: argparse.ArgumentParser) -> None:
@@ -271,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
         return _show_timeouts()
     try:
         change = build_change(args)
+        check_asker(args)
     except InvalidInput as exc:
         return _fail(str(exc), EXIT_INVALID)
     from lvstui.ops.policy import ReadOnly, current
@@ -293,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
         ops = Operations(director, readonly=args.readonly, actor="cli", runtime_only=args.runtime_only)
         peer_lines: list[str] = []
         try:
-            outcome, peer_lines = _apply(ops, change, args, peer)
+            outcome, peer_lines = apply_change(ops, change, args, peer)
         except InvalidInput as exc:
             return _fail(str(exc), EXIT_INVALID)
         except Refused as exc:
@@ -327,13 +339,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_asker(args: argparse.Namespace) -> None:
+    """--on-behalf-of HOST: a host name, for a change made here only (InvalidInput otherwise)."""
+    if args.on_behalf_of is None:
+        return
+    from lvstui.ops.targets import InvalidInput
+    from lvstui.pair.argv import PAIRED_VERBS, parse_asker
+
+    args.on_behalf_of = parse_asker(args.on_behalf_of)
+    if args.verb not in PAIRED_VERBS:
+        raise InvalidInput(f"--on-behalf-of: {args.verb} is made per director, never asked by the peer")
+    given = getattr(args, "peer", None)
+    if (given is not None and given.strip().lower() != "none") or args.local_only:
+        raise InvalidInput("--on-behalf-of: a change the peer asked for is made here only (--peer none), "
+                           "never forwarded; --peer and --local-only cannot be given with it")
+
+
 def _paired(args: argparse.Namespace) -> PeerTarget | None:
-    """The peer this change is made on too: None for a verb made per director, without a peer, or
-    with --local-only."""
+    """The peer this change is made on too: None for a verb made per director, without a peer,
+    with --local-only, or asked by the peer (--on-behalf-of)."""
     from lvstui.commands.peer_args import peer_target
     from lvstui.pair.argv import PAIRED_VERBS
 
-    if args.verb not in PAIRED_VERBS:
+    if args.verb not in PAIRED_VERBS or args.on_behalf_of is not None:
         return None
     peer = peer_target(args)
     if peer is None or not args.local_only:
@@ -342,15 +370,18 @@ def _paired(args: argparse.Namespace) -> PeerTarget | None:
     return None
 
 
-def _apply(ops: Operations, change: Change, args: argparse.Namespace,
-           peer: PeerTarget | None) -> tuple[Outcome, list[str]]:
+def apply_change(ops: Operations, change: Change, args: argparse.Namespace,
+                 peer: PeerTarget | None) -> tuple[Outcome, list[str]]:
     """Apply here, or on both directors with a peer (see PAIR_HELP); the lines to print about the peer."""
     force = bool(getattr(args, "force", False))
     local_only = getattr(args, "local_only_peer", None)
     if peer is None:
+        from lvstui.pair.argv import asking_record
         from lvstui.pair.both import local_only_record
 
         extra = {"peer": local_only_record(local_only, "--local-only")} if local_only else None
+        if args.on_behalf_of is not None:
+            extra = {"peer": asking_record(args.on_behalf_of)}
         outcome = ops.apply(change, force=force, journal_extra=extra)
         return outcome, ([f"LOCAL ONLY: the peer {local_only} was not changed"] if local_only else [])
     from lvstui.pair.argv import peer_argv

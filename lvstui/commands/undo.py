@@ -18,7 +18,7 @@ import argparse
 import sys
 
 from lvstui.commands.confirm import confirmed
-from lvstui.commands.errors import EXIT_FAILED, EXIT_REFUSED, CliError, operation_errors
+from lvstui.commands.errors import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, CliError, operation_errors
 
 __all__ = ["register", "run_undo"]
 
@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--force", action="store_true",
                    help="as the verbs' --force (below a keepalived quorum, last healthy real server...)")
+    from lvstui.commands.ops import add_on_behalf_of
+
+    add_on_behalf_of(p)
     p.set_defaults(handler=run_undo)
 
 
@@ -45,8 +48,14 @@ def run_undo(args: argparse.Namespace) -> int:
     from lvstui.backend.ipvs import IpvsClient
     from lvstui.ops.engine import Operations
     from lvstui.ops.policy import current
+    from lvstui.ops.targets import InvalidInput
     from lvstui.ops.undo import apply_undo, plan_undo
+    from lvstui.pair.argv import asking_record, parse_asker
 
+    try:
+        extra = {"peer": asking_record(parse_asker(args.on_behalf_of))} if args.on_behalf_of is not None else {}
+    except InvalidInput as exc:
+        raise CliError(str(exc), EXIT_INVALID) from None
     current().check("undo", actor="cli", entry=args.id)  # before the kernel is opened
     try:
         director = IpvsClient()
@@ -55,7 +64,7 @@ def run_undo(args: argparse.Namespace) -> int:
     with director:
         ops = Operations(director, actor="cli")
         with operation_errors():  # plan_undo first finishes or undoes a change a killed lvstui left half-recorded
-            undo = plan_undo(ops, args.id, force=args.force)
+            undo = plan_undo(ops, args.id, force=args.force, journal_extra=extra)
         for line in undo.recovered:
             print(f"lvstui: recovered: {line}", file=sys.stderr)
         print(undo.title)
@@ -67,7 +76,7 @@ def run_undo(args: argparse.Namespace) -> int:
             print("nothing changed")
             return EXIT_REFUSED
         with operation_errors():
-            outcomes = apply_undo(ops, undo, force=args.force)
+            outcomes = apply_undo(ops, undo, force=args.force, journal_extra=extra)
     for outcome in outcomes:
         for line in outcome.plan.lines() or [f"{outcome.plan.title}: nothing to change in the kernel"]:
             print(line)

@@ -159,13 +159,14 @@ class Operations:
                  keepalived: KeepalivedSite | _Auto | None = AUTO,
                  runtime_only: bool = False, track_dir: Path | None = None,
                  settle_seconds: float = 2.0, policy: WritePolicy | None = None,
-                 sysctl_dir: Path = SYSCTL_DIR) -> None:
+                 sysctl_dir: Path = SYSCTL_DIR, locks: Path | None = None) -> None:
         """``keepalived``: the :class:`~lvstui.keepalived.site.KeepalivedSite` managing this
         director, None for none, AUTO to look for it.  ``runtime_only``: change the kernel only,
         even where keepalived manages the service (marked in the result and the journal).
         ``policy``: the read-only policy (default: the process's, :func:`lvstui.ops.policy.current`);
         ``readonly=True`` makes this one read-only whatever the process's policy says.
-        ``sysctl_dir``: where the IPVS sysctls are written (``eqt`` reads one from there by default)."""
+        ``sysctl_dir``: where the IPVS sysctls are written (``eqt`` reads one from there by default).
+        ``locks``: the directory of the director and keepalived locks (default: the state directory's)."""
         self.director = director
         base = policy if policy is not None else current()
         self.policy = WritePolicy(readonly=True, journal=base.journal) if readonly and not base.readonly else base
@@ -178,6 +179,7 @@ class Operations:
         self.runtime_only = runtime_only
         self.track_dir = track_dir
         self.settle_seconds = settle_seconds
+        self.locks = locks
 
     @property
     def readonly(self) -> bool:
@@ -299,7 +301,13 @@ class Operations:
         if site is None or (self.runtime_only if runtime_only is None else runtime_only):
             return nullcontext()
         what = " ".join(str(v) for k, v in describe_change(change).items() if k in ("service", "server", "address"))
-        return held(config_lock_name(site.config_path), f"{change.verb} {what}".strip())
+        return held(config_lock_name(site.config_path), f"{change.verb} {what}".strip(), directory=self.locks)
+
+    def director_lock(self, change: Change) -> AbstractContextManager[None]:
+        """The director lock (:data:`lvstui.ops.lock.DIRECTOR`) as :meth:`apply` takes it for *change*
+        (re-entrant: a caller holding it across more than one apply, as the pair's does, is not refused
+        by its own apply).  Raises :class:`~lvstui.ops.lock.Busy` when another operator holds it."""
+        return held(DIRECTOR, f"{change.verb} {_what(change)}", directory=self.locks)
 
     def _track_dir(self) -> Path:
         return self.track_dir or state_dir() / "keepalived"
@@ -328,7 +336,7 @@ class Operations:
         self.guard(change)
         with ExitStack() as stack:
             try:
-                stack.enter_context(held(DIRECTOR, f"{change.verb} {_what(change)}"))
+                stack.enter_context(self.director_lock(change))
             except Busy as exc:
                 self._record_quietly(change, "refused", message=str(exc), **extra)
                 raise DirectorBusy(f"{exc}; nothing was changed") from exc
@@ -346,7 +354,7 @@ class Operations:
         """Reconcile the intents a killed lvstui left without an outcome (under the director lock);
         one line each.  Raises :class:`DirectorBusy`, or :class:`StateError` (journal unwritable)."""
         try:
-            with held(DIRECTOR, "recover interrupted changes"):
+            with held(DIRECTOR, "recover interrupted changes", directory=self.locks):
                 return self._recover()
         except Busy as exc:
             raise DirectorBusy(f"{exc}; nothing was changed") from exc

@@ -5,7 +5,9 @@ holds who has it (operation, operator, pid, since), so the second operator is to
 ``busy: drain tcp:10.0.0.1:80 by alice (pid 4242) since 2026-12-02 01:02:03`` and nothing is
 changed.  The kernel drops an flock when its process dies, so a killed lvstui never leaves a
 lock behind.  Within one process a lock is re-entrant for the thread that holds it; another
-thread of the same process sees it busy, like another process would.
+thread of the same process sees it busy, like another process would.  A lock is its file:
+the same name in another directory (another director's state, as a test's second director
+has it) is another lock.
 
 Names: :data:`DIRECTOR` for the IPVS table of this network namespace and what lvstui
 remembers about it; :func:`config_lock_name` for one keepalived configuration (its real path).
@@ -89,8 +91,10 @@ def held(name: str, operation: str, *, wait: float = 0.0, directory: Path | None
     (the remembered weights) pass a few seconds; an operation that would overwrite another
     operator's work passes 0: the second one is refused, not queued."""
     me = threading.get_ident()
+    path = (directory or state_dir() / "locks") / f"{name}.lock"
+    key = str(path)
     with _guard:
-        mine = _held.get(name)
+        mine = _held.get(key)
         if mine is not None and mine.thread == me:
             mine.depth += 1
             reentered = True
@@ -101,15 +105,14 @@ def held(name: str, operation: str, *, wait: float = 0.0, directory: Path | None
             yield
         finally:
             with _guard:
-                mine = _held[name]
+                mine = _held[key]
                 mine.depth -= 1
         return
 
-    path = (directory or state_dir() / "locks") / f"{name}.lock"
     deadline = time.monotonic() + wait
     while True:
         with _guard:
-            other = _held.get(name)
+            other = _held.get(key)
         if other is None:
             fd = _open(path)
             try:
@@ -133,12 +136,12 @@ def held(name: str, operation: str, *, wait: float = 0.0, directory: Path | None
         pass  # the lock holds without its note; the other operator is told less
     entry = _Held(fd=fd, thread=me, depth=1, holder=_holder_line(json.dumps(info)))
     with _guard:
-        _held[name] = entry
+        _held[key] = entry
     try:
         yield
     finally:
         with _guard:
-            del _held[name]
+            del _held[key]
         try:
             os.ftruncate(fd, 0)
         except OSError:

@@ -244,17 +244,19 @@ def _inverse(change: Change, entry: dict[str, Any], snap: Snapshot) -> list[Chan
     raise UndoRefused(f"lvstui cannot undo {change.verb} (journal {entry.get('id')}): change it back by hand")
 
 
-def _refuse(ops: Operations, entry: dict[str, Any], message: str) -> UndoRefused:
+def _refuse(ops: Operations, entry: dict[str, Any], message: str, extra: dict[str, Any] | None) -> UndoRefused:
     ops.journal.record(actor=ops.actor, verb="undo", undo_of=entry.get("id"), change=entry.get("change"),
-                       result="refused", message=message)
+                       result="refused", message=message, **(extra or {}))
     return UndoRefused(message)
 
 
-def plan_undo(ops: Operations, entry_id: str | None = None, *, force: bool = False) -> UndoPlan:
+def plan_undo(ops: Operations, entry_id: str | None = None, *, force: bool = False,
+              journal_extra: dict[str, Any] | None = None) -> UndoPlan:
     """Find the change, check its read-back still holds on a fresh read, plan its reversal.  Writes
     nothing but the reconciliation of intents a killed lvstui left (:meth:`Operations.recover`).
 
-    Raises :class:`UndoRefused` (journaled) or what :meth:`Operations.plan` raises.
+    Raises :class:`UndoRefused` (journaled, with *journal_extra*: the asking peer) or what
+    :meth:`Operations.plan` raises.
     """
     ops.policy.check("undo", actor=ops.actor, journal=ops.journal, entry=entry_id)
     recovered = ops.recover()  # a change a killed lvstui left without its outcome: finished or undone first
@@ -263,26 +265,30 @@ def plan_undo(ops: Operations, entry_id: str | None = None, *, force: bool = Fal
         original = change_from_record(entry["record"])
     except (KeyError, TypeError, ValueError, InvalidInput) as exc:
         raise _refuse(ops, entry, f"journal entry {entry.get('id')} cannot be read back as a change "
-                                  f"({exc})") from None
+                                  f"({exc})", journal_extra) from None
     snap = ops.director.read()
     moved = _moved(snap, entry, ops.sysctl_dir)
     if moved:
         raise _refuse(ops, entry, f"undo of {entry['id']} ({entry.get('verb')} {_what(entry)}) refused: the state "
-                                  "has moved on since: " + "; ".join(moved) + "; nothing was changed")
+                                  "has moved on since: " + "; ".join(moved) + "; nothing was changed",
+                      journal_extra)
     try:
         undo = UndoPlan(entry, _inverse(original, entry, snap), recovered=recovered)
         undo.plans = [ops.plan(change, snap, force=force) for change in undo.changes]
     except (Refused, InvalidInput) as exc:
-        raise _refuse(ops, entry, f"undo of {entry['id']} refused: {exc}") from exc
+        raise _refuse(ops, entry, f"undo of {entry['id']} refused: {exc}", journal_extra) from exc
     return undo
 
 
-def apply_undo(ops: Operations, undo: UndoPlan, *, force: bool = False) -> list[Outcome]:
+def apply_undo(ops: Operations, undo: UndoPlan, *, force: bool = False,
+               journal_extra: dict[str, Any] | None = None) -> list[Outcome]:
     """Apply a planned undo: the read-back is checked again on a fresh read, then each change is
-    applied (re-planned) through :meth:`Operations.apply`, journaled with ``undo_of``."""
+    applied (re-planned) through :meth:`Operations.apply`, journaled with ``undo_of`` (and
+    *journal_extra*: the asking peer)."""
     ops.policy.check("undo", actor=ops.actor, journal=ops.journal, entry=undo.entry_id)
     moved = _moved(ops.director.read(), undo.entry, ops.sysctl_dir)
     if moved:
         raise _refuse(ops, undo.entry, f"undo of {undo.entry_id} refused: the state has moved on since it "
-                                       "was planned: " + "; ".join(moved) + "; nothing was changed")
-    return [ops.apply(change, force=force, journal_extra={"undo_of": undo.entry_id}) for change in undo.changes]
+                                       "was planned: " + "; ".join(moved) + "; nothing was changed", journal_extra)
+    extra = {**(journal_extra or {}), "undo_of": undo.entry_id}
+    return [ops.apply(change, force=force, journal_extra=extra) for change in undo.changes]

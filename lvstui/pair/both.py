@@ -4,6 +4,11 @@ validates it there: its keepalived -t, its refusals, its journal).
 
 The order, so that nothing is left half-applied:
 
+0. take this director's locks (keepalived's configuration, then the director: as
+   :meth:`Operations.apply` takes them, which re-enters them) and hold them to the end: another
+   operator here, nothing is asked of the peer; so nobody here changes the director between
+   the peer's apply and ours.  The peer's lvstui takes its own locks when it applies: another
+   operator there, it refuses (``busy: ...``, exit 3) and nothing is changed on either director;
 1. plan here (validated against this kernel and keepalived's configuration; never writes):
    refused here, nothing is asked of the peer;
 2. apply on the peer (its lvstui plans, applies, reads back and journals; ``--print-journal-id``
@@ -17,6 +22,10 @@ on the peer is its own checked operation (refused if the peer moved on since), w
 local apply can fail between its plan and its write only through a change made here in
 between, which the re-plan catches.
 
+The peer's lvstui is run with ``--on-behalf-of`` this host's name, so its journal names the
+director that asked (see :mod:`lvstui.pair.argv`).  A tagged batch holds one SSH connection for
+all its changes (:meth:`PeerOps.session`).
+
 This package sits between the interfaces and the layers it joins: it imports the operations
 layer (:mod:`lvstui.ops`) and the wizards' SSH layer (:mod:`lvstui.setup.ssh`); neither imports
 it, and ops never imports setup (import-linter contracts in pyproject.toml).
@@ -24,15 +33,18 @@ it, and ops never imports setup (import-linter contracts in pyproject.toml).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Self
 
 from lvstui.ops.changes import Change, Plan, Refused
-from lvstui.ops.engine import OperationFailed, Operations, Outcome, Unrecorded
+from lvstui.ops.engine import DirectorBusy, OperationFailed, Operations, Outcome, Unrecorded
+from lvstui.ops.lock import Busy
 from lvstui.ops.record import describe_change
-from lvstui.pair.argv import PAIRED_VERBS
+from lvstui.ops.targets import InvalidInput
+from lvstui.pair.argv import ON_BEHALF_OF, PAIRED_VERBS, parse_asker
 from lvstui.setup.runner import RunnerError
 from lvstui.setup.ssh import SshOptions, SshRunner
 
@@ -58,39 +70,70 @@ class PeerResult:
     warnings: tuple[str, ...] = ()  # its stderr lines when it succeeded (warnings, recovered: ...)
 
     def record(self) -> dict[str, Any]:
-        return {"host": self.host, "result": "applied" if self.status in (0, 4) else "failed",
+        return {"host": self.host, "role": "asked", "result": "applied" if self.status in (0, 4) else "failed",
                 "status": self.status, "entry": self.entry_id, "error": self.error}
 
 
 class PeerOps:
-    """The peer's lvstui over one SSH connection (the wizards' runner, its host-key policy)."""
+    """The peer's lvstui over one SSH connection (the wizards' runner, its host-key policy).
+
+    ``with peer:`` connects (unless connected already) and closes at the end of the outermost
+    ``with``; :meth:`session` keeps a connection made inside it open to its own end."""
 
     def __init__(self, target: str, options: SshOptions, command: Sequence[str] = ("lvstui",), *,
                  connect: Callable[[str, SshOptions], SshRunner] = SshRunner,
-                 local_only_hint: str = CLI_LOCAL_ONLY) -> None:
-        """*local_only_hint*: how the interface asking offers the change made here alone."""
+                 local_only_hint: str = CLI_LOCAL_ONLY, asker: str | None = None) -> None:
+        """*local_only_hint*: how the interface asking offers the change made here alone.  *asker*:
+        this director's name for the peer's journal (default: the host name); InvalidInput if it is
+        not a host name."""
         self.target = target
         self.command = tuple(command)
         self.local_only_hint = local_only_hint
+        self.asker = parse_asker(asker if asker is not None else socket.gethostname())
         self._runner = connect(target, options)
+        self._depth = 0
+        self._connected = False
+        self.connections = 0  # connections made (one per batch)
 
     def __enter__(self) -> Self:
-        try:
-            self._runner.connect()
-        except RunnerError as exc:
-            self._runner.close()
-            raise PeerError(f"peer {exc}; nothing was changed on either director "
-                            f"({self.local_only_hint})") from None
+        if not self._connected:
+            try:
+                self._runner.connect()
+            except RunnerError as exc:
+                self._runner.close()
+                raise PeerError(f"peer {exc}; nothing was changed on either director "
+                                f"({self.local_only_hint})") from None
+            self._connected = True
+            self.connections += 1
+        self._depth += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._runner.close()
+        self._depth -= 1
+        self._close_if_done()
+
+    @contextmanager
+    def session(self) -> Iterator[Self]:
+        """Keep the connection the first change makes open for the next ones (a tagged batch: one
+        SSH connection, not one per change); closed at the end.  Connects nothing by itself."""
+        self._depth += 1
+        try:
+            yield self
+        finally:
+            self._depth -= 1
+            self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        if self._depth == 0 and self._connected:
+            self._connected = False
+            self._runner.close()
 
     def run(self, argv: Sequence[str]) -> PeerResult:
-        """Run ``lvstui --peer none ARGV --print-journal-id`` there (``--peer none``: the peer never
-        forwards the change back here); RunnerError becomes :class:`PeerError`."""
+        """Run ``lvstui --peer none ARGV --on-behalf-of HOST`` there (``--peer none``: the peer never
+        forwards the change back here; HOST: this director, for its journal); RunnerError becomes
+        :class:`PeerError`."""
         try:
-            r = self._runner.run([*self.command, "--peer", "none", *argv])
+            r = self._runner.run([*self.command, "--peer", "none", *argv, ON_BEHALF_OF, self.asker])
         except RunnerError as exc:
             raise PeerError(f"peer {exc}; what became of `{' '.join(argv)}` there is unknown (see its "
                             "journal); nothing was changed here") from None
@@ -124,6 +167,8 @@ class PeerLink:
         try:
             return PeerOps(self.target, self.options, self.command, connect=self.connect,
                            local_only_hint=local_only_hint)
+        except InvalidInput as exc:  # this host's name, for the peer's journal
+            raise PeerError(f"this director's host name: {exc}; nothing was changed on either director") from None
         except Exception as exc:  # noqa: BLE001 - a runner that cannot even be set up (~/.ssh/config...)
             raise PeerError(f"peer {exc}; nothing was changed on either director") from None
 
@@ -141,19 +186,30 @@ class BothOutcome:
 
 def apply_both(ops: Operations, change: Change, peer: PeerOps, argv: Sequence[str], *,
                force: bool = False, runtime_only: bool | None = None) -> BothOutcome:
-    """Plan here, connect to the peer and apply there, apply here; undo the peer's entry if this
-    side fails.  *peer* is connected (and closed) here.
+    """Under this director's locks: plan here, connect to the peer (unless connected: a batch's
+    :meth:`PeerOps.session`) and apply there, apply here; undo the peer's entry if this side fails.
 
     Raises what :meth:`Operations.apply` raises (its message then says what became of the peer's
-    change), or :class:`PeerError` (nothing changed anywhere).  *runtime_only*: as
-    :meth:`Operations.apply` (None: the Operations' own); *argv* says it to the peer."""
-    plan = ops.plan(change, force=force, runtime_only=runtime_only)  # refused here: the peer is not even connected to
+    change), :class:`DirectorBusy` (another operator here: the peer not asked) or :class:`PeerError`
+    (nothing changed anywhere).  *runtime_only*: as :meth:`Operations.apply` (None: the
+    Operations' own); *argv* says it to the peer."""
     with ExitStack() as stack:
+        try:  # in apply's order (keepalived's, then the director's): apply re-enters them
+            stack.enter_context(ops.keepalived_lock(change, runtime_only))
+            stack.enter_context(ops.director_lock(change))
+        except Busy as exc:
+            message = f"{exc}; nothing was changed on either director (the peer {peer.target} was not asked)"
+            _refused(ops, change, message, {"host": peer.target, "role": "asked", "result": "not asked"})
+            raise DirectorBusy(message) from exc
+        except OSError as exc:  # the lock cannot be made (read-only state directory...)
+            raise OperationFailed(f"{exc}; nothing was changed on either director") from exc
+        plan = ops.plan(change, force=force, runtime_only=runtime_only)  # refused here: the peer is not asked
         try:
             stack.enter_context(peer)
             result = peer.run([*argv, "--print-journal-id"])
         except PeerError as exc:
-            _refused(ops, change, str(exc), {"host": peer.target, "result": "unreachable", "error": str(exc)})
+            _refused(ops, change, str(exc), {"host": peer.target, "role": "asked", "result": "unreachable",
+                                             "error": str(exc)})
             raise
         if result.status == TIMED_OUT:  # the runner gave up waiting: the peer may have done it
             message = (f"peer {peer.target}: {result.error}; what became of `{' '.join(argv)}` there is unknown "
@@ -161,7 +217,8 @@ def apply_both(ops: Operations, change: Change, peer: PeerOps, argv: Sequence[st
             _refused(ops, change, message, result.record())
             raise PeerError(message)
         if result.status not in (0, 4):
-            message = f"peer {peer.target}: {result.error} (nothing was changed on either director)"
+            said = (result.error or "").removesuffix("; nothing was changed").removesuffix(": nothing was changed")
+            message = f"peer {peer.target}: {said} (nothing was changed on either director)"
             _refused(ops, change, message, result.record())
             raise PeerError(message)
         return _apply_here(ops, change, plan, peer, result, force, runtime_only)

@@ -22,7 +22,7 @@ from lvstui.model import (
     VirtualService,
 )
 
-__all__ = ["differences", "split_brain", "sync_check"]
+__all__ = ["differences", "split_brain", "sync_check", "with_peer_state"]
 
 #: A backup holding at least this share of the master's connections is said to sync: synced
 #: entries arrive in batches (and only after a few packets of each connection), never all.
@@ -88,6 +88,13 @@ def split_brain(here: Snapshot, peer: PeerView | None = None) -> tuple[SplitBrai
     MASTER here hearing a current advert for its VRID from another router, or two other routers
     advertising one VRID, is a split brain too.
     """
+    return with_peer_state(_from_adverts(here), here, peer)
+
+
+def with_peer_state(heard: tuple[SplitBrain, ...], here: Snapshot, peer: PeerView | None) -> tuple[SplitBrain, ...]:
+    """*heard* (what the adverts heard here say: the snapshot's own ``split_brain``, as the
+    director's source computed it) with what both directors' keepalived state says; a VRID found
+    by the state is said so.  So a poll with a peer judges the adverts once, not twice."""
     found: dict[int, SplitBrain] = {}
     mine = {v.virtual_router_id: v for v in here.vrrp if v.virtual_router_id}
     if peer is not None and peer.snapshot is not None and not peer.stale:
@@ -96,13 +103,21 @@ def split_brain(here: Snapshot, peer: PeerView | None = None) -> tuple[SplitBrai
             if v is not None and v.state == "MASTER" and theirs.state == "MASTER":
                 found[v.virtual_router_id] = SplitBrain(v.virtual_router_id, (v.name, theirs.name),
                                                         ("here", peer.host), "state")
+    if not found:
+        return heard
+    for b in heard:
+        found.setdefault(b.vrid, b)
+    return tuple(found[k] for k in sorted(found))
+
+
+def _from_adverts(here: Snapshot) -> tuple[SplitBrain, ...]:
+    found: dict[int, SplitBrain] = {}
+    mine = {v.virtual_router_id: v for v in here.vrrp if v.virtual_router_id}
     heard: dict[int, list[str]] = defaultdict(list)
     for p in here.vrrp_peers:
         if p.current and not p.local and p.source not in heard[p.vrid]:
             heard[p.vrid].append(p.source)
     for vrid, sources in sorted(heard.items()):
-        if vrid in found:
-            continue
         v = mine.get(vrid)
         masters = (["here"] if v is not None and v.state == "MASTER" else []) + sources
         if len(masters) > 1:

@@ -9,7 +9,7 @@ from typing import Protocol, Self
 from lvstui.backend import SnapshotSource
 from lvstui.capabilities import Capabilities
 from lvstui.model import PeerView, Snapshot
-from lvstui.peer.compare import differences, split_brain, sync_check
+from lvstui.peer.compare import differences, sync_check, with_peer_state
 
 __all__ = ["PeerViews", "WithPeer"]
 
@@ -23,7 +23,10 @@ class PeerViews(Protocol):
 
 
 class WithPeer:
-    """*local*'s snapshots with ``peer`` and ``split_brain`` filled from *reader* (never waits on it)."""
+    """*local*'s snapshots with ``peer`` and ``split_brain`` filled from *reader* (never waits on it).
+
+    *local*'s snapshot already holds the split brain its adverts say (``DirectorSource``, the
+    one source that hears adverts); the peer's keepalived state is added to it here."""
 
     def __init__(self, local: SnapshotSource, reader: PeerViews) -> None:
         self.local = local
@@ -37,7 +40,7 @@ class WithPeer:
         if view.snapshot is not None:
             view = replace(view, differences=differences(snap, view.snapshot, thresholds=view.via == "lvstui"),
                            sync=sync_check(snap, view))
-        return replace(snap, peer=view, split_brain=split_brain(snap, view))
+        return replace(snap, peer=view, split_brain=with_peer_state(snap.split_brain, snap, view))
 
     def close(self) -> None:
         self.reader.close()

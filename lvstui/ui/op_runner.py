@@ -9,7 +9,7 @@ CLI verbs.
 With a peer (:class:`lvstui.pair.both.PeerLink`), a durable change (``PAIRED_VERBS``) is made
 on both directors as the CLI's verbs make it (:func:`lvstui.pair.both.apply_both`: planned
 here, applied on the peer by its own lvstui over SSH, then here); each change of a tagged batch
-so in turn, the batch stopping at the first refusal.  The peer unreachable or refusing: nothing
+so in turn, over one SSH connection for the whole batch, the batch stopping at the first refusal.  The peer unreachable or refusing: nothing
 changed on either director, unless the operator chose *this director only* (journaled as
 ``local-only``, said LOCAL ONLY).
 """
@@ -20,6 +20,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +34,11 @@ from lvstui.pair.argv import PAIRED_VERBS, peer_argv
 
 if TYPE_CHECKING:  # lvstui.pair.both loads the SSH layer: only when a change is made on the peer
     from lvstui.ops.engine import Outcome
-    from lvstui.pair.both import PeerLink
+    from lvstui.pair.both import PeerLink, PeerOps
 
 __all__ = ["OpRunner", "Preview", "Result", "with_force"]
+
+LOCAL_ONLY_HINT = "This director only in the confirmation makes it here alone"
 
 
 @dataclass(frozen=True)
@@ -168,21 +171,33 @@ class OpRunner:
         peer = self.paired(changes)
         done: list[str] = []
         applied = 0
-        for change in changes:
-            try:
-                outcome, peer_lines = self._apply_one(with_force(change, force), force, runtime_only, peer,
-                                                      local_only)
-            except (Refused, InvalidInput, OperationFailed, BackendError, OSError) as exc:
-                return Result(False, _failed(exc, change, applied, len(changes), peer), done, applied,
-                              time.perf_counter() - started)
-            applied += 1
-            done += [f"recovered: {line}" for line in outcome.recovered]
-            done += outcome.plan.lines()
-            if outcome.plan.durable is not None:
-                done += [f"keepalived: {line}" for line in outcome.plan.durable.lines]
-            done += outcome.messages
-            done += peer_lines
-        seconds = time.perf_counter() - started
+        remote: PeerOps | None = None
+        with ExitStack() as session:  # one SSH connection to the peer for the whole batch
+            for change in changes:
+                try:
+                    if remote is None and peer is not None and self.peer is not None and not local_only:
+                        remote = session.enter_context(self.peer.open(local_only_hint=LOCAL_ONLY_HINT).session())
+                    outcome, peer_lines = self._apply_one(with_force(change, force), force, runtime_only, peer,
+                                                          local_only, remote)
+                except (Refused, InvalidInput, OperationFailed, BackendError, OSError) as exc:
+                    return Result(False, _failed(exc, change, applied, len(changes), peer), done, applied,
+                                  time.perf_counter() - started)
+                applied += 1
+                self._collect(done, outcome, peer_lines)
+        return self._summary(changes, done, applied, peer, local_only, time.perf_counter() - started)
+
+    @staticmethod
+    def _collect(done: list[str], outcome: Outcome, peer_lines: list[str]) -> None:
+        done += [f"recovered: {line}" for line in outcome.recovered]
+        done += outcome.plan.lines()
+        if outcome.plan.durable is not None:
+            done += [f"keepalived: {line}" for line in outcome.plan.durable.lines]
+        done += outcome.messages
+        done += peer_lines
+
+    @staticmethod
+    def _summary(changes: Sequence[Change], done: list[str], applied: int, peer: str | None, local_only: bool,
+                 seconds: float) -> Result:
         verb = changes[0].verb if changes else "nothing"
         what = f"{verb} ({applied} changes)" if applied > 1 else verb
         changed = [line for line in done if not line.startswith(("keepalived", "peer "))]
@@ -196,17 +211,17 @@ class OpRunner:
         return Result(True, f"{what} done{where}: {summary}", done, applied, seconds)
 
     def _apply_one(self, change: Change, force: bool, runtime_only: bool, peer: str | None,
-                   local_only: bool) -> tuple[Outcome, list[str]]:
-        """One change: here only, or on both directors (the lines to show about the peer)."""
-        if peer is None or self.peer is None:
+                   local_only: bool, remote: PeerOps | None) -> tuple[Outcome, list[str]]:
+        """One change: here only, or on both directors through *remote* (the batch's connection to
+        the peer: None with *local_only*); the lines to show about the peer."""
+        if peer is None:
             return self.ops.apply(change, force=force, runtime_only=runtime_only or None), []
         from lvstui.pair.both import apply_both, local_only_record
 
-        if local_only:
+        if local_only or remote is None:
             extra = {"peer": local_only_record(peer, "the dashboard's This director only")}
             return self.ops.apply(change, force=force, runtime_only=runtime_only or None, journal_extra=extra), []
         argv = peer_argv(change, self.ops, force=force, runtime_only=runtime_only)
-        remote = self.peer.open(local_only_hint="This director only in the confirmation makes it here alone")
         both = apply_both(self.ops, change, remote, argv, force=force, runtime_only=runtime_only or None)
         result = both.peer
         lines = [f"peer {result.host}: {line}" for line in (*result.warnings, *result.lines)]

@@ -11,6 +11,9 @@ tests/lab/test_peer_lab.py sets them up), under the keepalived pair
 * the peer unreachable (a port nothing listens on): refused with one line, nothing changed on
   either director; ``--local-only``: lb1 only, said in the output and lb1's journal;
 * ``--readonly``: refused before the peer is asked;
+* lb2's director lock held by another operator: lb2's lvstui refuses with its busy line, nothing
+  changed on either director; lb2's journal names lb1 (``--on-behalf-of``, and the address its
+  SSH came from) as lb1's names lb2;
 * the dashboard on lb1 (tests/lab/guest_pair_ops_dashboard.py) drains rs1 from the keyboard: on
   both kernels, lb2's keepalived.conf durable, journaled on both; with the peer unreachable,
   refused with one line and nothing changed, or on lb1 only with "This director only".
@@ -63,6 +66,16 @@ def journal(lab: Lab, host: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lab.read_file(host, path).splitlines()]
 
 
+def host_name(lab: Lab, host: str) -> str:
+    """The host name lvstui on HOST gives (what --on-behalf-of carries)."""
+    return lab.run(host, [lab.python, "-c", "import socket; print(socket.gethostname())"]).check().stdout.strip()
+
+
+HOLD = ("import sys, time; from pathlib import Path; from lvstui.ops.lock import DIRECTOR, held\n"
+        "with held(DIRECTOR, 'weight tcp:192.168.1.100:80 192.168.1.22:80'):\n"
+        "    Path(sys.argv[1]).write_text('held'); time.sleep(600)\n")
+
+
 def holds_vip(lab: Lab, host: str) -> bool:
     return "192.168.1.100/" in lab.run(host, ["ip", "-br", "addr", "show", "eth0"]).check().stdout
 
@@ -82,8 +95,11 @@ def test_drain_on_both_survives_failover_and_restore_brings_it_back(lab: Lab) ->
     lab.run("lb2", ["keepalived", "-t", "-f", KEEPALIVED_CONF]).check()
     (peer_entry,) = [e for e in journal(lab, "lb2") if e["result"] == "applied"]
     assert peer_entry["verb"] == "drain" and peer_entry["change"]["server"] == RS1
+    assert peer_entry["peer"] == {"host": host_name(lab, "lb1"), "role": "asking",
+                                  "address": lab.spec.mgmt_ipv4("lb1")}, peer_entry
     (here,) = [e for e in journal(lab, "lb1") if e["result"] == "applied"]
     assert here["peer"]["host"] == lab.spec.mgmt_ipv4("lb2") and here["peer"]["result"] == "applied"
+    assert here["peer"]["role"] == "asked"
     assert here["peer"]["entry"] == peer_entry["id"]
     assert f"peer {lab.spec.mgmt_ipv4('lb2')}: done (its journal {peer_entry['id']})" in r.stdout, r.stdout
 
@@ -163,6 +179,29 @@ def test_readonly_refuses_before_the_peer_is_asked(lab: Lab) -> None:
     r = on_lb1(lab, "--readonly", "drain", VS, RS1)
     assert r.rc == 3 and "read-only" in r.stderr, r.describe()
     assert weight(lab, "lb1") == 1 and weight(lab, "lb2") == 1 and len(journal(lab, "lb2")) == before
+
+
+def test_the_peer_locked_by_another_operator_refuses_and_changes_nothing(lab: Lab) -> None:
+    before = (len(journal(lab, "lb1")), len(journal(lab, "lb2")))
+    lab.run("lb2", ["rm", "-f", "/tmp/pair-lock-held"]).check()
+    holder = lab.spawn("lb2", [lab.venv_python, "-c", HOLD, "/tmp/pair-lock-held"],
+                       env={"PYTHONPATH": str(REPO_DIR), "LVSTUI_STATE_DIR": STATE["lb2"]})
+    try:
+        lab.wait_for(lambda: lab.run("lb2", ["test", "-e", "/tmp/pair-lock-held"]).rc == 0, timeout=30,
+                     what="another operator holding lb2's director lock")
+        r = on_lb1(lab, "drain", VS, RS1)
+    finally:
+        lab.stop(holder)
+    assert r.rc == 3 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1, r.describe()
+    assert f"peer {lab.spec.mgmt_ipv4('lb2')}: busy: weight tcp:192.168.1.100:80 192.168.1.22:80 by " in r.stderr
+    assert r.stderr.rstrip().endswith("(nothing was changed on either director)"), r.describe()
+    assert weight(lab, "lb1") == 1 and weight(lab, "lb2") == 1
+    there = [e for e in journal(lab, "lb2")[before[1]:] if e["result"] != "intent"]
+    assert [(e["result"], e["peer"]["role"]) for e in there] == [("refused", "asking")], there
+    here = [e for e in journal(lab, "lb1")[before[0]:] if e["result"] != "intent"]
+    assert [(e["result"], e["peer"]["result"], e["peer"]["status"]) for e in here] == [("refused", "failed", 3)]
+    r = on_lb1(lab, "weight", VS, RS1, "1")  # released: it goes through on both
+    assert r.rc == 0, r.describe()
 
 
 def dashboard_drain(lab: Lab, peer: str | None = None, *extra: str) -> dict[str, Any]:

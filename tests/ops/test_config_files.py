@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import stat
-import threading
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,11 @@ from lvstui.ops import changes as c
 from lvstui.ops.engine import KeepalivedRefused, Operations
 from lvstui.ops.files import WriteFailed, backup_root, write_config
 from lvstui.ops.journal import Journal, WeightMemory
-from lvstui.ops.lock import Busy, config_lock_name, held
+from lvstui.ops.lock import config_lock_name
 from lvstui.ops.targets import parse_server_id, parse_service_id
 from tests.ops.test_durable_plan import MemoryDirector, no_reload
 from tests.ops.test_lock import _hold_in_child
+from tests.support.locks import try_as_another_operator
 
 HEAD = "global_defs {\n    router_id test\n}\n\ninclude conf.d/*\n"
 
@@ -284,15 +284,7 @@ def test_the_lock_is_held_across_the_write_and_the_reload(site: dict,  # type: i
     seen: list[str] = []
 
     def reload(_site: KeepalivedSite) -> None:
-        def other_operator() -> None:  # another thread is another operator to the lock
-            try:
-                with held(config_lock_name(site["conf"]), "weight"):
-                    seen.append("free")
-            except Busy as exc:
-                seen.append(str(exc))
-        thread = threading.Thread(target=other_operator)
-        thread.start()
-        thread.join()
+        seen.append(try_as_another_operator(config_lock_name(site["conf"])))
         seen.append("weight 7" if "weight 7" in (site["conf_d"] / "web.conf").read_text() else "not written")
 
     monkeypatch.setattr("lvstui.ops.keepalived.reload_keepalived", reload)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from lvstui.cli import build_parser
+from lvstui.cli import build_parser, main
 from lvstui.commands.ops import build_change
 from lvstui.model import Forward, RealServer, VirtualService
 from lvstui.ops import changes as c
 from lvstui.ops.engine import Operations
 from lvstui.ops.journal import Journal, WeightMemory
 from lvstui.ops.targets import parse_server_id, parse_service_id
-from lvstui.pair.argv import peer_argv
+from lvstui.pair.argv import asking_record, parse_asker, peer_argv
 from tests.ops.test_durable_plan import MemoryDirector
 
 VS, RS1 = "tcp:192.168.1.100:80", "192.168.1.21:80"
@@ -74,3 +74,29 @@ def test_a_setting_of_the_whole_table_is_not_sent(tmp_path: Path) -> None:
                      keepalived=None, eqt=lambda: 1)
     with pytest.raises(TypeError, match="made per director"):
         peer_argv(c.SetExpireQuiescent(1), ops)
+
+
+@pytest.mark.parametrize("cli", [
+    ("drain", VS, RS1, "--on-behalf-of", "lb1;reboot"),
+    ("drain", VS, RS1, "--on-behalf-of", ""),
+    ("drain", VS, RS1, "--on-behalf-of", "lb1", "--peer", "lb2"),  # asked by the peer: never forwarded
+    ("drain", VS, RS1, "--on-behalf-of", "lb1", "--local-only"),
+    ("undo", "0123abcd", "--yes", "--on-behalf-of=-lb1"),
+])
+def test_a_bad_on_behalf_of_is_refused_before_anything(cli: tuple[str, ...], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LVSTUI_STATE_DIR", str(tmp_path / "state"))
+    assert main(list(cli)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lvstui: --on-behalf-of") and err.count("\n") == 1, err
+    assert not (tmp_path / "state").exists()  # nothing journaled, nothing locked: nothing was touched
+
+
+def test_on_behalf_of_is_the_peers_record_with_the_address_ssh_came_from() -> None:
+    assert parse_asker("LB1.example.net.") == "LB1.example.net"
+    assert parse_asker("[2001:db8::1]") == "2001:db8::1"
+    assert asking_record("lb1", {"SSH_CLIENT": "192.168.1.11 50122 22"}) == {
+        "host": "lb1", "role": "asking", "address": "192.168.1.11"}
+    assert asking_record("lb1", {"SSH_CLIENT": "not-an-address 1 22"}) == {"host": "lb1", "role": "asking"}
+    assert asking_record("lb1", {}) == {"host": "lb1", "role": "asking"}

@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from lvstui.model import Forward, PeerView, RealServer, Snapshot, VirtualService, VrrpInstance, VrrpPeer
+import pytest
+
+from lvstui.model import (
+    Forward,
+    PeerView,
+    RealServer,
+    Snapshot,
+    SplitBrain,
+    VirtualService,
+    VrrpInstance,
+    VrrpPeer,
+)
 from lvstui.peer.compare import differences, split_brain
 
 T = datetime(2026, 12, 2, tzinfo=UTC)
@@ -103,3 +114,37 @@ def test_connection_sync_compares_the_backups_counts_with_the_masters() -> None:
     assert check(replace(snap(WEB), sync_daemons=(master,)), replace(snap(WEB), sync_daemons=(backup,))
                  ).verdict == "idle"
     assert check(snap(busy), snap(WEB), via="ipvsadm") is None  # no counters to compare
+
+
+def test_a_poll_with_a_peer_judges_the_adverts_once_and_says_what_split_brain_says(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The director's source judges the adverts heard here (as DirectorSource does); WithPeer adds
+    the peer's keepalived state to that, without judging the adverts again, to the same verdict."""
+    from lvstui.peer import compare
+    from lvstui.peer.source import WithPeer
+    from tests.ui.pair_support import FixedDirector, FixedPeer
+
+    judged: list[Snapshot] = []
+    adverts = compare._from_adverts
+
+    def counted(here: Snapshot) -> tuple[SplitBrain, ...]:
+        judged.append(here)
+        return adverts(here)
+
+    monkeypatch.setattr(compare, "_from_adverts", counted)
+    mine, other = VrrpPeer(51, "192.168.1.11", 150, local=True), VrrpPeer(51, "192.168.1.12", 100)
+    vi2 = replace(VI, name="VI_2", virtual_router_id=52)
+    cases = [
+        (snap(vrrp=(VI,), peers=(mine, other)), peer_view(replace(VI, state="BACKUP"))),  # adverts only
+        (snap(vrrp=(VI,), peers=(mine, other)), peer_view(replace(VI, name="VI_lb2"))),  # both: the state's
+        (snap(vrrp=(VI, vi2), peers=(mine, other)), peer_view(replace(vi2, name="VI_lb2"))),  # one each
+        (snap(vrrp=(VI,)), peer_view(VI, stale=True)),  # none
+    ]
+    verdicts = []
+    for here, view in cases:
+        expected = split_brain(here, view)
+        judged.clear()
+        got = WithPeer(FixedDirector(here, lambda: 0.0), FixedPeer(view)).read().split_brain
+        assert got == expected and len(judged) == 1, (here, view)
+        verdicts.append([(b.vrid, b.seen_by) for b in got])
+    assert verdicts == [[(51, "adverts")], [(51, "state")], [(51, "adverts"), (52, "state")], []]

@@ -4,26 +4,33 @@ peer refuses with one line and changes nothing, "This director only" is journale
 
 :class:`PeerStandIn` is a test double of the SSH runner to the peer (what
 :class:`lvstui.pair.both.PeerOps` drives): it parses the argv the dashboard sends with lvstui's
-own CLI parser and applies it, through the real operations layer, to a second in-memory demo
-director (the "peer"), printing what ``--print-journal-id`` prints.  It never stands for this
+own CLI parser and applies it with the CLI's own code (``check_asker``, ``apply_change``: the
+``--on-behalf-of`` journal record), through the real operations layer with its own director
+lock, to a second in-memory demo director (the "peer"), printing what ``--print-journal-id``
+prints; a refusal there is its one ``lvstui:`` line and exit 3, as the CLI's.  It never stands for this
 director.  The real peer, over real SSH, is tests/lab/test_pair_ops_lab.py's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import socket
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Checkbox
 
 from lvstui.cli import build_parser
-from lvstui.commands.ops import build_change
+from lvstui.commands.ops import apply_change, build_change, check_asker
 from lvstui.demo import DemoSource
 from lvstui.model import PeerView
 from lvstui.ops import changes as c
+from lvstui.ops.changes import Refused
 from lvstui.ops.engine import Operations
 from lvstui.ops.journal import Journal, WeightMemory
+from lvstui.ops.lock import DIRECTOR
 from lvstui.ops.targets import parse_server_id, parse_service_id
 from lvstui.pair.both import PeerLink
 from lvstui.peer.source import WithPeer
@@ -32,6 +39,7 @@ from lvstui.setup.ssh import SshOptions
 from lvstui.ui.confirm import ConfirmScreen, Decision
 from lvstui.ui.op_runner import OpRunner, make_operations
 from lvstui.ui.ops_controller import OpsController
+from tests.support.locks import held_by_another_operator
 from tests.ui.pair_support import FixedPeer
 from tests.ui.test_controllers import RecordingHost
 from tests.ui.test_ops import body, journal, open_rs, press, weight
@@ -51,7 +59,7 @@ class PeerStandIn:
         self.demo = DemoSource(seed=7, clock=clock)
         self.ops = Operations(self.demo, journal=Journal(tmp / "peer-journal.jsonl"),
                               memory=WeightMemory(tmp / "peer-weights.json"), actor="cli", keepalived=None,
-                              eqt=lambda: None, settle_seconds=0.0)
+                              eqt=lambda: None, settle_seconds=0.0, locks=tmp / "peer-locks")
         self.asked: list[list[str]] = []
         self.connects = 0
 
@@ -72,8 +80,17 @@ class PeerStandIn:
             return RunResult(3, b"", b"lvstui: 10.1.0.12:80 is not in tcp:192.0.2.10:80: refused\n")
         args = build_parser().parse_args(argv[1:])
         assert args.peer == "none" and args.print_journal_id  # the peer never forwards it back
-        outcome = self.ops.apply(build_change(args), force=bool(getattr(args, "force", False)))
+        change = build_change(args)
+        check_asker(args)
+        try:
+            outcome, _ = apply_change(self.ops, change, args, None)
+        except Refused as exc:
+            return RunResult(3, b"", f"lvstui: {exc}\n".encode())
         return RunResult(0, "\n".join([*outcome.plan.lines(), f"journal: {outcome.entry_id}"]).encode())
+
+    def locked_by_another_operator(self) -> AbstractContextManager[None]:
+        """The peer's director lock held by another operator (another thread: busy, as another process)."""
+        return held_by_another_operator(DIRECTOR, "weight tcp:192.0.2.10:80 10.1.0.13:80", self.ops.locks)
 
     def entries(self) -> list[dict[str, Any]]:
         return [e for e in self.ops.journal.entries() if e["result"] != "intent"]
@@ -95,7 +112,9 @@ def title(app) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_a_drain_is_confirmed_and_made_on_both_directors(
-        demo: DemoSource, clock: ManualClock, isolated_config: Path, tmp_path: Path) -> None:
+        demo: DemoSource, clock: ManualClock, isolated_config: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSH_CLIENT", "192.0.2.1 50022 22")  # what sshd sets on the peer for the stand-in
     peer = PeerStandIn(tmp_path, clock)
     app = pair_app(demo, clock, isolated_config, peer)
     async with app.run_test(size=(140, 45)) as pilot:
@@ -108,11 +127,16 @@ async def test_a_drain_is_confirmed_and_made_on_both_directors(
         assert not app.screen.query_one("#local-only", Checkbox).value
         await press(app, pilot, "y")
         assert weight(demo, WEB, RS) == 0 and weight(peer.demo, WEB, RS) == 0
-        assert peer.asked == [["lvstui", "--peer", "none", "drain", WEB, RS, "--print-journal-id"]]
+        me = socket.gethostname()
+        assert peer.asked == [["lvstui", "--peer", "none", "drain", WEB, RS, "--print-journal-id",
+                               "--on-behalf-of", me]]
         [theirs] = peer.entries()
         [mine] = journal()
         assert mine["verb"] == "drain" and mine["actor"] == "tui"
-        assert mine["peer"] == {"host": "lb2", "result": "applied", "status": 0, "entry": theirs["id"], "error": None}
+        assert mine["peer"] == {"host": "lb2", "role": "asked", "result": "applied", "status": 0,
+                                "entry": theirs["id"], "error": None}
+        # the peer's entry names this director (and where its SSH came from), as this one names the peer
+        assert theirs["peer"] == {"host": me, "role": "asking", "address": "192.0.2.1"}
         [done] = [m for m in messages(app) if "drain done" in m]
         assert done.startswith("drain done on both directors (here and lb2):")
         assert f"peer lb2: done (its journal {theirs['id']})" in done
@@ -195,6 +219,24 @@ def test_a_tagged_batch_is_made_on_both_change_by_change(tmp_path: Path, clock: 
     assert [a[3:6] for a in peer.asked] == [["drain", WEB, RS], ["drain", WEB, RS2]]
     assert weight(demo, WEB, RS) == weight(demo, WEB, RS2) == 0 == weight(peer.demo, WEB, RS2)
     assert ops.last_result is not None and ops.last_result.ok and ops.last_result.applied == 2
+    assert peer.connects == 1  # one SSH connection for the whole batch
+
+
+def test_the_peer_locked_by_another_operator_refuses_and_changes_nothing_on_either(tmp_path: Path,
+                                                                                clock: ManualClock) -> None:
+    demo, peer, host, ops = controller(tmp_path, clock)
+    ops.propose([drain(RS), drain(RS2)], "drain 2 tagged real servers", tagged=True)
+    [(_screen, decided)] = host.screens
+    with peer.locked_by_another_operator():
+        decided(Decision())
+    assert weight(demo, WEB, RS) == weight(peer.demo, WEB, RS) == 100 and demo.writes == 0 == peer.demo.writes
+    [(_severity, message)] = [t for t in host.told if t[0] == "error"]
+    assert message.startswith("drain refused: peer lb2: busy: weight tcp:192.0.2.10:80 10.1.0.13:80 by "), message
+    assert message.endswith(" (nothing was changed on either director)") and "\n" not in message, message
+    [theirs] = peer.entries()
+    assert theirs["result"] == "refused" and theirs["peer"]["role"] == "asking"
+    [mine] = journal()
+    assert mine["result"] == "refused" and mine["peer"]["status"] == 3
 
 
 def test_the_peer_refusing_stops_the_batch_before_this_director_is_changed(tmp_path: Path,
