@@ -11,6 +11,7 @@ from typing import Any
 
 from lvstui.model import (
     CheckState,
+    ConfiguredService,
     Difference,
     KeepalivedHealth,
     PeerView,
@@ -203,7 +204,18 @@ def snapshot_dict(snap: Snapshot, services: bool = True) -> dict[str, Any]:
     }
     if services:
         out["virtual_services"] = [virtual_service_dict(vs) for vs in snap.virtual_services]
+        out["keepalived_config"] = keepalived_config_list(snap.keepalived_config)
     return out
+
+
+def keepalived_config_list(config: tuple[ConfiguredService, ...] | None) -> list[dict[str, Any]] | None:
+    """keepalived's configured virtual servers (None: no configuration read), compact: what a
+    peer compares with its own configuration."""
+    if config is None:
+        return None
+    return [{"id": c.id, "scheduler": c.scheduler, "forward": c.forward, "persistence": c.persistence,
+             "real_servers": [{"id": r.id, "weight": r.weight, "forward": r.forward, "checks": list(r.checks)}
+                              for r in c.real_servers]} for c in config]
 
 
 def dumps(snap: Snapshot, indent: int | None = None) -> str:
@@ -254,6 +266,8 @@ class CompactEncoder:
     def __init__(self) -> None:
         self._services: dict[int, tuple[VirtualService, str]] = {}
         self._servers: dict[int, tuple[RealServer, str]] = {}
+        # keepalived's configuration: the watcher hands back the same tuple until it reads a new one
+        self._config: tuple[tuple[ConfiguredService, ...] | None, str] = (None, "null")
 
     def _rs(self, rs: RealServer, new: dict[int, tuple[RealServer, str]]) -> str:
         hit = self._servers.get(id(rs))
@@ -278,5 +292,9 @@ class CompactEncoder:
             services[id(vs)] = hit
             parts.append(hit[1])
         self._services, self._servers = services, servers
+        if self._config[0] is not snap.keepalived_config:
+            config = snap.keepalived_config
+            self._config = (config, json.dumps(keepalived_config_list(config), separators=_SEP))
         top = json.dumps(snapshot_dict(snap, services=False), separators=(",", ":"))
-        return top[:-1] + ',"virtual_services":[' + ",".join(parts) + "]}"
+        return (top[:-1] + ',"virtual_services":[' + ",".join(parts) + '],"keepalived_config":'
+                + self._config[1] + "}")

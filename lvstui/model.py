@@ -35,6 +35,8 @@ __all__ = [
     "KeepalivedProcessState",
     "KeepalivedHealth",
     "VrrpPeer",
+    "ConfiguredServer",
+    "ConfiguredService",
 ]
 
 
@@ -323,6 +325,27 @@ class KeepalivedHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfiguredServer:
+    """A real server as keepalived's configuration has it (what it would set up after a restart)."""
+
+    id: str  # ADDRESS:PORT, as RealServer.id
+    weight: int = 1
+    forward: str = ""  # its own lvs_method, "" where it takes the virtual server's
+    checks: tuple[str, ...] = ()  # its checkers, summarised (``TCP_CHECK port 80``)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfiguredService:
+    """A ``virtual_server`` block of keepalived's configuration, for comparing two directors'."""
+
+    id: str  # the model's service id (``tcp:192.168.1.100:80``, ``fwmark:1``) or ``group:NAME``
+    scheduler: str = "wlc"
+    forward: str = "NAT"  # lb_kind / lvs_method
+    persistence: str = "off"
+    real_servers: tuple[ConfiguredServer, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything lvstui knows about one director at one instant."""
 
@@ -343,6 +366,8 @@ class Snapshot:
     # keepalived's view (lvstui.backend.director); None where keepalived is neither running nor configured
     keepalived: KeepalivedHealth | None = None
     drift: tuple[str, ...] = ()  # where the kernel differs from what keepalived intends
+    # keepalived's configured virtual servers; None where no configuration was read
+    keepalived_config: tuple[ConfiguredService, ...] | None = None
     vrrp_peers: tuple[VrrpPeer, ...] = ()
     peer: PeerView | None = None  # the pair's other director, where lvstui was given one (--peer)
     split_brain: tuple[SplitBrain, ...] = ()
@@ -362,7 +387,9 @@ class Snapshot:
 class Difference:
     """Where the two directors of a pair differ: their kernels' tables (lvstui.peer.compare)."""
 
-    kind: str  # service-here-only, service-peer-only, server-here-only, server-peer-only, weight, ...
+    # the kernels' tables: service-here-only, service-peer-only, server-here-only, server-peer-only,
+    # weight, ...; keepalived's configurations: the same kinds prefixed "config-"
+    kind: str
     ids: tuple[str, ...]  # the virtual service id, then the real server id where one is involved
     here: str = ""  # the value on this director, as text ("" where it has none)
     peer: str = ""  # the value on the peer

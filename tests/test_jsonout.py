@@ -7,7 +7,16 @@ import json
 from datetime import UTC, datetime
 
 from lvstui.jsonout import CompactEncoder, dumps, real_server_dict, real_server_json
-from lvstui.model import Forward, Rates, RealServer, Snapshot, Stats, VirtualService
+from lvstui.model import (
+    ConfiguredServer,
+    ConfiguredService,
+    Forward,
+    Rates,
+    RealServer,
+    Snapshot,
+    Stats,
+    VirtualService,
+)
 
 
 def _snap(services: tuple[VirtualService, ...]) -> Snapshot:
@@ -72,3 +81,21 @@ def test_direct_real_server_text_matches_json_dumps_for_every_shape() -> None:
     shapes.append(dataclasses.replace(shapes[0], stats=Stats(2**64 - 1, 2**63, 1, 2**40, 7)))
     for rs in shapes:
         assert real_server_json(rs) == json.dumps(real_server_dict(rs), separators=(",", ":"))
+
+
+def test_keepalived_config_is_written_once_per_configuration_and_byte_identical() -> None:
+    conf = (ConfiguredService("tcp:192.168.1.100:80", "wrr", "DR", "300 s", (
+        ConfiguredServer("192.168.1.21:80", 5, "", ("TCP_CHECK timeout 1", 'HTTP_GET url /"x"')),)),)
+    enc = CompactEncoder()
+    services = _services()
+    for config in (None, conf, conf, (*conf, ConfiguredService("fwmark:7", "rr")), None):
+        snap = dataclasses.replace(_snap(services), keepalived_config=config)
+        out = enc.dumps(snap)
+        assert out == dumps(snap)
+        written = json.loads(out)["keepalived_config"]
+        assert written is None if config is None else [c["id"] for c in written] == [c.id for c in config]
+    doc = json.loads(dumps(dataclasses.replace(_snap(services), keepalived_config=conf)))
+    assert doc["keepalived_config"] == [{
+        "id": "tcp:192.168.1.100:80", "scheduler": "wrr", "forward": "DR", "persistence": "300 s",
+        "real_servers": [{"id": "192.168.1.21:80", "weight": 5, "forward": "",
+                          "checks": ["TCP_CHECK timeout 1", 'HTTP_GET url /"x"']}]}]

@@ -35,6 +35,8 @@ from lvstui.keepalived.view import ConfigView, ConfRealServer
 from lvstui.keepalived.vrrp_adverts import PeerRouter
 from lvstui.model import (
     CheckState,
+    ConfiguredServer,
+    ConfiguredService,
     Forward,
     KeepalivedProcessState,
     RealServer,
@@ -49,6 +51,7 @@ from lvstui.model import (
 __all__ = [
     "alive",
     "check_state",
+    "configured_services",
     "health_status",
     "merge",
     "process_health",
@@ -235,6 +238,27 @@ def merge(kernel: Snapshot, view: ConfigView | None, runtime: RuntimeState | Non
             drift.append(f"{key}: in keepalived's configuration but not in the kernel")
     vrrp = vrrp_instances(runtime.vrrp) if runtime is not None else kernel.vrrp
     return replace(kernel, virtual_services=tuple(services), vrrp=vrrp, drift=tuple(drift))
+
+
+def configured_services(view: ConfigView) -> tuple[ConfiguredService, ...]:
+    """The configuration's virtual servers as the model has them, for comparing two directors'
+    configurations (what each would set up after a restart or a failover of its own)."""
+    out = []
+    for vs in view.virtual_servers:
+        persistence = "off"
+        if vs.persistence_timeout:
+            persistence = f"{vs.persistence_timeout} s"
+            if vs.persistence_granularity:
+                persistence += f", granularity {vs.persistence_granularity}"
+        servers = []
+        for crs in vs.real_servers:
+            port = ipvs_port(vs, crs)
+            servers.append(ConfiguredServer(
+                id=format_endpoint(_norm(crs.address), port or 0), weight=crs.weight,
+                forward=(crs.lb_kind or "").upper(), checks=tuple(c.summary for c in crs.checkers)))
+        out.append(ConfiguredService(id=vs.key, scheduler=vs.lb_algo, forward=vs.lb_kind.upper(),
+                                     persistence=persistence, real_servers=tuple(servers)))
+    return tuple(out)
 
 
 # ---- keepalived's own health ------------------------------------------------------------------------

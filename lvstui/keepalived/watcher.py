@@ -19,12 +19,27 @@ from lvstui.keepalived.fifo import FifoTail
 from lvstui.keepalived.processes import KeepalivedProcess
 from lvstui.keepalived.runtime import RuntimeState, dump_names, request_state
 from lvstui.keepalived.site import local_keepalived, proc_path
-from lvstui.keepalived.state import alive, health_status, merge, process_health, recent_log_lines, vrrp_peers
+from lvstui.keepalived.state import (
+    alive,
+    configured_services,
+    health_status,
+    merge,
+    process_health,
+    recent_log_lines,
+    vrrp_peers,
+)
 from lvstui.keepalived.transitions import transitions
 from lvstui.keepalived.view import ConfigView
 from lvstui.keepalived.viewcache import cached_view
 from lvstui.keepalived.vrrp_adverts import AdvertListener
-from lvstui.model import KeepalivedHealth, KeepalivedProcessState, Snapshot, VrrpPeer, VrrpTransition
+from lvstui.model import (
+    ConfiguredService,
+    KeepalivedHealth,
+    KeepalivedProcessState,
+    Snapshot,
+    VrrpPeer,
+    VrrpTransition,
+)
 
 __all__ = ["DEFAULT_CONF", "KeepalivedWatcher"]
 
@@ -59,6 +74,8 @@ class KeepalivedWatcher:
         self._scan_at = -1e9
         self._conf_stamp: tuple[tuple[str, int, int], ...] | None = None
         self._view: ConfigView | None = None
+        self._configured_from: ConfigView | None = None
+        self._configured: tuple[ConfiguredService, ...] | None = None
         self._files: tuple[Path, ...] = ()  # the configuration's files (stat'ed each poll)
         self._view_error: str | None = None
         self._runtime: RuntimeState | None = None
@@ -261,7 +278,10 @@ class KeepalivedWatcher:
             alarms=self._alarms(processes, view),
             unicast_peers=view.unicast_peers if view is not None else (),
         )
-        return replace(merged, keepalived=health, vrrp_peers=peers)
+        if view is not self._configured_from:  # built once per configuration read, not per poll
+            self._configured_from = view
+            self._configured = configured_services(view) if view is not None else None
+        return replace(merged, keepalived=health, vrrp_peers=peers, keepalived_config=self._configured)
 
     def _alarms(self, processes: tuple[KeepalivedProcessState, ...], view: ConfigView | None) -> tuple[str, ...]:
         """The checker watchdog: keepalived's checker should answer every dump we ask for; when it

@@ -4,6 +4,8 @@ Pure functions of two snapshots (no I/O).  What counts as a difference is what w
 pair behave differently after a failover: a service or real server on one director only, and
 for the ones on both the weight, forwarding method, thresholds, scheduler, flags and
 persistence.  Counters, rates and connection counts differ by nature and are not compared.
+The two keepalived configurations' virtual servers are compared the same way (kinds prefixed
+``config-``): what each director would set up again after a restart or reload of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from lvstui.model import (
+    ConfiguredService,
     Difference,
     PeerView,
     RealServer,
@@ -22,7 +25,7 @@ from lvstui.model import (
     VirtualService,
 )
 
-__all__ = ["differences", "split_brain", "sync_check", "with_peer_state"]
+__all__ = ["config_differences", "differences", "split_brain", "sync_check", "with_peer_state"]
 
 #: A backup holding at least this share of the master's connections is said to sync: synced
 #: entries arrive in batches (and only after a few packets of each connection), never all.
@@ -77,6 +80,44 @@ def differences(here: Snapshot, peer: Snapshot, *, thresholds: bool = True) -> t
                 for rs in their_servers.values()]
     out += [Difference("service-peer-only", (vs.id,), peer=vs.scheduler)
             for vs in peer.virtual_services if vs.id not in ours]
+    return tuple(out)
+
+
+def config_differences(here: tuple[ConfiguredService, ...] | None,
+                       peer: tuple[ConfiguredService, ...] | None) -> tuple[Difference, ...]:
+    """What differs between the two keepalived configurations' virtual servers (nothing where
+    either was not read: an unknown configuration is not a difference)."""
+    if here is None or peer is None:
+        return ()
+    out: list[Difference] = []
+    theirs = {c.id: c for c in peer}
+    ours = {c.id for c in here}
+    for c in here:
+        other = theirs.get(c.id)
+        if other is None:
+            out.append(Difference("config-service-here-only", (c.id,), here=c.scheduler))
+            continue
+        for name in ("scheduler", "forward", "persistence"):
+            a, b = getattr(c, name), getattr(other, name)
+            if a != b:
+                out.append(Difference(f"config-{name}", (c.id,), a, b))
+        their_servers = {r.id: r for r in other.real_servers}
+        for r in c.real_servers:
+            o = their_servers.pop(r.id, None)
+            if o is None:
+                out.append(Difference("config-server-here-only", (c.id, r.id), here=f"weight {r.weight}"))
+                continue
+            if r.weight != o.weight:
+                out.append(Difference("config-weight", (c.id, r.id), str(r.weight), str(o.weight)))
+            if r.forward != o.forward:
+                out.append(Difference("config-forward", (c.id, r.id), r.forward or c.forward,
+                                      o.forward or other.forward))
+            if r.checks != o.checks:
+                out.append(Difference("config-checks", (c.id, r.id), "; ".join(r.checks) or "none",
+                                      "; ".join(o.checks) or "none"))
+        out += [Difference("config-server-peer-only", (c.id, r.id), peer=f"weight {r.weight}")
+                for r in their_servers.values()]
+    out += [Difference("config-service-peer-only", (c.id,), peer=c.scheduler) for c in peer if c.id not in ours]
     return tuple(out)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from lvstui.model import (
     CheckState,
+    ConfiguredServer,
+    ConfiguredService,
     Forward,
     Rates,
     RealServer,
@@ -122,6 +124,18 @@ def _sync(d: Any, where: str) -> SyncDaemon:
                       mcast_port=_get(d, "mcast_port", int, where, 0), mcast_ttl=_get(d, "mcast_ttl", int, where, 0))
 
 
+def _configured(d: Any, where: str) -> ConfiguredService:
+    servers = _get(d, "real_servers", list, where)
+    return ConfiguredService(
+        id=_get(d, "id", str, where), scheduler=_get(d, "scheduler", str, where),
+        forward=_get(d, "forward", str, where), persistence=_get(d, "persistence", str, where),
+        real_servers=tuple(ConfiguredServer(
+            id=_get(r, "id", str, f"{where}.real_servers[{i}]"), weight=_get(r, "weight", int, f"{where}.real_servers[{i}]"),
+            forward=_get(r, "forward", str, f"{where}.real_servers[{i}]", ""),
+            checks=tuple(str(c) for c in _get(r, "checks", list, f"{where}.real_servers[{i}]", [])))
+            for i, r in enumerate(servers)))
+
+
 def _time(text: str, where: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
@@ -142,4 +156,7 @@ def snapshot_from_dict(d: Any) -> Snapshot:
                            for i, s in enumerate(_get(d, "sync_daemons", list, where, []))),
         vrrp=tuple(_vrrp(v, f"{where}.vrrp[{i}]") for i, v in enumerate(_get(d, "vrrp", list, where, []))),
         error=_get(d, "error", (str, type(None)), where, None),
+        # an older lvstui's document has none: None, as where keepalived's configuration was not read
+        keepalived_config=None if (conf := _get(d, "keepalived_config", (list, type(None)), where, None)) is None
+        else tuple(_configured(c, f"{where}.keepalived_config[{i}]") for i, c in enumerate(conf)),
     )

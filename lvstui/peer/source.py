@@ -9,7 +9,7 @@ from typing import Protocol, Self
 from lvstui.backend import SnapshotSource
 from lvstui.capabilities import Capabilities
 from lvstui.model import PeerView, Snapshot
-from lvstui.peer.compare import differences, sync_check, with_peer_state
+from lvstui.peer.compare import config_differences, differences, sync_check, with_peer_state
 
 __all__ = ["PeerViews", "WithPeer"]
 
@@ -38,7 +38,9 @@ class WithPeer:
         snap = self.local.read()
         view = self.reader.view()
         if view.snapshot is not None:
-            view = replace(view, differences=differences(snap, view.snapshot, thresholds=view.via == "lvstui"),
+            found = differences(snap, view.snapshot, thresholds=view.via == "lvstui")
+            found += config_differences(snap.keepalived_config, view.snapshot.keepalived_config)
+            view = replace(view, differences=found,
                            sync=sync_check(snap, view))
         return replace(snap, peer=view, split_brain=with_peer_state(snap.split_brain, snap, view))
 

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from lvstui.lab import Lab, LabProcess
-from lvstui.lab.lab import REPO_DIR
+from lvstui.lab.lab import KEEPALIVED_CONF, REPO_DIR
 from tests.lab.cluster import module_cluster
 from tests.lab.keepalived_pair import start_pair
 from tests.support import ipvsadm_text
@@ -137,6 +137,23 @@ def test_a_difference_made_by_hand_on_the_peer(lab: Lab) -> None:
         assert [d for d in peer["differences"] if d["kind"] != "weight"] == []
     finally:
         lab.sh("lb2", "ipvsadm -e -t 192.168.1.100:80 -r 192.168.1.21:80 -g -w 1")
+
+
+def test_a_difference_between_the_keepalived_configurations(lab: Lab) -> None:
+    """lb2's keepalived.conf edited (not reloaded: the kernels still agree): what lb2 would set up
+    after its next restart or a reload differs from lb1's, and says so."""
+    trust_lb2(lab)
+    original = lab.read_file("lb2", KEEPALIVED_CONF)
+    rs3 = "    real_server 192.168.1.23 80 {\n        weight 1\n"
+    assert original.count(rs3) == 1
+    lab.write_file("lb2", KEEPALIVED_CONF, original.replace(rs3, rs3.replace("weight 1", "weight 3")))
+    try:
+        peer = peer_snapshot(lab)["peer"]
+        assert peer["differences"] == [
+            {"kind": "config-weight", "ids": [VS, "192.168.1.23:80"], "here": "1", "peer": "3"}], peer["differences"]
+    finally:
+        lab.write_file("lb2", KEEPALIVED_CONF, original)
+    assert peer_snapshot(lab)["peer"]["differences"] == []
 
 
 def holds_vip(lab: Lab, host: str) -> bool:

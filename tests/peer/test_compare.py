@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from lvstui.keepalived.loader import load
+from lvstui.keepalived.state import configured_services
+from lvstui.keepalived.view import build_view
 from lvstui.model import (
+    ConfiguredServer,
+    ConfiguredService,
     Forward,
     PeerView,
     RealServer,
@@ -17,7 +23,7 @@ from lvstui.model import (
     VrrpInstance,
     VrrpPeer,
 )
-from lvstui.peer.compare import differences, split_brain
+from lvstui.peer.compare import config_differences, differences, split_brain
 
 T = datetime(2026, 12, 2, tzinfo=UTC)
 RS1 = RealServer("192.168.1.21", 80, weight=5)
@@ -148,3 +154,75 @@ def test_a_poll_with_a_peer_judges_the_adverts_once_and_says_what_split_brain_sa
         assert got == expected and len(judged) == 1, (here, view)
         verdicts.append([(b.vrid, b.seen_by) for b in got])
     assert verdicts == [[(51, "adverts")], [(51, "state")], [(51, "adverts"), (52, "state")], []]
+
+
+def configured(*services: ConfiguredService) -> tuple[ConfiguredService, ...]:
+    return services
+
+
+C_RS1 = ConfiguredServer("192.168.1.21:80", 5, checks=("TCP_CHECK timeout 1",))
+C_RS2 = ConfiguredServer("192.168.1.22:80", 5, checks=("TCP_CHECK timeout 1",))
+C_WEB = ConfiguredService("tcp:192.168.1.100:80", "wrr", "DR", "off", (C_RS1, C_RS2))
+C_DNS = ConfiguredService("udp:192.168.1.100:53", "rr", "DR", "off", (C_RS1,))
+
+
+def test_the_same_configuration_has_no_differences_and_an_unread_one_none() -> None:
+    assert config_differences(configured(C_WEB, C_DNS), configured(C_WEB, C_DNS)) == ()
+    assert config_differences(configured(C_WEB), None) == config_differences(None, configured(C_WEB)) == ()
+
+
+def test_every_kind_of_configuration_difference() -> None:
+    theirs = replace(C_WEB, scheduler="wlc", persistence="300 s", real_servers=(
+        replace(C_RS1, weight=0, forward="NAT", checks=()), ConfiguredServer("192.168.1.23:80", 2)))
+    mail = ConfiguredService("tcp:192.168.1.100:25", "rr")
+    found = [(d.kind, d.ids, d.here, d.peer) for d in config_differences(configured(C_WEB, C_DNS),
+                                                                       configured(theirs, mail))]
+    web, rs1 = "tcp:192.168.1.100:80", "192.168.1.21:80"
+    assert found == [
+        ("config-scheduler", (web,), "wrr", "wlc"),
+        ("config-persistence", (web,), "off", "300 s"),
+        ("config-weight", (web, rs1), "5", "0"),
+        ("config-forward", (web, rs1), "DR", "NAT"),
+        ("config-checks", (web, rs1), "TCP_CHECK timeout 1", "none"),
+        ("config-server-here-only", (web, "192.168.1.22:80"), "weight 5", ""),
+        ("config-server-peer-only", (web, "192.168.1.23:80"), "", "weight 2"),
+        ("config-service-here-only", ("udp:192.168.1.100:53",), "rr", ""),
+        ("config-service-peer-only", ("tcp:192.168.1.100:25",), "", "rr"),
+    ]
+
+
+KEEPALIVED_CONF = """\
+virtual_server 192.168.1.100 80 {
+    lb_algo wrr
+    lb_kind DR
+    protocol TCP
+    persistence_timeout 300
+    real_server 192.168.1.21 8080 {
+        weight 5
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 192.168.1.22 80 {
+        weight 0
+        lvs_method NAT
+    }
+}
+virtual_server fwmark 7 {
+    protocol TCP
+    real_server 192.168.1.23 443 {
+    }
+}
+"""
+
+
+def test_configured_services_from_a_real_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "keepalived.conf"
+    path.write_text(KEEPALIVED_CONF)
+    web, fwm = configured_services(build_view(load(path)))
+    # a DR real server takes the service's port in IPVS, whatever its block says (as keepalived does)
+    assert web == ConfiguredService("tcp:192.168.1.100:80", "wrr", "DR", "300 s", (
+        ConfiguredServer("192.168.1.21:80", 5, "", ("TCP_CHECK timeout 1",)),
+        ConfiguredServer("192.168.1.22:80", 0, "NAT", ())))
+    assert fwm.id == "fwmark:7" and fwm.scheduler == "wlc" and fwm.forward == "NAT"
+    assert fwm.real_servers == (ConfiguredServer("192.168.1.23:443", 1),)

@@ -10,6 +10,7 @@ import pytest
 
 from lvstui.demo import DemoSource
 from lvstui.jsonout import snapshot_dict
+from lvstui.model import ConfiguredServer, ConfiguredService
 from lvstui.peer.decode import PeerDataError, snapshot_from_dict
 
 
@@ -46,3 +47,16 @@ def test_a_bad_field_is_one_error_naming_it(path: tuple[object, ...], value: obj
 def test_not_an_object() -> None:
     with pytest.raises(PeerDataError, match="snapshot: not an object"):
         snapshot_from_dict([1, 2])
+
+
+def test_keepalived_config_reads_back_and_an_older_peer_has_none() -> None:
+    conf = (ConfiguredService("tcp:192.168.1.100:80", "wrr", "DR", "off", (
+        ConfiguredServer("192.168.1.21:80", 0, "NAT", ("FILE_CHECK track_file lvstui_x",)),)),)
+    doc = json.loads(json.dumps(snapshot_dict(replace(DemoSource().read(), keepalived_config=conf))))
+    assert snapshot_from_dict(doc).keepalived_config == conf
+    del doc["keepalived_config"]  # a peer running an lvstui from before the comparison
+    assert snapshot_from_dict(doc).keepalived_config is None
+    doc["keepalived_config"] = [{"id": "tcp:192.168.1.100:80", "scheduler": "wrr", "forward": "DR",
+                                 "persistence": "off", "real_servers": [{"id": "x", "weight": "5"}]}]
+    with pytest.raises(PeerDataError, match=r"snapshot\.keepalived_config\[0\]\.real_servers\[0\]\.weight: str"):
+        snapshot_from_dict(doc)
