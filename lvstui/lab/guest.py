@@ -241,7 +241,11 @@ class Guest:
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None and not self._closed
+        # the channel too: when linux.uml dies, its end of the channel closes before the watcher
+        # thread's wait() reaps it, and meanwhile Popen.poll() answers None (that thread holds the
+        # waitpid lock), so a guest nobody can talk to any more would still look alive
+        channel_dead = self._channel is not None and self._channel.closed
+        return self._proc is not None and not channel_dead and self._proc.poll() is None and not self._closed
 
     @property
     def process(self) -> subprocess.Popen[bytes] | None:
