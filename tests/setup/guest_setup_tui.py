@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
+from textual.screen import Screen
 from textual.widgets import Button, Input, ProgressBar, Static
 
 from lvstui.ui.setup_app import SetupApp
@@ -44,11 +45,17 @@ class Watch:
 
     def __init__(self) -> None:
         self.result: dict[str, Any] = {"screens": [], "statuses": [], "progress": []}
+        self._seen: list[Screen[Any]] = []  # the screens recorded (kept, so that no id is reused)
 
     def screen(self, app: App[Any]) -> None:
-        name = type(app.screen).__name__
-        if not self.result["screens"] or self.result["screens"][-1] != name:
-            self.result["screens"].append(name)
+        """Every screen pushed, in the order of the stack: sampled every 50 ms, a screen covered at
+        once by the next (the run screen by the host-key question, when SSH answers fast) is
+        still recorded before it."""
+        for shown in app.screen_stack:
+            if type(shown) is Screen or any(shown is s for s in self._seen):  # Textual's default screen
+                continue
+            self._seen.append(shown)
+            self.result["screens"].append(type(shown).__name__)
 
     def status(self, app: App[Any]) -> None:
         if isinstance(app.screen, SetupRunScreen):
